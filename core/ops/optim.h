@@ -1,0 +1,60 @@
+// core/ops/optim.h: optimizers over a list of parameters (fused updates in kernels/optim/).
+//
+// Parameters are F32 leaf tensors with requires_grad; a parameter whose grad() is undefined after
+// backward (not used in the loss) is skipped, as PyTorch does.
+#pragma once
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/optim/optim.h"
+
+namespace loom::ops {
+
+// Scales every gradient so their joint L2 norm is at most max_norm (PyTorch's
+// clip_grad_norm_ with eps 1e-6). Returns the norm before clipping.
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+// The joint L2 norm of all gradients, without changing them.
+double grad_norm(const std::vector<Tensor>& params);
+
+struct SgdConfig {
+  float lr = 0.01f, momentum = 0.0f, weight_decay = 0.0f;
+  kernels::Nesterov nesterov = kernels::Nesterov::Off;
+};
+
+class Sgd {
+ public:
+  Sgd(std::vector<Tensor> params, SgdConfig config);
+  void step();
+  void zero_grad();
+  SgdConfig& config() { return config_; }
+
+ private:
+  std::vector<Tensor> params_, momentum_;
+  SgdConfig config_;
+  std::int64_t step_ = 0;
+};
+
+struct AdamWConfig {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.01f;
+};
+
+class AdamW {
+ public:
+  AdamW(std::vector<Tensor> params, AdamWConfig config);
+  void step();
+  void zero_grad();
+  AdamWConfig& config() { return config_; }
+  std::int64_t steps_taken() const { return step_; }
+  // Optimizer moments, exposed for checkpoints: m_[i], v_[i] belong to params_[i].
+  const std::vector<Tensor>& first_moments() const { return m_; }
+  const std::vector<Tensor>& second_moments() const { return v_; }
+
+ private:
+  std::vector<Tensor> params_, m_, v_;
+  AdamWConfig config_;
+  std::int64_t step_ = 0;
+};
+
+}  // namespace loom::ops

@@ -1,0 +1,35 @@
+// core/parallel.cc: the engine's one CPU thread count (see core/parallel.h).
+#include "core/parallel.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+#include <thread>
+
+namespace loom {
+namespace {
+
+int initial_threads() {
+  if (const char* v = std::getenv("LOOM_NUM_THREADS")) {
+    const int n = std::atoi(v);
+    if (n > 0) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+int& thread_count() {
+  static int n = initial_threads();
+  return n;
+}
+
+}  // namespace
+
+int num_threads() { return thread_count(); }
+
+void set_num_threads(int n) {
+  thread_count() = n > 0 ? n : 1;
+  omp_set_num_threads(thread_count());
+}
+
+}  // namespace loom

@@ -1,0 +1,19 @@
+// core/parallel.h: the engine owns one CPU thread count.
+//
+// CPU kernels parallelize with OpenMP over num_threads() threads when the work is large enough;
+// BLAS calls run BLAS-threaded outside parallel regions and single-threaded inside them, never
+// both, because OpenBLAS's threads and ours fighting over 2 cores costs 3x (architecture 11b).
+// LOOM_NUM_THREADS overrides the default (all cores).
+#pragma once
+
+#include <cstdint>
+
+namespace loom {
+
+int num_threads();
+void set_num_threads(int n);
+
+// Below this many scalar operations a loop runs on one thread: a fork/join costs ~1-5 us.
+constexpr std::int64_t kParallelGrain = 1 << 15;
+
+}  // namespace loom

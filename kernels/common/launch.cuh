@@ -1,0 +1,120 @@
+// kernels/common/launch.cuh: the few helpers every .cu file shares (included only by .cu files).
+//
+// - Grid sizing: kernels use grid-stride loops, so a launch never needs more than kMaxBlocks
+//   blocks; blocks_for() caps the grid, and any n (up to 2^63) is covered by the loop.
+// - Storage types: load_f32 / store_from_f32 convert float, __half and __nv_bfloat16 storage to and
+//   from F32 arithmetic. The conversions round to nearest even, the same bits as core/dtype.h gives
+//   the CPU kernels. store_grad() is the one place GradMode is applied on the GPU.
+// - Deterministic sums: warp_sum / warp_max / block_sum are fixed shuffle trees; for a given launch
+//   shape they add the same numbers in the same order on every run (no atomics).
+// - dispatch_float_dtype() maps a run-time DType to the storage type a kernel template needs.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/cuda_context.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/grad_mode.h"
+
+namespace loom::kernels {
+
+// ---- grid sizing -------------------------------------------------------------------------------
+
+constexpr int kBlock = 256;        // threads per block for the one-pass kernels
+constexpr int kMaxBlocks = 8192;   // a few waves on any current GPU; grid-stride loops do the rest
+
+inline unsigned blocks_for(std::int64_t n, int threads = kBlock) {
+  const std::int64_t blocks = (n + threads - 1) / threads;
+  return static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>(blocks, kMaxBlocks)));
+}
+
+// for (int64_t i = grid_start(); i < n; i += grid_stride()) visits every i exactly once.
+__device__ __forceinline__ std::int64_t grid_start() {
+  return static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
+__device__ __forceinline__ std::int64_t grid_stride() {
+  return static_cast<std::int64_t>(gridDim.x) * blockDim.x;
+}
+
+// ---- storage types -------------------------------------------------------------------------------
+
+__device__ __forceinline__ float to_f32(float v) { return v; }
+__device__ __forceinline__ float to_f32(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <class T>
+__device__ __forceinline__ T from_f32(float v);
+template <>
+__device__ __forceinline__ float from_f32<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __half from_f32<__half>(float v) { return __float2half_rn(v); }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+template <class T>
+__device__ __forceinline__ float load_f32(const T* p, std::int64_t i) { return to_f32(p[i]); }
+
+template <class T>
+__device__ __forceinline__ void store_from_f32(T* p, std::int64_t i, float v) { p[i] = from_f32<T>(v); }
+
+// Overwrite: p[i] = v. Accumulate: p[i] = p[i] + v, added in F32 and rounded once.
+template <class T>
+__device__ __forceinline__ void store_grad(T* p, std::int64_t i, float v, GradMode mode) {
+  if (mode == GradMode::Accumulate) v = to_f32(p[i]) + v;
+  p[i] = from_f32<T>(v);
+}
+
+// ---- deterministic warp and block reductions -----------------------------------------------------
+
+// Butterfly (xor) exchange: every lane ends with the same bits, because a + b == b + a exactly.
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
+// Sum over the block; blockDim.x must be a multiple of 32. The result is valid in every thread of
+// warp 0 (in particular thread 0). Safe to call repeatedly in one kernel.
+__device__ __forceinline__ float block_sum(float v) {
+  __shared__ float warp_sums[32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  v = warp_sum(v);
+  if (lane == 0) warp_sums[warp] = v;
+  __syncthreads();
+  v = threadIdx.x < (blockDim.x >> 5) ? warp_sums[threadIdx.x] : 0.0f;
+  __syncthreads();  // the next call may overwrite warp_sums
+  return warp == 0 ? warp_sum(v) : v;
+}
+
+// ---- dtype dispatch ------------------------------------------------------------------------------
+
+template <class T>
+struct TypeTag {
+  using type = T;
+};
+
+// Calls f(TypeTag<T>{}) with T the CUDA storage type of `dtype`; inside, `using T = typename
+// decltype(tag)::type;`. F64 and I32 have no float kernels on the GPU: ShapeError naming `op`.
+template <class F>
+void dispatch_float_dtype(DType dtype, const char* op, F&& f) {
+  switch (dtype) {
+    case DType::F32: f(TypeTag<float>{}); return;
+    case DType::F16: f(TypeTag<__half>{}); return;
+    case DType::BF16: f(TypeTag<__nv_bfloat16>{}); return;
+    case DType::F64:
+    case DType::I32: break;
+  }
+  LOOM_THROW(ShapeError, op, ": dtype ", dtype_name(dtype),
+             " is not supported on CUDA (f32, f16 and bf16 only; f64 runs on the CPU)");
+}
+
+}  // namespace loom::kernels

@@ -1,0 +1,135 @@
+// kernels/embedding/embedding_cpu.cc: the CPU reference for the embedding lookup and its
+// deterministic backward.
+//
+// Math. ids [n] index the rows of weight [V, E]:
+//   forward   out[i, :] = weight[ids[i], :]
+//   backward  dweight[v, :] (+)= sum over i with ids[i] == v of dout[i, :]
+// The backward is a scatter-add: many ids may name the same row (a frequent word appears many
+// times in a batch). Adding them with float atomics would make the sum's order, and so its bits,
+// change run to run; here every row's sum runs in increasing i instead.
+//
+// Parallel map.
+//   forward: ids are independent, so threads split the ids; each copies one row of E elements.
+//            An id outside [0, V) (the front-end validates first; this is the last line of
+//            defence) writes a zero row and is counted into *bad_ids.
+//   backward: a bucket pass first (a stable counting sort of the positions i by id, O(n + V),
+//            sequential) lists, for every vocabulary row v, the positions that hit it, in
+//            increasing i. Then threads split the vocabulary rows: each row is owned by one
+//            thread, which widens the old row (Accumulate) or starts at zero (Overwrite, which
+//            also zeroes the rows no id touches), adds its positions' dout rows in order in
+//            F32 (F64 for F64), and rounds once. No two threads write the same row, and the
+//            thread count never changes an addition order.
+//
+// Memory traffic at storage size s: forward reads 4 n (ids) + n E s and writes n E s.
+// Backward reads 4 n + n E s, and writes V E s (Overwrite) or reads and writes only the touched
+// rows (Accumulate); the bucket arrays add 4 (n + V + 1) bytes twice.
+//
+// Twin: kernels/embedding/embedding_cuda.cu (stable radix sort of (id, i), then one thread per
+// (run, column)). Tests: tests/core/test_ops_embedding.cc (repeated ids, both GradModes, every
+// dtype, and thread-count independence).
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "kernels/embedding/embedding.h"
+
+namespace loom::kernels {
+
+namespace {
+
+template <typename Fn>
+void with_float_type(DType t, const char* op, Fn&& fn) {
+  switch (t) {
+    case DType::F32: fn(float{}); return;
+    case DType::F64: fn(double{}); return;
+    case DType::F16: fn(Half{}); return;
+    case DType::BF16: fn(BFloat16{}); return;
+    case DType::I32: break;
+  }
+  LOOM_THROW(ShapeError, op, ": expected a float dtype (f32, f64, f16, bf16), got ", dtype_name(t));
+}
+
+template <typename T>
+void embedding_bwd(const EmbeddingBwdArgs& a) {
+  using C = compute_t<T>;
+  const T* dout = static_cast<const T*>(a.dout);
+  T* dweight = static_cast<T*>(a.dweight);
+
+  // Bucket pass: start[v] .. start[v + 1] in `order` are the positions i with ids[i] == v, in
+  // increasing i (a stable counting sort). Ids outside [0, V) cannot be summed anywhere: skipped.
+  std::vector<std::int64_t> start(static_cast<std::size_t>(a.V + 1), 0);
+  for (std::int64_t i = 0; i < a.n; ++i) {
+    const std::int32_t id = a.ids[i];
+    if (id >= 0 && id < a.V) ++start[id + 1];
+  }
+  for (std::int64_t v = 0; v < a.V; ++v) start[v + 1] += start[v];
+  std::vector<std::int64_t> order(static_cast<std::size_t>(start[a.V]));
+  std::vector<std::int64_t> next(start.begin(), start.end() - 1);
+  for (std::int64_t i = 0; i < a.n; ++i) {
+    const std::int32_t id = a.ids[i];
+    if (id >= 0 && id < a.V) order[next[id]++] = i;
+  }
+
+#pragma omp parallel num_threads(loom::num_threads()) if (a.n * a.E + a.V * a.E > loom::kParallelGrain)
+  {
+    std::vector<C> acc(static_cast<std::size_t>(a.E));  // one row of sums, per thread
+    // Dynamic: word frequencies are skewed, so some rows cost far more than others. Who sums a
+    // row never changes how it is summed.
+#pragma omp for schedule(dynamic, 256)
+    for (std::int64_t v = 0; v < a.V; ++v) {
+      const std::int64_t hits_begin = start[v], hits_end = start[v + 1];
+      T* row = dweight + v * a.E;
+      if (hits_begin == hits_end) {
+        if (a.mode == GradMode::Overwrite)
+          for (std::int64_t e = 0; e < a.E; ++e) row[e] = from_double<T>(C(0));
+        continue;  // Accumulate: an untouched row keeps its gradient
+      }
+      for (std::int64_t e = 0; e < a.E; ++e) acc[e] = a.mode == GradMode::Accumulate ? C(to_float(row[e])) : C(0);
+      for (std::int64_t h = hits_begin; h < hits_end; ++h) {
+        const T* d = dout + order[h] * a.E;
+        for (std::int64_t e = 0; e < a.E; ++e) acc[e] += to_float(d[e]);
+      }
+      for (std::int64_t e = 0; e < a.E; ++e) row[e] = from_double<T>(acc[e]);
+    }
+  }
+}
+
+}  // namespace
+
+Cost embedding_fwd_cost(const EmbeddingFwdArgs& a) {
+  const double n = static_cast<double>(a.n), E = static_cast<double>(a.E);
+  const double s = static_cast<double>(dtype_size(a.dtype));
+  Cost c;
+  c.flops = 0;                                 // a gather: pure data movement
+  c.bytes = 4.0 * n + 2.0 * n * E * s;         // ids, the rows read, the rows written
+  return c;
+}
+
+void embedding_fwd_cpu(const EmbeddingFwdArgs& a) {
+  LOOM_CHECK_SHAPE(a.dtype != DType::I32, "embedding_fwd_cpu: the weight must be a float dtype, got i32");
+  const std::size_t row_bytes = static_cast<std::size_t>(a.E) * dtype_size(a.dtype);
+  const char* weight = static_cast<const char*>(a.weight);
+  char* out = static_cast<char*>(a.out);
+  std::int64_t bad = 0;
+  // A row copy is the same bytes for every dtype, so no per-type code is needed; an all-zero
+  // bit pattern is +0 in F32, F64, F16 and BF16 alike.
+#pragma omp parallel for num_threads(loom::num_threads()) if (a.n * a.E > loom::kParallelGrain) reduction(+ : bad)
+  for (std::int64_t i = 0; i < a.n; ++i) {
+    const std::int32_t id = a.ids[i];
+    char* dst = out + static_cast<std::size_t>(i) * row_bytes;
+    if (id < 0 || id >= a.V) {
+      ++bad;
+      std::memset(dst, 0, row_bytes);
+    } else {
+      std::memcpy(dst, weight + static_cast<std::size_t>(id) * row_bytes, row_bytes);
+    }
+  }
+  if (a.bad_ids != nullptr) *a.bad_ids = static_cast<std::int32_t>(bad);
+}
+
+void embedding_bwd_cpu(const EmbeddingBwdArgs& a) {
+  with_float_type(a.dtype, "embedding_bwd_cpu", [&](auto tag) { embedding_bwd<decltype(tag)>(a); });
+}
+
+}  // namespace loom::kernels

@@ -1,0 +1,40 @@
+// kernels/gemm/gemm.h: C = alpha * op(A) * op(B) + beta * C, row-major.
+//
+// CPU: OpenBLAS (sgemm/dgemm) when the build found it, else the portable blocked loops in
+// gemm_portable.cc. F16/BF16 operands are widened to F32 for the CPU call and C is rounded back.
+// CUDA: cublasGemmEx with F32/F16/BF16 operands and F32 accumulation (CUBLAS_COMPUTE_32F; TF32
+// only when the context's math_mode is AllowTf32). F64 is CPU only.
+// Row-major on a column-major library: C^T = op(B)^T op(A)^T, so the cuBLAS call swaps A and B.
+#pragma once
+
+#include <string>
+
+#include "kernels/common/cost.h"
+#include "kernels/common/fwd.h"
+
+namespace loom::kernels {
+
+enum class Transpose { No, Yes };
+
+struct GemmArgs {
+  Transpose trans_a = Transpose::No, trans_b = Transpose::No;
+  std::int64_t M = 0, N = 0, K = 0;  // op(A) is [M, K], op(B) is [K, N], C is [M, N]
+  float alpha = 1.0f, beta = 0.0f;   // beta 0: C is write-only (its old contents may be NaN)
+  DType dtype = DType::F32;          // storage type of A, B and C
+  const void* A = nullptr;           // [M, K] (No) or [K, M] (Yes), row stride lda
+  std::int64_t lda = 0;
+  const void* B = nullptr;           // [K, N] (No) or [N, K] (Yes), row stride ldb
+  std::int64_t ldb = 0;
+  void* C = nullptr;                 // [M, N], row stride ldc
+  std::int64_t ldc = 0;
+};
+
+Cost gemm_cost(const GemmArgs&);  // 2MNK flops; A, B read once, C read (beta != 0) and written
+
+void gemm_cpu(const GemmArgs&);
+void gemm_cublas(const GemmArgs&, const CudaContext&);
+
+// What the CPU GEMM runs on, e.g. "OpenBLAS 0.3.21 (Haswell kernels, 2 threads)".
+std::string cpu_gemm_provider();
+
+}  // namespace loom::kernels

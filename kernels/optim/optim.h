@@ -1,0 +1,52 @@
+// kernels/optim/optim.h: fused optimizer updates, one pass over each parameter.
+//
+// Parameters, gradients and optimizer state are F32 (master weights; architecture section 7).
+// grad_scale (nullable, one F32 on the parameter's device) multiplies every gradient element as
+// it is read: that is how clip-by-global-norm and loss-scale removal apply without another pass.
+//
+// SGD with momentum (PyTorch's torch.optim.SGD, dampening 0):
+//   g = grad * s + wd * w;  buf = step == 1 ? g : momentum * buf + g
+//   w -= lr * (nesterov ? g + momentum * buf : buf)        (buf unused when momentum == 0)
+// AdamW (torch.optim.AdamW; defaults beta1 0.9, beta2 0.999, eps 1e-8, weight decay 0.01):
+//   w *= 1 - lr * wd;  g = grad * s
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+//   w -= lr / (1 - b1^step) * m / (sqrt(v / (1 - b2^step)) + eps)
+#pragma once
+
+#include "kernels/common/cost.h"
+#include "kernels/common/fwd.h"
+
+namespace loom::kernels {
+
+enum class Nesterov { Off, On };
+
+struct SgdArgs {
+  std::int64_t n = 0;
+  float lr = 0.01f, momentum = 0.0f, weight_decay = 0.0f;
+  Nesterov nesterov = Nesterov::Off;
+  std::int64_t step = 1;               // 1-based; step 1 initializes the momentum buffer
+  float* param = nullptr;              // [n] in/out
+  const float* grad = nullptr;         // [n]
+  float* momentum_buf = nullptr;       // [n] in/out (unused when momentum == 0)
+  const float* grad_scale = nullptr;   // [1] nullable
+};
+
+struct AdamWArgs {
+  std::int64_t n = 0;
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.01f;
+  std::int64_t step = 1;               // 1-based, for the bias corrections
+  float* param = nullptr;              // [n] in/out
+  const float* grad = nullptr;         // [n]
+  float* m = nullptr;                  // [n] in/out, first moment
+  float* v = nullptr;                  // [n] in/out, second moment
+  const float* grad_scale = nullptr;   // [1] nullable
+};
+
+Cost adamw_cost(const AdamWArgs&);  // reads w, g, m, v; writes w, m, v: 28 bytes per element
+
+void sgd_step_cpu(const SgdArgs&);
+void adamw_step_cpu(const AdamWArgs&);
+void sgd_step_cuda(const SgdArgs&, const CudaContext&);
+void adamw_step_cuda(const AdamWArgs&, const CudaContext&);
+
+}  // namespace loom::kernels

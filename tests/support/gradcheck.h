@@ -1,0 +1,136 @@
+// tests/support/gradcheck.h: compare an op's analytic gradient with central finite differences.
+//
+// Layer 1 of the test pyramid (architecture section 11): every CPU op's backward is checked in F64
+// against
+//     df/dx_j ~= (f(x + h e_j) - f(x - h e_j)) / 2h,   h = 1e-6,
+// whose error (~h^2 |f'''| + eps |f| / h ~ 1e-10) is far below the tolerance rtol 1e-6 (plus a
+// small absolute floor for derivatives that are exactly zero).
+//
+// The function under test maps a list of F64 leaf tensors to ONE tensor y. When y has more than
+// one element it is made scalar with a fixed random weighting, loss = sum_i w_i y_i: analytically
+// by seeding the backward pass with dy = w (Tape::backward(y, w)), numerically by forming the same
+// dot product on the host. Random weights catch a backward that mixes up elements, which a plain
+// sum (all weights 1) would miss.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/tensor.h"
+#include "tests/support/compare.h"
+#include "tests/support/values.h"
+
+namespace loom::test {
+
+using GradFn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+struct GradcheckOptions {
+  double h = 1e-6;
+  double rtol = tolerance(DType::F64).rtol;
+  double atol = 1e-8;  // floor for exactly-zero derivatives: ~100x the rounding error of the quotient
+  std::uint64_t weight_seed = 0x5eed;
+  // Inputs listed here are passed to f but not differentiated (e.g. constants that need no grad).
+  std::vector<int> constant_inputs;
+};
+
+namespace detail {
+
+inline bool is_constant(const GradcheckOptions& o, int i) {
+  for (int c : o.constant_inputs)
+    if (c == i) return true;
+  return false;
+}
+
+// sum_i w_i y_i of a forward evaluation, with nothing recorded.
+inline double weighted_value(const GradFn& f, const std::vector<Tensor>& inputs,
+                             const std::vector<double>& w) {
+  NoGradGuard no_grad;
+  const Tensor y = f(inputs);
+  const std::vector<double> v = y.to_vector_f64();
+  REQUIRE(v.size() == w.size());
+  double s = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) s += w[i] * v[i];
+  return s;
+}
+
+}  // namespace detail
+
+// Checks d(sum w*f(inputs))/d(input) for every differentiable input and every element.
+// `inputs` must be F64 CPU tensors; they are copied, so the caller's tensors are not touched.
+inline void gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, const std::string& what,
+                      const GradcheckOptions& opt = {}) {
+  INFO("gradcheck of ", what);
+  const int n_inputs = static_cast<int>(inputs.size());
+
+  // 1. Analytic gradients through the tape.
+  std::vector<Tensor> leaves;
+  for (int i = 0; i < n_inputs; ++i) {
+    REQUIRE_MESSAGE(inputs[i].dtype() == DType::F64, "gradcheck input ", i, " must be F64");
+    Tensor leaf = inputs[i].clone();
+    if (!detail::is_constant(opt, i)) leaf.set_requires_grad(true);
+    leaves.push_back(leaf);
+  }
+  Tape tape;
+  Tensor y;
+  {
+    auto rec = tape.record();
+    y = f(leaves);
+  }
+  REQUIRE(y.defined());
+  REQUIRE(y.dtype() == DType::F64);
+  REQUIRE_MESSAGE(tape.size() > 0, "the function recorded no node, so nothing is differentiated");
+  // Weights for the scalarization: 1 for an already scalar output (plain Tape::backward(loss)).
+  std::vector<double> w(static_cast<std::size_t>(y.numel()), 1.0);
+  if (y.numel() == 1) {
+    tape.backward(y);
+  } else {
+    w = random_values(y.numel(), opt.weight_seed, -1.0, 1.0);
+    tape.backward(y, Tensor::from_vector(w, y.shape(), DType::F64));
+  }
+
+  // 2. Numeric gradients, one element at a time.
+  for (int i = 0; i < n_inputs; ++i) {
+    if (detail::is_constant(opt, i)) continue;
+    const Tensor g = leaves[i].grad();
+    std::vector<double> analytic;
+    if (g.defined()) {
+      CHECK_MESSAGE(g.shape() == inputs[i].shape(), "input ", i, ": gradient shape ", shape_str(g.shape()),
+                    " differs from the input's ", shape_str(inputs[i].shape()));
+      analytic = g.to_vector_f64();
+    } else {
+      analytic.assign(static_cast<std::size_t>(inputs[i].numel()), 0.0);  // not reached: zero
+    }
+    const std::vector<double> x0 = inputs[i].to_vector_f64();
+    REQUIRE(analytic.size() == x0.size());
+    std::vector<Tensor> probe = inputs;
+    for (std::size_t j = 0; j < x0.size(); ++j) {
+      std::vector<double> x = x0;
+      x[j] = x0[j] + opt.h;
+      probe[i] = Tensor::from_vector(x, inputs[i].shape(), DType::F64);
+      const double f_plus = detail::weighted_value(f, probe, w);
+      x[j] = x0[j] - opt.h;
+      probe[i] = Tensor::from_vector(x, inputs[i].shape(), DType::F64);
+      const double f_minus = detail::weighted_value(f, probe, w);
+      const double numeric = (f_plus - f_minus) / (2 * opt.h);
+      const double diff = std::fabs(analytic[j] - numeric);
+      if (!(diff <= opt.atol + opt.rtol * std::fabs(numeric))) {
+        std::ostringstream os;
+        os.precision(12);
+        os << what << ": input " << i << " " << shape_str(inputs[i].shape()) << ", element " << j
+           << ": analytic " << analytic[j] << " vs numeric " << numeric << " (|diff| " << diff << ")";
+        FAIL_CHECK(os.str());
+        break;  // one report per input is enough to find the bug
+      }
+    }
+    probe[i] = inputs[i];
+  }
+}
+
+}  // namespace loom::test

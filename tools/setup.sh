@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# tools/setup.sh: install what loom needs (Debian packages, only those missing), then configure
+# and build. Works as root on a fresh Debian bookworm machine; uses sudo when not root.
+#
+#   bash tools/setup.sh                 # build/ with CUDA if nvcc is found (LOOM_CUDA=AUTO)
+#   BUILD_DIR=build-cpu bash tools/setup.sh -DLOOM_CUDA=OFF   # extra arguments go to cmake
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+PACKAGES=(cmake ninja-build g++ doctest-dev libcli11-dev libopenblas-dev nlohmann-json3-dev)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "loom setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# nvcc lives outside PATH on many machines.
+if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja "$@"
+cmake --build "$BUILD_DIR" -j "$(nproc)"
