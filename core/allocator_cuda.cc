@@ -12,7 +12,7 @@
 // need a cudaEvent recorded at free time and waited on before reuse; loom uses one stream per
 // device, so it never does that.
 //
-// Size classes: below 1 MiB sizes round up to 512 bytes, above to 2 MiB, so blocks are reusable
+// Size classes: up to 1 MiB sizes round up to 512 bytes, above to 2 MiB, so blocks are reusable
 // across slightly different shapes while the padding stays small relative to the block. Statistics
 // (in_use, peak, cached) count class bytes, the memory actually held.
 //
@@ -43,7 +43,7 @@ constexpr std::size_t kSmallLimit = std::size_t{1} << 20;
 constexpr std::size_t kLargeGranule = std::size_t{2} << 20;
 
 std::size_t size_class(std::size_t bytes) {
-  const std::size_t granule = bytes < kSmallLimit ? kSmallGranule : kLargeGranule;
+  const std::size_t granule = bytes <= kSmallLimit ? kSmallGranule : kLargeGranule;
   return (bytes + granule - 1) / granule * granule;
 }
 

@@ -5,14 +5,17 @@
 // - Storage types: load_f32 / store_from_f32 convert float, __half and __nv_bfloat16 storage to and
 //   from F32 arithmetic. The conversions round to nearest even, the same bits as core/dtype.h gives
 //   the CPU kernels. store_grad() is the one place GradMode is applied on the GPU.
-// - Deterministic sums: warp_sum / warp_max / block_sum are fixed shuffle trees; for a given launch
-//   shape they add the same numbers in the same order on every run (no atomics).
+// - Deterministic sums: warp_sum / warp_max are fixed shuffle trees and block_sum is CUB's
+//   BlockReduce; for a given launch shape they add the same numbers in the same order on every run
+//   (no atomics).
 // - dispatch_float_dtype() maps a run-time DType to the storage type a kernel template needs.
 #pragma once
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
+
+#include <cub/block/block_reduce.cuh>
 
 #include <algorithm>
 #include <cstdint>
@@ -82,17 +85,15 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Sum over the block; blockDim.x must be a multiple of 32. The result is valid in every thread of
-// warp 0 (in particular thread 0). Safe to call repeatedly in one kernel.
+// Sum over a block of exactly kBlock threads, through CUB's BlockReduce (warp-reductions
+// algorithm: a fixed tree for a fixed block size, so the same bits every run). The result is
+// valid in thread 0 only. The trailing barrier lets a kernel call it twice in a row.
 __device__ __forceinline__ float block_sum(float v) {
-  __shared__ float warp_sums[32];
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  v = warp_sum(v);
-  if (lane == 0) warp_sums[warp] = v;
+  using Reduce = cub::BlockReduce<float, kBlock, cub::BLOCK_REDUCE_WARP_REDUCTIONS>;
+  __shared__ typename Reduce::TempStorage temp;
+  const float total = Reduce(temp).Sum(v);
   __syncthreads();
-  v = threadIdx.x < (blockDim.x >> 5) ? warp_sums[threadIdx.x] : 0.0f;
-  __syncthreads();  // the next call may overwrite warp_sums
-  return warp == 0 ? warp_sum(v) : v;
+  return total;
 }
 
 // ---- dtype dispatch ------------------------------------------------------------------------------

@@ -23,8 +23,8 @@
 // are memory-bound: time ~ bytes / DRAM bandwidth (unary_fwd_cost(), binary_cost()).
 // Same-type overwrite copies (cast, copy_block) and zero fills go to cudaMemcpy*/cudaMemset.
 //
-// Reference: kernels/elementwise/elementwise_cpu.cc. Tests: tests/kernels/ (CUDA against the CPU,
-// every op x dtype x GradMode; dropout masks must match bit for bit).
+// Reference: kernels/elementwise/elementwise_cpu.cc. Tests: tests/core/test_ops_elementwise.cc and
+// tests/core/test_ops_cast.cc, suite "cuda" (CUDA against the CPU; dropout masks bit for bit).
 #include <cmath>
 #include <climits>
 #include <cstdint>

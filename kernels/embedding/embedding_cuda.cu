@@ -16,8 +16,9 @@
 //   2. a run is a maximal stretch of equal ids in the sorted order; the thread (p, e) whose p starts a
 //      run sums dout[pos[q], e] for q along the run, in order, and writes dweight[id, e] once.
 //      Threads whose p is inside a run exit at once (they only read two keys);
-//   3. Overwrite first zeroes all of dweight (rows no id touches must read 0), Accumulate adds the
-//      run sum to the old value.
+//   3. Overwrite first zeroes all of dweight (rows no id touches must read 0) and starts each run's
+//      sum at 0; Accumulate starts it at the old dweight value, then adds the run in order, exactly
+//      the additions of the CPU reference, so the two agree to the bit in F32.
 // A very long run (a padding id in most positions) serializes E threads over its length: that is
 // the price of a fixed order; it is still one pass over dout.
 //
@@ -28,8 +29,8 @@
 // Workspace: one ctx.workspace() call holds the sorted ids, the positions before and after the sort
 // and CUB's temporary storage (a second call could reallocate and invalidate the first pointer).
 //
-// Reference: kernels/embedding/embedding_cpu.cc. Tests: tests/kernels/ (CUDA against the CPU
-// reference with many repeated ids, bit equality across runs).
+// Reference: kernels/embedding/embedding_cpu.cc. Tests: tests/core/test_ops_embedding.cc, suite
+// "cuda" (against the CPU with many repeated ids, bit equality across runs).
 #include <cub/device/device_radix_sort.cuh>
 
 #include <climits>
@@ -70,17 +71,20 @@ static __global__ void embedding_iota_kernel(std::int32_t n, std::int32_t* posit
 
 // Thread (p, e) over the sorted order: p = i / E. Only run starts do work.
 template <class T>
-static __global__ void embedding_bwd_runs_kernel(std::int64_t n, std::int64_t E, const std::uint32_t* sorted_ids,
+static __global__ void embedding_bwd_runs_kernel(std::int64_t n, std::int64_t V, std::int64_t E,
+                                                 const std::uint32_t* sorted_ids,
                                                  const std::int32_t* sorted_positions, const T* dout, T* dweight,
                                                  GradMode mode) {
   const std::int64_t total = n * E;
   for (std::int64_t i = grid_start(); i < total; i += grid_stride()) {
     const std::int64_t p = i / E, e = i - p * E;
     const std::uint32_t id = sorted_ids[p];
-    if (p > 0 && sorted_ids[p - 1] == id) continue;
-    float acc = 0.0f;
+    // Ids are validated by the front-end; an id outside [0, V) must still never write out of bounds.
+    if ((p > 0 && sorted_ids[p - 1] == id) || id >= V) continue;
+    const std::int64_t out = static_cast<std::int64_t>(id) * E + e;
+    float acc = mode == GradMode::Accumulate ? load_f32(dweight, out) : 0.0f;
     for (std::int64_t q = p; q < n && sorted_ids[q] == id; ++q) acc += load_f32(dout, sorted_positions[q] * E + e);
-    store_grad(dweight, static_cast<std::int64_t>(id) * E + e, acc, mode);
+    store_from_f32(dweight, out, acc);
   }
 }
 
@@ -145,7 +149,7 @@ void embedding_bwd_cuda(const EmbeddingBwdArgs& a, const CudaContext& ctx) {
                                                     0, end_bit, stream));
     LOOM_CUDA_CHECK_LAUNCH();
     embedding_bwd_runs_kernel<T><<<blocks_for(a.n * a.E), kBlock, 0, stream>>>(
-        a.n, a.E, sorted_ids, sorted_positions, static_cast<const T*>(a.dout), static_cast<T*>(a.dweight), a.mode);
+        a.n, a.V, a.E, sorted_ids, sorted_positions, static_cast<const T*>(a.dout), static_cast<T*>(a.dweight), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }

@@ -27,8 +27,7 @@
 // backward reads 2*N*K*s and writes N*K*s. About 4 flops + one exp per logit for softmax, two
 // exp/log1p per element for BCE: memory-bound except for tiny K.
 //
-// Reference: kernels/loss/loss_cpu.cc. Tests: tests/kernels/ (CUDA against the CPU reference, and
-// PyTorch parity for the CPU reference).
+// Reference: kernels/loss/loss_cpu.cc. Tests: tests/core/test_ops_loss.cc, suite "cuda".
 #include <algorithm>
 #include <cstdint>
 
@@ -150,10 +149,10 @@ static __global__ void loss_bce_bwd_kernel(std::int64_t total, std::int64_t K, f
 // ---- launchers -----------------------------------------------------------------------------------
 
 void softmax_xent_fwd_cuda(const SoftmaxXentFwdArgs& a, const CudaContext& ctx) {
+  LOOM_CHECK_SHAPE(a.K > 0, "softmax_xent_fwd_cuda: need at least one class, got K = ", a.K);
   const cudaStream_t stream = ctx.stream();
   dispatch_float_dtype(a.dtype, "softmax_xent_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    LOOM_CHECK_SHAPE(a.K > 0 || a.N == 0, "softmax_xent_fwd_cuda: K must be positive, got ", a.K);
     if (a.bad_targets) LOOM_CUDA_CHECK(cudaMemsetAsync(a.bad_targets, 0, sizeof(std::int32_t), stream));
     // Row losses and weights side by side in one workspace call (a second call could move the first).
     auto* row_loss = static_cast<float*>(ctx.workspace(2 * static_cast<std::size_t>(a.N) * sizeof(float)));
@@ -172,7 +171,8 @@ void softmax_xent_fwd_cuda(const SoftmaxXentFwdArgs& a, const CudaContext& ctx) 
 }
 
 void softmax_xent_bwd_cuda(const SoftmaxXentBwdArgs& a, const CudaContext& ctx) {
-  if (a.N == 0 || a.K == 0) return;
+  LOOM_CHECK_SHAPE(a.K > 0, "softmax_xent_bwd_cuda: need at least one class, got K = ", a.K);
+  if (a.N == 0) return;
   dispatch_float_dtype(a.dtype, "softmax_xent_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
     loss_softmax_xent_bwd_kernel<T><<<blocks_for(a.N * 32), kBlock, 0, ctx.stream()>>>(

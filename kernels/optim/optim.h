@@ -10,7 +10,8 @@
 // AdamW (torch.optim.AdamW; defaults beta1 0.9, beta2 0.999, eps 1e-8, weight decay 0.01):
 //   w *= 1 - lr * wd;  g = grad * s
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
-//   w -= lr / (1 - b1^step) * m / (sqrt(v / (1 - b2^step)) + eps)
+//   w -= lr / (1 - b1^step) * m / (sqrt(v) / sqrt(1 - b2^step) + eps)   (PyTorch's exact form)
+// The per-step scalars (bias corrections, step size) are computed in double on the host.
 #pragma once
 
 #include "kernels/common/cost.h"

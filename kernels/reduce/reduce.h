@@ -2,9 +2,10 @@
 // broadcast that is their backward, and the sum of squares behind clip-by-global-norm.
 //
 // All sums accumulate in F32 (F64 for F64) in a fixed order: the result is the same bits run to
-// run (no float atomics). GPU: rows (ReduceDim::Last) through CUB's segmented reduction; columns
-// (ReduceDim::First) with one thread per column walking the rows, so neighbouring threads read
-// neighbouring addresses.
+// run (no float atomics). GPU (kernels/reduce/reduce_cuda.cu): a row (ReduceDim::Last) goes to one
+// thread, one warp or one block (CUB BlockReduce) by its width; columns (ReduceDim::First) to one
+// thread per column walking the rows in order, so neighbouring threads read neighbouring addresses,
+// in two fixed passes over 128-row chunks when there are many rows.
 #pragma once
 
 #include "kernels/common/cost.h"

@@ -22,8 +22,8 @@
 // same again read when accumulating); rows cols adds. broadcast reads (cols | rows) s, writes
 // rows cols s (+ reads it when accumulating). sum_squares reads n s and does 2 n flops.
 //
-// Twin: kernels/reduce/reduce_cuda.cu (CUB segmented reduction for Last, one thread per column
-// for First). Tests: tests/core/test_ops_reduce.cc.
+// Twin: kernels/reduce/reduce_cuda.cu (a thread, warp or CUB block per row for Last, one thread
+// per column for First). Tests: tests/core/test_ops_reduce.cc.
 #include <algorithm>
 #include <vector>
 

@@ -30,8 +30,7 @@
 // accumulating); sum of squares n*s. Flops: about one add per element (reduce_cost()). All are
 // memory-bound.
 //
-// Reference: kernels/reduce/reduce_cpu.cc. Tests: tests/kernels/ (CUDA against the CPU reference,
-// run-to-run bit equality).
+// Reference: kernels/reduce/reduce_cpu.cc. Tests: tests/core/test_ops_reduce.cc, suite "cuda".
 #include <algorithm>
 #include <cstdint>
 
@@ -44,7 +43,7 @@ namespace {
 constexpr std::int64_t kThreadRowMaxCols = 16;   // up to this a row gets one thread
 constexpr std::int64_t kWarpRowMaxCols = 1024;   // up to this a warp, above it a whole block
 constexpr std::int64_t kChunkRows = 128;        // rows per partial sum in the two-pass column sum
-constexpr int kSumSquaresBlocks = 256;          // fixed, so the summation tree is device-independent
+constexpr int kSumSquaresBlocks = kBlock;       // fixed (and = kBlock for block_sum), so the tree is device-independent
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/ops/elementwise.h"
+#include "kernels/common/philox.h"
 #include "core/ops/reduce.h"
 #include "tests/support/backends.h"
 #include "tests/support/compare.h"

@@ -17,6 +17,8 @@
 
 using namespace loom;
 using namespace loom::test;
+using ops::AdamWConfig;
+using ops::SgdConfig;
 
 namespace {
 
