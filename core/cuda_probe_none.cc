@@ -1,5 +1,6 @@
 // core/cuda_probe_none.cc: what a build without CUDA says about CUDA (core/cuda_probe.cc otherwise).
 #include "core/device.h"
+#include "core/error.h"
 #include "core/storage.h"
 
 namespace loom {
@@ -8,7 +9,7 @@ bool cuda_compiled() { return false; }
 int cuda_device_count() { return 0; }
 std::string cuda_unavailable_reason() { return "this build has no CUDA backend (configured without nvcc)"; }
 
-CudaAllocStats cuda_alloc_stats(int) { return {}; }
+CudaAllocStats cuda_alloc_stats(int) { LOOM_THROW(NotCompiled, "cuda_alloc_stats: this build has no CUDA backend"); }
 void cuda_alloc_release_cached(int) {}
 
 namespace detail {

@@ -32,7 +32,7 @@ struct CudaAllocStats {
   std::size_t device_allocs = 0; // number of cudaMalloc calls
   std::size_t reuses = 0;        // allocations served from a free list
 };
-// Zeros for a device that was never used, and in a build without CUDA.
+// Zeros for a device that was never used. Throws NotCompiled in a build without CUDA.
 CudaAllocStats cuda_alloc_stats(int device);
 void cuda_alloc_release_cached(int device);  // cudaFree every cached block
 

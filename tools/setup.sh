@@ -28,4 +28,10 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 cmake -S . -B "$BUILD_DIR" -G Ninja "$@"
+# Show which GPU architectures nvcc compiles the .cu files for (a compile-only machine cannot
+# detect a GPU, so they are explicit: CMAKE_CUDA_ARCHITECTURES, default 80;90).
+if grep -q "CUDA_COMPILER__loom_core" "$BUILD_DIR/build.ninja" 2>/dev/null; then
+  echo "loom setup: nvcc targets: $(grep -o -- '--generate-code=arch=compute_[0-9]*,code=\[[^]]*\]' \
+    "$BUILD_DIR/build.ninja" | sort -u | tr '\n' ' ')"
+fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"

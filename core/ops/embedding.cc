@@ -67,8 +67,15 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
     a.bad_ids = bad.data<std::int32_t>();
     LOOM_IF_CUDA(kernels::embedding_fwd_cuda(a, detail::ctx(weight)));
     const auto count = static_cast<std::int64_t>(bad.item());
-    LOOM_CHECK_SHAPE(count == 0, "embedding: ", count, " id(s) outside the vocabulary [0, ", V, ") of weight ",
-                     shape_str(weight.shape()));
+    if (count != 0) {
+      // The error path only: bring the ids to the host to name the first bad one.
+      const std::vector<std::int32_t> host = ids.to_vector_i32();
+      std::int64_t i = 0;
+      while (i < a.n && host[i] >= 0 && host[i] < V) ++i;
+      LOOM_THROW(ShapeError, "embedding: id ", i < a.n ? host[i] : -1, " at position ", i,
+                 " is outside the vocabulary [0, ", V, ") of weight ", shape_str(weight.shape()), " (", count,
+                 " bad id(s) in all)");
+    }
   }
   if (should_record({&weight})) {
     auto node = std::make_unique<EmbeddingNode>();

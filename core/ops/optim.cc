@@ -105,10 +105,10 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWConfig config) : params_(std::move
   for (const Tensor& p : params_) check_param("AdamW", p);
   m_ = zeros_like_all(params_);
   v_ = zeros_like_all(params_);
+  steps_.assign(params_.size(), 0);
 }
 
 void AdamW::step() {
-  ++step_;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     const Tensor g = p.grad();
@@ -120,7 +120,7 @@ void AdamW::step() {
     a.beta2 = config_.beta2;
     a.eps = config_.eps;
     a.weight_decay = config_.weight_decay;
-    a.step = step_;
+    a.step = ++steps_[i];
     a.param = p.data<float>();
     a.grad = g.data<float>();
     a.m = m_[i].data<float>();

@@ -46,7 +46,9 @@ class AdamW {
   void step();
   void zero_grad();
   AdamWConfig& config() { return config_; }
-  std::int64_t steps_taken() const { return step_; }
+  // Updates applied to params_[i] (a parameter without a gradient at a step is not updated and
+  // its bias corrections do not advance, as in torch.optim.AdamW).
+  const std::vector<std::int64_t>& steps_taken() const { return steps_; }
   // Optimizer moments, exposed for checkpoints: m_[i], v_[i] belong to params_[i].
   const std::vector<Tensor>& first_moments() const { return m_; }
   const std::vector<Tensor>& second_moments() const { return v_; }
@@ -54,7 +56,7 @@ class AdamW {
  private:
   std::vector<Tensor> params_, m_, v_;
   AdamWConfig config_;
-  std::int64_t step_ = 0;
+  std::vector<std::int64_t> steps_;
 };
 
 }  // namespace loom::ops

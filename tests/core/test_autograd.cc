@@ -144,7 +144,7 @@ TEST_CASE("autograd: what records and what does not") {
   CHECK(tape.size() == 0);
 }
 
-TEST_CASE("autograd: intermediate gradients are not kept; unreached leaves get none") {
+TEST_CASE("autograd: intermediate gradients are not kept and unreached leaves get none") {
   Tensor w = f64({0.1, 0.2, 0.3}, {3});
   w.set_requires_grad(true);
   Tensor unused = f64({1.0}, {1});
@@ -182,7 +182,7 @@ TEST_CASE("autograd: backward argument checks") {
   check_close(w.grad().to_vector_f64(), std::vector<double>{3.0, -3.0}, DType::F64, "seeded backward");
 }
 
-TEST_CASE("autograd: tape.dump prints one line per node, with its name") {
+TEST_CASE("autograd: tape.dump prints one line per node with its name") {
   Tensor x = f64({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3});
   x.set_requires_grad(true);
   const Tensor wt = f64(test::random_values(12, 2, -1, 1), {4, 3});

@@ -52,7 +52,7 @@ TEST_CASE("cast: F64 gradcheck through an F32 round trip") {
   gradcheck(f, {f64_random({3, 4}, 1, -0.9, 0.9)}, "cast f64 -> f32 -> f64", opt);
 }
 
-TEST_CASE("cast: forward rounds like the dtype functions; backward casts the gradient back") {
+TEST_CASE("cast: forward rounds like the dtype functions and backward casts the gradient back") {
   const std::vector<float> x = {0.1f, -1.0f / 3.0f, 65519.0f, 70000.0f, 1e-6f, -2.0f};
   const std::vector<float> dy = {1.0f, 0.2f, -0.7f, 3.0f, 1e-3f, 0.0f};
   // F32 -> F16: y = round_f16(x); dy is given in F16, and dx (F32) is exactly its value.
@@ -88,7 +88,7 @@ TEST_CASE("cast: F64 <-> F32 with autograd") {
   CHECK(x.grad().to_vector_f64() == std::vector<double>{0.1f, 2.0, -3.0});  // the f32 values, exactly
 }
 
-TEST_CASE("cast: same dtype returns x itself; integers do not convert") {
+TEST_CASE("cast: same dtype returns x itself and integers do not convert") {
   const Tensor x = Tensor::zeros({3}, DType::F16);
   CHECK(ops::cast(x, DType::F16).same_data(x));
   CHECK_SHAPE_ERROR([] { ops::cast(Tensor::zeros({3}, DType::I32), DType::F32); }, "cast", "i32");
@@ -99,7 +99,7 @@ TEST_CASE("cast: large CPU casts round every element") {
   // 200k elements: the multi-threaded path must round each element exactly like the scalar code.
   const std::vector<float> x = random_floats(200000, 2, -70000, 70000);
   for (DType to : {DType::F16, DType::BF16}) {
-    INFO(dtype_name(to));
+    INFO(std::string(dtype_name(to)));
     CHECK(ops::cast(Tensor::from_vector(x, {200000}), to).to_vector() == round_to(x, to));
   }
 }
@@ -115,7 +115,7 @@ TEST_SUITE("cuda") {
     for (DType from : kStorage)
       for (DType to : kStorage) {
         if (from == to) continue;
-        INFO(dtype_name(from), " -> ", dtype_name(to));
+        INFO(std::string(dtype_name(from)), " -> ", std::string(dtype_name(to)));
         const auto cpu = cast_round_trip(x, from, to, dy, Device::cpu());
         const auto gpu = cast_round_trip(x, from, to, dy, Device::cuda());
         CHECK(gpu.first == cpu.first);

@@ -62,9 +62,9 @@ std::vector<bool> expected_keep(std::int64_t n, float p, std::uint64_t seed, std
 
 // ---- binary ops: add, sub, mul ----------------------------------------------------------------
 
-TEST_CASE("elementwise binary: F64 gradcheck, same shape and row broadcast") {
+TEST_CASE("elementwise binary: F64 gradcheck with same shape and row broadcast") {
   for (const BinaryCase& op : kBinary) {
-    INFO(op.name);
+    INFO(std::string(op.name));
     auto f = [&](const std::vector<Tensor>& in) { return op.fn(in[0], in[1]); };
     gradcheck(f, {f64_random({3, 4}, 1), f64_random({3, 4}, 2)}, std::string(op.name) + " same shape");
     gradcheck(f, {f64_random({3, 4}, 3), f64_random({4}, 4)}, std::string(op.name) + " bias row [4]");
@@ -79,7 +79,7 @@ TEST_CASE("elementwise binary: forward values against a loop") {
   const std::vector<double> b = random_values(rows * cols, 12, -2, 2);
   const std::vector<double> bias = random_values(cols, 13, -2, 2);
   for (const BinaryCase& op : kBinary) {
-    INFO(op.name);
+    INFO(std::string(op.name));
     std::vector<double> same(a.size()), row(a.size());
     for (std::int64_t r = 0; r < rows; ++r)
       for (std::int64_t c = 0; c < cols; ++c) {
@@ -100,10 +100,10 @@ TEST_CASE("elementwise binary: forward values against a loop") {
   }
 }
 
-TEST_CASE("elementwise binary: shape, dtype and device errors name the op and both operands") {
+TEST_CASE("elementwise binary: shape and dtype errors name the op and both operands") {
   const Tensor a = Tensor::zeros({2, 3});
   for (const BinaryCase& op : kBinary) {
-    INFO(op.name);
+    INFO(std::string(op.name));
     CHECK_SHAPE_ERROR([&] { op.fn(a, Tensor::zeros({3, 2})); }, op.name, "[2, 3]", "[3, 2]");
     CHECK_SHAPE_ERROR([&] { op.fn(a, Tensor::zeros({2})); }, op.name, "[2, 3]", "[2]");  // not a row
     CHECK_SHAPE_ERROR([&] { op.fn(a, Tensor::zeros({1, 3})); }, op.name, "[2, 3]", "[1, 3]");
@@ -122,7 +122,7 @@ TEST_CASE("elementwise binary: CPU half storage matches F32") {
 
 // ---- scale --------------------------------------------------------------------------------------
 
-TEST_CASE("scale: F64 gradcheck, forward values and half storage") {
+TEST_CASE("scale: F64 gradcheck and forward values and half storage") {
   for (float alpha : {2.5f, -0.5f, 0.0f}) {
     INFO("alpha ", alpha);
     auto f = [alpha](const std::vector<Tensor>& in) { return ops::scale(in[0], alpha); };
@@ -147,12 +147,12 @@ TEST_CASE("activations: F64 gradcheck") {
   }
 }
 
-TEST_CASE("activations: forward values, including saturation without NaN") {
+TEST_CASE("activations: forward values including saturation without NaN") {
   std::vector<double> x = random_values(100000, 32, -8, 8);
   for (double v : {-100.0, -30.0, 0.0, 30.0, 100.0}) x.push_back(v);
   const auto n = static_cast<std::int64_t>(x.size());
   for (const UnaryCase& op : kUnary) {
-    INFO(op.name);
+    INFO(std::string(op.name));
     std::vector<double> expected;
     for (double v : x) expected.push_back(op.ref(v));
     check_close(op.fn(f64(x, {n})).to_vector_f64(), expected, DType::F64, std::string(op.name) + " f64");
@@ -176,7 +176,7 @@ TEST_CASE("activations: forward values, including saturation without NaN") {
 TEST_CASE("activations: integer input is a dtype error naming the op") {
   const Tensor ints = Tensor::zeros({3}, DType::I32);
   for (const UnaryCase& op : kUnary) {
-    INFO(op.name);
+    INFO(std::string(op.name));
     CHECK_SHAPE_ERROR([&] { op.fn(ints); }, op.name, "i32");
   }
 }
@@ -284,7 +284,7 @@ TEST_SUITE("cuda") {
     const std::int64_t n = 100003;  // not a multiple of 4 or of a block size
     const std::vector<float> x = random_floats(n, 44, 0.5f, 1.5f);  // never zero before dropout
     for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
-      INFO(dtype_name(dt));
+      INFO(std::string(dtype_name(dt)));
       Generator g_cpu(5), g_gpu(5);
       g_cpu.set_state(5, 1024);
       g_gpu.set_state(5, 1024);

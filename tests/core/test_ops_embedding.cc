@@ -30,7 +30,7 @@ TEST_CASE("embedding: F64 gradcheck of the weight with repeated ids") {
   gradcheck(f, {f64_random({6, 3}, 1)}, "embedding [6,3] with ids [2,4]");
 }
 
-TEST_CASE("embedding: forward gathers rows; backward sums repeated ids") {
+TEST_CASE("embedding: forward gathers rows and backward sums repeated ids") {
   const std::int64_t V = 6, E = 3;
   const std::vector<double> w = random_values(V * E, 2, -1, 1);
   Tensor weight = f64(w, {V, E});
@@ -82,7 +82,7 @@ TEST_CASE("embedding: backward is the same bits run to run") {
   }
 }
 
-TEST_CASE("embedding: errors name the op, the bad id and V") {
+TEST_CASE("embedding: errors name the op and the bad id and V") {
   const Tensor weight = Tensor::zeros({5, 3});
   CHECK_SHAPE_ERROR([&] { ops::embedding(weight, i32({0, 123, 1}, {3})); }, "embedding", "123", "5");
   CHECK_SHAPE_ERROR([&] { ops::embedding(weight, i32({-1}, {1})); }, "embedding", "-1", "5");
@@ -108,7 +108,7 @@ TEST_CASE("embedding: cost is the ids plus the rows read and written") {
 }
 
 TEST_SUITE("cuda") {
-  TEST_CASE("embedding: CUDA matches CPU, deterministic, with repeated ids") {
+  TEST_CASE("embedding: CUDA matches CPU and is deterministic with repeated ids") {
     LOOM_REQUIRE_CUDA_DEVICE();
     // 3000 ids over a vocabulary of 50: long runs of equal ids for the sorted backward.
     const std::vector<std::int32_t> many = random_ints(3000, 6, 50);

@@ -53,7 +53,7 @@ const std::vector<std::int32_t> kTargets = {2, 0, 1, 2, 3};  // N = 5, K = 4 (cl
 
 // ---- softmax cross-entropy ----------------------------------------------------------------------
 
-TEST_CASE("softmax_cross_entropy: F64 gradcheck of the logits, with and without class weights") {
+TEST_CASE("softmax_cross_entropy: F64 gradcheck of the logits with and without class weights") {
   const Tensor targets = i32(kTargets, {5});
   const Tensor weights = f64({0.5, 2.0, 1.0, 3.0}, {4});
   auto plain = [&](const std::vector<Tensor>& in) { return ops::softmax_cross_entropy(in[0], targets); };
@@ -112,7 +112,7 @@ TEST_CASE("softmax_cross_entropy: errors name the op and the shapes") {
 
 // ---- BCE with logits ----------------------------------------------------------------------------
 
-TEST_CASE("bce_with_logits: F64 gradcheck of the logits, with and without pos_weight") {
+TEST_CASE("bce_with_logits: F64 gradcheck of the logits with and without pos_weight") {
   // Soft targets (not just 0/1) exercise both terms of the loss in every element.
   const Tensor t2 = f64(random_values(12, 4, 0, 1), {4, 3});
   const Tensor pw = f64({0.5, 2.0, 3.0}, {3});

@@ -80,7 +80,7 @@ TEST_CASE("matmul: shape errors name the op and both shapes") {
   CHECK_SHAPE_ERROR([] { ops::matmul(Tensor::zeros({2, 3}), Tensor::zeros({3, 5}, DType::F64)); }, "matmul", "f32", "f64");
 }
 
-TEST_CASE("linear: F64 gradcheck of x, weight and bias") {
+TEST_CASE("linear: F64 gradcheck of x and weight and bias") {
   auto with_bias = [](const std::vector<Tensor>& in) { return ops::linear(in[0], in[1], in[2]); };
   auto no_bias = [](const std::vector<Tensor>& in) { return ops::linear(in[0], in[1]); };
   gradcheck(with_bias, {f64_random({3, 4}, 7), f64_random({5, 4}, 8), f64_random({5}, 9)}, "linear");
@@ -116,7 +116,7 @@ TEST_CASE("matmul and linear: CPU half storage matches F32") {
   compare_cpu_half_storage(lin, {diff_input({2, 5, 16}, 20), diff_input({6, 16}, 21), diff_input({6}, 22)}, "linear");
 }
 
-TEST_CASE("gemm: cost is 2MNK flops and one pass over A, B and C") {
+TEST_CASE("gemm: cost is 2MNK flops and one pass over A and B and C") {
   kernels::GemmArgs args;
   args.M = 8;
   args.N = 16;

@@ -19,7 +19,7 @@ namespace {
 const DType kFloatTypes[] = {DType::F32, DType::F16, DType::BF16, DType::F64};
 }
 
-TEST_CASE("tensor: empty, zeros and full describe themselves") {
+TEST_CASE("tensor: empty and zeros and full describe themselves") {
   const Tensor undefined;
   CHECK_FALSE(undefined.defined());
   CHECK(describe(undefined) == "undefined tensor");
@@ -39,7 +39,7 @@ TEST_CASE("tensor: empty, zeros and full describe themselves") {
   CHECK(reinterpret_cast<std::uintptr_t>(e.data_ptr()) % 64 == 0);
 
   for (DType dt : kFloatTypes) {
-    INFO(dtype_name(dt));
+    INFO(std::string(dtype_name(dt)));
     const Tensor z = Tensor::zeros({5, 7}, dt);
     CHECK(z.dtype() == dt);
     CHECK(z.nbytes() == 35 * dtype_size(dt));
@@ -58,7 +58,7 @@ TEST_CASE("tensor: from_vector / to_vector round trip for every dtype") {
   // Values exactly representable in every float type, including a half subnormal (2^-24).
   const std::vector<float> exact = {0.0f, -1.25f, 0.5f, 1024.0f, 5.9604644775390625e-8f, -3.0f};
   for (DType dt : kFloatTypes) {
-    INFO(dtype_name(dt));
+    INFO(std::string(dtype_name(dt)));
     const Tensor t = Tensor::from_vector(exact, {2, 3}, dt);
     CHECK(t.dtype() == dt);
     CHECK(t.shape() == Shape{2, 3});
@@ -105,7 +105,7 @@ TEST_CASE("tensor: slice along dim 0 is a view that shares data") {
   CHECK_THROWS_AS(t.slice(3, 2), ShapeError);
 }
 
-TEST_CASE("tensor: reshape is a view; one dimension may be -1") {
+TEST_CASE("tensor: reshape is a view and one dimension may be -1") {
   Tensor t = Tensor::from_vector(test::random_floats(24, 1, -1, 1), {2, 3, 4});
   const Tensor r = t.reshape({4, -1});
   CHECK(r.shape() == Shape{4, 6});
@@ -125,7 +125,7 @@ TEST_CASE("tensor: reshape is a view; one dimension may be -1") {
   CHECK_THROWS_AS((void)t.reshape({-1, -1}), ShapeError);
 }
 
-TEST_CASE("tensor: to(DType) converts; same dtype returns the same tensor") {
+TEST_CASE("tensor: to(DType) converts and the same dtype returns the same tensor") {
   const std::vector<float> v = {0.1f, -2.0f, 65520.0f, 3.0e-5f};
   const Tensor f32 = Tensor::from_vector(v, {4});
   CHECK(f32.to(DType::F32).same_data(f32));
@@ -222,7 +222,7 @@ TEST_SUITE("cuda") {
     LOOM_REQUIRE_CUDA_DEVICE();
     const std::vector<float> v = test::random_floats(1000, 3, -100, 100);
     for (DType dt : {DType::F32, DType::F16, DType::BF16}) {
-      INFO(dtype_name(dt));
+      INFO(std::string(dtype_name(dt)));
       const Tensor cpu = Tensor::from_vector(v, {10, 100}, dt);
       const Tensor gpu = cpu.to(Device::cuda());
       CHECK(gpu.device() == Device::cuda());

@@ -29,7 +29,7 @@ void check_throws_naming(const char* file, int line, Fn&& fn, std::initializer_l
   } catch (const std::exception& e) {
     message = std::string("a different exception was thrown: ") + e.what();
   }
-  INFO("checked at ", file, ":", line);
+  INFO("checked at ", std::string(file), ":", line);
   INFO("message: ", message);
   CHECK_MESSAGE(thrown, "expected the call to throw the specific loom error type");
   if (!thrown) return;

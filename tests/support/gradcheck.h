@@ -6,6 +6,9 @@
 // whose error (~h^2 |f'''| + eps |f| / h ~ 1e-10) is far below the tolerance rtol 1e-6 (plus a
 // small absolute floor for derivatives that are exactly zero).
 //
+// Every gradient check also runs a second forward + backward and requires the leaf gradients to
+// have exactly doubled (parameter gradients accumulate: GradMode::Accumulate in every backward).
+//
 // The function under test maps a list of F64 leaf tensors to ONE tensor y. When y has more than
 // one element it is made scalar with a fixed random weighting, loss = sum_i w_i y_i: analytically
 // by seeding the backward pass with dy = w (Tape::backward(y, w)), numerically by forming the same
@@ -95,18 +98,42 @@ inline void gradcheck(const GradFn& f, const std::vector<Tensor>& inputs, const 
     tape.backward(y, Tensor::from_vector(w, y.shape(), DType::F64));
   }
 
-  // 2. Numeric gradients, one element at a time.
+  std::vector<std::vector<double>> analytic_all;
   for (int i = 0; i < n_inputs; ++i) {
-    if (detail::is_constant(opt, i)) continue;
     const Tensor g = leaves[i].grad();
-    std::vector<double> analytic;
+    std::vector<double> analytic(static_cast<std::size_t>(inputs[i].numel()), 0.0);  // not reached: zero
     if (g.defined()) {
       CHECK_MESSAGE(g.shape() == inputs[i].shape(), "input ", i, ": gradient shape ", shape_str(g.shape()),
                     " differs from the input's ", shape_str(inputs[i].shape()));
       analytic = g.to_vector_f64();
-    } else {
-      analytic.assign(static_cast<std::size_t>(inputs[i].numel()), 0.0);  // not reached: zero
     }
+    analytic_all.push_back(analytic);
+  }
+
+  // 2. Leaf gradients accumulate: a second forward + backward on a fresh tape must exactly double
+  //    them. This checks that every backward kernel honours GradMode::Accumulate.
+  {
+    Tape tape2;
+    Tensor y2;
+    {
+      auto rec = tape2.record();
+      y2 = f(leaves);
+    }
+    if (y2.numel() == 1) tape2.backward(y2);
+    else tape2.backward(y2, Tensor::from_vector(w, y2.shape(), DType::F64));
+    for (int i = 0; i < n_inputs; ++i) {
+      if (detail::is_constant(opt, i) || !leaves[i].grad().defined()) continue;
+      std::vector<double> doubled = analytic_all[static_cast<std::size_t>(i)];
+      for (double& v : doubled) v *= 2;
+      check_close(leaves[i].grad().to_vector_f64(), doubled, Tolerance{1e-12, 1e-15},
+                  what + ": input " + std::to_string(i) + " gradient after a second backward pass (accumulates)");
+    }
+  }
+
+  // 3. Numeric gradients, one element at a time.
+  for (int i = 0; i < n_inputs; ++i) {
+    if (detail::is_constant(opt, i)) continue;
+    const std::vector<double>& analytic = analytic_all[static_cast<std::size_t>(i)];
     const std::vector<double> x0 = inputs[i].to_vector_f64();
     REQUIRE(analytic.size() == x0.size());
     std::vector<Tensor> probe = inputs;
