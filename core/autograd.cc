@@ -34,6 +34,11 @@ Tensor Node::grad_output(int k) const {
   return Tensor::zeros(s.shape, s.dtype, s.device);
 }
 
+Tensor Node::grad_output_if_any(int k) const {
+  const TensorSlot& s = outputs[k];
+  return s.meta ? s.meta->grad : Tensor();
+}
+
 GradTarget Node::grad_input(int i) const {
   const TensorSlot& s = inputs[i];
   LOOM_CHECK(s.meta, name(), ": grad_input(", i, ") asked for an input that needs no gradient");

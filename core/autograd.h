@@ -62,6 +62,9 @@ class Node {
   bool needs_grad(int input) const { return inputs[input].meta != nullptr; }
   // Gradient of output k; zeros if nothing downstream produced one (e.g. an unused split part).
   Tensor grad_output(int k) const;
+  // Gradient of output k, or an undefined tensor if nothing downstream produced one (for kernels
+  // that treat a missing gradient as zero without reading a buffer of zeros).
+  Tensor grad_output_if_any(int k) const;
   // Gradient destination of input i (only call when needs_grad(i)).
   GradTarget grad_input(int i) const;
 };

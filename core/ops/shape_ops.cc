@@ -126,7 +126,81 @@ struct SplitNode final : Node {
   }
 };
 
+// Each part is a contiguous run of elements in the joined tensor: part i starts at offsets[i].
+struct Concat0Node final : Node {
+  std::vector<std::int64_t> offsets;
+  const char* name() const override { return "concat0"; }
+  void backward() override {
+    const Tensor dy = grad_output(0);
+    for (std::size_t i = 0; i < offsets.size(); ++i) {
+      if (!needs_grad(static_cast<int>(i))) continue;
+      const GradTarget dx = grad_input(static_cast<int>(i));
+      kernels::CopyBlockArgs a;
+      a.rows = 1;
+      a.cols = dx.buffer.numel();
+      a.dtype = dy.dtype();
+      a.src = dy.data_ptr();
+      a.src_ld = dy.numel();
+      a.src_col = offsets[i];
+      a.dst = dx.buffer.data_ptr();
+      a.dst_ld = a.cols;
+      a.mode = dx.mode;
+      run_copy_block(a, dy);
+    }
+  }
+};
+
 }  // namespace
+
+Tensor concat0(const std::vector<Tensor>& parts) {
+  LOOM_CHECK_SHAPE(!parts.empty(), "concat0: no tensors to join");
+  const Tensor& first = parts[0];
+  detail::check_defined("concat0", first, "part 0");
+  LOOM_CHECK_SHAPE(first.ndim() >= 1, "concat0: parts need at least one dimension, got ", first.str());
+  const Shape tail(first.shape().begin() + 1, first.shape().end());
+  std::int64_t rows = 0;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const Tensor& p = parts[i];
+    detail::check_defined("concat0", p, "a part");
+    detail::check_same_kind("concat0", first, p);
+    LOOM_CHECK_SHAPE(p.ndim() == first.ndim() && Shape(p.shape().begin() + 1, p.shape().end()) == tail, "concat0: part ",
+                     i, " has shape ", shape_str(p.shape()), ", part 0 has ", shape_str(first.shape()),
+                     " (all but the first dimension must match)");
+    rows += p.dim(0);
+  }
+  Shape out_shape = first.shape();
+  out_shape[0] = rows;
+  Tensor y = Tensor::empty(out_shape, first.dtype(), first.device());
+  detail::trace("concat0", first);
+  std::vector<std::int64_t> offsets;
+  std::int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    offsets.push_back(offset);
+    kernels::CopyBlockArgs a;  // one row of p.numel() elements into the joined row
+    a.rows = 1;
+    a.cols = p.numel();
+    a.dtype = p.dtype();
+    a.src = p.data_ptr();
+    a.src_ld = a.cols;
+    a.dst = y.data_ptr();
+    a.dst_ld = y.numel();
+    a.dst_col = offset;
+    if (a.cols > 0) run_copy_block(a, p);
+    offset += p.numel();
+  }
+  std::vector<const Tensor*> inputs;
+  bool record = false;
+  for (const Tensor& p : parts) {
+    inputs.push_back(&p);
+    record = record || should_record({&p});
+  }
+  if (record) {
+    auto node = std::make_unique<Concat0Node>();
+    node->offsets = offsets;
+    record_node(std::move(node), inputs, {&y});
+  }
+  return y;
+}
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   detail::check_defined("reshape", x, "x");

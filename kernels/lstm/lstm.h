@@ -99,8 +99,10 @@ struct LstmSeqBwdArgs {
 };
 
 // FLOPs and minimum bytes, as the comment in lstm_cpu.cc derives them:
-//   forward per direction: 2*T*B*4H*(C + H) GEMM flops + ~10*T*B*H pointwise;
-//   backward: twice the forward GEMMs plus the dh GEMM (2*T*B*4H*(2C + 3H) in all).
+//   forward per direction: 2*T*B*4H*(C + H) GEMM flops + 23*T*B*H pointwise;
+//   backward per direction: 2*T*B*4H*H for dh_prev, plus 2*T*B*4H*H (dW_hh), 2*T*B*4H*C (dW_ih)
+//   and 2*T*B*4H*C (dx) for each gradient wanted (2*T*B*4H*(2C + 2H) with all of them),
+//   + 25*T*B*H pointwise (+ 4*T*B*H for the db column sum).
 Cost lstm_seq_fwd_cost(const LstmSeqFwdArgs&);
 Cost lstm_seq_bwd_cost(const LstmSeqBwdArgs&);
 

@@ -1,0 +1,570 @@
+// kernels/lstm/lstm_cpu.cc: the LSTM over a whole sequence on the CPU, forward and backward, one or
+// two directions, per-row lengths. It is the reference every other backend is tested against AND
+// the engine's CPU training path, so it is written to read like the equations and to run on BLAS.
+//
+// Math (lstm.h fixes the conventions: gate order i, f, g, o; G = 4H; time-major; folded bias b).
+// Forward, row b at its processing step s (time t = s, or t = len_b - 1 - s for Reverse):
+//   z = x_t W_ih^T + h_prev W_hh^T + b                 [G] = (zi, zf, zg, zo)
+//   i = sig(zi)   f = sig(zf)   g = tanh(zg)   o = sig(zo)
+//   c = f c_prev + i g          h = o tanh(c)          y[t, b, dH : dH + H] = h
+// where (h_prev, c_prev) is the row's state after its previous processed step, (h0, c0) at s = 0.
+//
+// Backward. Let dh, dc be everything the loss sends to h and c of step s: through y, and through
+// the recurrence from step s + 1 (from h_n, c_n instead at the row's last step, s = len_b - 1):
+//   dh = dy_t + dh_carry
+//   dc = dc_carry + dh o (1 - tanh(c)^2)            (c reaches the loss directly and through h)
+// One product rule per use:   h = o tanh(c)        ->  do = dh tanh(c)
+//                             c = f c_prev + i g   ->  di = dc g,  df = dc c_prev,  dg = dc i
+// and the activations, differentiated from their saved outputs (sig' = s(1-s), tanh' = 1 - t^2):
+//   dzi = di i (1 - i)    dzf = df f (1 - f)    dzg = dg (1 - g^2)    dzo = do o (1 - o)
+// The step before receives what flows into its state:
+//   dc_prev = dc f               (c_prev is used once, in c = f c_prev + i g)
+//   dh_prev = dz W_hh            (h_prev is used once, in z)
+// and the weights collect every valid (t, b):
+//   dW_ih = sum dz^T x_t    dW_hh = sum dz^T h_prev    db = sum dz    dx_t = dz W_ih
+// dh0, dc0 are the carries left after the row's step 0 (dh_n, dc_n for a row of length 0).
+//
+// How it runs, per direction (the plan of the fused CUDA variant, architecture section 6):
+//   forward:  Zx = x W_ih^T for all T*B rows in ONE GEMM into a [T*B, G] buffer; then per step one
+//             recurrent GEMM Zh = h_state W_hh^T into a [B, G] scratch and ONE pointwise pass that
+//             finishes z, writes y, the saved c and gates, and the row's state. The state buffers
+//             are indexed by row, not by time, so a reverse row with its own length needs neither a
+//             gather nor a reversed copy: each row just reads its own Zx row at its own t.
+//   backward: per step, from s = T - 1 down to 0, one pointwise pass writes dz into dZ [T*B, G]
+//             (indexed by time, zero at padding) and one GEMM carries dh_prev = dz W_hh to the step
+//             before. The GEMM reads the step's rows straight out of dZ when they share one t (the
+//             forward direction, or equal lengths); only reverse rows with mixed lengths are also
+//             copied into a [B, G] scratch. After the loop, one GEMM each over all T*B rows:
+//             dW_ih (+)= dZ^T x, dW_hh (+)= dZ^T Hprev, dx (+)= dZ W_ih; db is a column sum of dZ.
+//   Hprev [T*B, H] is not read back from y: the pass recomputes h = o tanh(c) from the saved gates
+//   and cell (F32 or F64), the exact value the forward fed to the next step; y in F16/BF16 is not.
+//   Rows [0, rows[s]) cover every row still running at step s, so the per-step GEMMs shrink
+//   when lengths are sorted longest first (packed sequences); rows in that range that already
+//   finished cost a little GEMM work and are never read.
+//
+// Parallel map: per step, unit (b, j) of the pointwise pass touches only its own row's state and
+// its own elements of Zx, Zh, y, the saved buffers, dZ and Hprev, so OpenMP splits the (b, j)
+// range over loom::num_threads() threads with no synchronization. GEMMs run outside parallel
+// regions, where OpenBLAS uses the same threads (architecture 11b: never both at once). The bias
+// gradient splits the G columns over threads, each walking all rows in order: fixed order, no atomics.
+//
+// FLOPs per direction (lstm_seq_fwd_cost / lstm_seq_bwd_cost compute exactly these), N = T*B rows:
+//   forward  2 N G (C + H)   GEMMs (input projection + recurrent)
+//            + 23 N H        pointwise: 8 adds forming z, 3 sigmoids at 3 (exp, add, divide),
+//                            tanh(zg), c (3), tanh(c), h (1)
+//   backward 2 N G H         GEMM dh_prev = dz W_hh, and for each gradient wanted
+//            2 N G H (dW_hh), 2 N G C (dW_ih), 2 N G C (dx)   (2 N G (2C + 2H) with all of them)
+//            + 25 N H        pointwise: tanh(c) 1, dh 1, dc 5, do di dg df 4, the four dz 12,
+//                            dc_prev 1, h for Hprev 1
+//            + N G           the db column sum, when db is wanted
+// Bytes per direction (the minimum that must move; s = storage size, a = 4, or 8 for F64, is the
+// saved size; the [T*B, G] Zx and dZ buffers are this implementation's extra traffic, not counted):
+//   forward  s (N C + G (C + H + 1) + N H + 2 B H [h_n, c_n] + B H per given h0, c0)
+//            + a (N H + N G) when training (saved c, gates)
+//   backward s (N C + G (C + H) + N H if dy is given + B H per given h0, c0, dh_n, dc_n)
+//            + a (N H + N G) for the saved c and gates, plus every wanted gradient written once
+//            and read once more when it accumulates (dx also in the second direction, which adds
+//            onto the first's).
+// The GEMMs dominate (H = 256, C = 128: 2 G (C + H) = 786 k flops per row against 23 H = 5.9 k),
+// so the CPU path runs at whatever the BLAS reaches on [B, H] x [H, G] recurrent products.
+//
+// Precision: F32 and F64 storage run in their own type. F16 / BF16 are widened to F32 once at
+// entry, run the float path, and every output is rounded once at the end; gradients that
+// accumulate are widened first, so the sum happens in F32 and rounds once.
+//
+// Twins: kernels/lstm/lstm_cuda*.cu (hand-written, variants Unfused and Fused) and
+// kernels/lstm/lstm_cudnn.cc (cuDNN). Tests: tests/kernels/test_lstm_cpu.cc (F64 finite
+// differences, reverse == flipped forward, batch == rows alone, D = 2 == two D = 1, F16/BF16, cost,
+// bad lengths). Bench: bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "kernels/gemm/gemm.h"
+#include "kernels/lstm/lstm.h"
+
+namespace loom::kernels {
+
+namespace {
+
+using std::int64_t;
+
+// A unit of the pointwise pass calls exp or tanh five times (tens of cycles each), so it is worth
+// about this many scalar operations when deciding whether the pass is big enough to fork threads.
+constexpr int64_t kUnitWork = 32;
+
+// Columns of dZ one thread sums for the bias gradient: 64 floats is four cache lines per row, so
+// each thread streams whole lines and keeps its partial sums in registers.
+constexpr int64_t kBiasColumns = 64;
+
+// Scratch that is fully written before it is read: value-initializing dZ (13 MB at T = 50, B = 64,
+// H = 256) would cost as much as a step, so only the positions that must be zero are zeroed.
+template <typename C>
+std::unique_ptr<C[]> scratch(int64_t n) {
+  return std::unique_ptr<C[]>(new C[static_cast<std::size_t>(std::max<int64_t>(n, 1))]);
+}
+
+template <typename C>
+inline C sigmoid(C z) {
+  return C(1) / (C(1) + std::exp(-z));  // exp(-z) -> inf gives 0, never NaN
+}
+
+// Row b's time index at processing step s; Reverse starts from the row's own last token.
+inline int64_t time_at(Direction dir, int64_t s, int64_t len) { return dir == Direction::Forward ? s : len - 1 - s; }
+
+// The one place a gradient is written: Accumulate adds the old value in the compute type.
+template <typename C>
+inline void store(C& dst, C value, GradMode mode) {
+  dst = mode == GradMode::Accumulate ? dst + value : value;
+}
+
+template <typename C>
+void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* A, int64_t lda, const C* B,
+          int64_t ldb, float beta, C* Cout, int64_t ldc) {
+  GemmArgs g;
+  g.trans_a = ta;
+  g.trans_b = tb;
+  g.M = M, g.N = N, g.K = K;
+  g.beta = beta;
+  g.dtype = std::is_same_v<C, double> ? DType::F64 : DType::F32;
+  g.A = A, g.lda = lda, g.B = B, g.ldb = ldb, g.C = Cout, g.ldc = ldc;
+  gemm_cpu(g);
+}
+
+// What both passes need to know about the lengths, worked out (and checked) once per call.
+struct Plan {
+  std::vector<int64_t> len;   // [B] valid steps of each row
+  std::vector<int64_t> rows;  // [T] rows [0, rows[s]) hold every row still running at step s
+  bool uniform = true;        // every row has the same length: a step's rows share one t
+};
+
+void check_args(const LstmSeqFwdArgs& a, const char* op) {
+  LOOM_CHECK_SHAPE(a.D == 1 || a.D == 2, op, ": D must be 1 or 2 directions (got D = ", a.D, ")");
+  LOOM_CHECK_SHAPE(a.T >= 0 && a.B >= 0 && a.C >= 0 && a.H >= 0, op, ": negative size (T = ", a.T, ", B = ", a.B,
+                   ", C = ", a.C, ", H = ", a.H, ")");
+  LOOM_CHECK_SHAPE(a.dtype != DType::I32, op, ": expected a float dtype (f32, f64, f16, bf16), got i32");
+}
+
+Plan make_plan(const LstmSeqFwdArgs& a, const char* op) {
+  check_args(a, op);
+  Plan p;
+  p.len.assign(static_cast<std::size_t>(a.B), a.T);
+  for (int64_t b = 0; a.lengths != nullptr && b < a.B; ++b) {
+    const int64_t L = a.lengths[b];
+    LOOM_CHECK_SHAPE(L >= 0 && L <= a.T, op, ": lengths[", b, "] = ", L, " is outside [0, T] with T = ", a.T);
+    p.len[static_cast<std::size_t>(b)] = L;
+    p.uniform = p.uniform && L == p.len[0];
+  }
+  p.rows.assign(static_cast<std::size_t>(a.T), 0);
+  for (int64_t b = 0; b < a.B; ++b)
+    for (int64_t s = 0; s < p.len[static_cast<std::size_t>(b)]; ++s) p.rows[static_cast<std::size_t>(s)] = b + 1;
+  return p;
+}
+
+// ---- forward -------------------------------------------------------------------------------------
+
+template <typename C>
+struct FwdScratch {
+  std::unique_ptr<C[]> Zx, Zh, h, c;  // [T*B, G], [B, G], [B, H], [B, H]
+};
+
+template <typename C>
+void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch<C>& w) {
+  const LstmDirection& dir = a.dirs[d];
+  const int64_t T = a.T, B = a.B, H = a.H, G = 4 * H, DH = a.D * H;
+  const C* x = static_cast<const C*>(a.x);
+  const C* w_ih = static_cast<const C*>(dir.w_ih);
+  const C* w_hh = static_cast<const C*>(dir.w_hh);
+  const C* bias = static_cast<const C*>(dir.bias);
+  const C* h0 = static_cast<const C*>(dir.h0);
+  const C* c0 = static_cast<const C*>(dir.c0);
+  C* y = static_cast<C*>(a.y) + d * H;  // this direction's columns; rows are DH apart
+  C* c_saved = static_cast<C*>(dir.c_saved);
+  C* gates_saved = static_cast<C*>(dir.gates_saved);
+  const bool training = c_saved != nullptr && gates_saved != nullptr;
+  C* Zx = w.Zx.get();
+  C* Zh = w.Zh.get();
+  C* h = w.h.get();
+  C* c = w.c.get();
+
+  for (int64_t k = 0; k < B * H; ++k) {
+    h[k] = h0 != nullptr ? h0[k] : C(0);
+    c[k] = c0 != nullptr ? c0[k] : C(0);
+  }
+  // The input half of z does not depend on the recurrence: all T steps in one large GEMM.
+  gemm<C>(Transpose::No, Transpose::Yes, T * B, G, a.C, x, a.C, w_ih, a.C, 0.0f, Zx, G);
+
+  for (int64_t s = 0; s < T; ++s) {
+    const int64_t rows = p.rows[static_cast<std::size_t>(s)];
+    if (rows == 0) break;  // rows only shrink with s: nothing runs from here on
+    gemm<C>(Transpose::No, Transpose::Yes, rows, G, H, h, H, w_hh, H, 0.0f, Zh, G);
+#pragma omp parallel for collapse(2) num_threads(loom::num_threads()) if (rows * H * kUnitWork > loom::kParallelGrain)
+    for (int64_t b = 0; b < rows; ++b) {
+      for (int64_t j = 0; j < H; ++j) {
+        const int64_t len = p.len[static_cast<std::size_t>(b)];
+        if (s >= len) continue;  // a finished row keeps its state: it is the row's final state
+        const int64_t tb = time_at(dir.dir, s, len) * B + b;
+        const C* zx = Zx + tb * G;
+        const C* zh = Zh + b * G;
+        const C i = sigmoid(zx[j] + zh[j] + bias[j]);
+        const C f = sigmoid(zx[H + j] + zh[H + j] + bias[H + j]);
+        const C g = std::tanh(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
+        const C o = sigmoid(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
+        const C c_new = f * c[b * H + j] + i * g;
+        const C h_new = o * std::tanh(c_new);
+        c[b * H + j] = c_new;
+        h[b * H + j] = h_new;
+        y[tb * DH + j] = h_new;
+        if (training) {
+          c_saved[tb * H + j] = c_new;
+          C* gate = gates_saved + tb * G;
+          gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o;
+        }
+      }
+    }
+  }
+  for (int64_t b = 0; b < B; ++b)  // padding of y is defined as zero (lstm.h)
+    for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) std::fill_n(y + (t * B + b) * DH, H, C(0));
+  if (dir.h_n != nullptr) std::copy_n(h, B * H, static_cast<C*>(dir.h_n));
+  if (dir.c_n != nullptr) std::copy_n(c, B * H, static_cast<C*>(dir.c_n));
+}
+
+template <typename C>
+void forward(const LstmSeqFwdArgs& a, const Plan& p) {
+  const int64_t G = 4 * a.H;
+  FwdScratch<C> w{scratch<C>(a.T * a.B * G), scratch<C>(a.B * G), scratch<C>(a.B * a.H), scratch<C>(a.B * a.H)};
+  for (int d = 0; d < a.D; ++d) forward_direction<C>(a, d, p, w);
+}
+
+// ---- backward ------------------------------------------------------------------------------------
+
+template <typename C>
+struct BwdScratch {
+  std::unique_ptr<C[]> dZ, Hprev, dz_step, dh, dc, zeros;  // [T*B, G], [T*B, H], [B, G], [B, H] x 3
+};
+
+template <typename C>
+void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratch<C>& w) {
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const LstmDirection& dir = fa.dirs[d];
+  const LstmDirectionGrad& gr = a.grads[d];
+  const int64_t T = fa.T, B = fa.B, Cin = fa.C, H = fa.H, G = 4 * H, DH = fa.D * H, N = T * B;
+  const C* zeros = w.zeros.get();  // stands in for every nullable input: nullptr means zeros
+  const C* x = static_cast<const C*>(fa.x);
+  const C* w_ih = static_cast<const C*>(dir.w_ih);
+  const C* w_hh = static_cast<const C*>(dir.w_hh);
+  const C* h0 = dir.h0 != nullptr ? static_cast<const C*>(dir.h0) : zeros;
+  const C* c0 = dir.c0 != nullptr ? static_cast<const C*>(dir.c0) : zeros;
+  const C* c_saved = static_cast<const C*>(dir.c_saved);
+  const C* gates_saved = static_cast<const C*>(dir.gates_saved);
+  const C* dy = a.dy != nullptr ? static_cast<const C*>(a.dy) + d * H : nullptr;
+  const C* dh_n = gr.dh_n != nullptr ? static_cast<const C*>(gr.dh_n) : zeros;
+  const C* dc_n = gr.dc_n != nullptr ? static_cast<const C*>(gr.dc_n) : zeros;
+  C* dZ = w.dZ.get();
+  C* Hprev = w.Hprev.get();
+  C* dh = w.dh.get();  // dh_carry: from step s + 1's dz W_hh, per row
+  C* dc = w.dc.get();  // dc_carry: dc f of step s + 1, per row
+
+  // Padding takes no part in the sums over T*B rows: zero there, never written by the loop.
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) {
+      std::fill_n(dZ + (t * B + b) * G, G, C(0));
+      std::fill_n(Hprev + (t * B + b) * H, H, C(0));
+    }
+  // A step's rows sit at one t of dZ unless reverse rows have different lengths; then they are
+  // also copied into dz_step, whose never-running rows stay zero for the GEMM.
+  const bool gather = dir.dir == Direction::Reverse && !p.uniform;
+  if (gather) std::fill_n(w.dz_step.get(), B * G, C(0));
+
+  for (int64_t s = T - 1; s >= 0; --s) {
+    const int64_t rows = p.rows[static_cast<std::size_t>(s)];
+    if (rows == 0) continue;
+#pragma omp parallel for collapse(2) num_threads(loom::num_threads()) if (rows * H * kUnitWork > loom::kParallelGrain)
+    for (int64_t b = 0; b < rows; ++b) {
+      for (int64_t j = 0; j < H; ++j) {
+        const int64_t len = p.len[static_cast<std::size_t>(b)];
+        if (s >= len) continue;
+        const bool last = s == len - 1;  // gradient arrives from (h_n, c_n), not from a later step
+        const int64_t t = time_at(dir.dir, s, len);
+        const int64_t tb = t * B + b, bj = b * H + j;
+        const C* gate = gates_saved + tb * G;
+        const C i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
+        const C tanh_c = std::tanh(c_saved[tb * H + j]);
+        const C c_prev = s == 0 ? c0[bj] : c_saved[(time_at(dir.dir, s - 1, len) * B + b) * H + j];
+        const C dh_t = (dy != nullptr ? dy[tb * DH + j] : C(0)) + (last ? dh_n[bj] : dh[bj]);
+        const C dc_t = (last ? dc_n[bj] : dc[bj]) + dh_t * o * (C(1) - tanh_c * tanh_c);
+        const C d_o = dh_t * tanh_c, d_i = dc_t * g, d_g = dc_t * i, d_f = dc_t * c_prev;
+        C* dz = dZ + tb * G;
+        dz[j] = d_i * i * (C(1) - i);
+        dz[H + j] = d_f * f * (C(1) - f);
+        dz[2 * H + j] = d_g * (C(1) - g * g);
+        dz[3 * H + j] = d_o * o * (C(1) - o);
+        if (gather) {
+          C* row = w.dz_step.get() + b * G;
+          row[j] = dz[j], row[H + j] = dz[H + j], row[2 * H + j] = dz[2 * H + j], row[3 * H + j] = dz[3 * H + j];
+        }
+        dc[bj] = dc_t * f;
+        // This step's h is the h_prev of the row's next step; h0 is the h_prev of its first.
+        if (!last) Hprev[(time_at(dir.dir, s + 1, len) * B + b) * H + j] = o * tanh_c;
+        if (s == 0) Hprev[tb * H + j] = h0[bj];
+      }
+    }
+    if (s == 0 && gr.dh0 == nullptr) break;  // step 0's dh_prev is dh0 and nothing else
+    const C* dz_rows = gather ? w.dz_step.get() : dZ + time_at(dir.dir, s, p.len[0]) * B * G;
+    gemm<C>(Transpose::No, Transpose::No, rows, H, G, dz_rows, G, w_hh, H, 0.0f, dh, H);
+  }
+
+  // The weight gradients sum over every (t, b): one GEMM each over all T*B rows of dZ.
+  const float param_beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
+  if (gr.dw_ih != nullptr)
+    gemm<C>(Transpose::Yes, Transpose::No, G, Cin, N, dZ, G, x, Cin, param_beta, static_cast<C*>(gr.dw_ih), Cin);
+  if (gr.dw_hh != nullptr)
+    gemm<C>(Transpose::Yes, Transpose::No, G, H, N, dZ, G, Hprev, H, param_beta, static_cast<C*>(gr.dw_hh), H);
+  if (a.dx != nullptr) {
+    // x feeds both directions: the second adds onto the first whatever input_mode says.
+    const bool add = d > 0 || a.input_mode == GradMode::Accumulate;
+    gemm<C>(Transpose::No, Transpose::No, N, Cin, G, dZ, G, w_ih, Cin, add ? 1.0f : 0.0f, static_cast<C*>(a.dx),
+            Cin);
+  }
+  if (gr.dbias != nullptr) {
+    C* db = static_cast<C*>(gr.dbias);
+#pragma omp parallel for num_threads(loom::num_threads()) if (N * G > loom::kParallelGrain)
+    for (int64_t j0 = 0; j0 < G; j0 += kBiasColumns) {
+      const int64_t width = std::min(kBiasColumns, G - j0);
+      C sum[kBiasColumns] = {};
+      for (int64_t r = 0; r < N; ++r)
+        for (int64_t k = 0; k < width; ++k) sum[k] += dZ[r * G + j0 + k];
+      for (int64_t k = 0; k < width; ++k) store(db[j0 + k], sum[k], a.param_mode);
+    }
+  }
+  // A row of length 0 never ran: its initial state's gradient is what arrived at its final state.
+  for (int64_t b = 0; b < B; ++b) {
+    const bool ran = p.len[static_cast<std::size_t>(b)] > 0;
+    for (int64_t j = 0; j < H; ++j) {
+      const int64_t bj = b * H + j;
+      if (gr.dh0 != nullptr) store(static_cast<C*>(gr.dh0)[bj], ran ? dh[bj] : dh_n[bj], a.input_mode);
+      if (gr.dc0 != nullptr) store(static_cast<C*>(gr.dc0)[bj], ran ? dc[bj] : dc_n[bj], a.input_mode);
+    }
+  }
+}
+
+template <typename C>
+void backward(const LstmSeqBwdArgs& a, const Plan& p) {
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const int64_t N = fa.T * fa.B, G = 4 * fa.H, BH = fa.B * fa.H;
+  BwdScratch<C> w{scratch<C>(N * G), scratch<C>(N * fa.H), scratch<C>(fa.B * G),
+                  scratch<C>(BH),    scratch<C>(BH),       scratch<C>(BH)};
+  std::fill_n(w.zeros.get(), BH, C(0));
+  for (int d = 0; d < fa.D; ++d) backward_direction<C>(a, d, p, w);
+}
+
+// ---- F16 / BF16 storage: widen once, run the float path, round once -------------------------------
+
+// A float copy of a stored buffer. `present` keeps nullptr meaning "absent" through the copy, even
+// for a zero-length buffer whose vector has no data().
+struct Wide {
+  std::vector<float> v;
+  bool present = false;
+  float* ptr() { return present ? v.data() : nullptr; }
+};
+
+Wide widen(const void* src, DType t, int64_t n) {
+  Wide w;
+  if (src == nullptr) return w;
+  w.present = true;
+  w.v.resize(static_cast<std::size_t>(n));
+  const std::uint16_t* bits = static_cast<const std::uint16_t*>(src);
+#pragma omp parallel for num_threads(loom::num_threads()) if (n > loom::kParallelGrain)
+  for (int64_t k = 0; k < n; ++k)
+    w.v[k] = t == DType::F16 ? half_bits_to_float(bits[k]) : bf16_bits_to_float(bits[k]);
+  return w;
+}
+
+// An output: read the old contents only when the kernel will add onto them.
+Wide output(void* dst, DType t, int64_t n, GradMode mode) {
+  if (dst != nullptr && mode == GradMode::Overwrite) {
+    Wide w;
+    w.present = true;
+    w.v.resize(static_cast<std::size_t>(n));
+    return w;
+  }
+  return widen(dst, t, n);
+}
+
+void round_into(const Wide& w, void* dst, DType t) {
+  if (dst == nullptr) return;
+  const int64_t n = static_cast<int64_t>(w.v.size());
+  std::uint16_t* bits = static_cast<std::uint16_t*>(dst);
+#pragma omp parallel for num_threads(loom::num_threads()) if (n > loom::kParallelGrain)
+  for (int64_t k = 0; k < n; ++k)
+    bits[k] = t == DType::F16 ? float_to_half_bits(w.v[k]) : float_to_bf16_bits(w.v[k]);
+}
+
+// Float copies of everything a direction reads or writes in storage type (the saved c and gates
+// are F32 already and pass through).
+struct WideDirection {
+  Wide w_ih, w_hh, bias, h0, c0, h_n, c_n;
+};
+
+void widen_inputs(const LstmSeqFwdArgs& a, LstmSeqFwdArgs& f32, Wide& x, WideDirection (&wd)[2]) {
+  const int64_t G = 4 * a.H, BH = a.B * a.H;
+  f32.dtype = DType::F32;
+  x = widen(a.x, a.dtype, a.T * a.B * a.C);
+  f32.x = x.ptr();
+  for (int d = 0; d < a.D; ++d) {
+    const LstmDirection& in = a.dirs[d];
+    LstmDirection& out = f32.dirs[d];
+    wd[d].w_ih = widen(in.w_ih, a.dtype, G * a.C);
+    wd[d].w_hh = widen(in.w_hh, a.dtype, G * a.H);
+    wd[d].bias = widen(in.bias, a.dtype, G);
+    wd[d].h0 = widen(in.h0, a.dtype, BH);
+    wd[d].c0 = widen(in.c0, a.dtype, BH);
+    out.w_ih = wd[d].w_ih.ptr(), out.w_hh = wd[d].w_hh.ptr(), out.bias = wd[d].bias.ptr();
+    out.h0 = wd[d].h0.ptr(), out.c0 = wd[d].c0.ptr();
+  }
+}
+
+void forward_half(const LstmSeqFwdArgs& a, const Plan& p) {
+  const int64_t BH = a.B * a.H;
+  LstmSeqFwdArgs f32 = a;
+  Wide x;
+  WideDirection wd[2];
+  widen_inputs(a, f32, x, wd);
+  Wide y = output(a.y, a.dtype, a.T * a.B * a.D * a.H, GradMode::Overwrite);
+  f32.y = y.ptr();
+  for (int d = 0; d < a.D; ++d) {
+    wd[d].h_n = output(a.dirs[d].h_n, a.dtype, BH, GradMode::Overwrite);
+    wd[d].c_n = output(a.dirs[d].c_n, a.dtype, BH, GradMode::Overwrite);
+    f32.dirs[d].h_n = wd[d].h_n.ptr(), f32.dirs[d].c_n = wd[d].c_n.ptr();
+  }
+  forward<float>(f32, p);
+  round_into(y, a.y, a.dtype);
+  for (int d = 0; d < a.D; ++d) {
+    round_into(wd[d].h_n, a.dirs[d].h_n, a.dtype);
+    round_into(wd[d].c_n, a.dirs[d].c_n, a.dtype);
+  }
+}
+
+void backward_half(const LstmSeqBwdArgs& a, const Plan& p) {
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const DType t = fa.dtype;
+  const int64_t G = 4 * fa.H, BH = fa.B * fa.H;
+  LstmSeqBwdArgs f32 = a;
+  Wide x;
+  WideDirection wd[2];
+  widen_inputs(fa, f32.fwd, x, wd);
+  f32.fwd.y = nullptr;  // backward recomputes h from the saved F32 buffers
+  Wide dy = widen(a.dy, t, fa.T * fa.B * fa.D * fa.H);
+  Wide dx = output(a.dx, t, fa.T * fa.B * fa.C, a.input_mode);
+  f32.dy = dy.ptr(), f32.dx = dx.ptr();
+  struct WideGrad {
+    Wide dw_ih, dw_hh, dbias, dh0, dc0, dh_n, dc_n;
+  } wg[2];
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirectionGrad& in = a.grads[d];
+    LstmDirectionGrad& out = f32.grads[d];
+    wg[d].dw_ih = output(in.dw_ih, t, G * fa.C, a.param_mode);
+    wg[d].dw_hh = output(in.dw_hh, t, G * fa.H, a.param_mode);
+    wg[d].dbias = output(in.dbias, t, G, a.param_mode);
+    wg[d].dh0 = output(in.dh0, t, BH, a.input_mode);
+    wg[d].dc0 = output(in.dc0, t, BH, a.input_mode);
+    wg[d].dh_n = widen(in.dh_n, t, BH);
+    wg[d].dc_n = widen(in.dc_n, t, BH);
+    out.dw_ih = wg[d].dw_ih.ptr(), out.dw_hh = wg[d].dw_hh.ptr(), out.dbias = wg[d].dbias.ptr();
+    out.dh0 = wg[d].dh0.ptr(), out.dc0 = wg[d].dc0.ptr();
+    out.dh_n = wg[d].dh_n.ptr(), out.dc_n = wg[d].dc_n.ptr();
+  }
+  backward<float>(f32, p);
+  round_into(dx, a.dx, t);
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirectionGrad& g = a.grads[d];
+    round_into(wg[d].dw_ih, g.dw_ih, t), round_into(wg[d].dw_hh, g.dw_hh, t), round_into(wg[d].dbias, g.dbias, t);
+    round_into(wg[d].dh0, g.dh0, t), round_into(wg[d].dc0, g.dc0, t);
+  }
+}
+
+}  // namespace
+
+// ---- entry points --------------------------------------------------------------------------------
+
+const char* lstm_variant_name(LstmVariant v) {
+  switch (v) {
+    case LstmVariant::Unfused: return "v1-unfused";
+    case LstmVariant::Fused: return "v2-fused";
+  }
+  return "?";
+}
+
+void lstm_seq_fwd_cpu(const LstmSeqFwdArgs& a) {
+  const Plan p = make_plan(a, "lstm_seq_fwd_cpu");
+  switch (a.dtype) {
+    case DType::F32: forward<float>(a, p); return;
+    case DType::F64: forward<double>(a, p); return;
+    case DType::F16:
+    case DType::BF16: forward_half(a, p); return;
+    case DType::I32: break;  // rejected by make_plan
+  }
+}
+
+void lstm_seq_bwd_cpu(const LstmSeqBwdArgs& a) {
+  const Plan p = make_plan(a.fwd, "lstm_seq_bwd_cpu");
+  const bool saved_something = a.fwd.T * a.fwd.B * a.fwd.H > 0;  // empty buffers may be nullptr
+  for (int d = 0; d < a.fwd.D && saved_something; ++d)
+    LOOM_CHECK_SHAPE(a.fwd.dirs[d].c_saved != nullptr && a.fwd.dirs[d].gates_saved != nullptr,
+                     "lstm_seq_bwd_cpu: direction ", d,
+                     " has no saved c / gates: backward needs a training forward (c_saved, gates_saved set)");
+  switch (a.fwd.dtype) {
+    case DType::F32: backward<float>(a, p); return;
+    case DType::F64: backward<double>(a, p); return;
+    case DType::F16:
+    case DType::BF16: backward_half(a, p); return;
+    case DType::I32: break;
+  }
+}
+
+// The formulas of the opening comment, per direction.
+Cost lstm_seq_fwd_cost(const LstmSeqFwdArgs& a) {
+  const double T = static_cast<double>(a.T), B = static_cast<double>(a.B), C = static_cast<double>(a.C);
+  const double H = static_cast<double>(a.H), G = 4 * H, N = T * B;
+  const double s = static_cast<double>(dtype_size(a.dtype)), saved = a.dtype == DType::F64 ? 8.0 : 4.0;
+  Cost cost;
+  for (int d = 0; d < a.D; ++d) {
+    const LstmDirection& dir = a.dirs[d];
+    cost.flops += 2 * N * G * (C + H) + 23 * N * H;
+    const double given = (dir.h0 != nullptr ? 1 : 0) + (dir.c0 != nullptr ? 1 : 0);
+    cost.bytes += s * (N * C + G * (C + H + 1) + N * H + 2 * B * H + given * B * H);
+    if (dir.c_saved != nullptr && dir.gates_saved != nullptr) cost.bytes += saved * (N * H + N * G);
+  }
+  return cost;
+}
+
+Cost lstm_seq_bwd_cost(const LstmSeqBwdArgs& a) {
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const double T = static_cast<double>(fa.T), B = static_cast<double>(fa.B), C = static_cast<double>(fa.C);
+  const double H = static_cast<double>(fa.H), G = 4 * H, N = T * B;
+  const double s = static_cast<double>(dtype_size(fa.dtype)), saved = fa.dtype == DType::F64 ? 8.0 : 4.0;
+  const double param_rw = a.param_mode == GradMode::Accumulate ? 2 : 1;
+  const double input_rw = a.input_mode == GradMode::Accumulate ? 2 : 1;
+  Cost cost;
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirection& dir = fa.dirs[d];
+    const LstmDirectionGrad& g = a.grads[d];
+    cost.flops += 2 * N * G * H + 25 * N * H;
+    cost.flops += (g.dw_hh != nullptr) * 2 * N * G * H + (g.dw_ih != nullptr) * 2 * N * G * C;
+    cost.flops += (a.dx != nullptr) * 2 * N * G * C + (g.dbias != nullptr) * N * G;
+    const double given = (a.dy != nullptr ? N : 0) +
+                         B * ((dir.h0 != nullptr) + (dir.c0 != nullptr) + (g.dh_n != nullptr) + (g.dc_n != nullptr));
+    cost.bytes += s * (N * C + G * (C + H) + given * H) + saved * (N * H + N * G);
+    cost.bytes += s * param_rw * ((g.dw_ih != nullptr) * G * C + (g.dw_hh != nullptr) * G * H + (g.dbias != nullptr) * G);
+    cost.bytes += s * input_rw * B * H * ((g.dh0 != nullptr) + (g.dc0 != nullptr));
+    if (a.dx != nullptr) cost.bytes += s * N * C * (d > 0 || a.input_mode == GradMode::Accumulate ? 2 : 1);
+  }
+  return cost;
+}
+
+}  // namespace loom::kernels

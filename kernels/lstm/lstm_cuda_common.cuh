@@ -1,0 +1,550 @@
+// kernels/lstm/lstm_cuda_common.cuh: the skeleton both CUDA LSTM variants share (included only by
+// lstm_cuda_fused.cu and lstm_cuda_unfused.cu; the math and the traffic formulas are in the
+// comment block of lstm_cuda_fused.cu).
+//
+// What is shared, and what a variant supplies:
+//   forward  lstm_fwd_run(args, ctx, step):  Z = x W_ih^T for all T steps (one GEMM per direction),
+//            the initial state, then for s = 0 .. T-1 the recurrent GEMM of every direction (one
+//            cuBLAS call) followed by step(FwdStep, s), the variant's pointwise work; then h_n, c_n.
+//   backward lstm_bwd_run(args, ctx, step):  for s = T-1 .. 0, step(BwdStep, s) (the variant turns
+//            the step's gradients into dz and the dc carry), then the dh GEMM of every direction (one
+//            cuBLAS call); then dh0/dc0, and per direction dW_hh, dW_ih, dx as one GEMM each over T*B
+//            rows and db as a deterministic column sum of dZ.
+//
+// Both directions of a BiLSTM advance together: at step s, direction d (blockIdx.y = d in every
+// per-step kernel) handles time s (Forward) or len_b - 1 - s (Reverse), and the two recurrent GEMMs
+// of the step are one cublasGemmBatchedEx call of batch 2. Two independent recurrences thus cost
+// the launches of one, and each launch has twice the parallelism, which is what a step of a small
+// batch lacks. (Two streams would also overlap them, but would double the launches, need a cuBLAS
+// workspace per stream and break the one-stream ordering the allocator relies on.)
+//
+// Where the recurrent GEMM writes: when every direction's rows of step s come from one time step
+// (Forward, or Reverse without lengths), the GEMM accumulates into Z[t] in place (beta = 1) and the
+// pointwise kernel reads one buffer. With lengths, the reverse direction's rows sit at different t,
+// so the GEMM writes a per-step F32 scratch [B, 4H] (beta = 0) and the pointwise kernel adds
+// Z[t_b, b]. One batched call has one beta, so a BiLSTM with lengths uses the scratch for both.
+//
+// Precision: GEMM operands are in the storage type and accumulate in F32 (CUBLAS_COMPUTE_32F;
+// CUBLAS_COMPUTE_32F_FAST_TF32 only for F32 storage with MathMode::AllowTf32). Pre-activations, the
+// cell state and the saved gates are F32; the running h is kept in the storage type because it is
+// the next GEMM's operand (the same bits as y).
+#pragma once
+
+#include <cublas_v2.h>
+
+#include <climits>
+#include <cstdint>
+#include <utility>
+
+#include "core/tensor.h"
+#include "kernels/common/launch.cuh"
+#include "kernels/gemm/gemm.h"
+#include "kernels/lstm/lstm.h"
+#include "kernels/reduce/reduce.h"
+
+namespace loom::kernels::lstm_cuda {
+
+constexpr int kMaxDirs = 2;
+
+__device__ __forceinline__ float sigmoidf_(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+__device__ __forceinline__ std::int64_t row_length(const std::int32_t* lengths, std::int64_t b, std::int64_t T) {
+  return lengths ? static_cast<std::int64_t>(lengths[b]) : T;
+}
+
+// The time index processing step s touches in a row of length len (s < len).
+__device__ __forceinline__ std::int64_t time_of(int reverse, std::int64_t len, std::int64_t s) {
+  return reverse ? len - 1 - s : s;
+}
+
+// ---- what the per-step kernels of a variant receive ------------------------------------------------
+
+template <class S>
+struct FwdStepDir {
+  const float* z = nullptr;      // [T, B, 4H] x W_ih^T (+ h_prev W_hh^T of step s when in place)
+  const float* rec = nullptr;    // [B, 4H] h_prev W_hh^T of step s, or nullptr (in z, or h_prev = 0)
+  const S* bias = nullptr;       // [4H]
+  S* h = nullptr;                // [B, H] running h (storage type: the next GEMM's operand)
+  float* c = nullptr;            // [B, H] running c
+  float* c_saved = nullptr;      // [T, B, H] or nullptr (inference)
+  float* gates_saved = nullptr;  // [T, B, 4H] or nullptr
+  int reverse = 0;
+};
+
+template <class S>
+struct FwdStep {
+  FwdStepDir<S> dir[kMaxDirs];
+  const std::int32_t* lengths = nullptr;  // [B] or nullptr (all T)
+  S* y = nullptr;                         // [T, B, D*H]
+  std::int64_t steps = 0, B = 0, H = 0;
+  int D = 1;
+};
+
+template <class S>
+struct BwdStepDir {
+  const float* gates = nullptr;    // [T, B, 4H] saved post-activation gates
+  const float* c_saved = nullptr;  // [T, B, H]
+  const S* c0 = nullptr;           // [B, H] or nullptr
+  const S* dh_n = nullptr;         // [B, H] or nullptr
+  const S* dc_n = nullptr;         // [B, H] or nullptr
+  const float* dh_rec = nullptr;   // [B, H] dz_{s+1} W_hh, valid for rows active at s + 1
+  float* dc = nullptr;             // [B, H] dc carry (dc_total * f of the step after)
+  S* dz_all = nullptr;             // [T, B, 4H] dZ of this direction (zero at padding)
+  S* dz_step = nullptr;            // [B, 4H] dz of step s for the dh GEMM, or nullptr (it reads dz_all)
+  int reverse = 0;
+};
+
+template <class S>
+struct BwdStep {
+  BwdStepDir<S> dir[kMaxDirs];
+  const std::int32_t* lengths = nullptr;
+  const S* dy = nullptr;  // [T, B, D*H] or nullptr (zeros)
+  std::int64_t steps = 0, B = 0, H = 0;
+  int D = 1;
+};
+
+// ---- small kernels of the skeleton ------------------------------------------------------------------
+
+template <class S>
+struct StateDir {
+  const S* h0 = nullptr;   // [B, H] nullable
+  const S* c0 = nullptr;   // [B, H] nullable
+  S* h_n = nullptr;        // [B, H] nullable
+  S* c_n = nullptr;        // [B, H] nullable
+  const S* dh_n = nullptr; // backward: [B, H] nullable
+  const S* dc_n = nullptr;
+  S* dh0 = nullptr;        // backward: [B, H] nullable
+  S* dc0 = nullptr;
+};
+
+template <class S>
+struct StateArgs {
+  StateDir<S> dir[kMaxDirs];
+  std::int64_t B = 0, H = 0, T = 0;
+  const std::int32_t* lengths = nullptr;
+  S* h = nullptr;             // [D, B, H] running h (forward) 
+  float* c = nullptr;         // [D, B, H] running c (forward) or dc carry (backward)
+  const float* dh = nullptr;  // [D, B, H] dh_rec after the last GEMM (backward)
+  GradMode mode = GradMode::Overwrite;
+};
+
+// h, c = h0, c0 (zeros where absent), direction blockIdx.y.
+template <class S>
+static __global__ void lstm_init_state_kernel(StateArgs<S> a) {
+  const int d = blockIdx.y;
+  const StateDir<S>& p = a.dir[d];
+  const std::int64_t n = a.B * a.H;
+  for (std::int64_t i = grid_start(); i < n; i += grid_stride()) {
+    a.h[d * n + i] = p.h0 ? p.h0[i] : from_f32<S>(0.0f);
+    a.c[d * n + i] = p.c0 ? load_f32(p.c0, i) : 0.0f;
+  }
+}
+
+// h_n, c_n = the running state, which rows stopped updating after their last step (a row of
+// length 0 never updated, so it hands back h0, c0).
+template <class S>
+static __global__ void lstm_final_state_kernel(StateArgs<S> a) {
+  const int d = blockIdx.y;
+  const StateDir<S>& p = a.dir[d];
+  const std::int64_t n = a.B * a.H;
+  for (std::int64_t i = grid_start(); i < n; i += grid_stride()) {
+    if (p.h_n) p.h_n[i] = a.h[d * n + i];
+    if (p.c_n) store_from_f32(p.c_n, i, a.c[d * n + i]);
+  }
+}
+
+// dh0, dc0 (+)= the carries after step 0; a row of length 0 passes dh_n, dc_n straight through.
+template <class S>
+static __global__ void lstm_initial_state_grad_kernel(StateArgs<S> a) {
+  const int d = blockIdx.y;
+  const StateDir<S>& p = a.dir[d];
+  const std::int64_t n = a.B * a.H;
+  for (std::int64_t i = grid_start(); i < n; i += grid_stride()) {
+    const bool empty = row_length(a.lengths, i / a.H, a.T) == 0;
+    if (p.dh0) store_grad(p.dh0, i, empty ? (p.dh_n ? load_f32(p.dh_n, i) : 0.0f) : a.dh[d * n + i], a.mode);
+    if (p.dc0) store_grad(p.dc0, i, empty ? (p.dc_n ? load_f32(p.dc_n, i) : 0.0f) : a.c[d * n + i], a.mode);
+  }
+}
+
+// Hprev[t, b] = the h_prev that valid (t, b) of direction d used: h0 at the row's first processed
+// step, else y at the neighbouring time (t - 1 Forward, t + 1 Reverse); zero at padding.
+template <class S>
+static __global__ void lstm_gather_h_prev_kernel(std::int64_t T, std::int64_t B, std::int64_t H, int D, int d,
+                                                 int reverse, const std::int32_t* lengths, const S* y, const S* h0,
+                                                 S* h_prev) {
+  const std::int64_t n = T * B * H;
+  for (std::int64_t i = grid_start(); i < n; i += grid_stride()) {
+    const std::int64_t t = i / (B * H), b = (i / H) % B, j = i % H;
+    const std::int64_t len = row_length(lengths, b, T);
+    S v = from_f32<S>(0.0f);
+    if (t < len) {
+      const bool first = reverse ? t == len - 1 : t == 0;
+      if (first) {
+        if (h0) v = h0[b * H + j];
+      } else {
+        v = y[((reverse ? t + 1 : t - 1) * B + b) * D * H + static_cast<std::int64_t>(d) * H + j];
+      }
+    }
+    h_prev[i] = v;
+  }
+}
+
+// The per-step operand addresses of the batched recurrent GEMMs, for every step at once:
+// table[(op * T + s) * D + d] for op 0 = A, 1 = B, 2 = C.
+struct GemmPtrSpec {
+  const char* base[3][kMaxDirs] = {};
+  std::int64_t step_bytes[3][kMaxDirs] = {};  // 0: the same address every step
+  int reverse[3][kMaxDirs] = {};              // 1: step s sits at T - 1 - s
+};
+
+__host__ __device__ inline const char* gemm_ptr(const GemmPtrSpec& p, int op, int d, std::int64_t s, std::int64_t T) {
+  const std::int64_t slot = p.reverse[op][d] ? T - 1 - s : s;
+  return p.base[op][d] + slot * p.step_bytes[op][d];
+}
+
+static __global__ void lstm_gemm_pointer_table_kernel(GemmPtrSpec spec, std::int64_t T, int D, const void** table) {
+  const std::int64_t n = 3 * T * D;
+  for (std::int64_t i = grid_start(); i < n; i += grid_stride()) {
+    const int d = static_cast<int>(i % D);
+    const std::int64_t s = (i / D) % T;
+    const int op = static_cast<int>(i / (D * T));
+    table[i] = gemm_ptr(spec, op, d, s, T);
+  }
+}
+
+// ---- host helpers ---------------------------------------------------------------------------------
+
+inline Tensor lstm_scratch(const CudaContext& ctx, std::int64_t n, DType dtype) {
+  // The caching allocator hands a block back only on the stream it was used on, so a scratch tensor
+  // freed when the launcher returns stays valid for the kernels still queued on ctx.stream().
+  return Tensor::empty({n}, dtype, Device::cuda(ctx.device()));
+}
+
+inline cudaDataType_t lstm_cuda_type(DType t) {
+  switch (t) {
+    case DType::F16: return CUDA_R_16F;
+    case DType::BF16: return CUDA_R_16BF;
+    default: return CUDA_R_32F;
+  }
+}
+
+inline cublasComputeType_t lstm_compute_type(DType t, const CudaContext& ctx) {
+  return (t == DType::F32 && ctx.math_mode == MathMode::AllowTf32) ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+}
+
+// One recurrent GEMM shape, in cuBLAS's column-major terms (see lstm_cuda_fused.cu for the mapping).
+struct StepGemm {
+  cublasOperation_t ta = CUBLAS_OP_N, tb = CUBLAS_OP_N;
+  int m = 0, n = 0, k = 0, lda = 0, ldb = 0, ldc = 0;
+  float beta = 0.0f;
+  GemmPtrSpec spec;
+  const void** table = nullptr;  // device, D == 2 only
+};
+
+// The step GEMM(s) of step s: C (F32) = op(A) op(B) (+ C), storage-type operands. D == 1: one
+// cublasGemmEx with addresses computed here; D == 2: one cublasGemmBatchedEx over both directions.
+inline void lstm_step_gemm(const StepGemm& g, std::int64_t s, std::int64_t T, int D, DType dtype,
+                           const CudaContext& ctx) {
+  if (g.m == 0 || g.n == 0) return;
+  const float alpha = 1.0f;
+  const cudaDataType_t type = lstm_cuda_type(dtype);
+  const cublasComputeType_t compute = lstm_compute_type(dtype, ctx);
+  if (D == 1) {
+    LOOM_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), g.ta, g.tb, g.m, g.n, g.k, &alpha, gemm_ptr(g.spec, 0, 0, s, T), type,
+                                   g.lda, gemm_ptr(g.spec, 1, 0, s, T), type, g.ldb, &g.beta,
+                                   const_cast<char*>(gemm_ptr(g.spec, 2, 0, s, T)), CUDA_R_32F, g.ldc, compute,
+                                   CUBLAS_GEMM_DEFAULT));
+    return;
+  }
+  const void* const* a = g.table + (0 * T + s) * D;
+  const void* const* b = g.table + (1 * T + s) * D;
+  void* const* c = const_cast<void* const*>(g.table + (2 * T + s) * D);
+  LOOM_CUBLAS_CHECK(cublasGemmBatchedEx(ctx.cublas(), g.ta, g.tb, g.m, g.n, g.k, &alpha, a, type, g.lda, b, type,
+                                        g.ldb, &g.beta, c, CUDA_R_32F, g.ldc, D, compute, CUBLAS_GEMM_DEFAULT));
+}
+
+// Fills g.table (D == 2) from g.spec; the tensor returned owns it.
+inline Tensor lstm_make_pointer_table(StepGemm& g, std::int64_t T, int D, const CudaContext& ctx) {
+  if (D == 1 || T == 0) return Tensor();
+  Tensor table = lstm_scratch(ctx, 3 * T * D * 2, DType::F32);  // 3*T*D pointers of 8 bytes
+  g.table = static_cast<const void**>(table.data_ptr());
+  lstm_gemm_pointer_table_kernel<<<blocks_for(3 * T * D), kBlock, 0, ctx.stream()>>>(g.spec, T, D, g.table);
+  LOOM_CUDA_CHECK_LAUNCH();
+  return table;
+}
+
+inline bool lstm_rows_contiguous_in_time(const LstmSeqFwdArgs& a, int d) {
+  return a.dirs[d].dir == Direction::Forward || a.lengths == nullptr;
+}
+
+// ---- forward skeleton -------------------------------------------------------------------------------
+
+template <class S, class StepFn>
+void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step) {
+  const std::int64_t T = a.T, B = a.B, H = a.H, C = a.C, G = 4 * H;
+  const int D = a.D;
+  const cudaStream_t stream = ctx.stream();
+  const std::size_t elem = dtype_size(a.dtype);
+
+  bool in_place = true;  // the recurrent GEMM accumulates into Z[t] (see the file comment)
+  bool any_h0 = false;
+  for (int d = 0; d < D; ++d) {
+    in_place = in_place && lstm_rows_contiguous_in_time(a, d);
+    any_h0 = any_h0 || a.dirs[d].h0 != nullptr;
+  }
+  Tensor z = lstm_scratch(ctx, D * T * B * G, DType::F32);
+  Tensor rec = in_place ? Tensor() : lstm_scratch(ctx, D * B * G, DType::F32);
+  Tensor h_state = lstm_scratch(ctx, D * B * H, a.dtype);
+  Tensor c_state = lstm_scratch(ctx, D * B * H, DType::F32);
+  float* z_ptr = static_cast<float*>(z.data_ptr());
+
+  // 1. Z_d [T*B, 4H] = x [T*B, C] W_ih_d^T, one GEMM per direction over all time steps.
+  const float one = 1.0f, zero = 0.0f;
+  if (T * B > 0) {
+    for (int d = 0; d < D; ++d) {
+      LOOM_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(G),
+                                     static_cast<int>(T * B), static_cast<int>(C), &one, a.dirs[d].w_ih,
+                                     lstm_cuda_type(a.dtype), static_cast<int>(C), a.x, lstm_cuda_type(a.dtype),
+                                     static_cast<int>(C), &zero, z_ptr + d * T * B * G, CUDA_R_32F,
+                                     static_cast<int>(G), lstm_compute_type(a.dtype, ctx), CUBLAS_GEMM_DEFAULT));
+    }
+  }
+
+  // 2. The running state starts at (h0, c0).
+  StateArgs<S> st;
+  st.B = B;
+  st.H = H;
+  st.T = T;
+  st.lengths = a.lengths;
+  st.h = static_cast<S*>(h_state.data_ptr());
+  st.c = static_cast<float*>(c_state.data_ptr());
+  for (int d = 0; d < D; ++d) {
+    st.dir[d].h0 = static_cast<const S*>(a.dirs[d].h0);
+    st.dir[d].c0 = static_cast<const S*>(a.dirs[d].c0);
+    st.dir[d].h_n = static_cast<S*>(a.dirs[d].h_n);
+    st.dir[d].c_n = static_cast<S*>(a.dirs[d].c_n);
+  }
+  const dim3 state_grid(blocks_for(B * H), static_cast<unsigned>(D));
+  lstm_init_state_kernel<S><<<state_grid, kBlock, 0, stream>>>(st);
+  LOOM_CUDA_CHECK_LAUNCH();
+
+  // 3. Recurrent GEMM of step s, [B, H] x [H, 4H] per direction. Column-major: C^T [4H, B] =
+  //    (W_hh viewed [H, 4H])^T h^T [H, B].
+  StepGemm g;
+  g.ta = CUBLAS_OP_T;
+  g.tb = CUBLAS_OP_N;
+  g.m = static_cast<int>(G);
+  g.n = static_cast<int>(B);
+  g.k = static_cast<int>(H);
+  g.lda = static_cast<int>(H);
+  g.ldb = static_cast<int>(H);
+  g.ldc = static_cast<int>(G);
+  g.beta = in_place ? 1.0f : 0.0f;
+  FwdStep<S> fs;
+  fs.lengths = a.lengths;
+  fs.y = static_cast<S*>(a.y);
+  fs.steps = T;
+  fs.B = B;
+  fs.H = H;
+  fs.D = D;
+  for (int d = 0; d < D; ++d) {
+    const LstmDirection& p = a.dirs[d];
+    const int reverse = p.dir == Direction::Reverse ? 1 : 0;
+    float* z_d = z_ptr + d * T * B * G;
+    float* rec_d = in_place ? nullptr : static_cast<float*>(rec.data_ptr()) + d * B * G;
+    g.spec.base[0][d] = static_cast<const char*>(p.w_hh);
+    g.spec.base[1][d] = static_cast<const char*>(h_state.data_ptr()) + d * B * H * elem;
+    g.spec.base[2][d] = reinterpret_cast<const char*>(in_place ? z_d : rec_d);
+    g.spec.step_bytes[2][d] = in_place ? static_cast<std::int64_t>(B * G * sizeof(float)) : 0;
+    g.spec.reverse[2][d] = in_place ? reverse : 0;
+    FwdStepDir<S>& q = fs.dir[d];
+    q.z = z_d;
+    q.rec = rec_d;
+    q.bias = static_cast<const S*>(p.bias);
+    q.h = st.h + d * B * H;
+    q.c = st.c + d * B * H;
+    q.c_saved = static_cast<float*>(p.c_saved);
+    q.gates_saved = static_cast<float*>(p.gates_saved);
+    q.reverse = reverse;
+  }
+  const Tensor table = lstm_make_pointer_table(g, T, D, ctx);
+
+  // 4. The recurrence. At s = 0 without any h0 the recurrent term is zero: no GEMM.
+  for (std::int64_t s = 0; s < T; ++s) {
+    const bool skip = s == 0 && !any_h0;
+    if (!skip) lstm_step_gemm(g, s, T, D, a.dtype, ctx);
+    FwdStep<S> now = fs;
+    if (skip)
+      for (int d = 0; d < D; ++d) now.dir[d].rec = nullptr;
+    step(now, static_cast<int>(s));
+  }
+
+  // 5. h_n, c_n.
+  lstm_final_state_kernel<S><<<state_grid, kBlock, 0, stream>>>(st);
+  LOOM_CUDA_CHECK_LAUNCH();
+}
+
+// ---- backward skeleton ------------------------------------------------------------------------------
+
+template <class S, class StepFn>
+void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& step) {
+  const LstmSeqFwdArgs& a = gargs.fwd;
+  const std::int64_t T = a.T, B = a.B, H = a.H, C = a.C, G = 4 * H;
+  const int D = a.D;
+  const cudaStream_t stream = ctx.stream();
+  const std::size_t elem = dtype_size(a.dtype);
+  for (int d = 0; d < D; ++d) {
+    LOOM_CHECK(a.dirs[d].c_saved && a.dirs[d].gates_saved, "lstm_seq_bwd_cuda: direction ", d,
+               " has no saved c/gates (run the forward with c_saved and gates_saved)");
+  }
+
+  bool need_dh0 = false, any_step_scratch = false;
+  for (int d = 0; d < D; ++d) {
+    need_dh0 = need_dh0 || gargs.grads[d].dh0 != nullptr;
+    any_step_scratch = any_step_scratch || !lstm_rows_contiguous_in_time(a, d);
+  }
+  Tensor dz_all = lstm_scratch(ctx, D * T * B * G, a.dtype);
+  Tensor dz_step = any_step_scratch ? lstm_scratch(ctx, D * B * G, a.dtype) : Tensor();
+  Tensor dh_rec = lstm_scratch(ctx, D * B * H, DType::F32);
+  Tensor dc = lstm_scratch(ctx, D * B * H, DType::F32);
+  S* dz_ptr = static_cast<S*>(dz_all.data_ptr());
+
+  // dh_rec [B, H] = dz [B, 4H] W_hh [4H, H]. Column-major: dh^T [H, B] = (W_hh viewed [H, 4H]) dz^T [4H, B].
+  StepGemm g;
+  g.ta = CUBLAS_OP_N;
+  g.tb = CUBLAS_OP_N;
+  g.m = static_cast<int>(H);
+  g.n = static_cast<int>(B);
+  g.k = static_cast<int>(G);
+  g.lda = static_cast<int>(H);
+  g.ldb = static_cast<int>(G);
+  g.ldc = static_cast<int>(H);
+  g.beta = 0.0f;
+  BwdStep<S> bs;
+  bs.lengths = a.lengths;
+  bs.dy = static_cast<const S*>(gargs.dy);
+  bs.steps = T;
+  bs.B = B;
+  bs.H = H;
+  bs.D = D;
+  for (int d = 0; d < D; ++d) {
+    const LstmDirection& p = a.dirs[d];
+    const LstmDirectionGrad& q = gargs.grads[d];
+    const int reverse = p.dir == Direction::Reverse ? 1 : 0;
+    const bool contiguous = lstm_rows_contiguous_in_time(a, d);
+    S* dz_d = dz_ptr + d * T * B * G;
+    S* dz_step_d = contiguous ? nullptr : static_cast<S*>(dz_step.data_ptr()) + d * B * G;
+    float* dh_d = static_cast<float*>(dh_rec.data_ptr()) + d * B * H;
+    g.spec.base[0][d] = static_cast<const char*>(p.w_hh);
+    g.spec.base[1][d] = reinterpret_cast<const char*>(contiguous ? dz_d : dz_step_d);
+    g.spec.step_bytes[1][d] = contiguous ? static_cast<std::int64_t>(B * G * elem) : 0;
+    g.spec.reverse[1][d] = contiguous ? reverse : 0;
+    g.spec.base[2][d] = reinterpret_cast<const char*>(dh_d);
+    BwdStepDir<S>& r = bs.dir[d];
+    r.gates = static_cast<const float*>(p.gates_saved);
+    r.c_saved = static_cast<const float*>(p.c_saved);
+    r.c0 = static_cast<const S*>(p.c0);
+    r.dh_n = static_cast<const S*>(q.dh_n);
+    r.dc_n = static_cast<const S*>(q.dc_n);
+    r.dh_rec = dh_d;
+    r.dc = static_cast<float*>(dc.data_ptr()) + d * B * H;
+    r.dz_all = dz_d;
+    r.dz_step = dz_step_d;
+    r.reverse = reverse;
+  }
+  const Tensor table = lstm_make_pointer_table(g, T, D, ctx);
+
+  // 1. Backpropagation through time. The last GEMM (step 0) only feeds dh0.
+  for (std::int64_t s = T - 1; s >= 0; --s) {
+    step(bs, static_cast<int>(s));
+    if (s > 0 || need_dh0) lstm_step_gemm(g, s, T, D, a.dtype, ctx);
+  }
+
+  // 2. dh0, dc0.
+  StateArgs<S> st;
+  st.B = B;
+  st.H = H;
+  st.T = T;
+  st.lengths = a.lengths;
+  st.c = static_cast<float*>(dc.data_ptr());
+  st.dh = static_cast<const float*>(dh_rec.data_ptr());
+  st.mode = gargs.input_mode;
+  bool any_state_grad = false;
+  for (int d = 0; d < D; ++d) {
+    st.dir[d].dh_n = static_cast<const S*>(gargs.grads[d].dh_n);
+    st.dir[d].dc_n = static_cast<const S*>(gargs.grads[d].dc_n);
+    st.dir[d].dh0 = static_cast<S*>(gargs.grads[d].dh0);
+    st.dir[d].dc0 = static_cast<S*>(gargs.grads[d].dc0);
+    any_state_grad = any_state_grad || st.dir[d].dh0 || st.dir[d].dc0;
+  }
+  if (any_state_grad) {
+    lstm_initial_state_grad_kernel<S><<<dim3(blocks_for(B * H), static_cast<unsigned>(D)), kBlock, 0, stream>>>(st);
+    LOOM_CUDA_CHECK_LAUNCH();
+  }
+
+  // 3. The big GEMMs over all T*B rows, and db. dZ is zero at padding, so padding adds nothing.
+  const float param_beta = gargs.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
+  Tensor h_prev;
+  for (int d = 0; d < D; ++d) {
+    const LstmDirection& p = a.dirs[d];
+    const LstmDirectionGrad& q = gargs.grads[d];
+    const S* dz_d = dz_ptr + d * T * B * G;
+    GemmArgs w;  // dW [4H, K] (+)= dZ^T [4H, T*B] X [T*B, K]
+    w.trans_a = Transpose::Yes;
+    w.M = G;
+    w.K = T * B;
+    w.beta = param_beta;
+    w.dtype = a.dtype;
+    w.A = dz_d;
+    w.lda = G;
+    if (q.dw_hh) {
+      if (!h_prev.defined()) h_prev = lstm_scratch(ctx, T * B * H, a.dtype);
+      lstm_gather_h_prev_kernel<S><<<blocks_for(T * B * H), kBlock, 0, stream>>>(
+          T, B, H, D, d, p.dir == Direction::Reverse ? 1 : 0, a.lengths, static_cast<const S*>(a.y),
+          static_cast<const S*>(p.h0), static_cast<S*>(h_prev.data_ptr()));
+      LOOM_CUDA_CHECK_LAUNCH();
+      w.N = H;
+      w.B = h_prev.data_ptr();
+      w.ldb = H;
+      w.C = q.dw_hh;
+      w.ldc = H;
+      gemm_cublas(w, ctx);
+    }
+    if (q.dw_ih) {
+      w.N = C;
+      w.B = a.x;
+      w.ldb = C;
+      w.C = q.dw_ih;
+      w.ldc = C;
+      gemm_cublas(w, ctx);
+    }
+    if (q.dbias) {
+      ReduceArgs r;
+      r.rows = T * B;
+      r.cols = G;
+      r.dtype = a.dtype;
+      r.dim = ReduceDim::First;
+      r.x = dz_d;
+      r.y = q.dbias;
+      r.mode = gargs.param_mode;
+      reduce_sum_cuda(r, ctx);
+    }
+    if (gargs.dx) {  // dx [T*B, C] (+)= dZ [T*B, 4H] W_ih [4H, C]; the second direction adds on
+      GemmArgs x;
+      x.M = T * B;
+      x.N = C;
+      x.K = G;
+      x.beta = (d > 0 || gargs.input_mode == GradMode::Accumulate) ? 1.0f : 0.0f;
+      x.dtype = a.dtype;
+      x.A = dz_d;
+      x.lda = G;
+      x.B = p.w_ih;
+      x.ldb = C;
+      x.C = gargs.dx;
+      x.ldc = C;
+      gemm_cublas(x, ctx);
+    }
+  }
+}
+
+}  // namespace loom::kernels::lstm_cuda

@@ -1,0 +1,31 @@
+// layers/module.h: what every layer shares: named parameters in PyTorch's state_dict spelling.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace loom::layers {
+
+// Run-time phase: dropout is active only in training.
+enum class Phase { Train, Eval };
+
+using NamedTensor = std::pair<std::string, Tensor>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  // Parameters with the names PyTorch's equivalent module uses in its state_dict
+  // ("weight_ih_l0", "bias_hh_l1_reverse", ...), in a stable order.
+  virtual std::vector<NamedTensor> named_parameters() const = 0;
+
+  std::vector<Tensor> parameters() const {
+    std::vector<Tensor> out;
+    for (const auto& [name, t] : named_parameters()) out.push_back(t);
+    return out;
+  }
+};
+
+}  // namespace loom::layers
