@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
 PACKAGES=(cmake ninja-build g++ doctest-dev libcli11-dev libopenblas-dev nlohmann-json3-dev)
+# tools/test.sh adds the live peers of the parity tests (Debian's PyTorch for the system python3).
+read -r -a EXTRA <<< "${LOOM_EXTRA_PACKAGES:-}"
+PACKAGES+=("${EXTRA[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

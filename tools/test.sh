@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # tools/test.sh: the test command. Installs what is missing, builds, and runs every test with
-# ctest. On a machine without a GPU the CUDA tests report "skipped: no CUDA device".
+# ctest. On a machine without a GPU the CUDA tests report "skipped: no CUDA device". Parity
+# tests run PyTorch live; set LOOM_REQUIRE_PEERS=1 to make a missing peer a failure, not a skip.
 #
 #   bash tools/test.sh                           # the default build shape (CUDA when nvcc exists)
 #   BUILD_DIR=build-cpu bash tools/test.sh -DLOOM_CUDA=OFF   # the CPU-only shape
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-bash tools/setup.sh "$@"
+# python3-torch: the live PyTorch peer of the parity tests (tests/peers/), run by /usr/bin/python3.
+LOOM_EXTRA_PACKAGES="python3-torch ${LOOM_EXTRA_PACKAGES:-}" bash tools/setup.sh "$@"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"

@@ -83,6 +83,8 @@
 #include <type_traits>
 #include <vector>
 
+#include <omp.h>
+
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/gemm/gemm.h"
@@ -94,12 +96,12 @@ namespace {
 
 using std::int64_t;
 
-// A unit of the pointwise pass calls exp or tanh five times (tens of cycles each), so it is worth
-// about this many scalar operations when deciding whether the pass is big enough to fork threads.
+// Below this much work (GEMM flops plus ~32 per pointwise unit: five exp/tanh calls of tens of
+// cycles each) a call runs on one thread, because a fork/join and a split GEMM cost microseconds.
 constexpr int64_t kUnitWork = 32;
 
-// Columns of dZ one thread sums for the bias gradient: 64 floats is four cache lines per row, so
-// each thread streams whole lines and keeps its partial sums in registers.
+// Columns of dZ summed together for the bias gradient: 64 floats is four cache lines per row, so a
+// thread streams whole lines and keeps its partial sums in registers.
 constexpr int64_t kBiasColumns = 64;
 
 // Scratch that is fully written before it is read: value-initializing dZ (13 MB at T = 50, B = 64,
@@ -123,6 +125,7 @@ inline void store(C& dst, C value, GradMode mode) {
   dst = mode == GradMode::Accumulate ? dst + value : value;
 }
 
+// Inside the parallel regions below, gemm_cpu runs single-threaded BLAS on the calling thread.
 template <typename C>
 void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* A, int64_t lda, const C* B,
           int64_t ldb, float beta, C* Cout, int64_t ldc) {
@@ -136,12 +139,39 @@ void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* 
   gemm_cpu(g);
 }
 
+struct Range {
+  int64_t begin, end;
+};
+
+// Thread k's share of n independent rows (GEMM rows, weight-gradient rows, columns).
+Range even_split(int64_t n, int k, int nt) { return {n * k / nt, n * (k + 1) / nt}; }
+
 // What both passes need to know about the lengths, worked out (and checked) once per call.
 struct Plan {
   std::vector<int64_t> len;   // [B] valid steps of each row
-  std::vector<int64_t> rows;  // [T] rows [0, rows[s]) hold every row still running at step s
+  std::vector<int64_t> work;  // [B + 1] prefix sums of len_b + 1 (a row of length 0 still copies its state)
   bool uniform = true;        // every row has the same length: a step's rows share one t
+  int threads = 1;
 };
+
+// Thread k's batch rows for the whole recurrence: a contiguous block holding about 1/nt of the
+// steps, so mixed lengths still load every thread equally.
+Range row_split(const Plan& p, int k, int nt) {
+  auto boundary = [&](int part) {
+    std::size_t b = 0;
+    while (b + 1 < p.work.size() && p.work[b] * nt < p.work.back() * part) ++b;
+    return static_cast<int64_t>(b);
+  };
+  return {boundary(k), boundary(k + 1)};
+}
+
+// End of the rows of `r` still running at step s: rows only finish, so trimming the tail keeps
+// the per-step GEMM to rows that matter (all of them when lengths are sorted longest first).
+int64_t running_end(const Plan& p, Range r, int64_t s) {
+  int64_t e = r.end;
+  while (e > r.begin && p.len[static_cast<std::size_t>(e - 1)] <= s) --e;
+  return e;
+}
 
 void check_args(const LstmSeqFwdArgs& a, const char* op) {
   LOOM_CHECK_SHAPE(a.D == 1 || a.D == 2, op, ": D must be 1 or 2 directions (got D = ", a.D, ")");
@@ -160,9 +190,10 @@ Plan make_plan(const LstmSeqFwdArgs& a, const char* op) {
     p.len[static_cast<std::size_t>(b)] = L;
     p.uniform = p.uniform && L == p.len[0];
   }
-  p.rows.assign(static_cast<std::size_t>(a.T), 0);
-  for (int64_t b = 0; b < a.B; ++b)
-    for (int64_t s = 0; s < p.len[static_cast<std::size_t>(b)]; ++s) p.rows[static_cast<std::size_t>(s)] = b + 1;
+  p.work.assign(1, 0);
+  for (int64_t L : p.len) p.work.push_back(p.work.back() + L + 1);
+  const int64_t N = a.T * a.B, G = 4 * a.H;
+  p.threads = 2 * N * G * (a.C + a.H) + N * a.H * kUnitWork > loom::kParallelGrain ? loom::num_threads() : 1;
   return p;
 }
 
@@ -192,46 +223,54 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
   C* h = w.h.get();
   C* c = w.c.get();
 
-  for (int64_t k = 0; k < B * H; ++k) {
-    h[k] = h0 != nullptr ? h0[k] : C(0);
-    c[k] = c0 != nullptr ? c0[k] : C(0);
-  }
-  // The input half of z does not depend on the recurrence: all T steps in one large GEMM.
-  gemm<C>(Transpose::No, Transpose::Yes, T * B, G, a.C, x, a.C, w_ih, a.C, 0.0f, Zx, G);
-
-  for (int64_t s = 0; s < T; ++s) {
-    const int64_t rows = p.rows[static_cast<std::size_t>(s)];
-    if (rows == 0) break;  // rows only shrink with s: nothing runs from here on
-    gemm<C>(Transpose::No, Transpose::Yes, rows, G, H, h, H, w_hh, H, 0.0f, Zh, G);
-#pragma omp parallel for collapse(2) num_threads(loom::num_threads()) if (rows * H * kUnitWork > loom::kParallelGrain)
-    for (int64_t b = 0; b < rows; ++b) {
-      for (int64_t j = 0; j < H; ++j) {
+#pragma omp parallel num_threads(p.threads)
+  {
+    const int k = omp_get_thread_num(), nt = omp_get_num_threads();
+    // The input half of z does not depend on the recurrence: all T*B rows at once.
+    const Range r = even_split(T * B, k, nt);
+    gemm<C>(Transpose::No, Transpose::Yes, r.end - r.begin, G, a.C, x + r.begin * a.C, a.C, w_ih, a.C, 0.0f,
+            Zx + r.begin * G, G);
+#pragma omp barrier
+    // From here on this thread owns its rows: their state, Zh rows, y, saved c and gates.
+    const Range rows = row_split(p, k, nt);
+    for (int64_t bj = rows.begin * H; bj < rows.end * H; ++bj) {
+      h[bj] = h0 != nullptr ? h0[bj] : C(0);
+      c[bj] = c0 != nullptr ? c0[bj] : C(0);
+    }
+    for (int64_t s = 0; s < T; ++s) {
+      const int64_t end = running_end(p, rows, s);
+      if (end == rows.begin) break;  // rows only finish: nothing runs from here on
+      gemm<C>(Transpose::No, Transpose::Yes, end - rows.begin, G, H, h + rows.begin * H, H, w_hh, H, 0.0f,
+              Zh + rows.begin * G, G);
+      for (int64_t b = rows.begin; b < end; ++b) {
         const int64_t len = p.len[static_cast<std::size_t>(b)];
         if (s >= len) continue;  // a finished row keeps its state: it is the row's final state
         const int64_t tb = time_at(dir.dir, s, len) * B + b;
         const C* zx = Zx + tb * G;
         const C* zh = Zh + b * G;
-        const C i = sigmoid(zx[j] + zh[j] + bias[j]);
-        const C f = sigmoid(zx[H + j] + zh[H + j] + bias[H + j]);
-        const C g = std::tanh(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
-        const C o = sigmoid(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
-        const C c_new = f * c[b * H + j] + i * g;
-        const C h_new = o * std::tanh(c_new);
-        c[b * H + j] = c_new;
-        h[b * H + j] = h_new;
-        y[tb * DH + j] = h_new;
-        if (training) {
-          c_saved[tb * H + j] = c_new;
-          C* gate = gates_saved + tb * G;
-          gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o;
+        for (int64_t j = 0; j < H; ++j) {
+          const C i = sigmoid(zx[j] + zh[j] + bias[j]);
+          const C f = sigmoid(zx[H + j] + zh[H + j] + bias[H + j]);
+          const C g = std::tanh(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
+          const C o = sigmoid(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
+          const C c_new = f * c[b * H + j] + i * g;
+          const C h_new = o * std::tanh(c_new);
+          c[b * H + j] = c_new;
+          h[b * H + j] = h_new;
+          y[tb * DH + j] = h_new;
+          if (training) {
+            c_saved[tb * H + j] = c_new;
+            C* gate = gates_saved + tb * G;
+            gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o;
+          }
         }
       }
     }
+    for (int64_t b = rows.begin; b < rows.end; ++b)  // padding of y is defined as zero (lstm.h)
+      for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) std::fill_n(y + (t * B + b) * DH, H, C(0));
+    if (dir.h_n != nullptr) std::copy(h + rows.begin * H, h + rows.end * H, static_cast<C*>(dir.h_n) + rows.begin * H);
+    if (dir.c_n != nullptr) std::copy(c + rows.begin * H, c + rows.end * H, static_cast<C*>(dir.c_n) + rows.begin * H);
   }
-  for (int64_t b = 0; b < B; ++b)  // padding of y is defined as zero (lstm.h)
-    for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) std::fill_n(y + (t * B + b) * DH, H, C(0));
-  if (dir.h_n != nullptr) std::copy_n(h, B * H, static_cast<C*>(dir.h_n));
-  if (dir.c_n != nullptr) std::copy_n(c, B * H, static_cast<C*>(dir.c_n));
 }
 
 template <typename C>
@@ -267,88 +306,99 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
   const C* dc_n = gr.dc_n != nullptr ? static_cast<const C*>(gr.dc_n) : zeros;
   C* dZ = w.dZ.get();
   C* Hprev = w.Hprev.get();
+  C* dz_step = w.dz_step.get();
   C* dh = w.dh.get();  // dh_carry: from step s + 1's dz W_hh, per row
   C* dc = w.dc.get();  // dc_carry: dc f of step s + 1, per row
-
-  // Padding takes no part in the sums over T*B rows: zero there, never written by the loop.
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) {
-      std::fill_n(dZ + (t * B + b) * G, G, C(0));
-      std::fill_n(Hprev + (t * B + b) * H, H, C(0));
-    }
   // A step's rows sit at one t of dZ unless reverse rows have different lengths; then they are
-  // also copied into dz_step, whose never-running rows stay zero for the GEMM.
+  // also copied into dz_step, whose not-yet-running rows stay zero for the GEMM.
   const bool gather = dir.dir == Direction::Reverse && !p.uniform;
-  if (gather) std::fill_n(w.dz_step.get(), B * G, C(0));
+  const float param_beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
+  // x feeds both directions: the second adds onto the first's dx whatever input_mode says.
+  const float dx_beta = d > 0 || a.input_mode == GradMode::Accumulate ? 1.0f : 0.0f;
 
-  for (int64_t s = T - 1; s >= 0; --s) {
-    const int64_t rows = p.rows[static_cast<std::size_t>(s)];
-    if (rows == 0) continue;
-#pragma omp parallel for collapse(2) num_threads(loom::num_threads()) if (rows * H * kUnitWork > loom::kParallelGrain)
-    for (int64_t b = 0; b < rows; ++b) {
-      for (int64_t j = 0; j < H; ++j) {
+#pragma omp parallel num_threads(p.threads)
+  {
+    const int k = omp_get_thread_num(), nt = omp_get_num_threads();
+    const Range rows = row_split(p, k, nt);
+    // Padding takes no part in the sums over T*B rows: zero there, never written by the loop.
+    for (int64_t b = rows.begin; b < rows.end; ++b)
+      for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) {
+        std::fill_n(dZ + (t * B + b) * G, G, C(0));
+        std::fill_n(Hprev + (t * B + b) * H, H, C(0));
+      }
+    if (gather) std::fill(dz_step + rows.begin * G, dz_step + rows.end * G, C(0));
+
+    for (int64_t s = T - 1; s >= 0; --s) {
+      const int64_t end = running_end(p, rows, s);
+      if (end == rows.begin) continue;  // none of this thread's rows has started yet
+      for (int64_t b = rows.begin; b < end; ++b) {
         const int64_t len = p.len[static_cast<std::size_t>(b)];
         if (s >= len) continue;
         const bool last = s == len - 1;  // gradient arrives from (h_n, c_n), not from a later step
-        const int64_t t = time_at(dir.dir, s, len);
-        const int64_t tb = t * B + b, bj = b * H + j;
+        const int64_t t = time_at(dir.dir, s, len), tb = t * B + b;
         const C* gate = gates_saved + tb * G;
-        const C i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
-        const C tanh_c = std::tanh(c_saved[tb * H + j]);
-        const C c_prev = s == 0 ? c0[bj] : c_saved[(time_at(dir.dir, s - 1, len) * B + b) * H + j];
-        const C dh_t = (dy != nullptr ? dy[tb * DH + j] : C(0)) + (last ? dh_n[bj] : dh[bj]);
-        const C dc_t = (last ? dc_n[bj] : dc[bj]) + dh_t * o * (C(1) - tanh_c * tanh_c);
-        const C d_o = dh_t * tanh_c, d_i = dc_t * g, d_g = dc_t * i, d_f = dc_t * c_prev;
+        const C* c_t = c_saved + tb * H;
+        const C* c_before = s == 0 ? c0 + b * H : c_saved + (time_at(dir.dir, s - 1, len) * B + b) * H;
+        const C* dy_t = dy != nullptr ? dy + tb * DH : zeros;
+        const C* dh_in = last ? dh_n + b * H : dh + b * H;
+        const C* dc_in = last ? dc_n + b * H : dc + b * H;
         C* dz = dZ + tb * G;
-        dz[j] = d_i * i * (C(1) - i);
-        dz[H + j] = d_f * f * (C(1) - f);
-        dz[2 * H + j] = d_g * (C(1) - g * g);
-        dz[3 * H + j] = d_o * o * (C(1) - o);
-        if (gather) {
-          C* row = w.dz_step.get() + b * G;
-          row[j] = dz[j], row[H + j] = dz[H + j], row[2 * H + j] = dz[2 * H + j], row[3 * H + j] = dz[3 * H + j];
-        }
-        dc[bj] = dc_t * f;
         // This step's h is the h_prev of the row's next step; h0 is the h_prev of its first.
-        if (!last) Hprev[(time_at(dir.dir, s + 1, len) * B + b) * H + j] = o * tanh_c;
-        if (s == 0) Hprev[tb * H + j] = h0[bj];
+        C* h_next = last ? nullptr : Hprev + (time_at(dir.dir, s + 1, len) * B + b) * H;
+        for (int64_t j = 0; j < H; ++j) {
+          const C i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
+          const C tanh_c = std::tanh(c_t[j]);
+          const C dh_t = dy_t[j] + dh_in[j];
+          const C dc_t = dc_in[j] + dh_t * o * (C(1) - tanh_c * tanh_c);
+          const C d_o = dh_t * tanh_c, d_i = dc_t * g, d_g = dc_t * i, d_f = dc_t * c_before[j];
+          dz[j] = d_i * i * (C(1) - i);
+          dz[H + j] = d_f * f * (C(1) - f);
+          dz[2 * H + j] = d_g * (C(1) - g * g);
+          dz[3 * H + j] = d_o * o * (C(1) - o);
+          dc[b * H + j] = dc_t * f;
+          if (h_next != nullptr) h_next[j] = o * tanh_c;
+        }
+        if (s == 0) std::copy_n(h0 + b * H, H, Hprev + tb * H);
+        if (gather) std::copy_n(dz, G, dz_step + b * G);
+      }
+      if (s == 0 && gr.dh0 == nullptr) break;  // step 0's dh_prev is dh0 and nothing else
+      const C* dz_rows = gather ? dz_step : dZ + time_at(dir.dir, s, p.len[0]) * B * G;
+      gemm<C>(Transpose::No, Transpose::No, end - rows.begin, H, G, dz_rows + rows.begin * G, G, w_hh, H, 0.0f,
+              dh + rows.begin * H, H);
+    }
+    // A row of length 0 never ran: its initial state's gradient is what arrived at its final state.
+    for (int64_t b = rows.begin; b < rows.end; ++b) {
+      const bool ran = p.len[static_cast<std::size_t>(b)] > 0;
+      for (int64_t bj = b * H; bj < (b + 1) * H; ++bj) {
+        if (gr.dh0 != nullptr) store(static_cast<C*>(gr.dh0)[bj], ran ? dh[bj] : dh_n[bj], a.input_mode);
+        if (gr.dc0 != nullptr) store(static_cast<C*>(gr.dc0)[bj], ran ? dc[bj] : dc_n[bj], a.input_mode);
       }
     }
-    if (s == 0 && gr.dh0 == nullptr) break;  // step 0's dh_prev is dh0 and nothing else
-    const C* dz_rows = gather ? w.dz_step.get() : dZ + time_at(dir.dir, s, p.len[0]) * B * G;
-    gemm<C>(Transpose::No, Transpose::No, rows, H, G, dz_rows, G, w_hh, H, 0.0f, dh, H);
-  }
-
-  // The weight gradients sum over every (t, b): one GEMM each over all T*B rows of dZ.
-  const float param_beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
-  if (gr.dw_ih != nullptr)
-    gemm<C>(Transpose::Yes, Transpose::No, G, Cin, N, dZ, G, x, Cin, param_beta, static_cast<C*>(gr.dw_ih), Cin);
-  if (gr.dw_hh != nullptr)
-    gemm<C>(Transpose::Yes, Transpose::No, G, H, N, dZ, G, Hprev, H, param_beta, static_cast<C*>(gr.dw_hh), H);
-  if (a.dx != nullptr) {
-    // x feeds both directions: the second adds onto the first whatever input_mode says.
-    const bool add = d > 0 || a.input_mode == GradMode::Accumulate;
-    gemm<C>(Transpose::No, Transpose::No, N, Cin, G, dZ, G, w_ih, Cin, add ? 1.0f : 0.0f, static_cast<C*>(a.dx),
-            Cin);
-  }
-  if (gr.dbias != nullptr) {
-    C* db = static_cast<C*>(gr.dbias);
-#pragma omp parallel for num_threads(loom::num_threads()) if (N * G > loom::kParallelGrain)
-    for (int64_t j0 = 0; j0 < G; j0 += kBiasColumns) {
-      const int64_t width = std::min(kBiasColumns, G - j0);
-      C sum[kBiasColumns] = {};
-      for (int64_t r = 0; r < N; ++r)
-        for (int64_t k = 0; k < width; ++k) sum[k] += dZ[r * G + j0 + k];
-      for (int64_t k = 0; k < width; ++k) store(db[j0 + k], sum[k], a.param_mode);
+#pragma omp barrier
+    // The weight gradients sum over every (t, b): one GEMM each over all T*B rows of dZ, split
+    // by output rows (gate columns of dZ) or, for dx, by the T*B rows.
+    const Range gates = even_split(G, k, nt);
+    const int64_t m = gates.end - gates.begin;
+    if (gr.dw_ih != nullptr)
+      gemm<C>(Transpose::Yes, Transpose::No, m, Cin, N, dZ + gates.begin, G, x, Cin, param_beta,
+              static_cast<C*>(gr.dw_ih) + gates.begin * Cin, Cin);
+    if (gr.dw_hh != nullptr)
+      gemm<C>(Transpose::Yes, Transpose::No, m, H, N, dZ + gates.begin, G, Hprev, H, param_beta,
+              static_cast<C*>(gr.dw_hh) + gates.begin * H, H);
+    if (a.dx != nullptr) {
+      const Range r = even_split(N, k, nt);
+      gemm<C>(Transpose::No, Transpose::No, r.end - r.begin, Cin, G, dZ + r.begin * G, G, w_ih, Cin, dx_beta,
+              static_cast<C*>(a.dx) + r.begin * Cin, Cin);
     }
-  }
-  // A row of length 0 never ran: its initial state's gradient is what arrived at its final state.
-  for (int64_t b = 0; b < B; ++b) {
-    const bool ran = p.len[static_cast<std::size_t>(b)] > 0;
-    for (int64_t j = 0; j < H; ++j) {
-      const int64_t bj = b * H + j;
-      if (gr.dh0 != nullptr) store(static_cast<C*>(gr.dh0)[bj], ran ? dh[bj] : dh_n[bj], a.input_mode);
-      if (gr.dc0 != nullptr) store(static_cast<C*>(gr.dc0)[bj], ran ? dc[bj] : dc_n[bj], a.input_mode);
+    if (gr.dbias != nullptr) {
+      C* db = static_cast<C*>(gr.dbias);
+      for (int64_t j0 = gates.begin; j0 < gates.end; j0 += kBiasColumns) {
+        const int64_t width = std::min(kBiasColumns, gates.end - j0);
+        C sum[kBiasColumns] = {};
+        for (int64_t row = 0; row < N; ++row)
+          for (int64_t q = 0; q < width; ++q) sum[q] += dZ[row * G + j0 + q];
+        for (int64_t q = 0; q < width; ++q) store(db[j0 + q], sum[q], a.param_mode);
+      }
     }
   }
 }
@@ -357,9 +407,11 @@ template <typename C>
 void backward(const LstmSeqBwdArgs& a, const Plan& p) {
   const LstmSeqFwdArgs& fa = a.fwd;
   const int64_t N = fa.T * fa.B, G = 4 * fa.H, BH = fa.B * fa.H;
+  // zeros stands in for dy too, whose rows are DH wide: size it for the widest use.
+  const int64_t zeros = std::max(BH, fa.D * fa.H);
   BwdScratch<C> w{scratch<C>(N * G), scratch<C>(N * fa.H), scratch<C>(fa.B * G),
-                  scratch<C>(BH),    scratch<C>(BH),       scratch<C>(BH)};
-  std::fill_n(w.zeros.get(), BH, C(0));
+                  scratch<C>(BH),    scratch<C>(BH),       scratch<C>(zeros)};
+  std::fill_n(w.zeros.get(), zeros, C(0));
   for (int d = 0; d < fa.D; ++d) backward_direction<C>(a, d, p, w);
 }
 
