@@ -2,8 +2,11 @@
 // STANDARD and PERSIST_STATIC where legal) against the CPU reference first, then timed, and put
 // side by side with torch.nn.LSTM timings from bench/torch_reference.py on the same points.
 //
-//   bench_lstm --device cpu                        the CPU target point and its fwd twin
-//   bench_lstm --device cuda                       the GPU target points (H 256 and 512)
+//   bench_lstm                                     the target points, on the GPU when there
+//                                                  is one (--device auto), else on the CPU
+//   bench_lstm --device cpu                        the CPU targets: B 64, T 50, C 128, H 256, uni and
+//                                                  2-layer BiLSTM with variable lengths, fwd and fwd+bwd
+//   bench_lstm --device cuda                       the GPU targets (H 256 and 512)
 //   bench_lstm --device cuda --grid full           the whole grid (long: minutes to hours)
 //   bench_lstm --quick                             a tiny grid for CI smoke
 //   bench_lstm --H 512 --B 32 --T 100 --layers 2 --bidirectional --lengths variable
@@ -90,11 +93,11 @@ std::vector<std::int32_t> lengths_for(std::int64_t T, std::int64_t B) {
   return len;
 }
 
-double valid_fraction(const LstmShape& s, std::int64_t T) {
+double valid_fraction(const LstmShape& s) {
   if (!s.variable) return 1.0;
   double sum = 0;
-  for (std::int32_t l : lengths_for(T, s.B)) sum += l;
-  return sum / static_cast<double>(T * s.B);
+  for (std::int32_t l : lengths_for(s.T, s.B)) sum += l;
+  return sum / static_cast<double>(s.T * s.B);
 }
 
 // ---- work: flops and bytes from the kernels' cost() formulas ------------------------------------
@@ -124,7 +127,7 @@ Work work_of(const LstmShape& s, DType dtype, bool training) {
     w.gflop += g.flops / 1e9;
     w.bytes += g.bytes;
   }
-  w.gflop *= valid_fraction(s, s.T);
+  w.gflop *= valid_fraction(s);
   return w;
 }
 
@@ -132,9 +135,9 @@ Work work_of(const LstmShape& s, DType dtype, bool training) {
 
 // F32 master values on the CPU; every run converts them (and so rounds them) to its dtype.
 struct Master {
-  Tensor x;                    // [T, B, C]
+  Tensor x;                           // [T, B, C]
   std::vector<std::int32_t> lengths;  // empty: fixed length
-  std::vector<Tensor> params;  // per layer, direction: w_ih, w_hh, b_ih, b_hh
+  std::vector<Tensor> params;         // per layer, direction: w_ih, w_hh, b_ih, b_hh
 };
 
 Master make_master(const LstmShape& s, std::int64_t T) {
@@ -287,7 +290,7 @@ struct Options {
   std::vector<ImplCase> impls;
   int warmup = 3, reps = 20;
   double validate_gflop = 100;
-  std::map<std::string, Stats> torch;
+  std::map<std::string, std::vector<TorchTime>> torch;
   std::ofstream json;
   std::string device_name;  // the GPU's name, or the CPU GEMM provider
   Peak cpu_peak;            // measured once at start (CPU runs only)
@@ -303,6 +306,7 @@ bool supported(const ImplCase& ic, const LstmShape& s, DType dtype, const Model&
     kernels::LstmSeqFwdArgs a;
     a.T = s.T, a.B = s.B, a.C = l == 0 ? s.C : s.D * s.H, a.H = s.H, a.D = s.D, a.dtype = dtype;
     a.lengths = m.lengths.defined() ? m.lengths.data<std::int32_t>() : nullptr;
+    for (int d = 0; d < s.D; ++d) a.dirs[d].dir = d == 0 ? Direction::Forward : Direction::Reverse;
     bool ok = false;
     if (ic.impl == Impl::Cuda) LOOM_IF_CUDA(ok = kernels::lstm_seq_cuda_supports(a, why));
     if (ic.impl == Impl::Cudnn) LOOM_IF_CUDNN(ok = kernels::lstm_seq_cudnn_supports(a, ic.algo, why));
@@ -375,6 +379,11 @@ void emit(Options& opt, std::vector<Row>& rows, Row row) {
   rows.push_back(std::move(row));
 }
 
+// TF32 is a property of the device's context, read by every F32 GEMM (ours, cuBLAS, cuDNN).
+void set_math_mode(Device device, [[maybe_unused]] MathMode mode) {
+  if (device.is_cuda()) LOOM_IF_CUDA(cuda_context(device.index).math_mode = mode);
+}
+
 void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
   const Master master = make_master(s, s.T);
   Reference ref;
@@ -386,7 +395,7 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
   ref.master = ref.Tv == s.T ? master : make_master(s, ref.Tv);
 
   for (const DtypeCase& c : opt.dtypes) {
-    if (opt.device.is_cuda()) cuda_context(opt.device.index).math_mode = c.tf32 ? MathMode::AllowTf32 : MathMode::Default;
+    set_math_mode(opt.device, c.tf32 ? MathMode::AllowTf32 : MathMode::Default);
     Model model = instantiate(master, s, c.dtype, c.dtype, opt.device);
     for (const ImplCase& ic : opt.impls) {
       Row base;
@@ -430,14 +439,15 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
         const auto t = opt.torch.find(point_key(row));
         if (t != opt.torch.end()) {
           row.torch = t->second;
-          row.ratio_vs_torch = row.torch.median / row.time.median;
-          row.torch_pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, row.torch.median, peak);
+          for (TorchTime& tt : row.torch)
+            tt.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, tt.time.median, peak);
+          row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
         }
         emit(opt, rows, row);
       }
     }
   }
-  if (opt.device.is_cuda()) cuda_context(opt.device.index).math_mode = MathMode::Default;
+  set_math_mode(opt.device, MathMode::Default);
 }
 
 std::string env_or_unset(const char* name) {
@@ -452,13 +462,13 @@ int main(int argc, char** argv) {
   using namespace loom;
   using namespace loom::bench;
   CLI::App app{"loom LSTM benchmark: ours vs cuDNN vs torch.nn.LSTM (bench/torch_reference.py)"};
-  std::string device_str = "cpu", grid = "targets", dtype_str, tf32_str, lengths_str = "all", phase_str = "all";
+  std::string device_str = "auto", grid = "targets", dtype_str, tf32_str, lengths_str = "all", phase_str = "all";
   std::string impl_str = "all", json_path, torch_path;
   bool quick = false, bidirectional = false;
   std::int64_t H = 0, B = 0, T = 0, C = 0;
   int layers = 0, threads = 0, reps = 0, warmup = -1;
   double validate_gflop = 100;
-  app.add_option("--device", device_str, "cpu | cuda | cuda:N");
+  app.add_option("--device", device_str, "auto (cuda:0 when there is a GPU, else cpu) | cpu | cuda | cuda:N");
   app.add_flag("--quick", quick, "a tiny grid with few repetitions (CI smoke)");
   app.add_option("--grid", grid, "targets (the issue's target points) | full (the issue's whole grid)")
       ->check(CLI::IsMember({"targets", "full"}));
@@ -472,7 +482,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"f32", "bf16", "f16", "all"}));
   app.add_option("--tf32", tf32_str, "TF32 for F32 points: off | on | both (default: off on cpu, both on cuda)")
       ->check(CLI::IsMember({"off", "on", "both"}));
-  app.add_option("--lengths", lengths_str, "fixed | variable | all")->check(CLI::IsMember({"fixed", "variable", "all"}));
+  app.add_option("--lengths", lengths_str, "fixed | variable | all")
+      ->check(CLI::IsMember({"fixed", "variable", "all"}));
   app.add_option("--phase", phase_str, "fwd | fwd+bwd | all")->check(CLI::IsMember({"fwd", "fwd+bwd", "all"}));
   app.add_option("--impl", impl_str, "all | cpu | cuda | cudnn")->check(CLI::IsMember({"all", "cpu", "cuda", "cudnn"}));
   app.add_option("--threads", threads, "CPU threads (default: LOOM_NUM_THREADS or all cores)");
@@ -485,6 +496,7 @@ int main(int argc, char** argv) {
 
   try {
     Options opt;
+    if (device_str == "auto") device_str = cuda_device_count() > 0 ? "cuda" : "cpu";
     opt.device = parse_device(device_str);
     const bool gpu = opt.device.is_cuda();
     if (gpu && cuda_device_count() <= opt.device.index) {
@@ -574,7 +586,8 @@ int main(int argc, char** argv) {
     }
     std::printf("# %zu shapes x %zu dtypes x %zu phases x %zu implementations%s\n", opt.shapes.size(),
                 opt.dtypes.size(), opt.phases.size(), opt.impls.size(),
-                opt.torch.empty() ? "" : (", torch timings for " + std::to_string(opt.torch.size()) + " points").c_str());
+                opt.torch.empty() ? ""
+                                  : (", torch timings for " + std::to_string(opt.torch.size()) + " points").c_str());
     std::fflush(stdout);
 
     std::vector<Row> rows;

@@ -38,15 +38,22 @@
 //             dW_ih (+)= dZ^T x, dW_hh (+)= dZ^T Hprev, dx (+)= dZ W_ih; db is a column sum of dZ.
 //   Hprev [T*B, H] is not read back from y: the pass recomputes h = o tanh(c) from the saved gates
 //   and cell (F32 or F64), the exact value the forward fed to the next step; y in F16/BF16 is not.
-//   Rows [0, rows[s]) cover every row still running at step s, so the per-step GEMMs shrink
-//   when lengths are sorted longest first (packed sequences); rows in that range that already
-//   finished cost a little GEMM work and are never read.
+//   The per-step GEMMs cover a thread's rows up to its last one still running, so they shrink as
+//   rows finish (to the running rows exactly when lengths are sorted longest first).
 //
-// Parallel map: per step, unit (b, j) of the pointwise pass touches only its own row's state and
-// its own elements of Zx, Zh, y, the saved buffers, dZ and Hprev, so OpenMP splits the (b, j)
-// range over loom::num_threads() threads with no synchronization. GEMMs run outside parallel
-// regions, where OpenBLAS uses the same threads (architecture 11b: never both at once). The bias
-// gradient splits the G columns over threads, each walking all rows in order: fixed order, no atomics.
+// Parallel map. Rows of the batch never interact: row b's recurrence reads only row b's state.
+// So one OpenMP region per direction and pass gives thread k a contiguous block of rows (about
+// 1/nt of all steps, so mixed lengths balance) for the WHOLE time loop: its own per-step GEMM on
+// its rows, then its own pointwise pass, with no barrier between steps. The T*B-row GEMMs are
+// split by rows (Zx, dx) or by gate rows of the weight gradient (dW_ih, dW_hh, and db's columns),
+// with one barrier before them (backward) or after them (forward). Inside the regions every GEMM
+// runs single-threaded BLAS on its calling thread (gemm_openblas checks omp_in_parallel). This is
+// architecture 11b's rule made structural: an OpenMP pointwise region per step followed by a
+// BLAS-threaded GEMM made libgomp's spinning threads fight OpenBLAS's for the 2 cores, and
+// measured 5x slower (500 ms against 96 ms fwd+bwd at T 50, B 64, C 128, H 256) unless
+// OMP_WAIT_POLICY=passive was set. Problems below loom::kParallelGrain of work run on one thread.
+// Each thread writes only its rows of y, h_n, c_n, the saved buffers, dZ, Hprev, dh0, dc0 and its
+// share of the gradients, so nothing needs atomics, and every sum runs in a fixed order.
 //
 // FLOPs per direction (lstm_seq_fwd_cost / lstm_seq_bwd_cost compute exactly these), N = T*B rows:
 //   forward  2 N G (C + H)   GEMMs (input projection + recurrent)
@@ -78,7 +85,6 @@
 // bad lengths). Bench: bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -407,11 +413,9 @@ template <typename C>
 void backward(const LstmSeqBwdArgs& a, const Plan& p) {
   const LstmSeqFwdArgs& fa = a.fwd;
   const int64_t N = fa.T * fa.B, G = 4 * fa.H, BH = fa.B * fa.H;
-  // zeros stands in for dy too, whose rows are DH wide: size it for the widest use.
-  const int64_t zeros = std::max(BH, fa.D * fa.H);
   BwdScratch<C> w{scratch<C>(N * G), scratch<C>(N * fa.H), scratch<C>(fa.B * G),
-                  scratch<C>(BH),    scratch<C>(BH),       scratch<C>(zeros)};
-  std::fill_n(w.zeros.get(), zeros, C(0));
+                  scratch<C>(BH),    scratch<C>(BH),       scratch<C>(BH)};
+  std::fill_n(w.zeros.get(), BH, C(0));
   for (int d = 0; d < fa.D; ++d) backward_direction<C>(a, d, p, w);
 }
 

@@ -34,7 +34,6 @@
 
 #include <climits>
 #include <cstdint>
-#include <utility>
 
 #include "core/tensor.h"
 #include "kernels/common/launch.cuh"
@@ -122,7 +121,7 @@ struct StateArgs {
   StateDir<S> dir[kMaxDirs];
   std::int64_t B = 0, H = 0, T = 0;
   const std::int32_t* lengths = nullptr;
-  S* h = nullptr;             // [D, B, H] running h (forward) 
+  S* h = nullptr;             // [D, B, H] running h (forward)
   float* c = nullptr;         // [D, B, H] running c (forward) or dc carry (backward)
   const float* dh = nullptr;  // [D, B, H] dh_rec after the last GEMM (backward)
   GradMode mode = GradMode::Overwrite;

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parallel.h"
 #include "kernels/lstm/lstm.h"
 #include "tests/support/compare.h"
 #include "tests/support/errors.h"
@@ -99,9 +100,15 @@ struct BwdOptions {
   double prefill = kNaN;  // the gradient buffers' contents before backward
 };
 
+// Sets the engine's thread count for one scope and restores it.
+struct ThreadCount {
+  explicit ThreadCount(int n) : old(num_threads()) { set_num_threads(n); }
+  ~ThreadCount() { set_num_threads(old); }
+  int old;
+};
+
 LstmCase random_case(int D, Direction d0, std::vector<std::int32_t> lengths, std::uint64_t seed,
-                     bool initial_state = true) {
-  LstmCase c;
+                     bool initial_state = true, LstmCase c = {}) {
   c.D = D;
   c.dir[0] = d0;
   c.lengths = std::move(lengths);
@@ -201,11 +208,18 @@ double loss(const LstmCase& c, const Seeds& w) {
   return L;
 }
 
-// Every analytic gradient against (L(v + h) - L(v - h)) / 2h, element by element.
-void check_finite_differences(const LstmCase& c, const Seeds& w, const std::string& what) {
+// Every analytic gradient against (L(v + h) - L(v - h)) / 2h, element by element. The analytic
+// gradients come from `threads` threads (0: the current count); the probes run the forward on one
+// thread, which "results do not depend on the thread count" shows equal to every split, because
+// thousands of tiny parallel calls cost a spinning barrier each on a busy machine.
+void check_finite_differences(const LstmCase& c, const Seeds& w, const std::string& what, int threads = 0) {
   const GradcheckOptions gc;
   const Tolerance tol{gc.rtol, gc.atol};
-  const LstmResult r = run_lstm(c, DType::F64, &w);
+  const LstmResult r = [&] {
+    ThreadCount use(threads > 0 ? threads : num_threads());
+    return run_lstm(c, DType::F64, &w);
+  }();
+  ThreadCount serial(1);
   LstmCase probe = c;
   auto numeric = [&](std::vector<double>& v) {
     std::vector<double> g(v.size());
@@ -316,6 +330,53 @@ TEST_CASE("lstm_seq cpu: a row of length 0") {
   check_finite_differences(c, random_seeds(c, 42), "bidirectional lengths 4 0 2");
   const LstmCase reverse = random_case(1, Direction::Reverse, {0, 3, 0}, 43);
   check_finite_differences(reverse, random_seeds(reverse, 44), "reverse lengths 0 3 0");
+}
+
+// The kernels run serially below ~32 k operations of work; this shape is above it, so the rows
+// are split over threads (thread k owns a block of rows for the whole recurrence, and the T*B-row
+// GEMMs are split too). 3 threads on 9 rows with these lengths give uneven blocks, and a block
+// whose rows finish early.
+LstmCase threaded_case(std::uint64_t seed) {
+  LstmCase shape;
+  shape.T = 7, shape.C = 8, shape.H = 6;  // 2 N G (C + H) = 2 * 63 * 24 * 14 = 42 k flops
+  return random_case(2, Direction::Forward, {7, 0, 3, 7, 1, 5, 2, 7, 4}, seed, true, shape);
+}
+
+TEST_CASE("lstm_seq cpu: F64 finite differences - rows split over threads") {
+  LstmCase c = threaded_case(45);
+  check_finite_differences(c, random_seeds(c, 46), "2 threads T 7 B 9 C 8 H 6", 2);
+  c.dir[0] = Direction::Reverse;  // both reverse: mixed lengths take the gathered-dz path
+  check_finite_differences(c, random_seeds(c, 47), "3 threads reverse T 7 B 9 C 8 H 6", 3);
+}
+
+TEST_CASE("lstm_seq cpu: results do not depend on the thread count") {
+  for (Direction d0 : {Direction::Forward, Direction::Reverse}) {
+    LstmCase c = threaded_case(47);
+    c.dir[0] = d0, c.dir[1] = d0;  // reverse in both: mixed lengths take the gathered-dz path
+    const Seeds w = random_seeds(c, 48);
+    LstmResult one;
+    {
+      ThreadCount use(1);
+      one = run_lstm(c, DType::F64, &w);
+    }
+    for (int threads : {2, 3, 4}) {
+      ThreadCount use(threads);
+      const LstmResult r = run_lstm(c, DType::F64, &w);
+      const Tolerance tol = tolerance(DType::F64);
+      const std::string what = std::to_string(threads) + " threads vs 1: ";
+      check_close(r.y, one.y, tol, what + "y");
+      check_close(r.dx, one.dx, tol, what + "dx");
+      for (int d = 0; d < c.D; ++d) {
+        check_close(r.h_n[d], one.h_n[d], tol, what + "h_n");
+        check_close(r.c_n[d], one.c_n[d], tol, what + "c_n");
+        check_close(r.dw_ih[d], one.dw_ih[d], tol, what + "dw_ih");
+        check_close(r.dw_hh[d], one.dw_hh[d], tol, what + "dw_hh");
+        check_close(r.dbias[d], one.dbias[d], tol, what + "dbias");
+        check_close(r.dh0[d], one.dh0[d], tol, what + "dh0");
+        check_close(r.dc0[d], one.dc0[d], tol, what + "dc0");
+      }
+    }
+  }
 }
 
 TEST_CASE("lstm_seq cpu: GradMode") {

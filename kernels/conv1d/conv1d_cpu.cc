@@ -1,0 +1,665 @@
+// kernels/conv1d/conv1d_cpu.cc: 1-D convolution over time and the fused text-CNN block on the CPU.
+// It is the reference every other backend is tested against AND the engine's CPU training path,
+// so it comes in two forms that the tests hold against each other: the direct loops, which read
+// like the formula, and K accumulated GEMMs, which run on BLAS.
+//
+// Math (conv1d.h fixes the layout: x [T, B, C], weight [F, K, C], y [T', B, F], s_k = k*dil - pad_left):
+//   y[t', b, f] = bias[f] + sum_k sum_c weight[f, k, c] * x[t' + s_k, b, c]     (x outside [0, T) is 0)
+// Backward, from dy = dL/dy. Each x[t, b, c] is read once by every (t', k) with t' + s_k = t, and
+// each weight[f, k, c] by every (t', b); the chain rule sums over exactly those readers:
+//   dx[t, b, c]      = sum_k sum_f dy[t - s_k, b, f] * weight[f, k, c]    (0 <= t - s_k < T')
+//   dweight[f, k, c] = sum_t' sum_b dy[t', b, f] * x[t' + s_k, b, c]      (0 <= t' + s_k < T)
+//   dbias[f]         = sum_t' sum_b dy[t', b, f]
+//
+// The GEMM view. Time-major means x[t] is a contiguous [B, C] matrix and a run of times is a
+// contiguous [rows * B, C] block. For tap k, the output times that read inside x are the interval
+// t' in [max(0, -s_k), min(T', T - s_k)) (tap_range below), and the x rows they read are that
+// interval shifted by s_k: also ONE contiguous block. With W_k = weight[:, k, :] an [F, C] matrix of
+// row stride K*C, each tap is one GEMM on shifted views, no im2col copy:
+//   Y[t0:t1]            += X[t0 + s_k : t1 + s_k] . W_k^T     [n B, C] x [C, F]     (forward)
+//   dX[t0 + s_k : ...]  += dY[t0:t1] . W_k                     [n B, F] x [F, C]     (backward data)
+//   dweight[:, k, :]    (+)= dY[t0:t1]^T . X[t0 + s_k : ...]   [F, n B] x [n B, C]   (ldc = K*C)
+//   dbias               (+)= column sums of dY = 1^T . dY       [1, T' B] x [T' B, F]
+// Y starts as the broadcast bias, dX as zeros (Overwrite), so rows that some tap never reaches
+// (all-padding windows) come out right. Each tap's range is what keeps padding out of the GEMMs.
+//
+// The fused text-CNN block (textcnn_*): every width's conv above (bias included) into a scratch
+// [T'_w, B, F_w], then one pass per row b: the running max over t' < out_len_b of the pre-ReLU
+// value, first index on ties, then ReLU of the winner (max and ReLU commute, so this is the
+// relu-then-max of conv1d.h). The backward is sparse: only (b, f) with pooled > 0 send gradient,
+// and only through the K input rows that the winning window read:
+//   g = dpooled[b, f] [pooled > 0], t* = argmax:  dbias[f] += g;  dweight[f, k, :] += g x[t* + s_k, b, :];
+//   dx[t* + s_k, b, :] += g weight[f, k, :]
+// A NaN wins the max (the first NaN seen is the argmax), so it propagates as in torch.max and
+// reaches the loss, where the F16 loss scaler sees it instead of having it silently dropped.
+//
+// Parallel map. GEMMs run OUTSIDE parallel regions, where OpenBLAS threads each call itself
+// (architecture 11b: our threads or BLAS threads, never both). The GEMM form is BLAS-only: its
+// bias broadcast and zero fill are serial loops and dbias is a GEMM, because on 2 cores an
+// OpenMP region right next to BLAS-threaded calls was measured to stall for milliseconds when
+// OpenMP threads spin (a 1.2 MB fill in a parallel region between sgemms: 4.2 ms median in one
+// run, 0.08 ms in the next; serially a steady 0.06 ms; core/parallel.h). With
+// OMP_WAIT_POLICY=passive the stall goes away and the serial loops cost about the same.
+// Our own OpenMP loops split independent outputs, so no two threads write one element and sums
+// keep a fixed order:
+//   direct forward: (t', b) rows of y.   direct backward: (t, b) rows of dx, (f, k) rows of
+//   dweight; dbias serially. text-CNN forward: every width's GEMMs, then one SERIAL pass over
+//   batch rows b (a running max per row). text-CNN backward: dx by batch row b (row b of dx is
+//   written only by pooled row b); dweight by filter f, summing over b in increasing order;
+//   dbias serially.
+//
+// FLOPs and bytes (conv1d_*_cost / textcnn_*_cost compute exactly these; s = storage size):
+//   conv forward   2 T' B F K C   (taps that read padding included: the direct loops skip them,
+//                  a tiled GPU kernel multiplies zeros)
+//                  bytes s (T B C + F K C + F [bias] + T' B F)
+//   conv backward  2 T' B F K C for dx, the same for dweight, T' B F for dbias (each if wanted)
+//                  bytes s (T' B F [dy] + T B C [x, for dweight] + F K C [weight, for dx]
+//                  + T B C [dx] + F K C [dweight] + F [dbias]), an output counted twice when it
+//                  accumulates (read and written)
+//   text-CNN fwd   sum_w 2 T'_w B F_w (K_w C + 1)   (conv, then one bias add and one compare per
+//                  position), bytes s (T B C + sum_w F_w (K_w C + 1) + B SF) + 4 B SF [argmax]
+//                  + 4 B [lengths]: the fused block never writes the conv output, SF = sum_w F_w
+//   text-CNN bwd   sum_w (2 B F_w K_w C [dx] + 2 B F_w K_w C [dweight] + B F_w [dbias]), bytes
+//                  s 2 B SF [pooled, dpooled] + 4 B SF [argmax] + s T B C [x, for dweight]
+//                  + s sum_w F_w K_w C [weight, for dx] + the outputs as for the conv
+// At B = 64, T = 50, C = 128, F = 100, K = 3 the conv is 236 MFLOP per direction against ~3 MB of
+// traffic: compute-bound, so the CPU path runs at whatever BLAS reaches on [3072, 128] x [128, 100].
+// The scratches (text-CNN's sum_w T'_w B F_w conv outputs, the widened F16/BF16 copies, dbias's
+// row of ones) are this implementation's extra traffic and are not counted.
+//
+// Precision: F32 and F64 run in their own type. F16 / BF16 storage is widened to F32 once at
+// entry, the float path runs, and each output is rounded once at the end; an accumulating output
+// is widened first, so the sum happens in F32 and rounds once.
+//
+// Twins: kernels/conv1d/conv1d_cuda*.cu (variants Direct, ImplicitGemm, Fused) and
+// kernels/conv1d/conv1d_cudnn.cc (cuDNN, 1-D as 2-D). Tests: tests/kernels/test_conv1d_cpu.cc
+// (direct == GEMM, F64 finite differences, fused == composed, F16/BF16, cost, T < K). Bench:
+// bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md. Pooling: kernels/pool/pool_cpu.cc.
+#include <algorithm>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "kernels/conv1d/conv1d.h"
+#include "kernels/gemm/gemm.h"
+
+namespace loom::kernels {
+
+namespace {
+
+using std::int64_t;
+
+template <typename C>
+constexpr DType dtype_of() {
+  return std::is_same_v<C, double> ? DType::F64 : DType::F32;
+}
+
+// GEMMs here are always called outside parallel regions, so BLAS threads them itself.
+template <typename C>
+void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* A, int64_t lda, const C* B,
+          int64_t ldb, float beta, C* Cout, int64_t ldc) {
+  GemmArgs g;
+  g.trans_a = ta, g.trans_b = tb;
+  g.M = M, g.N = N, g.K = K;
+  g.beta = beta;
+  g.dtype = dtype_of<C>();
+  g.A = A, g.lda = lda, g.B = B, g.ldb = ldb, g.C = Cout, g.ldc = ldc;
+  gemm_cpu(g);
+}
+
+// The one place a gradient is written: Accumulate adds the old value in the compute type.
+template <typename C>
+inline void store(C& dst, C value, GradMode mode) {
+  dst = mode == GradMode::Accumulate ? dst + value : value;
+}
+
+// The running-max rule of the fused block: strictly greater replaces (so the first index wins
+// ties), and the first NaN replaces a number and then stays.
+template <typename C>
+inline bool beats(C v, C best) {
+  return v > best || (v != v && best == best);
+}
+
+// Output times [begin, end) at which tap k reads inside x; it reads row t' + shift there.
+struct TapRange {
+  int64_t begin, end, shift;
+};
+
+TapRange tap_range(const Conv1dGeometry& g, int64_t k) {
+  const int64_t shift = k * g.dilation - g.pad_left;
+  const int64_t begin = std::max<int64_t>(0, -shift);
+  const int64_t end = std::min(g.out_T(), g.T - shift);
+  return {begin, std::max(begin, end), shift};
+}
+
+bool parallel_worth(int64_t work) { return work > loom::kParallelGrain; }
+
+void check_geometry(const Conv1dGeometry& g, DType t, const std::string& op) {
+  LOOM_CHECK_SHAPE(t != DType::I32, op, ": expected a float dtype (f32, f64, f16, bf16), got i32");
+  LOOM_CHECK_SHAPE(g.T >= 0 && g.B >= 0 && g.C >= 0 && g.F >= 0, op, ": negative size (T = ", g.T, ", B = ", g.B,
+                   ", C = ", g.C, ", F = ", g.F, ")");
+  LOOM_CHECK_SHAPE(g.K >= 1 && g.dilation >= 1, op, ": kernel width and dilation must be >= 1 (K = ", g.K,
+                   ", dilation = ", g.dilation, ")");
+  LOOM_CHECK_SHAPE(g.pad_left >= 0 && g.pad_right >= 0, op, ": negative padding (", g.pad_left, ", ", g.pad_right,
+                   ")");
+  LOOM_CHECK_SHAPE(g.out_T() >= 1, op, ": no output position, T' = T + pad_left + pad_right - dilation*(K-1) = ",
+                   g.out_T(), " < 1 (T = ", g.T, ", K = ", g.K, ", dilation = ", g.dilation, ", padding = (",
+                   g.pad_left, ", ", g.pad_right, "))");
+}
+
+// ---- the GEMM form --------------------------------------------------------------------------------
+
+template <typename C>
+void conv_gemm_fwd(const Conv1dGeometry& g, const C* x, const C* weight, const C* bias, C* y) {
+  const int64_t rows = g.out_T() * g.B, F = g.F;
+  for (int64_t r = 0; r < rows; ++r)  // serial on purpose: see "BLAS-only" in the opening comment
+    for (int64_t f = 0; f < F; ++f) y[r * F + f] = bias != nullptr ? bias[f] : C(0);
+  for (int64_t k = 0; k < g.K; ++k) {
+    const TapRange tr = tap_range(g, k);
+    if (tr.end == tr.begin) continue;  // this tap reads only padding
+    gemm<C>(Transpose::No, Transpose::Yes, (tr.end - tr.begin) * g.B, F, g.C, x + (tr.begin + tr.shift) * g.B * g.C,
+            g.C, weight + k * g.C, g.K * g.C, 1.0f, y + tr.begin * g.B * F, F);
+  }
+}
+
+template <typename C>
+void conv_gemm_bwd(const Conv1dBwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  const int64_t B = g.B, Cin = g.C, F = g.F, KC = g.K * g.C;
+  const C* x = static_cast<const C*>(a.x);
+  const C* weight = static_cast<const C*>(a.weight);
+  const C* dy = static_cast<const C*>(a.dy);
+  if (a.dx != nullptr) {
+    C* dx = static_cast<C*>(a.dx);
+    if (a.input_mode == GradMode::Overwrite) std::fill_n(dx, g.T * B * Cin, C(0));  // serial: BLAS-only
+    for (int64_t k = 0; k < g.K; ++k) {
+      const TapRange tr = tap_range(g, k);
+      if (tr.end == tr.begin) continue;
+      gemm<C>(Transpose::No, Transpose::No, (tr.end - tr.begin) * B, Cin, F, dy + tr.begin * B * F, F,
+              weight + k * Cin, KC, 1.0f, dx + (tr.begin + tr.shift) * B * Cin, Cin);
+    }
+  }
+  if (a.dweight != nullptr) {
+    C* dweight = static_cast<C*>(a.dweight);
+    const float beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
+    for (int64_t k = 0; k < g.K; ++k) {
+      const TapRange tr = tap_range(g, k);
+      if (tr.end == tr.begin) {  // a tap that only ever read padding has a zero gradient
+        if (a.param_mode == GradMode::Overwrite)
+          for (int64_t f = 0; f < F; ++f) std::fill_n(dweight + f * KC + k * Cin, Cin, C(0));
+        continue;
+      }
+      gemm<C>(Transpose::Yes, Transpose::No, F, Cin, (tr.end - tr.begin) * B, dy + tr.begin * B * F, F,
+              x + (tr.begin + tr.shift) * B * Cin, Cin, beta, dweight + k * Cin, KC);
+    }
+  }
+  if (a.dbias != nullptr) {  // column sums of dY as [1, rows] ones . dY [rows, F]
+    const int64_t rows = g.out_T() * B;
+    const std::vector<C> ones(static_cast<std::size_t>(rows), C(1));
+    gemm<C>(Transpose::No, Transpose::No, 1, F, rows, ones.data(), rows, dy, F,
+            a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f, static_cast<C*>(a.dbias), F);
+  }
+}
+
+// ---- the direct loops: the formula, one output element at a time ----------------------------------
+
+template <typename C>
+void conv_direct_fwd(const Conv1dFwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  const int64_t T = g.T, B = g.B, Cin = g.C, F = g.F, K = g.K;
+  const C* x = static_cast<const C*>(a.x);
+  const C* weight = static_cast<const C*>(a.weight);
+  const C* bias = static_cast<const C*>(a.bias);
+  C* y = static_cast<C*>(a.y);
+  const int64_t rows = g.out_T() * B;
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(rows * F * K * Cin))
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t tp = r / B, b = r % B;
+    for (int64_t f = 0; f < F; ++f) {
+      C acc = bias != nullptr ? bias[f] : C(0);
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t t = tp + k * g.dilation - g.pad_left;
+        if (t < 0 || t >= T) continue;  // padding reads as zero
+        const C* xr = x + (t * B + b) * Cin;
+        const C* wr = weight + (f * K + k) * Cin;
+        for (int64_t c = 0; c < Cin; ++c) acc += wr[c] * xr[c];
+      }
+      y[r * F + f] = acc;
+    }
+  }
+}
+
+template <typename C>
+void conv_direct_bwd(const Conv1dBwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  const int64_t T = g.T, Tp = g.out_T(), B = g.B, Cin = g.C, F = g.F, K = g.K;
+  const C* x = static_cast<const C*>(a.x);
+  const C* weight = static_cast<const C*>(a.weight);
+  const C* dy = static_cast<const C*>(a.dy);
+  const int64_t work = Tp * B * F * K * Cin;
+  if (a.dx != nullptr) {
+    C* dx = static_cast<C*>(a.dx);
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(work))
+    for (int64_t r = 0; r < T * B; ++r) {
+      const int64_t t = r / B, b = r % B;
+      for (int64_t c = 0; c < Cin; ++c) {
+        C acc = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t tp = t - (k * g.dilation - g.pad_left);  // the output that read x[t] through tap k
+          if (tp < 0 || tp >= Tp) continue;
+          for (int64_t f = 0; f < F; ++f) acc += dy[(tp * B + b) * F + f] * weight[(f * K + k) * Cin + c];
+        }
+        store(dx[r * Cin + c], acc, a.input_mode);
+      }
+    }
+  }
+  if (a.dweight != nullptr) {
+    C* dweight = static_cast<C*>(a.dweight);
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(work))
+    for (int64_t fk = 0; fk < F * K; ++fk) {
+      const int64_t f = fk / K, k = fk % K;
+      for (int64_t c = 0; c < Cin; ++c) {
+        C acc = 0;
+        for (int64_t tp = 0; tp < Tp; ++tp) {
+          const int64_t t = tp + k * g.dilation - g.pad_left;
+          if (t < 0 || t >= T) continue;
+          for (int64_t b = 0; b < B; ++b) acc += dy[(tp * B + b) * F + f] * x[(t * B + b) * Cin + c];
+        }
+        store(dweight[fk * Cin + c], acc, a.param_mode);
+      }
+    }
+  }
+  if (a.dbias != nullptr) {
+    C* dbias = static_cast<C*>(a.dbias);
+    for (int64_t f = 0; f < F; ++f) {
+      C acc = 0;
+      for (int64_t r = 0; r < Tp * B; ++r) acc += dy[r * F + f];
+      store(dbias[f], acc, a.param_mode);
+    }
+  }
+}
+
+// ---- the fused text-CNN block ---------------------------------------------------------------------
+
+Conv1dGeometry width_geometry(const TextCnnFwdArgs& a, int w) {
+  const TextCnnWidth& wd = a.widths[w];
+  Conv1dGeometry g;
+  g.T = a.T, g.B = a.B, g.C = a.C, g.F = wd.F, g.K = wd.K;
+  g.dilation = wd.dilation, g.pad_left = wd.pad_left, g.pad_right = wd.pad_right;
+  return g;
+}
+
+int64_t total_filters(const TextCnnFwdArgs& a) {
+  int64_t sum = 0;
+  for (int w = 0; w < a.num_widths; ++w) sum += a.widths[w].F;
+  return sum;
+}
+
+// Row lengths, checked once: nullptr means every row is T long.
+std::vector<int64_t> row_lengths(const TextCnnFwdArgs& a, const std::string& op) {
+  std::vector<int64_t> len(static_cast<std::size_t>(a.B), a.T);
+  for (int64_t b = 0; a.lengths != nullptr && b < a.B; ++b) {
+    const int64_t L = a.lengths[b];
+    LOOM_CHECK_SHAPE(L >= 0 && L <= a.T, op, ": lengths[", b, "] = ", L, " is outside [0, T] with T = ", a.T);
+    len[static_cast<std::size_t>(b)] = L;
+  }
+  return len;
+}
+
+void check_textcnn(const TextCnnFwdArgs& a, const std::string& op) {
+  LOOM_CHECK_SHAPE(a.num_widths >= 1 && a.num_widths <= kMaxTextCnnWidths, op, ": num_widths = ", a.num_widths,
+                   " is outside [1, ", kMaxTextCnnWidths, "]");
+  for (int w = 0; w < a.num_widths; ++w)
+    check_geometry(width_geometry(a, w), a.dtype, op + " (width " + std::to_string(w) + ")");
+}
+
+template <typename C>
+void textcnn_forward(const TextCnnFwdArgs& a, const std::vector<int64_t>& len) {
+  const int64_t B = a.B, SF = total_filters(a);
+  const C* x = static_cast<const C*>(a.x);
+  C* pooled = static_cast<C*>(a.pooled);
+  // Every width's pre-ReLU conv first (BLAS-threaded), into one scratch: z_w [T'_w, B, F_w] at z_at[w].
+  int64_t z_at[kMaxTextCnnWidths + 1] = {0};
+  for (int w = 0; w < a.num_widths; ++w) z_at[w + 1] = z_at[w] + width_geometry(a, w).out_T() * B * a.widths[w].F;
+  std::vector<C> z(static_cast<std::size_t>(z_at[a.num_widths]));
+  for (int w = 0; w < a.num_widths; ++w)
+    conv_gemm_fwd<C>(width_geometry(a, w), x, static_cast<const C*>(a.widths[w].weight),
+                     static_cast<const C*>(a.widths[w].bias), z.data() + z_at[w]);
+  // Then row b's masked max over time for every width, serially: ~0.5 ms at B = 64, T = 50,
+  // 3 x 100 filters; as an OpenMP loop right after the GEMMs it was 5 ms slower with spinning
+  // OpenMP threads and within noise with OMP_WAIT_POLICY=passive (opening comment).
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t off = 0;
+    for (int w = 0; w < a.num_widths; ++w) {
+      const Conv1dGeometry g = width_geometry(a, w);
+      const int64_t F = g.F, out_len = conv1d_output_length(g, len[static_cast<std::size_t>(b)]);
+      const C* zw = z.data() + z_at[w];
+      C* best = pooled + b * SF + off;  // the running max lives in the output row itself
+      std::int32_t* arg = a.argmax + b * SF + off;
+      off += F;
+      if (out_len == 0) {  // no complete window: defined as 0 with no winner
+        std::fill_n(best, F, C(0));
+        std::fill_n(arg, F, -1);
+        continue;
+      }
+      std::copy_n(zw + b * F, F, best);
+      std::fill_n(arg, F, 0);
+      for (int64_t tp = 1; tp < out_len; ++tp) {
+        const C* zr = zw + (tp * B + b) * F;
+        for (int64_t f = 0; f < F; ++f)
+          if (beats(zr[f], best[f])) best[f] = zr[f], arg[f] = static_cast<std::int32_t>(tp);
+      }
+      for (int64_t f = 0; f < F; ++f) best[f] = best[f] < C(0) ? C(0) : best[f];  // ReLU; NaN passes
+    }
+  }
+}
+
+template <typename C>
+void textcnn_backward(const TextCnnBwdArgs& a) {
+  const TextCnnFwdArgs& fa = a.fwd;
+  const int64_t T = fa.T, B = fa.B, Cin = fa.C, SF = total_filters(fa);
+  const C* x = static_cast<const C*>(fa.x);
+  const C* pooled = static_cast<const C*>(fa.pooled);
+  const C* dpooled = static_cast<const C*>(a.dpooled);
+  const std::int32_t* argmax = fa.argmax;
+  // The gradient reaching the winning pre-activation of column j of row b; 0 where ReLU was off
+  // or the row had no window (pooled is then exactly 0).
+  auto grad_at = [&](int64_t b, int64_t j) { return pooled[b * SF + j] > C(0) ? dpooled[b * SF + j] : C(0); };
+  auto active = [&](int64_t b, int64_t j) { return pooled[b * SF + j] > C(0) && argmax[b * SF + j] >= 0; };
+
+  int64_t off = 0;
+  for (int w = 0; w < fa.num_widths; ++w) {
+    const Conv1dGeometry g = width_geometry(fa, w);
+    const TextCnnWidth& wd = fa.widths[w];
+    const int64_t F = g.F, K = g.K, KC = K * Cin;
+    if (wd.dbias != nullptr) {
+      C* dbias = static_cast<C*>(wd.dbias);
+      for (int64_t f = 0; f < F; ++f) {
+        C acc = 0;
+        for (int64_t b = 0; b < B; ++b) acc += grad_at(b, off + f);
+        store(dbias[f], acc, a.param_mode);
+      }
+    }
+    if (wd.dweight != nullptr) {
+      C* dweight = static_cast<C*>(wd.dweight);
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(B * F * KC))
+      for (int64_t f = 0; f < F; ++f) {
+        C* row = dweight + f * KC;
+        if (a.param_mode == GradMode::Overwrite) std::fill_n(row, KC, C(0));
+        for (int64_t b = 0; b < B; ++b) {
+          if (!active(b, off + f)) continue;
+          const C gv = grad_at(b, off + f);
+          const int64_t t_star = argmax[b * SF + off + f];
+          for (int64_t k = 0; k < K; ++k) {
+            const int64_t t = t_star + k * g.dilation - g.pad_left;
+            if (t < 0 || t >= T) continue;
+            const C* xr = x + (t * B + b) * Cin;
+            for (int64_t c = 0; c < Cin; ++c) row[k * Cin + c] += gv * xr[c];
+          }
+        }
+      }
+    }
+    off += F;
+  }
+
+  if (a.dx == nullptr) return;
+  C* dx = static_cast<C*>(a.dx);
+  const C* weights[kMaxTextCnnWidths];
+  for (int w = 0; w < fa.num_widths; ++w) weights[w] = static_cast<const C*>(fa.widths[w].weight);
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(B * SF * Cin))
+  for (int64_t b = 0; b < B; ++b) {
+    if (a.input_mode == GradMode::Overwrite)
+      for (int64_t t = 0; t < T; ++t) std::fill_n(dx + (t * B + b) * Cin, Cin, C(0));
+    int64_t col = 0;
+    for (int w = 0; w < fa.num_widths; ++w) {
+      const Conv1dGeometry g = width_geometry(fa, w);
+      for (int64_t f = 0; f < g.F; ++f, ++col) {
+        if (!active(b, col)) continue;
+        const C gv = grad_at(b, col);
+        const int64_t t_star = argmax[b * SF + col];
+        for (int64_t k = 0; k < g.K; ++k) {
+          const int64_t t = t_star + k * g.dilation - g.pad_left;
+          if (t < 0 || t >= T) continue;
+          C* dxr = dx + (t * B + b) * Cin;
+          const C* wr = weights[w] + (f * g.K + k) * Cin;
+          for (int64_t c = 0; c < Cin; ++c) dxr[c] += gv * wr[c];
+        }
+      }
+    }
+  }
+}
+
+// ---- F16 / BF16 storage: widen once, run the float path, round once --------------------------------
+
+// A float copy of a stored buffer; `present` keeps nullptr meaning "absent" through the copy.
+struct Wide {
+  std::vector<float> v;
+  bool present = false;
+  float* ptr() { return present ? v.data() : nullptr; }
+};
+
+Wide widen(const void* src, DType t, int64_t n) {
+  Wide w;
+  if (src == nullptr) return w;
+  w.present = true;
+  w.v.resize(static_cast<std::size_t>(n));
+  const std::uint16_t* bits = static_cast<const std::uint16_t*>(src);
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(n))
+  for (int64_t k = 0; k < n; ++k)
+    w.v[k] = t == DType::F16 ? half_bits_to_float(bits[k]) : bf16_bits_to_float(bits[k]);
+  return w;
+}
+
+// An output: its old contents are read only when the kernel adds onto them.
+Wide output(void* dst, DType t, int64_t n, GradMode mode) {
+  if (dst != nullptr && mode == GradMode::Overwrite) {
+    Wide w;
+    w.present = true;
+    w.v.resize(static_cast<std::size_t>(n));
+    return w;
+  }
+  return widen(dst, t, n);
+}
+
+void round_into(const Wide& w, void* dst, DType t) {
+  if (dst == nullptr) return;
+  const int64_t n = static_cast<int64_t>(w.v.size());
+  std::uint16_t* bits = static_cast<std::uint16_t*>(dst);
+#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(n))
+  for (int64_t k = 0; k < n; ++k)
+    bits[k] = t == DType::F16 ? float_to_half_bits(w.v[k]) : float_to_bf16_bits(w.v[k]);
+}
+
+// run(args, tag) with tag a float or double: the compute type of the storage.
+template <typename Run>
+void run_conv_fwd(const Conv1dFwdArgs& a, Run run) {
+  if (a.dtype == DType::F32) return run(a, float{});
+  if (a.dtype == DType::F64) return run(a, double{});
+  const Conv1dGeometry& g = a.g;
+  Conv1dFwdArgs f = a;
+  f.dtype = DType::F32;
+  Wide x = widen(a.x, a.dtype, g.T * g.B * g.C), w = widen(a.weight, a.dtype, g.F * g.K * g.C);
+  Wide bias = widen(a.bias, a.dtype, g.F), y = output(a.y, a.dtype, g.out_T() * g.B * g.F, GradMode::Overwrite);
+  f.x = x.ptr(), f.weight = w.ptr(), f.bias = bias.ptr(), f.y = y.ptr();
+  run(f, float{});
+  round_into(y, a.y, a.dtype);
+}
+
+template <typename Run>
+void run_conv_bwd(const Conv1dBwdArgs& a, Run run) {
+  if (a.dtype == DType::F32) return run(a, float{});
+  if (a.dtype == DType::F64) return run(a, double{});
+  const Conv1dGeometry& g = a.g;
+  const int64_t nx = g.T * g.B * g.C, nw = g.F * g.K * g.C;
+  Conv1dBwdArgs f = a;
+  f.dtype = DType::F32;
+  Wide x = widen(a.x, a.dtype, nx), w = widen(a.weight, a.dtype, nw), dy = widen(a.dy, a.dtype, g.out_T() * g.B * g.F);
+  Wide dx = output(a.dx, a.dtype, nx, a.input_mode), dw = output(a.dweight, a.dtype, nw, a.param_mode);
+  Wide db = output(a.dbias, a.dtype, g.F, a.param_mode);
+  f.x = x.ptr(), f.weight = w.ptr(), f.dy = dy.ptr(), f.dx = dx.ptr(), f.dweight = dw.ptr(), f.dbias = db.ptr();
+  run(f, float{});
+  round_into(dx, a.dx, a.dtype), round_into(dw, a.dweight, a.dtype), round_into(db, a.dbias, a.dtype);
+}
+
+// Float copies of the text-CNN inputs shared by forward and backward.
+struct WideTextCnn {
+  Wide x, weight[kMaxTextCnnWidths], bias[kMaxTextCnnWidths];
+};
+
+void widen_textcnn(const TextCnnFwdArgs& a, TextCnnFwdArgs& f, WideTextCnn& wide) {
+  f.dtype = DType::F32;
+  wide.x = widen(a.x, a.dtype, a.T * a.B * a.C);
+  f.x = wide.x.ptr();
+  for (int w = 0; w < a.num_widths; ++w) {
+    const TextCnnWidth& wd = a.widths[w];
+    wide.weight[w] = widen(wd.weight, a.dtype, wd.F * wd.K * a.C);
+    wide.bias[w] = widen(wd.bias, a.dtype, wd.F);
+    f.widths[w].weight = wide.weight[w].ptr(), f.widths[w].bias = wide.bias[w].ptr();
+  }
+}
+
+}  // namespace
+
+// ---- entry points --------------------------------------------------------------------------------
+
+const char* conv1d_variant_name(Conv1dVariant v) {
+  switch (v) {
+    case Conv1dVariant::Direct: return "v1-direct";
+    case Conv1dVariant::ImplicitGemm: return "v2-implicit-gemm";
+    case Conv1dVariant::Fused: return "v3-fused";
+  }
+  return "?";
+}
+
+void conv1d_fwd_cpu(const Conv1dFwdArgs& a) {
+  check_geometry(a.g, a.dtype, "conv1d_fwd_cpu");
+  run_conv_fwd(a, [](const Conv1dFwdArgs& f, auto tag) {
+    using C = decltype(tag);
+    conv_gemm_fwd<C>(f.g, static_cast<const C*>(f.x), static_cast<const C*>(f.weight), static_cast<const C*>(f.bias),
+                     static_cast<C*>(f.y));
+  });
+}
+
+void conv1d_bwd_cpu(const Conv1dBwdArgs& a) {
+  check_geometry(a.g, a.dtype, "conv1d_bwd_cpu");
+  run_conv_bwd(a, [](const Conv1dBwdArgs& f, auto tag) { conv_gemm_bwd<decltype(tag)>(f); });
+}
+
+void conv1d_fwd_direct_cpu(const Conv1dFwdArgs& a) {
+  check_geometry(a.g, a.dtype, "conv1d_fwd_direct_cpu");
+  run_conv_fwd(a, [](const Conv1dFwdArgs& f, auto tag) { conv_direct_fwd<decltype(tag)>(f); });
+}
+
+void conv1d_bwd_direct_cpu(const Conv1dBwdArgs& a) {
+  check_geometry(a.g, a.dtype, "conv1d_bwd_direct_cpu");
+  run_conv_bwd(a, [](const Conv1dBwdArgs& f, auto tag) { conv_direct_bwd<decltype(tag)>(f); });
+}
+
+void textcnn_fwd_cpu(const TextCnnFwdArgs& a) {
+  check_textcnn(a, "textcnn_fwd_cpu");
+  const std::vector<int64_t> len = row_lengths(a, "textcnn_fwd_cpu");
+  if (a.dtype == DType::F32) return textcnn_forward<float>(a, len);
+  if (a.dtype == DType::F64) return textcnn_forward<double>(a, len);
+  TextCnnFwdArgs f = a;
+  WideTextCnn wide;
+  widen_textcnn(a, f, wide);
+  Wide pooled = output(a.pooled, a.dtype, a.B * total_filters(a), GradMode::Overwrite);
+  f.pooled = pooled.ptr();
+  textcnn_forward<float>(f, len);
+  round_into(pooled, a.pooled, a.dtype);
+}
+
+void textcnn_bwd_cpu(const TextCnnBwdArgs& a) {
+  const TextCnnFwdArgs& fa = a.fwd;
+  check_textcnn(fa, "textcnn_bwd_cpu");
+  if (fa.dtype == DType::F32) return textcnn_backward<float>(a);
+  if (fa.dtype == DType::F64) return textcnn_backward<double>(a);
+  const int64_t nb = fa.B * total_filters(fa);
+  TextCnnBwdArgs f = a;
+  WideTextCnn wide;
+  widen_textcnn(fa, f.fwd, wide);
+  Wide pooled = widen(fa.pooled, fa.dtype, nb), dpooled = widen(a.dpooled, fa.dtype, nb);
+  Wide dx = output(a.dx, fa.dtype, fa.T * fa.B * fa.C, a.input_mode);
+  Wide dw[kMaxTextCnnWidths], db[kMaxTextCnnWidths];
+  for (int w = 0; w < fa.num_widths; ++w) {
+    const TextCnnWidth& wd = fa.widths[w];
+    dw[w] = output(wd.dweight, fa.dtype, wd.F * wd.K * fa.C, a.param_mode);
+    db[w] = output(wd.dbias, fa.dtype, wd.F, a.param_mode);
+    f.fwd.widths[w].dweight = dw[w].ptr(), f.fwd.widths[w].dbias = db[w].ptr();
+  }
+  f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr(), f.dx = dx.ptr();
+  textcnn_backward<float>(f);
+  round_into(dx, a.dx, fa.dtype);
+  for (int w = 0; w < fa.num_widths; ++w) {
+    round_into(dw[w], fa.widths[w].dweight, fa.dtype);
+    round_into(db[w], fa.widths[w].dbias, fa.dtype);
+  }
+}
+
+// ---- cost: the formulas of the opening comment -----------------------------------------------------
+
+Cost conv1d_fwd_cost(const Conv1dFwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  const double T = static_cast<double>(g.T), Tp = static_cast<double>(g.out_T()), B = static_cast<double>(g.B);
+  const double C = static_cast<double>(g.C), F = static_cast<double>(g.F), K = static_cast<double>(g.K);
+  const double s = static_cast<double>(dtype_size(a.dtype));
+  Cost cost;
+  cost.flops = 2 * Tp * B * F * K * C;
+  cost.bytes = s * (T * B * C + F * K * C + (a.bias != nullptr ? F : 0) + Tp * B * F);
+  return cost;
+}
+
+Cost conv1d_bwd_cost(const Conv1dBwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  const double T = static_cast<double>(g.T), Tp = static_cast<double>(g.out_T()), B = static_cast<double>(g.B);
+  const double C = static_cast<double>(g.C), F = static_cast<double>(g.F), K = static_cast<double>(g.K);
+  const double s = static_cast<double>(dtype_size(a.dtype));
+  const double in_rw = a.input_mode == GradMode::Accumulate ? 2 : 1;
+  const double param_rw = a.param_mode == GradMode::Accumulate ? 2 : 1;
+  const bool dx = a.dx != nullptr, dw = a.dweight != nullptr, db = a.dbias != nullptr;
+  Cost cost;
+  cost.flops = (dx ? 2 * Tp * B * F * K * C : 0) + (dw ? 2 * Tp * B * F * K * C : 0) + (db ? Tp * B * F : 0);
+  cost.bytes = s * (Tp * B * F + (dw ? T * B * C : 0) + (dx ? F * K * C : 0));
+  cost.bytes += s * ((dx ? in_rw * T * B * C : 0) + (dw ? param_rw * F * K * C : 0) + (db ? param_rw * F : 0));
+  return cost;
+}
+
+Cost textcnn_fwd_cost(const TextCnnFwdArgs& a) {
+  const double T = static_cast<double>(a.T), B = static_cast<double>(a.B), C = static_cast<double>(a.C);
+  const double s = static_cast<double>(dtype_size(a.dtype)), SF = static_cast<double>(total_filters(a));
+  Cost cost;
+  cost.bytes = s * (T * B * C + B * SF) + 4 * B * SF + (a.lengths != nullptr ? 4 * B : 0);
+  for (int w = 0; w < a.num_widths; ++w) {
+    const Conv1dGeometry g = width_geometry(a, w);
+    const double Tp = static_cast<double>(g.out_T()), F = static_cast<double>(g.F), K = static_cast<double>(g.K);
+    cost.flops += 2 * Tp * B * F * (K * C + 1);
+    cost.bytes += s * F * (K * C + (a.widths[w].bias != nullptr ? 1 : 0));
+  }
+  return cost;
+}
+
+Cost textcnn_bwd_cost(const TextCnnBwdArgs& a) {
+  const TextCnnFwdArgs& fa = a.fwd;
+  const double T = static_cast<double>(fa.T), B = static_cast<double>(fa.B), C = static_cast<double>(fa.C);
+  const double s = static_cast<double>(dtype_size(fa.dtype)), SF = static_cast<double>(total_filters(fa));
+  const double in_rw = a.input_mode == GradMode::Accumulate ? 2 : 1;
+  const double param_rw = a.param_mode == GradMode::Accumulate ? 2 : 1;
+  const bool dx = a.dx != nullptr;
+  bool any_dweight = false;
+  Cost cost;
+  cost.bytes = s * 2 * B * SF + 4 * B * SF + (dx ? s * in_rw * T * B * C : 0);
+  for (int w = 0; w < fa.num_widths; ++w) {
+    const TextCnnWidth& wd = fa.widths[w];
+    const double F = static_cast<double>(wd.F), K = static_cast<double>(wd.K);
+    const bool dw = wd.dweight != nullptr, db = wd.dbias != nullptr;
+    any_dweight = any_dweight || dw;
+    cost.flops += (dx ? 2 * B * F * K * C : 0) + (dw ? 2 * B * F * K * C : 0) + (db ? B * F : 0);
+    cost.bytes += s * ((dx ? F * K * C : 0) + (dw ? param_rw * F * K * C : 0) + (db ? param_rw * F : 0));
+  }
+  if (any_dweight) cost.bytes += s * T * B * C;
+  return cost;
+}
+
+}  // namespace loom::kernels
