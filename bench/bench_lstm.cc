@@ -33,6 +33,8 @@
 // Without a GPU, --device cuda prints "skipped: no CUDA device" and exits 0.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -461,13 +463,14 @@ std::string env_or_unset(const char* name) {
 int main(int argc, char** argv) {
   using namespace loom;
   using namespace loom::bench;
+  loom::ensure_passive_openmp_wait(argv);  // measure what `loom` runs (core/parallel.h)
   CLI::App app{"loom LSTM benchmark: ours vs cuDNN vs torch.nn.LSTM (bench/torch_reference.py)"};
   std::string device_str = "auto", grid = "targets", dtype_str, tf32_str, lengths_str = "all", phase_str = "all";
   std::string impl_str = "all", json_path, torch_path;
   bool quick = false, bidirectional = false;
   std::int64_t H = 0, B = 0, T = 0, C = 0;
   int layers = 0, threads = 0, reps = 0, warmup = -1;
-  double validate_gflop = 100;
+  double validate_gflop = 100, cpu_peak_gflops = 0;
   app.add_option("--device", device_str, "auto (cuda:0 when there is a GPU, else cpu) | cpu | cuda | cuda:N");
   app.add_flag("--quick", quick, "a tiny grid with few repetitions (CI smoke)");
   app.add_option("--grid", grid, "targets (the issue's target points) | full (the issue's whole grid)")
@@ -490,6 +493,9 @@ int main(int argc, char** argv) {
   app.add_option("--reps", reps, "timed repetitions (default 20 cpu, 100 cuda; 5 with --quick)");
   app.add_option("--warmup", warmup, "untimed repetitions first (default 3 cpu, 10 cuda; 1 with --quick)");
   app.add_option("--validate-gflop", validate_gflop, "largest CPU reference run at full T (GFLOP)");
+  app.add_option("--cpu-peak", cpu_peak_gflops,
+                 "CPU roofline in GFLOP/s instead of measuring an sgemm at start (on a loaded machine the "
+                 "measurement reads low and every percentage high)");
   app.add_option("--json", json_path, "append one JSON line per point to this file");
   app.add_option("--torch-json", torch_path, "torch_reference.py output to compare with");
   CLI11_PARSE(app, argc, argv);
@@ -565,13 +571,15 @@ int main(int argc, char** argv) {
     std::istringstream info(build_info_text(build_info()));
     for (std::string line; std::getline(info, line);) std::printf("# %s\n", line.c_str());
     std::printf("# threads %d; BLAS %s; OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s "
-                "LOOM_NUM_THREADS=%s\n",
+                "OMP_WAIT_POLICY=%s LOOM_NUM_THREADS=%s\n",
                 num_threads(), kernels::cpu_gemm_provider().c_str(), env_or_unset("OPENBLAS_CORETYPE").c_str(),
                 env_or_unset("OPENBLAS_NUM_THREADS").c_str(), env_or_unset("OMP_NUM_THREADS").c_str(),
-                env_or_unset("LOOM_NUM_THREADS").c_str());
+                env_or_unset("OMP_WAIT_POLICY").c_str(), env_or_unset("LOOM_NUM_THREADS").c_str());
     opt.device_name = gpu ? build_info().devices.at(opt.device.index).name : kernels::cpu_gemm_provider();
     if (!gpu) {
-      opt.cpu_peak = cpu_peak(measure_cpu_sgemm_gflops(2048, quick ? 2 : 5));
+      opt.cpu_peak = cpu_peak_gflops > 0 ? Peak{cpu_peak_gflops * 1e9, 0, fmt("given with --cpu-peak: %.1f GFLOP/s",
+                                                                              cpu_peak_gflops)}
+                                         : cpu_peak(measure_cpu_sgemm_gflops(2048, quick ? 2 : 5));
       std::printf("# roofline: %s on %d threads\n", opt.cpu_peak.source.c_str(), num_threads());
       std::printf("# timer: steady_clock per repetition; %d warm-up, %d timed; median and p10/p90\n", opt.warmup,
                   opt.reps);

@@ -17,8 +17,10 @@
 #   2. the same with TORCH_TUNED_ENV (default OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1);
 #   3. torch.set_num_threads(1) with OpenBLAS's default $THREADS threads (GEMMs on all cores, one
 #      pool at a time: the layout loom uses).
-# The ratio is taken against the FASTEST of the three; every row is printed. loom runs in the inherited environment: it sets OpenBLAS's
-# thread count itself (one pool, never nested), and cpu_gemm_provider() prints what it set.
+# The ratio is taken against the FASTEST of the three; every row is printed.
+# loom runs as the `loom` command does: OMP_WAIT_POLICY=passive unless the caller set a policy
+# (bench_lstm restarts itself with it, like tools/loom.cc), and OpenBLAS's thread count set by the
+# engine (one pool, never nested), which cpu_gemm_provider() prints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +45,8 @@ cmake --build "$build" --target bench_lstm -j 1 | tail -1
 export LOOM_NUM_THREADS=$threads
 echo "# host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores visible"
 echo "# env: OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-(unset)}" \
-     "OMP_NUM_THREADS=${OMP_NUM_THREADS:-(unset)} LOOM_NUM_THREADS=$LOOM_NUM_THREADS; threads $threads, reps $reps"
+     "OMP_NUM_THREADS=${OMP_NUM_THREADS:-(unset)} OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-(unset)}" \
+     "LOOM_NUM_THREADS=$LOOM_NUM_THREADS; threads $threads, reps $reps; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 #        reps      H    B   T    C   extra
 points=("$reps     256 64  50  128"
@@ -81,6 +84,7 @@ for p in "${points[@]}"; do
 done
 
 echo
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare rows of one run only)"
 echo "ours/torch: loom's median time over torch's (< 1: loom is faster); torch/ours: the speedup."
 cat "$table"
 echo

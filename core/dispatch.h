@@ -1,4 +1,5 @@
-// core/dispatch.h (internal; included only by core/*.cc and core/ops/*.cc).
+// core/dispatch.h (internal: included by core/*.cc, core/ops/*.cc and the benches, never by layers,
+// models or tools).
 //
 // The one preprocessor switch of the engine. LOOM_IF_CUDA(call) is the call in a CUDA build and a
 // NotCompiled throw otherwise; LOOM_IF_CUDNN likewise for cuDNN. LOOM_WITH_CUDA / LOOM_WITH_CUDNN

@@ -3,6 +3,8 @@
 
 #include <omp.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <thread>
 
@@ -33,3 +35,9 @@ void set_num_threads(int n) {
 }
 
 }  // namespace loom
+
+void loom::ensure_passive_openmp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
+}

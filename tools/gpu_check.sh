@@ -64,14 +64,25 @@ section "loom selftest"
 ./build-gpu/loom selftest
 end_section
 
-for bench in build-gpu/bench_*; do
-  [ -x "$bench" ] || continue
-  section "$(basename "$bench")"
-  "$bench"
+# Benches: PyTorch first (its own cuDNN, same shapes, dtypes and TF32 pinning), then ours with
+# the torch timings joined in, so every ratio comes from this one run on this one GPU.
+raw=bench/results/${stamp}-raw
+mkdir -p "$raw"
+for family in lstm conv1d; do
+  script=bench/torch_reference.py
+  [ "$family" = conv1d ] && script=bench/torch_reference_conv.py
+  section "bench_$family (ours vs cuDNN vs PyTorch, target points)"
+  timeout 240 python3 "$script" --device cuda --json "$raw/torch_$family.jsonl" > /dev/null 2>&1 \
+    || echo "torch reference for $family failed or timed out"
+  timeout 300 ./build-gpu/bench_$family --device cuda --torch-json "$raw/torch_$family.jsonl" \
+    --json "$raw/loom_$family.jsonl"
   end_section
 done
 
 echo "build exit status: $build_ok"
 cp "$log" "$results"
-[ -n "${OUT:-}" ] && cp "$results" "$OUT/"
+if [ -n "${OUT:-}" ]; then
+  cp "$results" "$OUT/"
+  cp -r "$raw" "$OUT/" 2>/dev/null
+fi
 echo "results written to $results"

@@ -3,8 +3,6 @@
 // one line and exits non-zero.
 #include <CLI/CLI.hpp>
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
 
@@ -13,22 +11,9 @@
 #include "tools/doctor.h"
 #include "tools/selftest.h"
 
-namespace {
-
-// OpenMP threads that spin after a parallel loop steal both cores from OpenBLAS's threads in the
-// GEMM that follows (measured: LSTM fwd+bwd 500 ms spinning vs 96 ms passive on 2 cores). libgomp
-// reads OMP_WAIT_POLICY once, when it loads, so the only way to set it for this process is to
-// put it in the environment and start again. A user's own setting is left alone.
-void ensure_passive_openmp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
-  setenv("OMP_WAIT_POLICY", "passive", 1);
-  execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
-  ensure_passive_openmp_wait(argv);
+  loom::ensure_passive_openmp_wait(argv);
   CLI::App app{"loom: recurrent and convolutional text models on CPU and CUDA"};
   app.require_subcommand(1);
   int threads = 0;
