@@ -33,32 +33,16 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/cpu_types.h"
 #include "kernels/common/philox.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace loom::kernels {
 
+using cpu::store;
+using cpu::with_float_type;
+
 namespace {
-
-// Runs fn(T{}) for the storage type named by `t`; I32 is not a float type and throws.
-template <typename Fn>
-void with_float_type(DType t, const char* op, Fn&& fn) {
-  switch (t) {
-    case DType::F32: fn(float{}); return;
-    case DType::F64: fn(double{}); return;
-    case DType::F16: fn(Half{}); return;
-    case DType::BF16: fn(BFloat16{}); return;
-    case DType::I32: break;
-  }
-  LOOM_THROW(ShapeError, op, ": expected a float dtype (f32, f64, f16, bf16), got ", dtype_name(t));
-}
-
-// The one place a result is written: add the old value when accumulating, then round once.
-template <typename T>
-inline void store(T& dst, compute_t<T> value, GradMode mode) {
-  if (mode == GradMode::Accumulate) value += to_float(dst);
-  dst = from_double<T>(value);
-}
 
 // ---- unary ----
 

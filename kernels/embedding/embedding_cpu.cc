@@ -32,23 +32,14 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/cpu_types.h"
 #include "kernels/embedding/embedding.h"
 
 namespace loom::kernels {
 
-namespace {
+using cpu::with_float_type;
 
-template <typename Fn>
-void with_float_type(DType t, const char* op, Fn&& fn) {
-  switch (t) {
-    case DType::F32: fn(float{}); return;
-    case DType::F64: fn(double{}); return;
-    case DType::F16: fn(Half{}); return;
-    case DType::BF16: fn(BFloat16{}); return;
-    case DType::I32: break;
-  }
-  LOOM_THROW(ShapeError, op, ": expected a float dtype (f32, f64, f16, bf16), got ", dtype_name(t));
-}
+namespace {
 
 template <typename T>
 void embedding_bwd(const EmbeddingBwdArgs& a) {

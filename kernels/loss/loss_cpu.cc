@@ -33,29 +33,15 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/cpu_types.h"
 #include "kernels/loss/loss.h"
 
 namespace loom::kernels {
 
+using cpu::store;
+using cpu::with_float_type;
+
 namespace {
-
-template <typename Fn>
-void with_float_type(DType t, const char* op, Fn&& fn) {
-  switch (t) {
-    case DType::F32: fn(float{}); return;
-    case DType::F64: fn(double{}); return;
-    case DType::F16: fn(Half{}); return;
-    case DType::BF16: fn(BFloat16{}); return;
-    case DType::I32: break;
-  }
-  LOOM_THROW(ShapeError, op, ": expected float logits (f32, f64, f16, bf16), got ", dtype_name(t));
-}
-
-template <typename T>
-inline void store(T& dst, compute_t<T> value, GradMode mode) {
-  if (mode == GradMode::Accumulate) value += to_float(dst);
-  dst = from_double<T>(value);
-}
 
 template <typename C>
 inline C softplus(C z) { return std::max(z, C(0)) + std::log1p(std::exp(-std::fabs(z))); }

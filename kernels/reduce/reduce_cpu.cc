@@ -29,32 +29,18 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/cpu_types.h"
 #include "kernels/reduce/reduce.h"
 
 namespace loom::kernels {
+
+using cpu::store;
+using cpu::with_float_type;
 
 namespace {
 
 constexpr std::int64_t kColumnBlock = 256;  // most columns one thread owns in a First reduction
 constexpr std::int64_t kChunk = 4096;       // fixed split of the sum of squares
-
-template <typename Fn>
-void with_float_type(DType t, const char* op, Fn&& fn) {
-  switch (t) {
-    case DType::F32: fn(float{}); return;
-    case DType::F64: fn(double{}); return;
-    case DType::F16: fn(Half{}); return;
-    case DType::BF16: fn(BFloat16{}); return;
-    case DType::I32: break;
-  }
-  LOOM_THROW(ShapeError, op, ": expected a float dtype (f32, f64, f16, bf16), got ", dtype_name(t));
-}
-
-template <typename T>
-inline void store(T& dst, compute_t<T> value, GradMode mode) {
-  if (mode == GradMode::Accumulate) value += to_float(dst);
-  dst = from_double<T>(value);
-}
 
 template <typename T>
 void reduce_first(const ReduceArgs& a) {

@@ -9,6 +9,7 @@
 #include "core/ops/reduce.h"
 #include "core/ops/shape_ops.h"
 #include "layers/conv1d.h"
+#include "layers/pooling.h"
 #include "tests/support/compare.h"
 #include "tests/support/errors.h"
 #include "tests/support/peer.h"
@@ -229,4 +230,25 @@ TEST_CASE("textcnn peer: the Kim block (widths 3 4 5) matches PyTorch conv + rel
                 torch.out["grads"]["convs." + std::to_string(w) + ".bias"].get<std::vector<double>>(), kPeerTol,
                 params[2 * w + 1].first);
   }
+}
+
+TEST_CASE("pooling layers: lengths are respected and output lengths returned") {
+  // x[t, b, 0] = t + 1 for row 0 and 10 - t for row 1, so maxima are easy to predict.
+  std::vector<float> v;
+  for (int t = 0; t < 6; ++t) {
+    v.push_back(static_cast<float>(t + 1));
+    v.push_back(static_cast<float>(10 - t));
+  }
+  const Tensor x = Tensor::from_vector(v, {6, 2, 1});
+  const Tensor lengths = loom::test::i32({5, 3}, {2});
+  const ops::MaxPool1dResult mp = layers::MaxPool1d(2, 2).forward(x, lengths);
+  CHECK(mp.y.shape() == Shape({3, 2, 1}));
+  CHECK(mp.lengths.to_vector_i32() == std::vector<std::int32_t>{2, 1});  // (5-2)/2+1, (3-2)/2+1
+  // Row 0 windows [0,2) [2,4) are valid (max 2, 4); [4,6) reaches past length 5 -> 0.
+  // Row 1 window [0,2) is valid (max 10); the others reach past length 3 -> 0.
+  CHECK(mp.y.to_vector() == std::vector<float>{2, 10, 4, 0, 0, 0});
+  CHECK(layers::GlobalMaxPool().forward(x, lengths).to_vector() == std::vector<float>{5, 10});
+  const std::vector<float> mean = layers::GlobalMeanPool().forward(x, lengths).to_vector();
+  CHECK(mean[0] == doctest::Approx(3.0));  // (1+2+3+4+5)/5
+  CHECK(mean[1] == doctest::Approx(9.0));  // (10+9+8)/3
 }

@@ -1,0 +1,434 @@
+// bench/bench_conv1d.cc: the Conv1d and text-CNN block benchmark. Ours (CPU GEMM form; CUDA v1
+// direct and v2 implicit GEMM; v3 the fused block; cuDNN) against the CPU reference first, then
+// timed, and put side by side with torch.nn.Conv1d (+ ReLU + amax over time for the block) from
+// bench/torch_reference_conv.py on the same points. Harness, timer and JSON schema as bench_lstm.
+//
+//   bench_conv1d                                 the target points, on the GPU when there is one
+//                                                (--device auto), else on the CPU
+//   bench_conv1d --device cpu                    the CPU target: B 64, T 50, C 128, F 100; conv K 3
+//                                                and the block of widths 3, 4, 5; fwd and fwd+bwd
+//   bench_conv1d --device cuda --grid full       the grid: B {32,64,256} x T {50,100} x
+//                                                C {128,300} x F {100,128,256}, conv K {3,4,5} and
+//                                                the block 3,4,5 x F (long)
+//   bench_conv1d --quick                         a tiny grid for CI smoke
+//   bench_conv1d --op conv --B 64 --T 50 --C 300 --F 100 --K 3
+//   bench_conv1d --op block --widths 3,4,5 --F 100 ...
+//   bench_conv1d ... --json out.jsonl --torch-json torch.jsonl
+//   bench_conv1d --report out.jsonl --torch-json torch.jsonl   the table of earlier runs (fastest run
+//                                                per implementation and point), nothing run
+//
+// What runs at a point:
+//   conv   CPU: Impl::Cpu (K accumulated GEMMs). CUDA: every Conv1dVariant of Impl::Cuda that is a
+//          plain convolution (Direct, ImplicitGemm), and Impl::Cudnn.
+//   block  ops::textcnn, the fused node (CPU: GEMMs then a serial masked max; CUDA: the v3
+//          kernel), against the composed ops conv1d -> relu -> global_max_pool -> concat_last that
+//          layers::TextCnnBlock falls back to (on CUDA once per conv implementation).
+// Forward-only runs under NoGradGuard; forward+backward records a Tape and seeds the output's
+// gradient with ones, like torch's y.backward(ones); x requires a gradient too (torch's does).
+//
+// Validation (before any timing; a point that fails is reported and not timed): every candidate
+// runs on values rounded to its dtype and is compared with the CPU in F32 on the same values
+// (normwise: max |a - e| / max |e| per tensor, the worst tensor named), with a random upstream
+// gradient instead of ones so that dx and dW test more than column sums. The block needs care:
+// its backward follows the argmax over time, and two positions whose conv values differ by less
+// than the rounding of the dtype (or of a different summation order) may legitimately swap. So a
+// block candidate is checked in three steps: its pooled values against the reference's; its
+// argmax (the fused kernel returns it; for the composed ops it is recomputed from the candidate's
+// own conv output, first index on ties, as the pooling kernels do) must pick a position whose
+// REFERENCE value is the maximum within tolerance; and its gradients against the CPU fused
+// backward (textcnn_bwd_cpu, F32) run with the candidate's own argmax and pooled values.
+// Reference cost: a point whose CPU check costs more than --validate-gflop is validated at the
+// same T, C, F, widths and dtype with fewer rows (validated_B): rows are independent, every
+// kernel runs the same code per row, and the GPU machine has no tuned CPU BLAS.
+//
+// Timing (bench/common/timer.h): CPU with steady_clock per repetition; GPU with CUDA events on
+// loom's stream, the stream synchronized around each repetition, wall time kept alongside.
+// Without a GPU, --device cuda prints "skipped: no CUDA device" and exits 0.
+//
+// OMP_WAIT_POLICY: libgomp reads it once at load time, so main() restarts the bench with passive
+// when it is unset, as the `loom` binary does (core/parallel.h); the header prints it and warns on
+// the CPU when a caller set something else, because spinning OpenMP threads slow the GEMMs after them.
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/common/conv_report.h"
+#include "bench/common/roofline.h"
+#include "bench/common/timer.h"
+#include "bench/bench_conv1d_model.h"
+#include "core/cuda_context.h"
+#include "core/device.h"
+#include "core/dispatch.h"
+#include "core/parallel.h"
+#include "kernels/gemm/gemm.h"
+
+namespace loom::bench {
+namespace {
+
+struct Options {
+  Device device = Device::cpu();
+  std::vector<ConvShape> shapes;
+  std::vector<DtypeCase> dtypes;
+  std::vector<std::string> phases;
+  std::string impl_filter = "all";
+  int warmup = 3, reps = 20;
+  double validate_gflop = 10;
+  std::map<std::string, std::vector<TorchTime>> torch;
+  std::ofstream json;
+  std::string device_name;  // the GPU's name, or the CPU GEMM provider
+  Peak cpu_peak;            // measured once at start (CPU runs only)
+};
+
+// The implementations a shape is run with on this device, in table order.
+std::vector<ImplCase> impls_for(const ConvShape& s, const Options& opt) {
+  std::vector<ImplCase> out;
+  const std::string& f = opt.impl_filter;
+  if (opt.device.is_cpu()) {
+    if (s.block) out = {{Impl::Cpu, Conv1dVariant::Fused, Path::Fused}, {Impl::Cpu, Conv1dVariant::Fused, Path::Composed}};
+    else out = {{Impl::Cpu, Conv1dVariant::ImplicitGemm, Path::Conv}};
+    return out;
+  }
+  const Path conv_path = s.block ? Path::Composed : Path::Conv;
+  if (s.block && (f == "all" || f == "cuda")) out.push_back({Impl::Cuda, Conv1dVariant::Fused, Path::Fused});
+  if (f == "all" || f == "cuda")
+    for (Conv1dVariant v : {Conv1dVariant::Direct, Conv1dVariant::ImplicitGemm}) out.push_back({Impl::Cuda, v, conv_path});
+  if (f == "all" || f == "cudnn") out.push_back({Impl::Cudnn, Conv1dVariant::ImplicitGemm, conv_path});
+  return out;
+}
+
+bool supported(const ImplCase& ic, const ConvShape& s, DType dtype, const Model& m, std::string* why) {
+  if (ic.impl == Impl::Cpu) return true;
+  if (ic.impl == Impl::Cudnn && !cudnn_compiled()) {
+    *why = "cuDNN not compiled in";
+    return false;
+  }
+  if (ic.path == Path::Fused) return ops::textcnn_supported(m.x, filters_of(m, {}), why);
+  for (std::int64_t K : s.widths) {  // every width's convolution must fit
+    kernels::Conv1dFwdArgs a;
+    a.g.T = s.T, a.g.B = s.B, a.g.C = s.C, a.g.F = s.F, a.g.K = K;
+    a.dtype = dtype;
+    bool ok = false;
+    if (ic.impl == Impl::Cuda) LOOM_IF_CUDA(ok = kernels::conv1d_cuda_supports(a, ic.variant, why));
+    if (ic.impl == Impl::Cudnn) LOOM_IF_CUDNN(ok = kernels::conv1d_cudnn_supports(a, why));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+ConvPoint point_of(const ConvShape& s, const DtypeCase& c, const std::string& phase, Device device) {
+  ConvPoint p;
+  p.family = s.block ? "textcnn" : "conv1d";
+  p.device = device.is_cpu() ? "cpu" : "cuda";
+  p.dtype = dtype_name(c.dtype);
+  p.tf32 = c.tf32;
+  p.phase = phase;
+  p.T = s.T, p.B = s.B, p.C = s.C, p.F = s.F;
+  p.widths = s.widths;
+  p.threads = num_threads();
+  return p;
+}
+
+void emit(Options& opt, std::vector<ConvRow>& rows, ConvRow row) {
+  if (opt.json.is_open()) opt.json << to_json(row).dump() << std::endl;
+  std::fprintf(stderr, "%s %s%s: %s ms (p10 %s, p90 %s) %s\n", conv_point_key(row).c_str(), row.impl.c_str(),
+               row.variant.empty() ? "" : ("/" + row.variant).c_str(), fmt("%.3f", row.time.median).c_str(),
+               fmt("%.3f", row.time.p10).c_str(), fmt("%.3f", row.time.p90).c_str(), row.status.c_str());
+  rows.push_back(std::move(row));
+}
+
+// TF32 is a property of the device's context, read by every F32 convolution (ours and cuDNN's).
+void set_math_mode(Device device, [[maybe_unused]] MathMode mode) {
+  if (device.is_cuda()) LOOM_IF_CUDA(cuda_context(device.index).math_mode = mode);
+}
+
+// A refusal that only shows up when cuDNN is asked for an engine (e.g. no BF16 engine for this
+// convolution on this GPU) is a capability, not a failure of the bench.
+std::string error_status(const std::exception& e, const ImplCase& ic) {
+  const std::string what = e.what();
+  if (ic.impl == Impl::Cudnn && dynamic_cast<const CudnnError*>(&e) && what.find("NOT_SUPPORTED") != std::string::npos)
+    return "unsupported: " + what;
+  return "error: " + what;
+}
+
+void run_shape(Options& opt, const ConvShape& s, std::vector<ConvRow>& rows) {
+  const Master master = make_master(s, s.B);
+  const double ref_gflop = reference_gflop(s);
+  std::int64_t Bv = s.B;
+  if (ref_gflop > opt.validate_gflop)
+    Bv = std::max<std::int64_t>(std::min<std::int64_t>(s.B, 8), static_cast<std::int64_t>(s.B * opt.validate_gflop / ref_gflop));
+  Reference ref(Bv == s.B ? master : make_master(s, Bv));
+
+  for (const DtypeCase& c : opt.dtypes) {
+    set_math_mode(opt.device, c.tf32 ? MathMode::AllowTf32 : MathMode::Default);
+    Model model = instantiate(master, c.dtype, c.dtype, opt.device, Upstream::Ones);
+    const std::vector<ImplCase> impls = impls_for(s, opt);
+    // Validate every implementation first (both phases), then time phase by phase, so the rows of
+    // one point sit together in the table with torch's row after them.
+    std::vector<ConvRow> base(impls.size());
+    for (std::size_t i = 0; i < impls.size(); ++i) {
+      const ImplCase& ic = impls[i];
+      ConvRow& b = base[i];
+      b.impl = impl_name(ic.impl);
+      b.variant = ic.variant_name();
+      b.device_name = opt.device_name;
+      b.validated_B = Bv;
+      std::string why;
+      try {
+        if (!supported(ic, s, c.dtype, model, &why)) b.status = "unsupported: " + why;
+        const bool is_reference = ic.impl == Impl::Cpu && ic.path == Path::Conv && c.dtype == DType::F32;
+        if (b.status == "ok" && is_reference) b.rel_err = 0, b.status = "ok (reference)";
+        else if (b.status == "ok") b.status = validate(ref, s, c, ic, opt.device, opt.phases, &b.rel_err);
+      } catch (const std::exception& e) {
+        b.status = error_status(e, ic);
+      }
+    }
+    for (const std::string& phase : opt.phases) {
+      const bool training = phase == "fwd+bwd";
+      const Work w = work_of(s, c.dtype, training);
+      const Peak peak = opt.device.is_cpu() ? opt.cpu_peak : gpu_peak(opt.device_name, c.dtype, c.tf32);
+      for (std::size_t i = 0; i < impls.size(); ++i) {
+        const ImplCase& ic = impls[i];
+        ConvRow row = base[i];
+        row.point = point_of(s, c, phase, opt.device);
+        row.gflop = w.gflop;
+        if (row.status.rfind("ok", 0) == 0) {
+          auto step = [&] { run_step(model, ic, training); };
+          try {
+            if (opt.device.is_cpu()) {
+              row.time = time_cpu(step, opt.warmup, opt.reps);
+            } else {
+              const GpuStats g = time_gpu(opt.device.index, step, opt.warmup, opt.reps);
+              row.time = g.events;
+              row.wall = g.wall;
+            }
+          } catch (const std::exception& e) {
+            row.status = error_status(e, ic);
+          }
+        }
+        row.tflops = row.gflop / (row.time.median * 1e-3) / 1e3;
+        row.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, row.time.median, peak);
+        const auto t = opt.torch.find(conv_point_key(row));
+        if (t != opt.torch.end()) {
+          row.torch = t->second;
+          for (TorchTime& tt : row.torch) tt.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, tt.time.median, peak);
+          row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
+        }
+        emit(opt, rows, row);
+      }
+    }
+  }
+  set_math_mode(opt.device, MathMode::Default);
+}
+
+std::string env_or_unset(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "(unset)";
+}
+
+std::vector<std::int64_t> parse_widths(const std::string& text) {
+  std::vector<std::int64_t> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    LOOM_CHECK(!item.empty() && item.find_first_not_of("0123456789") == std::string::npos,
+               "bench_conv1d: --widths takes positive integers separated by commas, got '", text, "'");
+    out.push_back(std::stoll(item));
+  }
+  LOOM_CHECK(!out.empty() && out.size() <= static_cast<std::size_t>(kernels::kMaxTextCnnWidths),
+             "bench_conv1d: --widths needs 1 to ", kernels::kMaxTextCnnWidths, " widths, got '", text, "'");
+  return out;
+}
+
+// The shapes of a run: one point, --quick, the target points, or the grid. Conv shapes
+// first, then blocks, so each half of the table reads in one direction.
+std::vector<ConvShape> shapes_for(const std::string& op, bool single, bool quick, const std::string& grid, bool gpu,
+                                  const ConvShape& point, std::int64_t K) {
+  std::vector<std::vector<std::int64_t>> tbcf;  // T, B, C, F
+  std::vector<std::int64_t> conv_widths;
+  if (single) {
+    tbcf = {{point.T, point.B, point.C, point.F}};
+    conv_widths = {K};
+  } else if (quick) {
+    tbcf = {{20, 4, 16, 8}};
+    conv_widths = {3};
+  } else if (grid == "targets") {
+    tbcf = {{50, 64, 128, 100}};  // the CPU target point
+    if (gpu) tbcf.push_back({100, 256, 300, 256});  // the grid's largest point: where GPUs are used
+    conv_widths = {3};
+    if (gpu) conv_widths.push_back(5);
+  } else {
+    for (std::int64_t b : {32, 64, 256})
+      for (std::int64_t t : {50, 100})
+        for (std::int64_t c : {128, 300})
+          for (std::int64_t f : {100, 128, 256}) tbcf.push_back({t, b, c, f});
+    conv_widths = {3, 4, 5};
+  }
+  std::vector<ConvShape> out;
+  if (op != "block")
+    for (const auto& v : tbcf)
+      for (std::int64_t k : conv_widths) out.push_back({v[0], v[1], v[2], v[3], {k}, false});
+  if (op != "conv")
+    for (const auto& v : tbcf) out.push_back({v[0], v[1], v[2], v[3], single ? point.widths : std::vector<std::int64_t>{3, 4, 5}, true});
+  return out;
+}
+
+// --report: the table of earlier runs, for comparisons that repeat each side in several processes
+// (bench/run_cpu_compare_conv.sh). A torch row's % of roofline is scaled from loom's row at the
+// same point (same work, same peak).
+int report_main(const std::string& report_path, const std::string& torch_path) {
+  std::vector<ConvRow> rows = best_of_runs(report_path);
+  const auto torch = torch_path.empty() ? std::map<std::string, std::vector<TorchTime>>{} : load_conv_torch_times(torch_path);
+  for (ConvRow& row : rows) {
+    const auto t = torch.find(conv_point_key(row));
+    if (t == torch.end()) continue;
+    row.torch = t->second;
+    for (TorchTime& tt : row.torch) tt.pct_roofline = row.pct_roofline * row.time.median / tt.time.median;
+    row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
+  }
+  std::printf("# report of %s%s: the fastest run of each implementation at each point\n", report_path.c_str(),
+              torch_path.empty() ? "" : (" joined with " + torch_path).c_str());
+  print_conv_markdown(std::cout, rows);
+  for (const ConvRow& r : rows)
+    if (r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0) return 1;
+  return 0;
+}
+
+}  // namespace
+}  // namespace loom::bench
+
+int main(int argc, char** argv) {
+  loom::ensure_passive_openmp_wait(argv);  // measure what `loom` runs (core/parallel.h)
+  using namespace loom;
+  using namespace loom::bench;
+  CLI::App app{"loom Conv1d / text-CNN benchmark: ours vs cuDNN vs torch (bench/torch_reference_conv.py)"};
+  std::string device_str = "auto", grid = "targets", op = "all", widths_str = "3,4,5", tf32_str, phase_str = "all";
+  std::string impl_str = "all", json_path, torch_path, report_path;
+  std::vector<std::string> dtype_strs;
+  bool quick = false;
+  std::int64_t B = 0, T = 0, C = 0, F = 0, K = 0;
+  int threads = 0, reps = 0, warmup = -1;
+  double validate_gflop = 10;
+  app.add_option("--device", device_str, "auto (cuda:0 when there is a GPU, else cpu) | cpu | cuda | cuda:N");
+  app.add_flag("--quick", quick, "a tiny grid with few repetitions (CI smoke)");
+  app.add_option("--grid", grid, "targets (the issue's target points) | full (the issue's whole grid)")
+      ->check(CLI::IsMember({"targets", "full"}));
+  app.add_option("--op", op, "conv (the convolution alone) | block (the text-CNN block) | all")
+      ->check(CLI::IsMember({"conv", "block", "all"}));
+  app.add_option("--B", B, "one point: batch (default 64)");
+  app.add_option("--T", T, "one point: time steps (default 50)");
+  app.add_option("--C", C, "one point: input channels (default 128)");
+  app.add_option("--F", F, "one point: filters per width (default 100)");
+  app.add_option("--K", K, "one point: kernel width of the plain conv (default 3)");
+  app.add_option("--widths", widths_str, "one point: the block's kernel widths, comma-separated (default 3,4,5)");
+  app.add_option("--dtype", dtype_strs, "f32 bf16 f16 or all, one or more (default: f32 on cpu, f32 bf16 on cuda)")
+      ->check(CLI::IsMember({"f32", "bf16", "f16", "all"}));
+  app.add_option("--tf32", tf32_str, "TF32 for F32 points: off | on | both (default: off on cpu, both on cuda)")
+      ->check(CLI::IsMember({"off", "on", "both"}));
+  app.add_option("--phase", phase_str, "fwd | fwd+bwd | all")->check(CLI::IsMember({"fwd", "fwd+bwd", "all"}));
+  app.add_option("--impl", impl_str, "all | cpu | cuda | cudnn")->check(CLI::IsMember({"all", "cpu", "cuda", "cudnn"}));
+  app.add_option("--threads", threads, "CPU threads (default: LOOM_NUM_THREADS or all cores)");
+  app.add_option("--reps", reps, "timed repetitions (default 20 cpu, 100 cuda; 5 with --quick)");
+  app.add_option("--warmup", warmup, "untimed repetitions first (default 3 cpu, 10 cuda; 1 with --quick)");
+  app.add_option("--validate-gflop", validate_gflop, "largest CPU reference run at the full batch (GFLOP)");
+  app.add_option("--json", json_path, "append one JSON line per point to this file");
+  app.add_option("--torch-json", torch_path, "torch_reference_conv.py output to compare with");
+  app.add_option("--report", report_path,
+                 "run nothing: print the table of a --json file from one or more runs (the fastest run of "
+                 "each implementation at each point), joined with --torch-json");
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    if (!report_path.empty()) return report_main(report_path, torch_path);
+    Options opt;
+    if (device_str == "auto") device_str = cuda_device_count() > 0 ? "cuda" : "cpu";
+    opt.device = parse_device(device_str);
+    const bool gpu = opt.device.is_cuda();
+    if (gpu && cuda_device_count() <= opt.device.index) {
+      std::printf("skipped: no CUDA device (%s)\n", cuda_unavailable_reason().c_str());
+      return 0;
+    }
+    if (threads > 0) set_num_threads(threads);
+    opt.reps = reps > 0 ? reps : quick ? 5 : gpu ? 100 : 20;
+    opt.warmup = warmup >= 0 ? warmup : quick ? 1 : gpu ? 10 : 3;
+    opt.validate_gflop = validate_gflop;
+    opt.impl_filter = impl_str;
+    LOOM_CHECK(gpu || impl_str == "all" || impl_str == "cpu", "bench_conv1d: --impl ", impl_str, " needs --device cuda");
+
+    const bool single = B || T || C || F || K || app.count("--widths");
+    ConvShape point{T ? T : 50, B ? B : 64, C ? C : 128, F ? F : 100, parse_widths(widths_str), false};
+    opt.shapes = shapes_for(op, single, quick, grid, gpu, point, K ? K : 3);
+
+    if (dtype_strs.empty()) dtype_strs = gpu ? std::vector<std::string>{"f32", "bf16"} : std::vector<std::string>{"f32"};
+    if (tf32_str.empty()) tf32_str = gpu ? "both" : "off";
+    LOOM_CHECK(gpu || tf32_str == "off", "bench_conv1d: --tf32 ", tf32_str, " needs --device cuda");
+    auto wants = [&](const char* d) {
+      for (const std::string& s : dtype_strs)
+        if (s == d || s == "all") return true;
+      return false;
+    };
+    if (wants("f32")) {
+      if (tf32_str != "on") opt.dtypes.push_back({DType::F32, false});
+      if (tf32_str != "off") opt.dtypes.push_back({DType::F32, true});
+    }
+    if (wants("bf16")) opt.dtypes.push_back({DType::BF16, false});
+    if (wants("f16")) opt.dtypes.push_back({DType::F16, false});
+    opt.phases = phase_str == "all" ? std::vector<std::string>{"fwd", "fwd+bwd"} : std::vector<std::string>{phase_str};
+    if (!torch_path.empty()) opt.torch = load_conv_torch_times(torch_path);
+    if (!json_path.empty()) {
+      opt.json.open(json_path, std::ios::app);
+      LOOM_CHECK(opt.json.good(), "bench_conv1d: cannot write ", json_path);
+    }
+
+    // Everything a reader needs to trust the numbers, before the numbers.
+    std::printf("# loom bench_conv1d on %s\n", opt.device.str().c_str());
+    std::istringstream info(build_info_text(build_info()));
+    for (std::string line; std::getline(info, line);) std::printf("# %s\n", line.c_str());
+    std::printf("# threads %d; BLAS %s; OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s "
+                "OMP_WAIT_POLICY=%s LOOM_NUM_THREADS=%s\n",
+                num_threads(), kernels::cpu_gemm_provider().c_str(), env_or_unset("OPENBLAS_CORETYPE").c_str(),
+                env_or_unset("OPENBLAS_NUM_THREADS").c_str(), env_or_unset("OMP_NUM_THREADS").c_str(),
+                env_or_unset("OMP_WAIT_POLICY").c_str(), env_or_unset("LOOM_NUM_THREADS").c_str());
+    if (!gpu && env_or_unset("OMP_WAIT_POLICY") != "passive")
+      std::printf("# WARNING: OMP_WAIT_POLICY is not passive: spinning OpenMP threads slow the GEMMs after them; "
+                  "start the bench with OMP_WAIT_POLICY=passive in its environment\n");
+    opt.device_name = gpu ? build_info().devices.at(opt.device.index).name : kernels::cpu_gemm_provider();
+    if (!gpu) {
+      opt.cpu_peak = cpu_peak(measure_cpu_sgemm_gflops(2048, quick ? 2 : 5));
+      std::printf("# roofline: %s on %d threads\n", opt.cpu_peak.source.c_str(), num_threads());
+      std::printf("# timer: steady_clock per repetition; %d warm-up, %d timed; median and p10/p90\n", opt.warmup,
+                  opt.reps);
+    } else {
+      for (const char* p : {"f32", "tf32", "bf16/f16"}) {
+        const DType dt = std::string(p) == "bf16/f16" ? DType::BF16 : DType::F32;
+        std::printf("# roofline %s: %s\n", p, gpu_peak(opt.device_name, dt, std::string(p) == "tf32").source.c_str());
+      }
+      std::printf("# timer: CUDA events on loom's stream per repetition, stream synchronized before and after "
+                  "(wall time in the JSON); %d warm-up, %d timed; median and p10/p90\n",
+                  opt.warmup, opt.reps);
+    }
+    std::printf("# work: conv = conv1d_fwd_cost (+ conv1d_bwd_cost: dx, dW, db); block = textcnn_fwd_cost "
+                "(+ textcnn_bwd_cost: the SPARSE backward, so dense backwards are not credited for zeros)\n");
+    std::printf("# %zu shapes x %zu dtypes x %zu phases%s\n", opt.shapes.size(), opt.dtypes.size(), opt.phases.size(),
+                opt.torch.empty() ? ""
+                                  : (", torch timings for " + std::to_string(opt.torch.size()) + " points").c_str());
+    std::fflush(stdout);
+
+    std::vector<ConvRow> rows;
+    for (const ConvShape& s : opt.shapes) run_shape(opt, s, rows);
+    std::printf("\n");
+    print_conv_markdown(std::cout, rows);
+    for (const ConvRow& r : rows)
+      if (r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0) return 1;
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_conv1d: %s\n", e.what());
+    return 1;
+  }
+}
