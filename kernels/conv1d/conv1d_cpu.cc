@@ -82,6 +82,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/widen_cpu.h"
 #include "kernels/conv1d/conv1d.h"
 #include "kernels/gemm/gemm.h"
 
@@ -433,44 +434,10 @@ void textcnn_backward(const TextCnnBwdArgs& a) {
 
 // ---- F16 / BF16 storage: widen once, run the float path, round once --------------------------------
 
-// A float copy of a stored buffer; `present` keeps nullptr meaning "absent" through the copy.
-struct Wide {
-  std::vector<float> v;
-  bool present = false;
-  float* ptr() { return present ? v.data() : nullptr; }
-};
-
-Wide widen(const void* src, DType t, int64_t n) {
-  Wide w;
-  if (src == nullptr) return w;
-  w.present = true;
-  w.v.resize(static_cast<std::size_t>(n));
-  const std::uint16_t* bits = static_cast<const std::uint16_t*>(src);
-#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(n))
-  for (int64_t k = 0; k < n; ++k)
-    w.v[k] = t == DType::F16 ? half_bits_to_float(bits[k]) : bf16_bits_to_float(bits[k]);
-  return w;
-}
-
-// An output: its old contents are read only when the kernel adds onto them.
-Wide output(void* dst, DType t, int64_t n, GradMode mode) {
-  if (dst != nullptr && mode == GradMode::Overwrite) {
-    Wide w;
-    w.present = true;
-    w.v.resize(static_cast<std::size_t>(n));
-    return w;
-  }
-  return widen(dst, t, n);
-}
-
-void round_into(const Wide& w, void* dst, DType t) {
-  if (dst == nullptr) return;
-  const int64_t n = static_cast<int64_t>(w.v.size());
-  std::uint16_t* bits = static_cast<std::uint16_t*>(dst);
-#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(n))
-  for (int64_t k = 0; k < n; ++k)
-    bits[k] = t == DType::F16 ? float_to_half_bits(w.v[k]) : float_to_bf16_bits(w.v[k]);
-}
+using cpu::Wide;
+using cpu::output;
+using cpu::round_into;
+using cpu::widen;
 
 // run(args, tag) with tag a float or double: the compute type of the storage.
 template <typename Run>

@@ -93,6 +93,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/widen_cpu.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"
 
@@ -421,45 +422,10 @@ void backward(const LstmSeqBwdArgs& a, const Plan& p) {
 
 // ---- F16 / BF16 storage: widen once, run the float path, round once -------------------------------
 
-// A float copy of a stored buffer. `present` keeps nullptr meaning "absent" through the copy, even
-// for a zero-length buffer whose vector has no data().
-struct Wide {
-  std::vector<float> v;
-  bool present = false;
-  float* ptr() { return present ? v.data() : nullptr; }
-};
-
-Wide widen(const void* src, DType t, int64_t n) {
-  Wide w;
-  if (src == nullptr) return w;
-  w.present = true;
-  w.v.resize(static_cast<std::size_t>(n));
-  const std::uint16_t* bits = static_cast<const std::uint16_t*>(src);
-#pragma omp parallel for num_threads(loom::num_threads()) if (n > loom::kParallelGrain)
-  for (int64_t k = 0; k < n; ++k)
-    w.v[k] = t == DType::F16 ? half_bits_to_float(bits[k]) : bf16_bits_to_float(bits[k]);
-  return w;
-}
-
-// An output: read the old contents only when the kernel will add onto them.
-Wide output(void* dst, DType t, int64_t n, GradMode mode) {
-  if (dst != nullptr && mode == GradMode::Overwrite) {
-    Wide w;
-    w.present = true;
-    w.v.resize(static_cast<std::size_t>(n));
-    return w;
-  }
-  return widen(dst, t, n);
-}
-
-void round_into(const Wide& w, void* dst, DType t) {
-  if (dst == nullptr) return;
-  const int64_t n = static_cast<int64_t>(w.v.size());
-  std::uint16_t* bits = static_cast<std::uint16_t*>(dst);
-#pragma omp parallel for num_threads(loom::num_threads()) if (n > loom::kParallelGrain)
-  for (int64_t k = 0; k < n; ++k)
-    bits[k] = t == DType::F16 ? float_to_half_bits(w.v[k]) : float_to_bf16_bits(w.v[k]);
-}
+using cpu::Wide;
+using cpu::output;
+using cpu::round_into;
+using cpu::widen;
 
 // Float copies of everything a direction reads or writes in storage type (the saved c and gates
 // are F32 already and pass through).
