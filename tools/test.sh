@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
-# python3-torch: the live PyTorch peer of the parity tests (tests/peers/), run by /usr/bin/python3.
-LOOM_EXTRA_PACKAGES="python3-torch ${LOOM_EXTRA_PACKAGES:-}" bash tools/setup.sh "$@"
+# The live peers of the parity tests (tests/peers/), run by /usr/bin/python3: PyTorch (layers,
+# models, checkpoints), NLTK (the tweet tokenizer) and scikit-learn (metrics).
+LOOM_EXTRA_PACKAGES="python3-torch python3-nltk python3-sklearn ${LOOM_EXTRA_PACKAGES:-}" bash tools/setup.sh "$@"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"

@@ -1,0 +1,7 @@
+# cmake/train.cmake: the sources of one area of the text pipeline (issue 5), listed explicitly.
+# LOOM_TRAIN_SOURCES go into loom_tools (the library above loom_core that the `loom` binary and the
+# tests link); LOOM_TRAIN_TEST_SOURCES into loom_tests. Paths are absolute (${PROJECT_SOURCE_DIR}).
+set(LOOM_TRAIN_SOURCES
+)
+set(LOOM_TRAIN_TEST_SOURCES
+)
