@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
-PACKAGES=(cmake ninja-build g++ doctest-dev libcli11-dev libopenblas-dev nlohmann-json3-dev)
+PACKAGES=(cmake ninja-build g++ doctest-dev libcli11-dev libopenblas-dev libdnnl-dev nlohmann-json3-dev)
 # tools/test.sh adds the live peers of the parity tests (Debian's PyTorch for the system python3).
 read -r -a EXTRA <<< "${LOOM_EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")

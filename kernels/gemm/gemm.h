@@ -34,7 +34,8 @@ Cost gemm_cost(const GemmArgs&);  // 2MNK flops; A, B read once, C read (beta !=
 void gemm_cpu(const GemmArgs&);
 void gemm_cublas(const GemmArgs&, const CudaContext&);
 
-// What the CPU GEMM runs on, e.g. "OpenBLAS 0.3.21 (Haswell kernels, 2 threads)".
+// What the CPU GEMM runs on and why, e.g. "oneDNN 2.6.3 (dnnl_sgemm, 2 threads) [default]; compiled:
+// onednn, openblas, portable" (providers and the choice: kernels/gemm/gemm_provider.h).
 std::string cpu_gemm_provider();
 
 }  // namespace loom::kernels

@@ -1,4 +1,5 @@
-// kernels/gemm/gemm_openblas.cc: the CPU GEMM provider on OpenBLAS (linked when CMake finds it).
+// kernels/gemm/gemm_openblas.cc: the CPU GEMM provider on OpenBLAS (compiled when CMake finds it;
+// gemm_provider.cc decides at run time which compiled provider serves the calls).
 //
 // Math: C = alpha * op(A) * op(B) + beta * C, row-major (kernels/gemm/gemm_cpu.cc derives the
 // backward). OpenBLAS's CBLAS interface takes row-major directly (CblasRowMajor), so the call is
@@ -50,7 +51,7 @@ CBLAS_TRANSPOSE to_cblas(Transpose t) { return t == Transpose::Yes ? CblasTrans 
 
 namespace detail {
 
-void sgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+void openblas_sgemm(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
                     float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                     float beta, float* C, std::int64_t ldc) {
   use_blas_threads();
@@ -59,7 +60,7 @@ void sgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::i
               static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
 }
 
-void dgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+void openblas_dgemm(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
                     double alpha, const double* A, std::int64_t lda, const double* B, std::int64_t ldb,
                     double beta, double* C, std::int64_t ldc) {
   use_blas_threads();
@@ -68,9 +69,8 @@ void dgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::i
               static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
 }
 
-}  // namespace detail
 
-std::string cpu_gemm_provider() {
+std::string openblas_description() {
   // openblas_get_config() reads like "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... Haswell ...":
   // the first two words are the name and version.
   std::istringstream config(openblas_get_config());
@@ -82,5 +82,8 @@ std::string cpu_gemm_provider() {
      << (openblas_get_num_threads() == 1 ? " thread)" : " threads)");
   return os.str();
 }
+
+}  // namespace detail
+
 
 }  // namespace loom::kernels

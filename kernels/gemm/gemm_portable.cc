@@ -1,5 +1,5 @@
-// kernels/gemm/gemm_portable.cc: the CPU GEMM provider with no BLAS (linked when CMake finds no
-// OpenBLAS, e.g. on the GPU machine). Correct for every transpose; fast enough for tests and for
+// kernels/gemm/gemm_portable.cc: the CPU GEMM provider with no BLAS (always compiled; used when no
+// BLAS was found, e.g. on the GPU machine, or when LOOM_CPU_GEMM=portable). Correct for every transpose; fast enough for tests and for
 // the CPU side of a GPU run, not a rival to a tuned BLAS.
 //
 // Math: C = alpha * op(A) * op(B) + beta * C, row-major:
@@ -122,13 +122,13 @@ void gemm_blocked(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int
 
 namespace detail {
 
-void sgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+void portable_sgemm(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
                     float alpha, const float* A, std::int64_t lda, const float* B, std::int64_t ldb,
                     float beta, float* C, std::int64_t ldc) {
   gemm_blocked<float>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-void dgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
+void portable_dgemm(Transpose trans_a, Transpose trans_b, std::int64_t M, std::int64_t N, std::int64_t K,
                     double alpha, const double* A, std::int64_t lda, const double* B, std::int64_t ldb,
                     double beta, double* C, std::int64_t ldc) {
   gemm_blocked<double>(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -136,6 +136,5 @@ void dgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::i
 
 }  // namespace detail
 
-std::string cpu_gemm_provider() { return "portable loops (no BLAS found)"; }
 
 }  // namespace loom::kernels

@@ -2,11 +2,14 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/ops/matmul.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/gemm/gemm_provider.h"
 #include "tests/support/backends.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"
@@ -128,6 +131,62 @@ TEST_CASE("gemm: cost is 2MNK flops and one pass over A and B and C") {
   args.beta = 1.0f;  // C is read and written
   CHECK(kernels::gemm_cost(args).bytes == 2.0 * (8 * 32 + 32 * 16 + 2 * 8 * 16));
   CHECK_FALSE(kernels::cpu_gemm_provider().empty());
+}
+
+// Every provider compiled into this build (oneDNN, OpenBLAS, the portable loops) against a plain
+// triple loop in double: all four transposes, odd sizes, padded leading dimensions, alpha/beta,
+// and beta == 0 over a C full of NaN (which must not leak into the result).
+TEST_CASE("gemm: every compiled CPU provider matches a reference loop") {
+  using kernels::Transpose;
+  using kernels::detail::CpuGemm;
+  CHECK(kernels::detail::cpu_gemm_compiled(CpuGemm::Portable));
+  CHECK(kernels::detail::cpu_gemm_compiled(kernels::detail::active_cpu_gemm()));
+  const std::int64_t M = 37, N = 29, K = 53, pad = 3;
+  int checked = 0;
+  for (CpuGemm provider : {CpuGemm::OneDnn, CpuGemm::OpenBlas, CpuGemm::Portable}) {
+    if (!kernels::detail::cpu_gemm_compiled(provider)) continue;
+    for (Transpose ta : {Transpose::No, Transpose::Yes})
+      for (Transpose tb : {Transpose::No, Transpose::Yes})
+        for (float beta : {0.0f, 0.5f}) {
+          const std::int64_t a_rows = ta == Transpose::No ? M : K, a_cols = ta == Transpose::No ? K : M;
+          const std::int64_t b_rows = tb == Transpose::No ? K : N, b_cols = tb == Transpose::No ? N : K;
+          const std::int64_t lda = a_cols + pad, ldb = b_cols + pad, ldc = N + pad;
+          const std::vector<float> A = Tensor::uniform({a_rows * lda}, -1, 1, 71).to_vector();
+          const std::vector<float> B = Tensor::uniform({b_rows * ldb}, -1, 1, 72).to_vector();
+          const std::vector<float> C0 = Tensor::uniform({M * ldc}, -1, 1, 73).to_vector();
+          std::vector<float> C = C0;
+          if (beta == 0.0f) std::fill(C.begin(), C.end(), std::numeric_limits<float>::quiet_NaN());
+          const float alpha = 1.5f;
+          switch (provider) {
+            case CpuGemm::OneDnn:
+              kernels::detail::onednn_sgemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+              break;
+            case CpuGemm::OpenBlas:
+              kernels::detail::openblas_sgemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+              break;
+            case CpuGemm::Portable:
+              kernels::detail::portable_sgemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+              break;
+          }
+          double worst = 0;
+          for (std::int64_t i = 0; i < M; ++i)
+            for (std::int64_t j = 0; j < N; ++j) {
+              double ref = beta * static_cast<double>(C0[i * ldc + j]);
+              for (std::int64_t k = 0; k < K; ++k) {
+                const double a = ta == Transpose::No ? A[i * lda + k] : A[k * lda + i];
+                const double b = tb == Transpose::No ? B[k * ldb + j] : B[j * ldb + k];
+                ref += alpha * a * b;
+              }
+              const double got = C[i * ldc + j];
+              worst = std::isnan(got) ? INFINITY : std::max(worst, std::abs(got - ref));
+            }
+          INFO(kernels::detail::cpu_gemm_name(provider), " trans_a ", int(ta == Transpose::Yes), " trans_b ",
+               int(tb == Transpose::Yes), " beta ", beta);
+          CHECK(worst < 1e-4);  // K = 53 products of |x| <= 1.5 summed in F32
+          ++checked;
+        }
+  }
+  CHECK(checked >= 8);
 }
 
 TEST_SUITE("cuda") {
