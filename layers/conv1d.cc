@@ -35,10 +35,10 @@ Conv1d::Conv1d(const Conv1dConfig& config, std::uint64_t seed, Device device) : 
   // torch.nn.Conv1d's default (kaiming_uniform with a = sqrt(5)) reduces to U(-1/sqrt(fan_in), ..).
   const float bound = 1.0f / std::sqrt(static_cast<float>(C * K));
   // Drawn in PyTorch's [F, C, K] order so the same seed gives the same filters as an exported model.
-  weight_ = conv_weight_from_torch(Tensor::uniform({F, C, K}, -bound, bound, seed, 0)).to(device);
+  weight_ = conv_weight_from_torch(Tensor::uniform({F, C, K}, -bound, bound, seed, 0)).to(config.dtype).to(device);
   weight_.set_requires_grad(true);
   if (config.bias == Bias::On) {
-    bias_ = Tensor::uniform({F}, -bound, bound, seed, static_cast<std::uint64_t>(F * C * K)).to(device);
+    bias_ = Tensor::uniform({F}, -bound, bound, seed, static_cast<std::uint64_t>(F * C * K)).to(config.dtype).to(device);
     bias_.set_requires_grad(true);
   }
 }
@@ -64,6 +64,7 @@ TextCnnBlock::TextCnnBlock(const TextCnnConfig& config, std::uint64_t seed, Devi
     c.out_channels = config.filters;
     c.kernel_size = config.widths[i];
     c.options = config.options;
+    c.dtype = config.dtype;
     convs_.emplace_back(c, seed + 7919 * (i + 1), device);  // a distinct stream per width
   }
 }

@@ -25,6 +25,7 @@ struct Conv1dConfig {
   std::int64_t kernel_size = 3;   // K
   ops::Conv1dOptions options;     // padding, dilation, impl, variant
   Bias bias = Bias::On;
+  DType dtype = DType::F32;       // parameter dtype (F64 for the models' gradient checks)
 };
 
 class Conv1d final : public Module {
@@ -51,6 +52,7 @@ struct TextCnnConfig {
   std::vector<std::int64_t> widths{3, 4, 5};
   std::int64_t filters = 100;               // F per width
   ops::Conv1dOptions options;               // padding (Kim: valid), dilation, impl
+  DType dtype = DType::F32;                 // parameter dtype (F64 for the models' gradient checks)
 };
 
 class TextCnnBlock final : public Module {

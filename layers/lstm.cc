@@ -68,7 +68,7 @@ Lstm::Lstm(const LstmConfig& config, std::uint64_t seed, Device device) : config
         w.b_hh = Tensor::zeros({4 * H});
       }
       for (Tensor* t : {&w.w_ih, &w.w_hh, &w.b_ih, &w.b_hh}) {
-        *t = t->to(device);
+        *t = t->to(config.dtype).to(device);
         t->set_requires_grad(true);
       }
       weights_.push_back(w);

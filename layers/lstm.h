@@ -36,6 +36,7 @@ struct LstmConfig {
   float dropout = 0.0f;          // between layers, training only (not after the last layer)
   LstmInit init = LstmInit::Torch;
   ops::LstmSeqOptions impl;      // --impl and the kernel variant, per layer
+  DType dtype = DType::F32;      // parameter dtype (F64 for the models' gradient checks)
 };
 
 struct LstmOutput {

@@ -1,0 +1,472 @@
+// data/dataset.cc: turning CSV records or fastText lines into Examples (see dataset.h).
+//
+// Every row goes through the same checks: fields decoded (Latin-1) or validated (UTF-8) one by one
+// so a bad byte is reported with its field and offset, an empty text or label rejected, labels
+// mapped to the model's names when known. A bad row either throws or becomes one SkipLog entry.
+// Label names are only known after the whole file when they are collected, so single-label rows
+// keep their raw label string until finish_single_label() sorts the names and assigns indices.
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "data/utf8.h"
+
+namespace loom::data {
+
+// ---- names ------------------------------------------------------------------------------------
+
+InputFormat parse_input_format(const std::string& s) {
+  if (s == "csv") return InputFormat::Csv;
+  if (s == "sentiment140") return InputFormat::Sentiment140;
+  if (s == "fasttext") return InputFormat::FastText;
+  LOOM_THROW(DataError, "unknown input format '", s, "' (expected csv, sentiment140 or fasttext)");
+}
+BadRowPolicy parse_bad_row_policy(const std::string& s) {
+  if (s == "fail") return BadRowPolicy::Fail;
+  if (s == "skip") return BadRowPolicy::Skip;
+  LOOM_THROW(DataError, "unknown bad-row policy '", s, "' (expected fail or skip)");
+}
+TaskKind parse_task_kind(const std::string& s) {
+  if (s == "binary") return TaskKind::Binary;
+  if (s == "multiclass") return TaskKind::MultiClass;
+  if (s == "multilabel") return TaskKind::MultiLabel;
+  LOOM_THROW(DataError, "unknown task '", s, "' (expected binary, multiclass or multilabel)");
+}
+TextEncoding parse_text_encoding(const std::string& s) {
+  if (s == "utf-8" || s == "utf8") return TextEncoding::Utf8;
+  if (s == "latin1" || s == "latin-1") return TextEncoding::Latin1;
+  LOOM_THROW(DataError, "unknown encoding '", s, "' (expected utf-8 or latin1)");
+}
+std::string to_string(InputFormat f) {
+  switch (f) {
+    case InputFormat::Csv: return "csv";
+    case InputFormat::Sentiment140: return "sentiment140";
+    case InputFormat::FastText: return "fasttext";
+  }
+  return "?";
+}
+std::string to_string(BadRowPolicy p) { return p == BadRowPolicy::Fail ? "fail" : "skip"; }
+std::string to_string(TaskKind t) {
+  switch (t) {
+    case TaskKind::Binary: return "binary";
+    case TaskKind::MultiClass: return "multiclass";
+    case TaskKind::MultiLabel: return "multilabel";
+  }
+  return "?";
+}
+std::string to_string(TextEncoding e) { return e == TextEncoding::Utf8 ? "utf-8" : "latin1"; }
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
+
+std::string trim(const std::string& s) {
+  std::size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
+  return s.substr(b, e - b);
+}
+
+bool blank(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return is_space(c); });
+}
+
+std::string latin1_to_utf8(const std::string& s) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 8);
+  for (const char c : s) append_utf8(out, static_cast<unsigned char>(c));
+  return out;
+}
+
+bool parse_number(const std::string& s, double& value) {
+  const char* end = s.data() + s.size();
+  const auto r = std::from_chars(s.data(), end, value);
+  return r.ec == std::errc() && r.ptr == end;
+}
+
+// Shared state of one load: the spec, the dataset being filled and the bad-row policy.
+class Loader {
+ public:
+  Loader(const DatasetSpec& spec, const std::vector<std::string>* known, Dataset& ds)
+      : spec_(spec), known_(known), ds_(ds) {
+    if (known_) {
+      if (known_->empty()) LOOM_THROW(DataError, spec.path, ": the model has no label names");
+      for (std::size_t i = 0; i < known_->size(); ++i) known_index_[(*known_)[i]] = static_cast<int>(i);
+    }
+  }
+
+  // A bad row: throws under BadRowPolicy::Fail, otherwise counts it. Callers then drop the row.
+  void bad(std::int64_t line, const std::string& field, const std::string& what) {
+    const std::string msg = spec_.path + ":" + std::to_string(line) + ": field '" + field + "': " + what;
+    if (spec_.on_bad_row == BadRowPolicy::Fail) LOOM_THROW(DataError, msg);
+    record_skip(ds_.skipped, msg);
+  }
+
+  // raw bytes -> UTF-8 text in `out`; false (after bad()) when the bytes are not valid UTF-8.
+  bool decode(const std::string& raw, std::int64_t line, const std::string& field, std::string& out) {
+    if (spec_.encoding == TextEncoding::Latin1) {
+      out = latin1_to_utf8(raw);
+      return true;
+    }
+    const std::size_t at = first_invalid_utf8(raw);
+    if (at != std::string::npos) {
+      bad(line, field, "invalid UTF-8 at byte " + std::to_string(at) + " of the field" +
+                           (at == 0 ? "" : " (after \"" + safe_prefix(raw, at) + "\")"));
+      return false;
+    }
+    out = raw;
+    return true;
+  }
+
+  bool decode_text(const std::string& raw, std::int64_t line, const std::string& field, std::string& out) {
+    if (!decode(raw, line, field, out)) return false;
+    if (blank(out)) {
+      bad(line, field, out.empty() ? "empty text" : "the text is only whitespace");
+      return false;
+    }
+    return true;
+  }
+
+  // A single label: decoded, trimmed, non-empty, and one of the model's names when those are known.
+  // Sets `label` (known names) or `raw` (collected later).
+  bool decode_label(const std::string& cell, std::int64_t line, const std::string& field, int& label,
+                    std::string& raw) {
+    if (!decode(cell, line, field, raw)) return false;
+    raw = trim(raw);
+    if (raw.empty()) {
+      bad(line, field, "empty label");
+      return false;
+    }
+    if (known_) return lookup(raw, line, field, label);
+    return true;
+  }
+
+  bool lookup(const std::string& name, std::int64_t line, const std::string& field, int& label) {
+    const auto it = known_index_.find(name);
+    if (it == known_index_.end()) {
+      bad(line, field, "unknown label '" + name + "' (the model's labels: " + join_names(*known_) + ")");
+      return false;
+    }
+    label = it->second;
+    return true;
+  }
+
+  // After all rows: label names, indices and the task for single-label data.
+  void finish_single_label(const std::vector<std::string>& raw, const std::string& column) {
+    if (!spec_.labeled) {
+      if (known_) ds_.label_names = *known_;
+      ds_.task = ds_.label_names.size() > 2 ? TaskKind::MultiClass : TaskKind::Binary;
+      return;
+    }
+    if (known_) {
+      ds_.label_names = *known_;
+    } else {
+      ds_.label_names = sorted_names(std::set<std::string>(raw.begin(), raw.end()));
+      if (ds_.label_names.size() == 1)
+        LOOM_THROW(DataError, spec_.path, ": ", column, " has the single value '", ds_.label_names[0],
+                   "' in every row; a classifier needs at least two labels (evaluating a model? "
+                   "pass its label names)");
+      std::unordered_map<std::string, int> index;
+      for (std::size_t i = 0; i < ds_.label_names.size(); ++i) index[ds_.label_names[i]] = static_cast<int>(i);
+      for (std::size_t i = 0; i < ds_.examples.size(); ++i) ds_.examples[i].label = index.at(raw[i]);
+    }
+    ds_.task = ds_.label_names.size() > 2 ? TaskKind::MultiClass : TaskKind::Binary;
+  }
+
+  // Numeric names sorted by value ("2" < "10"), others by bytes.
+  static std::vector<std::string> sorted_names(const std::set<std::string>& names) {
+    std::vector<std::string> out(names.begin(), names.end());
+    std::vector<double> values(out.size());
+    bool numeric = true;
+    for (std::size_t i = 0; i < out.size() && numeric; ++i) numeric = parse_number(out[i], values[i]);
+    if (numeric) {
+      std::vector<std::size_t> order(out.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+      std::vector<std::string> sorted;
+      for (const std::size_t i : order) sorted.push_back(out[i]);
+      out = std::move(sorted);
+    }
+    return out;
+  }
+
+  void finish() {
+    if (ds_.examples.empty()) {
+      std::string msg = spec_.path + ": no usable rows";
+      if (ds_.skipped.count > 0)
+        msg += " (" + std::to_string(ds_.skipped.count) + " skipped; first: " + ds_.skipped.examples[0] + ")";
+      LOOM_THROW(DataError, msg);
+    }
+  }
+
+  const DatasetSpec& spec() const { return spec_; }
+  const std::vector<std::string>* known() const { return known_; }
+
+ private:
+  // The valid bytes before a bad one, at most 20 of them, for locating the byte in the text.
+  static std::string safe_prefix(const std::string& s, std::size_t at) {
+    std::size_t b = at > 20 ? at - 20 : 0;
+    while (b < at && (static_cast<unsigned char>(s[b]) & 0xC0) == 0x80) ++b;  // whole code points
+    return s.substr(b, at - b);
+  }
+
+  const DatasetSpec& spec_;
+  const std::vector<std::string>* known_;
+  Dataset& ds_;
+  std::unordered_map<std::string, int> known_index_;
+};
+
+std::int64_t require_column(const CsvTable& t, const std::string& name, const char* role) {
+  const std::int64_t i = find_column(t.header, name);
+  if (i >= 0) return i;
+  std::string hint;
+  double v = 0;
+  if (t.header.size() == 6 && parse_number(t.header[0], v))
+    hint = " (this looks like the raw Sentiment140 file without a header: use format sentiment140)";
+  LOOM_THROW(DataError, t.path, ": no ", role, " column '", name, "'; the columns are: ",
+             join_names(t.header), hint);
+}
+
+Dataset load_csv(const DatasetSpec& spec, const std::vector<std::string>* known) {
+  Dataset ds;
+  Loader L(spec, known, ds);
+  const bool skip = spec.on_bad_row == BadRowPolicy::Skip;
+  const CsvTable table = read_csv(spec.path, CsvOptions{}, skip ? &ds.skipped : nullptr);
+  const std::int64_t text_i = require_column(table, spec.text_col, "text");
+  const bool multi = !spec.label_cols.empty();
+  std::int64_t label_i = -1;
+  std::vector<std::int64_t> label_is;
+  if (spec.labeled && multi) {
+    if (known && *known != spec.label_cols)
+      LOOM_THROW(DataError, spec.path, ": the label columns (", join_names(spec.label_cols),
+                 ") differ from the model's labels (", join_names(*known), ")");
+    for (const auto& c : spec.label_cols) label_is.push_back(require_column(table, c, "label"));
+  } else if (spec.labeled) {
+    label_i = require_column(table, spec.label_col, "label");
+  }
+  std::vector<std::int64_t> id_is;
+  for (const auto& c : spec.id_cols) id_is.push_back(require_column(table, c, "id"));
+  ds.id_names = spec.id_cols;
+
+  std::vector<std::string> raw_labels;
+  ds.examples.reserve(table.records.size());
+  for (const CsvRecord& r : table.records) {
+    Example ex;
+    ex.line = r.line;
+    if (!L.decode_text(r.fields[text_i], r.line, spec.text_col, ex.text)) continue;
+    std::string raw;
+    if (label_i >= 0 && !L.decode_label(r.fields[label_i], r.line, spec.label_col, ex.label, raw)) continue;
+    bool ok = true;
+    for (std::size_t k = 0; k < label_is.size() && ok; ++k) {
+      const std::string v = trim(r.fields[label_is[k]]);
+      if (v == "0" || v == "1") {
+        ex.targets.push_back(v == "1" ? 1.0f : 0.0f);
+      } else {
+        std::string shown;
+        if (!L.decode(v, r.line, spec.label_cols[k], shown)) { ok = false; break; }
+        L.bad(r.line, spec.label_cols[k], "expected 0 or 1, found '" + shown + "'");
+        ok = false;
+      }
+    }
+    for (std::size_t k = 0; k < id_is.size() && ok; ++k) {
+      std::string id;
+      ok = L.decode(r.fields[id_is[k]], r.line, spec.id_cols[k], id);
+      ex.ids.push_back(std::move(id));
+    }
+    if (!ok) continue;
+    ds.examples.push_back(std::move(ex));
+    if (label_i >= 0 && !known) raw_labels.push_back(std::move(raw));
+  }
+  L.finish();
+  if (multi) {
+    ds.task = TaskKind::MultiLabel;
+    ds.label_names = spec.label_cols;
+  } else {
+    L.finish_single_label(raw_labels, "column '" + spec.label_col + "'");
+  }
+  return ds;
+}
+
+Dataset load_sentiment140(const DatasetSpec& spec, const std::vector<std::string>* known) {
+  static const std::vector<std::string> kColumns = {"polarity", "id", "date", "query", "user", "text"};
+  Dataset ds;
+  Loader L(spec, known, ds);
+  ds.id_names = spec.id_cols.empty() ? std::vector<std::string>{"id"} : spec.id_cols;
+  std::vector<std::int64_t> id_is;
+  for (const auto& c : ds.id_names) {
+    const std::int64_t i = find_column(kColumns, c);
+    if (i < 0)
+      LOOM_THROW(DataError, spec.path, ": no id column '", c, "' in the Sentiment140 format; its columns are: ",
+                 join_names(kColumns));
+    id_is.push_back(i);
+  }
+  CsvOptions options;
+  options.has_header = false;
+  options.expected_fields = 6;
+  const CsvTable table =
+      read_csv(spec.path, options, spec.on_bad_row == BadRowPolicy::Skip ? &ds.skipped : nullptr);
+  std::vector<std::string> raw_labels;
+  ds.examples.reserve(table.records.size());
+  for (const CsvRecord& r : table.records) {
+    Example ex;
+    ex.line = r.line;
+    if (!L.decode_text(r.fields[5], r.line, "text", ex.text)) continue;
+    std::string name;
+    if (spec.labeled) {
+      const std::string p = trim(r.fields[0]);
+      if (p == "0") name = "negative";
+      else if (p == "2") name = "neutral";
+      else if (p == "4") name = "positive";
+      else {
+        std::string shown;
+        if (L.decode(p, r.line, "polarity", shown))
+          L.bad(r.line, "polarity", "expected 0, 2 or 4, found '" + shown + "'");
+        continue;
+      }
+      if (known && !L.lookup(name, r.line, "polarity", ex.label)) continue;
+    }
+    bool ok = true;
+    for (std::size_t k = 0; k < id_is.size() && ok; ++k) {
+      std::string id;
+      ok = L.decode(r.fields[id_is[k]], r.line, ds.id_names[k], id);
+      ex.ids.push_back(std::move(id));
+    }
+    if (!ok) continue;
+    ds.examples.push_back(std::move(ex));
+    if (spec.labeled && !known) raw_labels.push_back(std::move(name));
+  }
+  L.finish();
+  // "negative" < "neutral" < "positive" in byte order too, so collected names come out in that order.
+  L.finish_single_label(raw_labels, "the polarity column");
+  return ds;
+}
+
+Dataset load_fasttext(const DatasetSpec& spec, const std::vector<std::string>* known) {
+  static const std::string kPrefix = "__label__";
+  if (!spec.id_cols.empty())
+    LOOM_THROW(DataError, spec.path, ": fastText lines have no columns, so no id column '", spec.id_cols[0], "'");
+  Dataset ds;
+  Loader L(spec, known, ds);
+  const std::string bytes = read_file_bytes(spec.path);
+  std::size_t i = bytes.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0;
+  std::vector<std::vector<std::string>> row_labels;  // raw names per kept row
+  bool several = false;
+  for (std::int64_t line = 1; i < bytes.size(); ++line) {
+    std::size_t end = bytes.find('\n', i);
+    if (end == std::string::npos) end = bytes.size();
+    std::size_t stop = end;
+    if (stop > i && bytes[stop - 1] == '\r') --stop;
+    const std::string text_line = bytes.substr(i, stop - i);
+    i = end + 1;
+    if (blank(text_line)) continue;
+
+    std::size_t p = 0;
+    std::vector<std::string> labels;
+    for (;;) {
+      while (p < text_line.size() && (text_line[p] == ' ' || text_line[p] == '\t')) ++p;
+      if (text_line.compare(p, kPrefix.size(), kPrefix) != 0) break;
+      std::size_t q = p;
+      while (q < text_line.size() && text_line[q] != ' ' && text_line[q] != '\t') ++q;
+      labels.push_back(text_line.substr(p + kPrefix.size(), q - p - kPrefix.size()));
+      p = q;
+    }
+    std::size_t e = text_line.size();
+    while (e > p && is_space(text_line[e - 1])) --e;
+    Example ex;
+    ex.line = line;
+    if (!L.decode_text(text_line.substr(p, e - p), line, "text", ex.text)) continue;
+    if (!spec.labeled) {
+      ds.examples.push_back(std::move(ex));
+      continue;
+    }
+    if (labels.empty()) {
+      L.bad(line, "label", "no __label__ prefix at the start of the line");
+      continue;
+    }
+    bool ok = true;
+    std::vector<std::string> names;
+    for (const std::string& raw : labels) {
+      std::string name;
+      if (!L.decode(raw, line, "label", name)) { ok = false; break; }
+      if (name.empty()) { L.bad(line, "label", "empty label name after __label__"); ok = false; break; }
+      int index = -1;
+      if (known && !L.lookup(name, line, "label", index)) { ok = false; break; }
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+    }
+    if (!ok) continue;
+    several = several || names.size() > 1;
+    ds.examples.push_back(std::move(ex));
+    row_labels.push_back(std::move(names));
+  }
+  L.finish();
+  if (!spec.labeled || !(several || spec.multi_label)) {
+    std::vector<std::string> raw;
+    for (auto& names : row_labels) raw.push_back(names[0]);
+    if (known && spec.labeled) {
+      std::unordered_map<std::string, int> index;
+      for (std::size_t k = 0; k < known->size(); ++k) index[(*known)[k]] = static_cast<int>(k);
+      for (std::size_t k = 0; k < raw.size(); ++k) ds.examples[k].label = index.at(raw[k]);
+    }
+    L.finish_single_label(raw, "the __label__ prefix");
+    return ds;
+  }
+  ds.task = TaskKind::MultiLabel;
+  if (known) {
+    ds.label_names = *known;
+  } else {
+    std::set<std::string> all;
+    for (const auto& names : row_labels) all.insert(names.begin(), names.end());
+    ds.label_names = Loader::sorted_names(all);
+  }
+  std::unordered_map<std::string, std::size_t> index;
+  for (std::size_t k = 0; k < ds.label_names.size(); ++k) index[ds.label_names[k]] = k;
+  for (std::size_t r = 0; r < ds.examples.size(); ++r) {
+    ds.examples[r].targets.assign(ds.label_names.size(), 0.0f);
+    for (const auto& name : row_labels[r]) ds.examples[r].targets[index.at(name)] = 1.0f;
+  }
+  return ds;
+}
+
+}  // namespace
+
+Dataset load_dataset(const DatasetSpec& spec, const std::vector<std::string>* known_labels) {
+  switch (spec.format) {
+    case InputFormat::Csv: return load_csv(spec, known_labels);
+    case InputFormat::Sentiment140: return load_sentiment140(spec, known_labels);
+    case InputFormat::FastText: return load_fasttext(spec, known_labels);
+  }
+  LOOM_THROW(DataError, spec.path, ": unknown input format");
+}
+
+Dataset subset(const Dataset& data, const std::vector<std::int64_t>& rows) {
+  Dataset out;
+  out.label_names = data.label_names;
+  out.task = data.task;
+  out.id_names = data.id_names;
+  out.skipped = data.skipped;
+  out.examples.reserve(rows.size());
+  const auto n = static_cast<std::int64_t>(data.examples.size());
+  for (const std::int64_t r : rows) {
+    LOOM_CHECK(r >= 0 && r < n, "subset: row ", r, " is outside [0, ", n, ")");
+    out.examples.push_back(data.examples[static_cast<std::size_t>(r)]);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> label_counts(const Dataset& data) {
+  std::vector<std::int64_t> counts(data.label_names.size(), 0);
+  for (const Example& ex : data.examples) {
+    if (data.task == TaskKind::MultiLabel) {
+      for (std::size_t k = 0; k < ex.targets.size() && k < counts.size(); ++k) counts[k] += ex.targets[k] > 0.5f;
+    } else if (ex.label >= 0 && static_cast<std::size_t>(ex.label) < counts.size()) {
+      ++counts[static_cast<std::size_t>(ex.label)];
+    }
+  }
+  return counts;
+}
+
+}  // namespace loom::data
