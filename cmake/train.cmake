@@ -2,6 +2,45 @@
 # LOOM_TRAIN_SOURCES go into loom_tools (the library above loom_core that the `loom` binary and the
 # tests link); LOOM_TRAIN_TEST_SOURCES into loom_tests. Paths are absolute (${PROJECT_SOURCE_DIR}).
 set(LOOM_TRAIN_SOURCES
+  ${PROJECT_SOURCE_DIR}/train/checkpoint.cc
+  ${PROJECT_SOURCE_DIR}/train/early_stopping.cc
+  ${PROJECT_SOURCE_DIR}/train/evaluate.cc
+  ${PROJECT_SOURCE_DIR}/train/metrics_log.cc
+  ${PROJECT_SOURCE_DIR}/train/objective.cc
+  ${PROJECT_SOURCE_DIR}/train/options.cc
+  ${PROJECT_SOURCE_DIR}/train/plot.cc
+  ${PROJECT_SOURCE_DIR}/train/progress.cc
+  ${PROJECT_SOURCE_DIR}/train/runtime.cc
+  ${PROJECT_SOURCE_DIR}/train/schedule.cc
+  ${PROJECT_SOURCE_DIR}/train/text_data.cc
+  ${PROJECT_SOURCE_DIR}/train/trainer.cc
+  ${PROJECT_SOURCE_DIR}/tools/cli.cc
+  ${PROJECT_SOURCE_DIR}/tools/eval.cc
+  ${PROJECT_SOURCE_DIR}/tools/predict.cc
+  ${PROJECT_SOURCE_DIR}/tools/synth.cc
+  ${PROJECT_SOURCE_DIR}/tools/train.cc
 )
 set(LOOM_TRAIN_TEST_SOURCES
+  ${PROJECT_SOURCE_DIR}/tests/train/test_cli.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_learning_real.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_resume.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_schedule.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_tasks.cc
 )
+
+# The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the
+# binary); CLI11 may live in third_party_headers/ on machines without the Debian package.
+set_source_files_properties(
+  ${PROJECT_SOURCE_DIR}/tools/cli.cc ${PROJECT_SOURCE_DIR}/tools/eval.cc ${PROJECT_SOURCE_DIR}/tools/predict.cc
+  ${PROJECT_SOURCE_DIR}/tools/synth.cc ${PROJECT_SOURCE_DIR}/tools/train.cc
+  PROPERTIES INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
+
+# config.json records the source version: the git commit at configure time, when there is one.
+find_package(Git QUIET)
+set(LOOM_GIT_SHA "")
+if(GIT_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
+  execute_process(COMMAND ${GIT_EXECUTABLE} rev-parse --short=12 HEAD WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+                  OUTPUT_VARIABLE LOOM_GIT_SHA OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
+set_source_files_properties(${PROJECT_SOURCE_DIR}/train/checkpoint.cc PROPERTIES
+  COMPILE_DEFINITIONS "LOOM_GIT_SHA=\"${LOOM_GIT_SHA}\"")

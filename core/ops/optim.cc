@@ -51,6 +51,12 @@ double grad_norm(const std::vector<Tensor>& params) {
   return std::sqrt(total);
 }
 
+float clip_coefficient(double norm, double max_norm) {
+  LOOM_CHECK(max_norm > 0, "clip_coefficient: max_norm must be positive, got ", max_norm);
+  const double coeff = max_norm / (norm + 1e-6);  // PyTorch's clip_grad_norm_ epsilon
+  return coeff >= 1.0 ? 1.0f : static_cast<float>(coeff);
+}
+
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   LOOM_CHECK(max_norm > 0, "clip_grad_norm: max_norm must be positive, got ", max_norm);
   const double norm = grad_norm(params);
@@ -108,7 +114,13 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWConfig config) : params_(std::move
   steps_.assign(params_.size(), 0);
 }
 
-void AdamW::step() {
+void AdamW::step() { step(Tensor()); }
+
+void AdamW::step(const Tensor& grad_scale) {
+  if (grad_scale.defined())
+    LOOM_CHECK_SHAPE(grad_scale.numel() == 1 && grad_scale.dtype() == DType::F32 &&
+                         (params_.empty() || grad_scale.device() == params_[0].device()),
+                     "AdamW::step: grad_scale must be one f32 on the parameters' device, got ", describe(grad_scale));
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     const Tensor g = p.grad();
@@ -125,9 +137,31 @@ void AdamW::step() {
     a.grad = g.data<float>();
     a.m = m_[i].data<float>();
     a.v = v_[i].data<float>();
+    a.grad_scale = grad_scale.defined() ? grad_scale.data<float>() : nullptr;
     if (p.device().is_cpu()) kernels::adamw_step_cpu(a);
     else LOOM_IF_CUDA(kernels::adamw_step_cuda(a, detail::ctx(p)));
   }
+}
+
+void AdamW::load_state(const std::vector<Tensor>& m, const std::vector<Tensor>& v,
+                       const std::vector<std::int64_t>& steps) {
+  const std::size_t n = params_.size();
+  LOOM_CHECK_SHAPE(m.size() == n && v.size() == n && steps.size() == n, "AdamW::load_state: ", n,
+                   " parameters, got ", m.size(), " first moments, ", v.size(), " second moments and ",
+                   steps.size(), " step counts");
+  for (std::size_t i = 0; i < n; ++i) {
+    LOOM_CHECK_SHAPE(m[i].defined() && v[i].defined() && m[i].shape() == params_[i].shape() &&
+                         v[i].shape() == params_[i].shape() && m[i].dtype() == DType::F32 &&
+                         v[i].dtype() == DType::F32,
+                     "AdamW::load_state: parameter ", i, " is ", describe(params_[i]), ", moments are ",
+                     describe(m[i]), " and ", describe(v[i]));
+    LOOM_CHECK_SHAPE(steps[i] >= 0, "AdamW::load_state: parameter ", i, " has step count ", steps[i]);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    m_[i].copy_from(m[i]);
+    v_[i].copy_from(v[i]);
+  }
+  steps_ = steps;
 }
 
 void AdamW::zero_grad() {

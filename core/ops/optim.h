@@ -18,6 +18,11 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
 // The joint L2 norm of all gradients, without changing them.
 double grad_norm(const std::vector<Tensor>& params);
 
+// The factor clip_grad_norm would scale the gradients by: min(1, max_norm / (norm + 1e-6)), as a
+// float (the precision the scale is applied in). Pass it to AdamW::step(grad_scale) to clip
+// inside the update instead of in a separate pass over every gradient.
+float clip_coefficient(double norm, double max_norm);
+
 struct SgdConfig {
   float lr = 0.01f, momentum = 0.0f, weight_decay = 0.0f;
   kernels::Nesterov nesterov = kernels::Nesterov::Off;
@@ -44,6 +49,11 @@ class AdamW {
  public:
   AdamW(std::vector<Tensor> params, AdamWConfig config);
   void step();
+  // The same, with every gradient multiplied by grad_scale ([1] F32 on the parameters' device;
+  // undefined = 1) as the kernel reads it: clip_grad_norm() + step() in one pass over the
+  // gradients instead of two (the embedding table's gradient is most of a text model's bytes),
+  // with the same bits, because the product g * s is rounded the same way in both.
+  void step(const Tensor& grad_scale);
   void zero_grad();
   AdamWConfig& config() { return config_; }
   // Updates applied to params_[i] (a parameter without a gradient at a step is not updated and
@@ -52,6 +62,12 @@ class AdamW {
   // Optimizer moments, exposed for checkpoints: m_[i], v_[i] belong to params_[i].
   const std::vector<Tensor>& first_moments() const { return m_; }
   const std::vector<Tensor>& second_moments() const { return v_; }
+  const std::vector<Tensor>& params() const { return params_; }
+  // Restores a checkpoint: copies m[i], v[i] (any device, same shape) into the moments of
+  // params_[i] and sets its update count. Sizes and shapes are checked (ShapeError naming the
+  // index) before anything is copied, so a failed restore leaves the optimizer as it was.
+  void load_state(const std::vector<Tensor>& m, const std::vector<Tensor>& v,
+                  const std::vector<std::int64_t>& steps);
 
  private:
   std::vector<Tensor> params_, m_, v_;

@@ -1,0 +1,74 @@
+// tools/commands.h: the subcommands of `loom` as functions (tools/train.cc, eval.cc, predict.cc,
+// synth.cc, cli.cc), so the tests run exactly what the binary runs.
+//
+// run_cli() parses a command line and runs it; tools/loom.cc's main() only adds the one catch of
+// loom::Error (one line on stderr, exit 1). CLI11 stays out of this header (forward declaration),
+// so tests include it without CLI11 on their include path.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "train/options.h"
+
+namespace CLI {
+class App;
+}
+
+namespace loom::tools {
+
+// Parses `args` (without the program name) and runs the subcommand. Returns the exit status;
+// usage errors and --help are answered by CLI11 on out/err. loom::Error propagates.
+int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// ---- train ----
+// Declares every `loom train` flag on `app`, bound to `o` (flags not given leave `o` as it is,
+// which is how --resume lets the saved options stand unless a flag overrides them).
+void add_train_options(CLI::App& app, train::TrainOptions& o);
+// `args`: the train subcommand's own arguments, re-parsed over the saved options with --resume.
+int run_train(const train::TrainOptions& parsed, const std::vector<std::string>& args, std::ostream& out,
+              std::ostream* bar);
+
+// ---- eval ----
+struct EvalOptions {
+  std::string model_dir, input, output;  // --model DIR --input FILE [--output FILE.json]
+  // Empty: as the model was trained (its config.json).
+  std::string format, encoding, text_col, label_col, label_cols, on_bad_row;
+  double threshold = -1;                  // < 0: the model's
+  std::int64_t batch_size = 256;
+  std::string device = "auto", impl = "auto";
+  int threads = 0;
+};
+void add_eval_options(CLI::App& app, EvalOptions& o);
+int run_eval(const EvalOptions& o, std::ostream& out);
+
+// ---- predict ----
+struct PredictOptions {
+  std::string model_dir, input, output;  // --model DIR --input FILE [--output FILE.csv]; stdout without
+  std::string format, encoding, text_col, on_bad_row;
+  std::vector<std::string> id_cols;      // default: the training run's, else "id" when the input has it
+  bool with_text = false;
+  double threshold = -1;
+  std::int64_t batch_size = 256;
+  std::string device = "auto", impl = "auto";
+  int threads = 0;
+};
+void add_predict_options(CLI::App& app, PredictOptions& o);
+// `log`: progress notes (stderr when predictions go to stdout).
+int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log);
+
+// ---- synth ----
+struct SynthOptions {
+  std::string out_dir;
+  std::int64_t rows = 20000;
+  std::uint64_t seed = 42;
+};
+void add_synth_options(CLI::App& app, SynthOptions& o);
+int run_synth(const SynthOptions& o, std::ostream& out);
+
+// RFC 4180 quoting for one CSV field (only when needed).
+std::string csv_field(const std::string& s);
+
+}  // namespace loom::tools

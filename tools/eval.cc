@@ -1,0 +1,89 @@
+// tools/eval.cc: `loom eval --model DIR --input FILE [--output FILE.json]`: the report (sklearn's
+// classification_report layout) and the confusion matrix of a trained model on a labeled file.
+// Columns, format and threshold default to those the model was trained with (its config.json).
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <iomanip>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/runtime.h"
+#include "train/text_data.h"
+#include "tools/commands.h"
+
+namespace loom::tools {
+
+void add_eval_options(CLI::App& app, EvalOptions& o) {
+  app.option_defaults()->always_capture_default(true);
+  app.add_option("--model", o.model_dir, "Run folder written by loom train")->required();
+  app.add_option("--input", o.input, "Labeled data with the columns the model was trained on")->required();
+  app.add_option("--output", o.output, "Also write the report and confusion matrix as JSON here");
+  const std::string G = "Input (default: as in training)";
+  app.add_option("--format", o.format, "csv, sentiment140 or fasttext")->group(G);
+  app.add_option("--encoding", o.encoding, "utf-8 or latin1")->group(G);
+  app.add_option("--text-col", o.text_col, "Column holding the tweet")->group(G);
+  app.add_option("--label-col", o.label_col, "Column holding the label")->group(G);
+  app.add_option("--label-cols", o.label_cols, "Multi-label: comma-separated 0/1 columns")->group(G);
+  app.add_option("--on-bad-row", o.on_bad_row, "fail or skip")->group(G);
+  app.add_option("--threshold", o.threshold, "Decision threshold (default: the model's)")->group(G);
+  app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
+  app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
+  app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
+  app.add_option("--threads", o.threads, "CPU threads (0 = all cores)");
+}
+
+int run_eval(const EvalOptions& o, std::ostream& out) {
+  const auto start = std::chrono::steady_clock::now();
+  train::apply_threads(o.threads);
+  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
+  const Device device = train::resolve_device(o.device, out);
+  train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
+  const train::RunConfig& rc = run.config;
+  train::TrainOptions t = rc.training;  // the training columns, then the overrides
+  if (!o.format.empty()) t.format = o.format;
+  if (!o.encoding.empty()) t.encoding = o.encoding;
+  if (!o.text_col.empty()) t.text_col = o.text_col;
+  if (!o.label_col.empty()) t.label_col = o.label_col;
+  if (!o.label_cols.empty()) {
+    t.label_cols.clear();
+    std::stringstream ss(o.label_cols);
+    for (std::string c; std::getline(ss, c, ',');) t.label_cols.push_back(c);
+  }
+  if (!o.on_bad_row.empty()) t.on_bad_row = o.on_bad_row;
+  t.id_cols.clear();  // ids are not needed for a report
+  data::DatasetSpec spec = train::dataset_spec(t, o.input);
+  spec.multi_label = rc.task == data::TaskKind::MultiLabel;
+  const data::Dataset d = data::load_dataset(spec, &rc.label_names);
+  if (d.skipped.count) out << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
+  const auto rows = data::encode_examples(d, train::tokenize_all(d, rc.tokenizer), rc.vocab);
+  const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
+
+  const auto k = static_cast<std::int64_t>(rc.label_names.size());
+  // The loss here is unweighted: class weights belong to training, not to the measurement.
+  const train::Objective objective(rc.task, k, std::vector<std::int64_t>(static_cast<std::size_t>(k), 1), k, "none",
+                                   "none", device);
+  const train::Scores scores = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, &objective, o.batch_size);
+  const train::Evaluation ev = train::evaluate(scores, rows, rc.task, rc.label_names, threshold);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "eval: " << rows.size() << " tweets of " << o.input << " with " << run.weights_path << " ("
+      << models::arch_name(rc.model.arch) << ", " << data::to_string(rc.task) << ")\n";
+  out << "loss " << std::fixed << std::setprecision(4) << ev.metrics.loss << std::defaultfloat << "\n" << ev.text();
+  if (!o.output.empty()) {
+    nlohmann::json j = ev.json();
+    j["model"] = o.model_dir;
+    j["weights"] = run.weights_path;
+    j["input"] = o.input;
+    j["rows"] = rows.size();
+    j["threshold"] = threshold;
+    j["seconds"] = seconds;
+    io::write_file_atomic(o.output, j.dump(2) + "\n");
+    out << "wrote " << o.output << "\n";
+  }
+  return 0;
+}
+
+}  // namespace loom::tools

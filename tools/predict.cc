@@ -1,0 +1,145 @@
+// tools/predict.cc: `loom predict --model DIR --input FILE [--output FILE.csv]`.
+//
+// Reads unlabeled tweets (a label column, if present, is ignored) and writes one CSV row per input
+// row, in input order: the id columns, prob_<label> for every label (binary: both classes, so the
+// columns read the same for every task), then the decision: `label` (binary, multi-class) or
+// `labels` (multi-label: the labels at or above the threshold, joined with ';').
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "train/checkpoint.h"
+#include "train/evaluate.h"
+#include "train/runtime.h"
+#include "train/text_data.h"
+#include "tools/commands.h"
+
+namespace loom::tools {
+namespace {
+
+// The header of a CSV file, for choosing default id columns before loading it (column names hold
+// no line breaks, so the first line is the header; quotes and a BOM are handled).
+std::vector<std::string> csv_header(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::string line;
+  if (!f || !std::getline(f, line)) return {};
+  if (line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  std::vector<std::string> names(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '"') {
+      if (quoted && i + 1 < line.size() && line[i + 1] == '"') names.back() += '"', ++i;
+      else quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      names.emplace_back();
+    } else {
+      names.back() += c;
+    }
+  }
+  return names;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void add_predict_options(CLI::App& app, PredictOptions& o) {
+  app.option_defaults()->always_capture_default(true);
+  app.add_option("--model", o.model_dir, "Run folder written by loom train")->required();
+  app.add_option("--input", o.input, "Tweets to classify (CSV with a text column; labels not needed)")->required();
+  app.add_option("--output", o.output, "Predictions CSV (default: stdout)");
+  app.add_option("--id-col", o.id_cols, "Column(s) copied to the output (default: the training --id-col, else 'id' if present)")
+      ->delimiter(',');
+  app.add_flag("--with-text", o.with_text, "Also copy the tweet text to the output");
+  const std::string G = "Input (default: as in training)";
+  app.add_option("--format", o.format, "csv, sentiment140 or fasttext")->group(G);
+  app.add_option("--encoding", o.encoding, "utf-8 or latin1")->group(G);
+  app.add_option("--text-col", o.text_col, "Column holding the tweet")->group(G);
+  app.add_option("--on-bad-row", o.on_bad_row, "fail or skip")->group(G);
+  app.add_option("--threshold", o.threshold, "Decision threshold (default: the model's)")->group(G);
+  app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
+  app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
+  app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
+  app.add_option("--threads", o.threads, "CPU threads (0 = all cores)");
+}
+
+int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
+  train::apply_threads(o.threads);
+  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
+  const Device device = train::resolve_device(o.device, log);
+  train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
+  const train::RunConfig& rc = run.config;
+  train::TrainOptions t = rc.training;
+  if (!o.format.empty()) t.format = o.format;
+  if (!o.encoding.empty()) t.encoding = o.encoding;
+  if (!o.text_col.empty()) t.text_col = o.text_col;
+  if (!o.on_bad_row.empty()) t.on_bad_row = o.on_bad_row;
+  t.label_cols.clear();
+  if (!o.id_cols.empty()) {
+    t.id_cols = o.id_cols;
+  } else if (t.format == "csv") {
+    // The training ids when this file has them all; else a plain "id" column when there is one.
+    const std::vector<std::string> header = csv_header(o.input);
+    bool all = !t.id_cols.empty();
+    for (const std::string& c : t.id_cols) all = all && contains(header, c);
+    if (!all) t.id_cols = contains(header, "id") ? std::vector<std::string>{"id"} : std::vector<std::string>{};
+  }
+  const data::Dataset d = data::load_dataset(train::dataset_spec(t, o.input, /*labeled=*/false));
+  if (d.skipped.count) log << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
+  const auto rows = data::encode_examples(d, train::tokenize_all(d, rc.tokenizer), rc.vocab);
+  const auto k = static_cast<std::int64_t>(rc.label_names.size());
+  const train::Scores s = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, nullptr, o.batch_size);
+  const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
+  const std::vector<int> decided = train::decide(s, rc.task, threshold);
+
+  std::ostringstream csv;
+  for (const std::string& id : d.id_names) csv << csv_field(id) << ",";
+  if (o.with_text) csv << "text,";
+  for (const std::string& name : rc.label_names) csv << csv_field("prob_" + name) << ",";
+  csv << (rc.task == data::TaskKind::MultiLabel ? "labels" : "label") << "\n";
+  char buf[32];
+  for (std::int64_t i = 0; i < s.n; ++i) {
+    const data::Example& ex = d.examples[static_cast<std::size_t>(i)];
+    for (const std::string& id : ex.ids) csv << csv_field(id) << ",";
+    if (o.with_text) csv << csv_field(ex.text) << ",";
+    for (std::int64_t j = 0; j < k; ++j) {
+      const double p = rc.task == data::TaskKind::Binary ? (j == 1 ? s.probs[i] : 1.0 - s.probs[i])
+                                                         : s.probs[i * s.k + j];
+      std::snprintf(buf, sizeof buf, "%.6f", p);
+      csv << buf << ",";
+    }
+    if (rc.task == data::TaskKind::MultiLabel) {
+      std::string labels;
+      for (std::int64_t j = 0; j < k; ++j)
+        if (decided[i * k + j]) labels += (labels.empty() ? "" : ";") + rc.label_names[j];
+      csv << csv_field(labels) << "\n";
+    } else {
+      csv << csv_field(rc.label_names[decided[i]]) << "\n";
+    }
+  }
+  if (o.output.empty()) {
+    out << csv.str() << std::flush;
+  } else {
+    io::write_file_atomic(o.output, csv.str());
+    log << "predict: " << s.n << " tweets of " << o.input << " -> " << o.output << " (" << run.weights_path << ")\n";
+  }
+  return 0;
+}
+
+}  // namespace loom::tools

@@ -1,0 +1,120 @@
+// tools/train.cc: `loom train`: the flags (names from the issue and
+// ../shared/research/ecosystem-anchors.md sections 1.1 and 8), grouped for --help, and the run.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "core/error.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+#include "tools/commands.h"
+
+namespace loom::tools {
+
+void add_train_options(CLI::App& app, train::TrainOptions& o) {
+  app.option_defaults()->always_capture_default(true);
+  const std::string D = "Data", T = "Text", M = "Model", L = "Training", R = "Run";
+  app.add_option("--input", o.input, "Training data (CSV with a header, raw Sentiment140, or fastText lines)")
+      ->group(D);
+  app.add_option("--format", o.format, "Input format")->check(CLI::IsMember({"csv", "sentiment140", "fasttext"}))->group(D);
+  app.add_option("--encoding", o.encoding, "Input bytes (the raw Sentiment140 file is latin1)")
+      ->check(CLI::IsMember({"utf-8", "utf8", "latin1"}))->group(D);
+  app.add_option("--text-col", o.text_col, "Column holding the tweet")->group(D);
+  app.add_option("--label-col", o.label_col, "Column holding the label (binary or multi-class)")->group(D);
+  app.add_option("--label-cols", o.label_cols, "Multi-label: comma-separated 0/1 columns, one per label")
+      ->delimiter(',')->group(D);
+  app.add_option("--id-col", o.id_cols, "Column(s) passed through to predictions (repeat or comma-separate)")
+      ->delimiter(',')->group(D);
+  app.add_option("--on-bad-row", o.on_bad_row, "A malformed row, unknown label, bad UTF-8 or empty text: fail or skip (and count)")
+      ->check(CLI::IsMember({"fail", "skip"}))->group(D);
+  app.add_option("--val", o.val_path, "Validation file (default: a stratified --val-split of --input)")->group(D);
+  app.add_option("--val-split", o.val_split, "Fraction of --input held out for validation when --val is not given")
+      ->group(D);
+  app.add_option("--test", o.test_path, "Test file, evaluated once at the end (default: a stratified --test-split)")
+      ->group(D);
+  app.add_option("--test-split", o.test_split, "Fraction of --input held out for the test when --test is not given")
+      ->group(D);
+
+  app.add_option("--tokenizer", o.tokenizer, "tweet (NLTK TweetTokenizer rules), whitespace or char")
+      ->check(CLI::IsMember({"tweet", "whitespace", "char"}))->group(T);
+  app.add_option("--normalize", o.normalize, "none, or glove-twitter (<user>, <url>, <hashtag> ... as GloVe Twitter)")
+      ->check(CLI::IsMember({"none", "glove-twitter"}))->group(T);
+  app.add_option("--max-vocab", o.max_vocab, "Vocabulary size, counting <pad> and <unk> (0 = no limit)")->group(T);
+  app.add_option("--min-freq", o.min_freq, "Drop tokens seen fewer times in the training split")->group(T);
+  app.add_option("--max-len", o.max_len, "Tokens kept per tweet (the rest is cut)")->group(T);
+  app.add_flag("--bucket-by-length", o.bucket_by_length, "Batch tweets of similar length together (less padding)")
+      ->group(T);
+  app.add_option("--embeddings", o.embeddings, "Pretrained vectors: GloVe or word2vec/fastText .vec text file")
+      ->group(T);
+  app.add_flag("--freeze-embeddings", o.freeze_embeddings, "Do not train the embedding table")->group(T);
+
+  app.add_option("--arch", o.arch, "Architecture")
+      ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn"}))->group(M);
+  app.add_option("--preset", o.preset, "A familiar baseline (bilstm-imdb, cnn-kim): sets arch and sizes")->group(M);
+  app.add_option("--embed-dim", o.embed_dim, "Embedding width")->group(M);
+  app.add_option("--hidden", o.hidden, "LSTM hidden size per direction")->group(M);
+  app.add_option("--layers", o.layers, "Stacked LSTM layers")->group(M);
+  app.add_option("--dropout", o.dropout, "Dropout before the output layer (and between LSTM layers)")->group(M);
+  app.add_option("--filters", o.filters, "Convolution filters per width (cnn, cnn-lstm, lstm-cnn)")->group(M);
+  app.add_option("--widths", o.widths, "Convolution widths, comma-separated")->delimiter(',')->group(M);
+
+  app.add_option("--batch-size", o.batch_size, "Tweets per step")->group(L);
+  app.add_option("--epochs", o.epochs, "Passes over the training split (at most: see --patience)")->group(L);
+  app.add_option("--lr", o.lr, "AdamW learning rate (betas 0.9, 0.999, eps 1e-8: PyTorch's)")->group(L);
+  app.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay")->group(L);
+  app.add_option("--clip-grad-norm", o.clip_grad_norm, "Clip the global L2 gradient norm to this (0 = off)")->group(L);
+  app.add_option("--lr-schedule", o.lr_schedule, "constant, linear (decay to 0) or plateau (reduce on no improvement)")
+      ->check(CLI::IsMember({"constant", "linear", "plateau"}))->group(L);
+  app.add_option("--warmup-steps", o.warmup_steps, "Linear warmup steps before the schedule")->group(L);
+  app.add_option("--plateau-factor", o.plateau_factor, "plateau: multiply the lr by this")->group(L);
+  app.add_option("--plateau-patience", o.plateau_patience, "plateau: epochs without improvement first")->group(L);
+  app.add_option("--min-lr", o.plateau_min_lr, "plateau: lower bound of the lr")->group(L);
+  app.add_option("--monitor", o.monitor, "Early stopping / best checkpoint metric: val_loss, val_accuracy, val_f1, val_auc, ...")
+      ->group(L);
+  app.add_option("--patience", o.patience, "Stop after this many epochs without improvement (-1 = never)")->group(L);
+  app.add_option("--min-delta", o.min_delta, "Smallest change that counts as an improvement")->group(L);
+  app.add_flag_callback("--no-restore-best", [&o] { o.restore_best = false; },
+                        "Keep the last epoch's weights instead of the best one's")->group(L);
+  app.add_option("--pos-weight", o.pos_weight, "Binary / multi-label: none, auto (negatives/positives) or N")->group(L);
+  app.add_option("--class-weight", o.class_weight, "none, balanced, or w0,w1,... per class")->group(L);
+  app.add_option("--threshold", o.threshold, "Decision threshold on probabilities (binary, multi-label)")->group(L);
+
+  app.add_option("--device", o.device, "auto (CUDA when present), cpu, cuda or cuda:N")->group(R);
+  app.add_option("--precision", o.precision, "fp32 (fp16, bf16: with the mixed-precision issue)")
+      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))->group(R);
+  app.add_option("--impl", o.impl, "LSTM / conv kernels: auto, cpu, cuda (loom's) or cudnn")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}))->group(R);
+  app.add_option("--seed", o.seed, "Seeds init, dropout, shuffling and the split")->group(R);
+  app.add_flag("--deterministic", o.deterministic, "Same bits run to run on a GPU too (no float atomics, no cuDNN LSTM)")
+      ->group(R);
+  app.add_option("--threads", o.threads, "CPU threads (0 = all cores or LOOM_NUM_THREADS)")->group(R);
+  app.add_option("--ckpt-dir", o.ckpt_dir, "Run folder (default runs/<arch>-<date>-<time>)")->group(R);
+  app.add_option("--resume", o.resume, "Continue the run in this folder (its saved flags apply; flags given here override)")
+      ->group(R);
+  app.footer(
+      "Examples:\n"
+      "  loom train --input data/synthetic/train.csv --arch lstm-cnn\n"
+      "  loom train --input tweets.csv --text-col tweet --label-col sentiment --val dev.csv --arch bilstm\n"
+      "  loom train --input training.1600000.processed.noemoticon.csv --format sentiment140 --encoding latin1\n"
+      "  loom train --resume runs/lstm-cnn-20250101-120000 --epochs 10\n"
+      "The run folder gets config.json, best/last.safetensors, metrics.csv/jsonl and curves.png.");
+}
+
+int run_train(const train::TrainOptions& parsed, const std::vector<std::string>& args, std::ostream& out,
+              std::ostream* bar) {
+  train::TrainOptions o = parsed;
+  if (!parsed.resume.empty()) {
+    // The saved flags, then every flag given on this command line over them.
+    o = train::read_run_config(parsed.resume).training;
+    CLI::App again;
+    add_train_options(again, o);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them in reverse
+    again.parse(reversed);
+    o.resume = parsed.resume;
+  }
+  LOOM_CHECK(!o.input.empty(), "loom train: --input FILE is required (see loom train --help)");
+  train::train(o, out, bar);
+  return 0;
+}
+
+}  // namespace loom::tools

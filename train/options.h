@@ -1,0 +1,83 @@
+// train/options.h: every choice of `loom train`, as one plain struct.
+//
+// The command line (tools/train.cc) fills it, the trainer reads it, and it is saved whole in the
+// run's config.json ("training"), so a run can be reproduced from its folder and `--resume DIR`
+// needs no other flag. Defaults are the documented ones (`loom train --help`, train/README.md):
+// they follow Keras/PyTorch conventions for tweets (../shared/research/ecosystem-anchors.md 1.1, 8).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace loom::train {
+
+struct TrainOptions {
+  // ---- data ----
+  std::string input;                       // --input FILE (required)
+  std::string format = "csv";              // csv | sentiment140 | fasttext
+  std::string encoding = "utf-8";          // utf-8 | latin1 (the raw Sentiment140 file is Latin-1)
+  std::string text_col = "text", label_col = "label";
+  std::vector<std::string> label_cols;     // multi-label: one 0/1 column per label
+  std::vector<std::string> id_cols;        // passed through to predictions
+  std::string on_bad_row = "fail";         // fail | skip
+  std::string val_path, test_path;         // --val FILE / --test FILE
+  double val_split = 0.1, test_split = 0.1;  // used when the matching file is not given
+
+  // ---- text ----
+  std::string tokenizer = "tweet";         // tweet | whitespace | char
+  std::string normalize = "none";          // none | glove-twitter
+  std::int64_t max_vocab = 20000, min_freq = 1, max_len = 64;
+  bool bucket_by_length = false;
+  std::string embeddings;                  // GloVe / word2vec text file
+  bool freeze_embeddings = false;
+
+  // ---- model ----
+  std::string arch = "lstm-cnn";
+  std::string preset;                      // bilstm-imdb, cnn-kim: overrides arch and sizes
+  std::int64_t embed_dim = 128, hidden = 128;
+  int layers = 1;
+  double dropout = 0.5;
+  std::int64_t filters = 100;
+  std::vector<std::int64_t> widths{3, 4, 5};
+
+  // ---- training ----
+  std::int64_t batch_size = 64;
+  int epochs = 5;
+  double lr = 1e-3, weight_decay = 0.0;
+  double clip_grad_norm = 1.0;             // 0 = off
+  std::string lr_schedule = "constant";    // constant | linear | plateau
+  std::int64_t warmup_steps = 0;
+  double plateau_factor = 0.5;
+  int plateau_patience = 1;
+  double plateau_min_lr = 0.0;
+  std::string monitor = "val_loss";
+  int patience = 3;                        // < 0: never stop early
+  double min_delta = 0.0;
+  bool restore_best = true;
+  std::string pos_weight = "none";         // none | auto | N (binary and multi-label)
+  std::string class_weight = "none";       // none | balanced | w0,w1,... (multi-class; binary -> pos_weight)
+  double threshold = 0.5;                  // multi-label decision threshold on sigmoid outputs
+
+  // ---- run ----
+  std::string device = "auto";             // auto | cpu | cuda[:N]
+  std::string precision = "fp32";          // fp32 (fp16 / bf16 arrive with the mixed-precision issue)
+  std::string impl = "auto";               // auto | cpu | cuda | cudnn (LSTM and conv kernels)
+  std::uint64_t seed = 42;
+  bool deterministic = false;
+  int threads = 0;                         // 0: all cores (or LOOM_NUM_THREADS)
+  std::string ckpt_dir;                    // default runs/<arch>-<timestamp>
+  std::string resume;                      // a run folder to continue
+
+  // ---- not flags: for tests ----
+  int stop_after_epochs = 0;               // > 0: return after this many epochs of THIS call, as if killed
+};
+
+nlohmann::json to_json(const TrainOptions& o);
+// Fields missing from `j` keep their defaults (older run folders stay resumable); a field of the
+// wrong type is a CheckpointError naming it.
+TrainOptions train_options_from_json(const nlohmann::json& j);
+
+}  // namespace loom::train

@@ -1,0 +1,32 @@
+// train/runtime.h: the run-time flags shared by train, eval and predict (--device, --precision,
+// --impl, --threads), resolved in one place so the three commands agree.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "core/device.h"
+#include "core/impl.h"
+
+namespace loom::train {
+
+// "auto": the first CUDA device when one is usable, else the CPU; the choice and the reason are
+// printed to `out` ("device: cpu (auto: no CUDA device: ...)"). "cpu", "cuda", "cuda:N": as given,
+// checked usable (NotCompiled / NoDevice with the reason otherwise).
+Device resolve_device(const std::string& flag, std::ostream& out);
+
+// fp32 only for now; fp16 / bf16 are accepted by the parser and refused here with a clear error.
+void check_precision(const std::string& flag);
+
+// --impl for the LSTM and convolution kernels. With --deterministic on a GPU, auto becomes our own
+// CUDA kernels (no float atomics) and cudnn is refused (cuDNN's LSTM backward is not
+// run-to-run deterministic with dropout: pytorch/pytorch#18110).
+Impl resolve_impl(const std::string& flag, bool deterministic, Device device);
+
+// --threads N (> 0) sets loom's CPU thread count; 0 keeps the default.
+void apply_threads(int threads);
+
+// runs/<arch>-<YYYYmmdd-HHMMSS>, with -2, -3 ... when that folder exists.
+std::string default_run_dir(const std::string& arch);
+
+}  // namespace loom::train

@@ -1,0 +1,42 @@
+// train/trainer.h: `loom train` as a function: files in, a run folder out.
+//
+// The loop, per epoch: a seeded batch order (data::epoch_batches(seed, epoch)), and per step
+// collate -> forward (dropout from the run's Philox generator) -> loss -> backward -> global
+// gradient-norm clip (the pre-clip norm is logged) -> AdamW with the schedule's learning rate;
+// then validation metrics, early stopping, plateau schedule, best/last checkpoints and the
+// trainer state. At the end the best weights are restored, the test split is evaluated (report
+// and confusion matrix) and the curves are plotted. Everything the next epoch depends on is in
+// the run folder after each epoch, so --resume continues bit for bit (tests/train/test_resume.cc).
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "train/evaluate.h"
+#include "train/options.h"
+
+namespace loom::train {
+
+struct TrainResult {
+  std::string run_dir;
+  int epochs_done = 0;          // in total, including epochs of the run being resumed
+  bool interrupted = false;     // stopped by stop_after_epochs (resumable)
+  bool stopped_early = false;
+  int best_epoch = -1;
+  double best_value = std::nan("");
+  std::vector<EvalMetrics> val_history;  // this call's epochs
+  std::vector<double> train_loss, train_accuracy;
+  std::vector<double> epoch_seconds;
+  std::optional<Evaluation> test;        // when there was a test split
+  std::int64_t test_rows = 0;
+  std::int64_t num_parameters = 0;
+};
+
+// `out`: the log (run header, one line per epoch, the final report). `bar`: where the progress bar
+// is drawn (stderr on a terminal), or null for none. Throws loom::Error subclasses: DataError for
+// the input files, CheckpointError for a broken run folder, Error for bad options.
+TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* bar = nullptr);
+
+}  // namespace loom::train
