@@ -5,6 +5,7 @@ set(LOOM_TOKENIZER_SOURCES
   ${PROJECT_SOURCE_DIR}/data/tokenizer.cc
   ${PROJECT_SOURCE_DIR}/data/tokenizer_html.cc
   ${PROJECT_SOURCE_DIR}/data/tokenizer_unicode.cc
+  ${PROJECT_SOURCE_DIR}/data/tweet_prepare.cc
   ${PROJECT_SOURCE_DIR}/data/tweet_scanner.cc
 )
 set(LOOM_TOKENIZER_TEST_SOURCES

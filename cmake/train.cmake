@@ -35,12 +35,11 @@ set_source_files_properties(
   ${PROJECT_SOURCE_DIR}/tools/synth.cc ${PROJECT_SOURCE_DIR}/tools/train.cc
   PROPERTIES INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
 
-# config.json records the source version: the git commit at configure time, when there is one.
-find_package(Git QUIET)
-set(LOOM_GIT_SHA "")
-if(GIT_FOUND AND EXISTS "${PROJECT_SOURCE_DIR}/.git")
-  execute_process(COMMAND ${GIT_EXECUTABLE} rev-parse --short=12 HEAD WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-                  OUTPUT_VARIABLE LOOM_GIT_SHA OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
-endif()
-set_source_files_properties(${PROJECT_SOURCE_DIR}/train/checkpoint.cc PROPERTIES
-  COMPILE_DEFINITIONS "LOOM_GIT_SHA=\"${LOOM_GIT_SHA}\"")
+# config.json and `loom --version` record the source version: the git commit of the tree that was
+# built (with "-dirty" for local changes), regenerated on every build by cmake/source_version.cmake.
+set(LOOM_SOURCE_VERSION_CC ${CMAKE_BINARY_DIR}/generated/source_version.cc)
+set(_version_script ${CMAKE_COMMAND} -DSOURCE_DIR=${PROJECT_SOURCE_DIR} -DOUT=${LOOM_SOURCE_VERSION_CC}
+                    -P ${PROJECT_SOURCE_DIR}/cmake/source_version.cmake)
+execute_process(COMMAND ${_version_script})  # so the file exists before the first build
+add_custom_target(loom_source_version COMMAND ${_version_script} BYPRODUCTS ${LOOM_SOURCE_VERSION_CC} VERBATIM)
+list(APPEND LOOM_TRAIN_SOURCES ${LOOM_SOURCE_VERSION_CC})

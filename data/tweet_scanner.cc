@@ -42,7 +42,6 @@
 // 15. Other: any single non-space character.
 #include "data/tweet_scanner.h"
 
-#include "data/tokenizer_html.h"
 #include "data/tokenizer_unicode.h"
 
 #include <cstdint>
@@ -545,25 +544,6 @@ class Scanner {
   std::vector<std::size_t> after_, run_end_, last_end_, next_close_, good_close_;  // url_body's tables
 };
 
-bool is_ascii_alnum(char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-
-// NLTK's two run rewrites in one pass (neither can create a new run, so one pass equals two):
-// with reduce_len a run of 3+ identical characters other than '\n' keeps 3; then a run of 4+
-// identical characters outside [A-Za-z0-9] keeps 3.
-void cut_runs(std::u32string_view s, bool reduce_len, bool shorten, std::u32string& out) {
-  out.clear();
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    std::size_t j = i + 1;
-    while (j < s.size() && s[j] == s[i]) ++j;
-    std::size_t keep = j - i;
-    if (reduce_len && s[i] != '\n' && keep >= 3) keep = 3;
-    if (shorten && keep >= 4 && !is_ascii_alnum(s[i])) keep = 3;
-    out.append(keep, s[i]);
-    i = j;
-  }
-}
-
 }  // namespace
 
 const char* to_string(TweetTokenClass kind) {
@@ -572,28 +552,6 @@ const char* to_string(TweetTokenClass kind) {
       "emoji-sequence", "flag", "compound", "number", "word", "ellipsis", "other"};
   const auto i = static_cast<std::size_t>(kind);
   return i < std::size(kNames) ? kNames[i] : "?";
-}
-
-std::u32string reduce_lengthening(std::u32string_view text) {
-  std::u32string out;
-  cut_runs(text, /*reduce_len=*/true, /*shorten=*/false, out);
-  return out;
-}
-
-std::u32string shorten_runs(std::u32string_view text) {
-  std::u32string out;
-  cut_runs(text, /*reduce_len=*/false, /*shorten=*/true, out);
-  return out;
-}
-
-std::u32string prepare_tweet(std::u32string_view text, bool reduce_len) {
-  std::u32string out;
-  if (text.find(U'&') == std::u32string_view::npos) {
-    cut_runs(text, reduce_len, /*shorten=*/true, out);
-  } else {
-    cut_runs(unescape_html_entities(text), reduce_len, /*shorten=*/true, out);
-  }
-  return out;
 }
 
 void scan_tweet(std::u32string_view text, std::vector<TweetSpan>& out) { Scanner(text).scan(out); }

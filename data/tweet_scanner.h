@@ -51,7 +51,7 @@ struct TweetSpan {
   TweetTokenClass kind = TweetTokenClass::Other;
 };
 
-// Steps 1-3 above.
+// Steps 1-3 above (these three live in data/tweet_prepare.cc).
 std::u32string prepare_tweet(std::u32string_view text, bool reduce_len);
 // Runs of 3+ identical characters (not '\n') -> 3, as NLTK's reduce_lengthening.
 std::u32string reduce_lengthening(std::u32string_view text);

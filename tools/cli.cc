@@ -9,6 +9,7 @@
 #include "tools/doctor.h"
 #include "tools/selftest.h"
 #include "train/progress.h"
+#include "train/source_version.h"
 
 namespace loom::tools {
 
@@ -17,6 +18,8 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                "Train, evaluate and apply tweet classifiers: CSV in, model, metrics and predictions out.",
                "loom"};
   app.require_subcommand(1);
+  const std::string version = source_version();
+  app.set_version_flag("--version", "loom " + (version.empty() ? std::string("(not built from a git checkout)") : version));
   int threads = 0;
   app.add_option("--threads", threads, "CPU threads (default: all cores, or LOOM_NUM_THREADS)");
 

@@ -8,10 +8,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
-
-#ifndef LOOM_GIT_SHA
-#define LOOM_GIT_SHA ""
-#endif
+#include "train/source_version.h"
 
 namespace loom::train {
 namespace {
@@ -43,7 +40,7 @@ int parse_stamp(const std::map<std::string, std::string>& meta, const std::strin
 
 }  // namespace
 
-std::string loom_git_sha() { return LOOM_GIT_SHA; }
+std::string loom_git_sha() { return source_version(); }
 
 nlohmann::json to_json(const RunConfig& c) {
   return {{"format", "loom-run"},

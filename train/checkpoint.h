@@ -44,7 +44,7 @@ struct RunConfig {
   double threshold = 0.5;
   TrainOptions training;
   std::string weights = "best.safetensors";  // which file eval/predict load (last.* with --no-restore-best)
-  std::string git_sha;                       // of the source tree at configure time, "" if unknown
+  std::string git_sha;                       // the commit that was built ("-dirty" suffix), "" if unknown
 };
 
 nlohmann::json to_json(const RunConfig& c);

@@ -2,6 +2,7 @@
 // function the binary's main() calls), the run folder's files, and the errors a user meets.
 #include <doctest/doctest.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -12,6 +13,7 @@
 #include "tests/train/train_util.h"
 #include "tools/commands.h"
 #include "train/checkpoint.h"
+#include "train/source_version.h"
 
 using namespace loom;
 using loom::test::read_bytes;
@@ -67,6 +69,10 @@ TEST_CASE("train: cli trains, evaluates and predicts on a tiny synthetic corpus"
   CHECK(rc.training.epochs == 2);
   CHECK(rc.model.arch == models::Arch::Cnn);
   CHECK(train::run_config_from_json(train::to_json(rc)).vocab.tokens() == rc.vocab.tokens());
+  // The recorded source version is the one `loom --version` prints: the commit that was built.
+  Cli version({"--version"});
+  CHECK(version.status == 0);
+  CHECK(version.out.str() == "loom " + (rc.git_sha.empty() ? "(not built from a git checkout)" : rc.git_sha) + "\n");
   // Tensor names are the PyTorch state_dict's.
   const io::SafetensorsFile best = io::read_safetensors(dir.file("run/best.safetensors"));
   std::vector<std::string> names;
@@ -117,6 +123,25 @@ TEST_CASE("train: cli trains, evaluates and predicts on a tiny synthetic corpus"
   std::ofstream(dir.file("run/best.safetensors"), std::ios::binary | std::ios::trunc)
       << bytes.substr(0, bytes.size() / 2);
   CHECK_THROWS_AS(Cli({"eval", "--model", dir.file("run"), "--input", dir.file("test.csv")}), CheckpointError);
+}
+
+TEST_CASE("train: the recorded source version is the commit that was built") {
+  // cmake/source_version.cmake regenerates it on every build, so it cannot lag behind HEAD the way
+  // a configure-time value did. (Tests run right after a build, on the tree they were built from.)
+  std::string head;
+  if (FILE* git = popen("git -C '" LOOM_SOURCE_DIR "' rev-parse --short=12 HEAD 2>/dev/null", "r")) {
+    char buf[64] = {};
+    if (fgets(buf, sizeof buf, git)) head = buf;
+    pclose(git);
+  }
+  while (!head.empty() && (head.back() == '\n' || head.back() == '\r')) head.pop_back();
+  const std::string built = source_version();
+  if (head.empty()) {
+    CHECK(built.empty());  // no git checkout (or no git): nothing is claimed
+  } else {
+    CHECK(built.substr(0, 12) == head);
+    CHECK((built.size() == 12 || built.substr(12) == "-dirty"));
+  }
 }
 
 TEST_CASE("train: cli reports bad input and bad flags clearly") {
