@@ -58,8 +58,9 @@ for arch in $archs; do
   OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1 "$python" bench/torch_train_classifiers.py \
     --arch "$arch" --input "$data/train.csv" --test "$data/dev.csv" --val-split 0.05 "${common[@]}" \
     --threads "$threads" --cache-dir "$out/token-cache" > "$out/torch-$arch.jsonl"
-  torch_times=$("$python" -c 'import json,sys; print(*json.loads(open(sys.argv[1]).readlines()[-1])["epoch_seconds"])' "$out/torch-$arch.jsonl")
-  torch_acc=$("$python" -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["test_accuracy"])' "$out/torch-$arch.jsonl")
+  # The script's last line is its summary: "<dev accuracy> <epoch seconds...>".
+  summary=$("$python" -c 'import json,sys; r = json.loads(open(sys.argv[1]).readlines()[-1]); print(r["test_accuracy"], *r["epoch_seconds"])' "$out/torch-$arch.jsonl")
+  read -r torch_acc torch_times <<< "$summary"
 
   lm=$(echo "$loom_times" | median); tm=$(echo "$torch_times" | median)
   echo "# $arch: loom epochs [$loom_times] s, dev $loom_acc; torch epochs [$torch_times] s, dev $torch_acc"

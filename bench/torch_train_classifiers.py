@@ -97,7 +97,8 @@ def batches(ids, labels, order, batch_size):
         yield tokens, lengths, targets
 
 
-def accuracy(model, ids, labels, batch_size):
+def evaluate(model, ids, labels, batch_size):
+    """(accuracy, mean BCE loss) over all rows, in eval mode (no dropout)."""
     model.eval()
     correct, loss_sum = 0, 0.0
     with torch.no_grad():
@@ -171,7 +172,7 @@ def main():
                 torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_grad_norm)
             optimizer.step()
         train_seconds = time.perf_counter() - start
-        val_acc, val_loss = accuracy(model, val_ids, val_y, a.batch_size)
+        val_acc, val_loss = evaluate(model, val_ids, val_y, a.batch_size)
         seconds = time.perf_counter() - start
         epoch_seconds.append(seconds)
         if val_acc > best[0]:
@@ -180,7 +181,7 @@ def main():
                           "val_accuracy": round(val_acc, 4), "val_loss": round(val_loss, 4)}), flush=True)
 
     model.load_state_dict(best[2])
-    test_acc, test_loss = accuracy(model, test_ids, test_labels, a.batch_size)
+    test_acc, test_loss = evaluate(model, test_ids, test_labels, a.batch_size)
     print(json.dumps({"best_epoch": best[1], "best_val_accuracy": round(best[0], 4),
                       "test_accuracy": round(test_acc, 4), "test_loss": round(test_loss, 4),
                       "epoch_seconds": [round(s, 2) for s in epoch_seconds]}), flush=True)

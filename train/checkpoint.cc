@@ -8,7 +8,6 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
-#include "train/source_version.h"
 
 namespace loom::train {
 namespace {
@@ -39,8 +38,6 @@ int parse_stamp(const std::map<std::string, std::string>& meta, const std::strin
 }
 
 }  // namespace
-
-std::string loom_git_sha() { return source_version(); }
 
 nlohmann::json to_json(const RunConfig& c) {
   return {{"format", "loom-run"},

@@ -50,9 +50,6 @@ struct RunConfig {
 nlohmann::json to_json(const RunConfig& c);
 RunConfig run_config_from_json(const nlohmann::json& j);  // CheckpointError naming what is wrong
 
-// loom's source version as recorded in config.json.
-std::string loom_git_sha();
-
 // JSON files: pretty-printed, atomically replaced; read with CheckpointError "PATH: ...".
 void write_json_file(const std::string& path, const nlohmann::json& j);
 nlohmann::json read_json_file(const std::string& path);

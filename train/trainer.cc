@@ -21,6 +21,7 @@
 #include "train/progress.h"
 #include "train/runtime.h"
 #include "train/schedule.h"
+#include "train/source_version.h"
 #include "train/text_data.h"
 
 namespace loom::train {
@@ -187,7 +188,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* 
   rc.training.stop_after_epochs = 0;
   rc.training.ckpt_dir = dir;
   rc.weights = "last.safetensors";  // until a best epoch exists
-  rc.git_sha = loom_git_sha();
+  rc.git_sha = source_version();  // the commit this binary was built from
   if (resuming) {
     rc.weights = saved->weights;
     const auto meta = load_weights(dir + "/last.safetensors", *model);
