@@ -18,7 +18,6 @@ dropout). Output JSON: {"results": [...]}, each: logits [B*K], loss (BCE with lo
 grads {name: flat} of that loss. Exit status 3 when torch is missing.
 """
 import json
-import struct
 import sys
 
 try:
@@ -29,6 +28,9 @@ try:
 except ImportError as e:
     print(f"python3-torch: {e}", file=sys.stderr)
     sys.exit(3)
+
+# The safetensors reader the safetensors peer test uses (Debian packages no safetensors module).
+from torch_safetensors import load as load_safetensors  # noqa: E402  (same directory)
 
 
 class TorchTextClassifier(nn.Module):
@@ -109,27 +111,10 @@ class TorchTextClassifier(nn.Module):
         return self.head(self.dropout(features))
 
 
-def read_safetensors(path):
-    """{name: tensor} of a safetensors file (8-byte header length, JSON header, raw data): the
-    20 lines that stand in for safetensors.torch.load_file, which Debian does not package."""
-    data = open(path, "rb").read()
-    n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
-    dtypes = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16}
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        raw = bytearray(data[8 + n + begin:8 + n + end])
-        out[name] = torch.frombuffer(raw, dtype=dtypes[entry["dtype"]]).reshape(entry["shape"])
-    return out
-
-
 def run_case(case):
     model = TorchTextClassifier(case["config"])
     if "params_file" in case:  # a loom checkpoint, loaded as a PyTorch user would
-        state = read_safetensors(case["params_file"])
+        state, _ = load_safetensors(case["params_file"])
     else:
         state = {name: torch.tensor(case["params"][name], dtype=torch.float32).view_as(p)
                  for name, p in model.state_dict().items()}
