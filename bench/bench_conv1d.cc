@@ -60,13 +60,14 @@
 #include <string>
 #include <vector>
 
+#include "ops/build_info.h"
 #include "bench/common/conv_report.h"
 #include "bench/common/roofline.h"
 #include "bench/common/timer.h"
 #include "bench/bench_conv1d_model.h"
 #include "core/cuda_context.h"
 #include "core/device.h"
-#include "core/dispatch.h"
+#include "ops/dispatch.h"
 #include "core/parallel.h"
 #include "kernels/gemm/gemm.h"
 

@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
+#include "ops/autograd.h"
 #include "core/error.h"
-#include "core/ops/conv1d.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/pool.h"
-#include "core/ops/shape_ops.h"
-#include "core/tensor.h"
+#include "ops/conv1d.h"
+#include "ops/elementwise.h"
+#include "ops/pool.h"
+#include "ops/shape_ops.h"
+#include "ops/tensor.h"
 #include "kernels/conv1d/conv1d.h"
 
 namespace loom::bench {

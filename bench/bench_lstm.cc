@@ -45,14 +45,15 @@
 #include <string>
 #include <vector>
 
+#include "ops/build_info.h"
 #include "bench/common/report.h"
 #include "bench/common/roofline.h"
 #include "bench/common/timer.h"
-#include "core/autograd.h"
+#include "ops/autograd.h"
 #include "core/cuda_context.h"
 #include "core/device.h"
-#include "core/dispatch.h"
-#include "core/ops/lstm.h"
+#include "ops/dispatch.h"
+#include "ops/lstm.h"
 #include "core/parallel.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"

@@ -1,11 +1,11 @@
-// core/device.cc: device parsing, the usability check, and the build report of `loom doctor`.
+// core/device.cc: device parsing, the usability check, and the text of the build report
+// (`loom doctor`; ops/build_info.cc fills it in, because the CPU GEMM provider is a kernel's).
 #include "core/device.h"
 
 #include <sstream>
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "kernels/gemm/gemm.h"
 
 namespace loom {
 
@@ -28,16 +28,6 @@ void require_usable(Device d) {
   if (n == 0) throw NoDevice("cannot use " + d.str() + ": " + cuda_unavailable_reason());
   if (d.index < 0 || d.index >= n)
     throw NoDevice("cannot use " + d.str() + ": only " + std::to_string(n) + " CUDA device(s) visible");
-}
-
-BuildInfo build_info() {
-  BuildInfo info;
-  detail::fill_cuda_build_info(info);
-  info.cudnn = cudnn_compiled();
-  info.cudnn_version = detail::cudnn_runtime_version();
-  info.blas = kernels::cpu_gemm_provider();
-  info.threads = num_threads();
-  return info;
 }
 
 namespace {

@@ -55,7 +55,6 @@ struct BuildInfo {
   std::string blas;               // CPU GEMM provider and its settings
   int threads = 1;
 };
-BuildInfo build_info();
 std::string build_info_text(const BuildInfo&);  // multi-line, human-readable
 
 }  // namespace loom

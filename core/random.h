@@ -3,7 +3,7 @@
 // A counter-based generator has no sequential state: number n of stream `seed` is a pure function
 // philox(seed, n). So the same (seed, offset) yields the same bits on the CPU and on the GPU, for
 // any thread count or launch shape, and a dropout mask can be recomputed in backward instead of
-// stored. The function itself lives in kernels/common/philox.h (host + device).
+// stored. The function itself lives in core/philox.h (host + device).
 //
 // Generator hands out disjoint ranges of one stream: reserve(n) returns the offset of n fresh
 // numbers. Saving (seed, offset) in a checkpoint restores the stream exactly.

@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "core/dispatch.h"
+#include "core/compiled.h"
 
 namespace loom {
 

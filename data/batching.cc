@@ -6,7 +6,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "kernels/common/philox.h"
+#include "core/philox.h"
 
 namespace loom::data {
 
@@ -37,10 +37,10 @@ std::uint32_t epoch_word(std::uint64_t epoch) {
 }  // namespace
 
 std::uint64_t philox_u64(std::uint64_t seed, std::uint64_t index, std::uint32_t word2, std::uint32_t domain) {
-  const kernels::Philox4 counter{{static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32),
+  const Philox4 counter{{static_cast<std::uint32_t>(index), static_cast<std::uint32_t>(index >> 32),
                                   word2, domain}};
-  const kernels::Philox4 r =
-      kernels::philox4x32_10(counter, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
+  const Philox4 r =
+      philox4x32_10(counter, static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
   return static_cast<std::uint64_t>(r.v[0]) | (static_cast<std::uint64_t>(r.v[1]) << 32);
 }
 

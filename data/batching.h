@@ -1,6 +1,6 @@
 // data/batching.h: epochs of mini-batches, collation into time-major tensors, stratified splits.
 //
-// Randomness: every shuffle here draws from Philox-4x32-10 (kernels/common/philox.h) with key =
+// Randomness: every shuffle here draws from Philox-4x32-10 (core/philox.h) with key =
 // seed and a 128-bit counter {draw index (64 bits), epoch or stratum, domain}; the domain word keeps
 // the row permutation, the bucketed batch order and the split apart. So an epoch's order is a pure
 // function of (seed, epoch): the same on every machine and thread count, and resuming at epoch e
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "data/dataset.h"
 #include "data/vocab.h"
 

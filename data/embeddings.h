@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "data/vocab.h"
 
 namespace loom::data {

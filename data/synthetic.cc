@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
-#include "kernels/common/philox.h"
+#include "core/philox.h"
 
 namespace loom::data {
 
@@ -30,7 +30,7 @@ class Draws {
   Draws(std::uint64_t seed, std::uint64_t base) : seed_(seed), base_(base) {}
   std::uint32_t word() {
     LOOM_CHECK(used_ < kWordsPerRow, "synthetic: a row used more than ", kWordsPerRow, " random numbers");
-    return kernels::philox_word(seed_, base_ + used_++);
+    return philox_word(seed_, base_ + used_++);
   }
   // Uniform in [0, n): the high half of word * n (Lemire's multiply, without the rejection step;
   // its bias is below n / 2^32, far too small to matter here and the same everywhere).
@@ -230,7 +230,7 @@ SyntheticTweet synthetic_tweet(std::uint64_t seed, std::int64_t index) {
   LOOM_CHECK(index >= 0, "synthetic_tweet: negative index ", index);
   const auto i = static_cast<std::uint64_t>(index);
   // Rows 2j and 2j+1 take the two labels in an order drawn per pair: exact balance, random order.
-  const int pair_bit = static_cast<int>(kernels::philox_word(seed ^ kPairKey, i / 2) & 1u);
+  const int pair_bit = static_cast<int>(philox_word(seed ^ kPairKey, i / 2) & 1u);
   const int y = static_cast<int>(i & 1u) ^ pair_bit;
   Draws d(seed, i * kWordsPerRow);
   SyntheticTweet t;

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/tensor.h"
+#include "ops/tensor.h"
 
 namespace loom::io {
 

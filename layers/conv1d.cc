@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "core/ops/elementwise.h"
-#include "core/ops/shape_ops.h"
+#include "ops/elementwise.h"
+#include "ops/shape_ops.h"
 
 namespace loom::layers {
 namespace {

@@ -13,8 +13,8 @@
 
 #include <vector>
 
-#include "core/ops/conv1d.h"
-#include "core/ops/pool.h"
+#include "ops/conv1d.h"
+#include "ops/pool.h"
 #include "layers/module.h"
 
 namespace loom::layers {

@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-#include "core/ops/embedding.h"
+#include "ops/embedding.h"
 #include "layers/module.h"
 
 namespace loom::layers {

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-#include "core/ops/matmul.h"
+#include "ops/matmul.h"
 #include "layers/module.h"
 
 namespace loom::layers {

@@ -1,11 +1,11 @@
 // layers/lstm.cc: the LSTM layer stack (see layers/lstm.h). Step 1 of the reading path
-// models -> layers/lstm.cc -> core/ops/lstm.cc -> kernels/lstm/lstm_cpu.cc -> kernels/lstm/lstm_cuda_fused.cu.
+// models -> layers/lstm.cc -> ops/lstm.cc -> kernels/lstm/lstm_cpu.cc -> kernels/lstm/lstm_cuda_fused.cu.
 #include "layers/lstm.h"
 
 #include <cmath>
 
-#include "core/ops/elementwise.h"
-#include "core/ops/shape_ops.h"
+#include "ops/elementwise.h"
+#include "ops/shape_ops.h"
 
 namespace loom::layers {
 namespace {

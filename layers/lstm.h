@@ -3,7 +3,7 @@
 //   x [T, B, C] (+ lengths [B]) -> layer 0 -> dropout -> layer 1 -> ... -> output [T, B, D*H]
 //   h_n, c_n [L*D, B, H], row l*D + d for layer l, direction d (0 forward, 1 reverse)
 //
-// Each layer is one ops::lstm_seq call covering both directions (core/ops/lstm.cc), so the
+// Each layer is one ops::lstm_seq call covering both directions (ops/lstm.cc), so the
 // engine runs forward and reverse together. Padded positions (t >= len_b) of the output are zero.
 // Parameters per layer l and direction suffix s ("" or "_reverse"), exactly torch.nn.LSTM's:
 //   weight_ih_l{l}{s} [4H, C_l]   weight_hh_l{l}{s} [4H, H]   bias_ih_l{l}{s} [4H]   bias_hh_l{l}{s} [4H]
@@ -19,7 +19,7 @@
 
 #include <cstdint>
 
-#include "core/ops/lstm.h"
+#include "ops/lstm.h"
 #include "core/random.h"
 #include "layers/module.h"
 

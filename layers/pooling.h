@@ -6,7 +6,7 @@
 // Semantics (windows past a row's length, empty rows): kernels/pool/pool.h.
 #pragma once
 
-#include "core/ops/pool.h"
+#include "ops/pool.h"
 #include "layers/module.h"
 
 namespace loom::layers {

@@ -1,7 +1,7 @@
 // models/bilstm.cc: the bidirectional LSTM classifier (see models/bilstm.h).
 #include "models/bilstm.h"
 
-#include "core/ops/shape_ops.h"
+#include "ops/shape_ops.h"
 #include "models/lstm.h"
 
 namespace loom::models {

@@ -1,7 +1,7 @@
 // models/bow.cc: the bag-of-embeddings baseline (see models/bow.h).
 #include "models/bow.h"
 
-#include "core/ops/pool.h"
+#include "ops/pool.h"
 
 namespace loom::models {
 

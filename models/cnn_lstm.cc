@@ -1,8 +1,8 @@
 // models/cnn_lstm.cc: conv -> ReLU -> max pool -> LSTM (see models/cnn_lstm.h).
 #include "models/cnn_lstm.h"
 
-#include "core/ops/elementwise.h"
-#include "core/ops/pool.h"
+#include "ops/elementwise.h"
+#include "ops/pool.h"
 #include "models/lstm.h"
 
 namespace loom::models {

@@ -1,8 +1,8 @@
 // models/lstm.cc: the LSTM classifier (see models/lstm.h), and the helpers the other LSTM
-// models share. Step 1 of the reading path models -> layers/lstm.cc -> core/ops/lstm.cc -> kernels.
+// models share. Step 1 of the reading path models -> layers/lstm.cc -> ops/lstm.cc -> kernels.
 #include "models/lstm.h"
 
-#include "core/ops/shape_ops.h"
+#include "ops/shape_ops.h"
 
 namespace loom::models {
 

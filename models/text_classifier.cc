@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/ops/elementwise.h"
+#include "ops/elementwise.h"
 #include "layers/conv1d.h"
 #include "models/bilstm.h"
 #include "models/bow.h"

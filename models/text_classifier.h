@@ -24,8 +24,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/impl.h"
-#include "core/ops/lstm.h"
+#include "ops/impl.h"
+#include "ops/lstm.h"
 #include "core/random.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <string>
 
+#include "ops/build_info.h"
 #include "core/device.h"
 
 namespace {

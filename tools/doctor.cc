@@ -4,6 +4,7 @@
 #include <ostream>
 
 #include "core/device.h"
+#include "ops/build_info.h"
 
 namespace loom::tools {
 

@@ -6,12 +6,12 @@
 #include <iomanip>
 #include <ostream>
 
-#include "core/autograd.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/loss.h"
-#include "core/ops/matmul.h"
-#include "core/ops/optim.h"
-#include "core/tensor.h"
+#include "ops/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/loss.h"
+#include "ops/matmul.h"
+#include "ops/optim.h"
+#include "ops/tensor.h"
 
 namespace loom::tools {
 namespace {

@@ -23,7 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/ops/optim.h"
+#include "ops/optim.h"
 #include "core/random.h"
 #include "data/dataset.h"
 #include "data/tokenizer.h"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "core/autograd.h"
+#include "ops/autograd.h"
 #include "core/error.h"
 
 namespace loom::train {

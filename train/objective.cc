@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/ops/loss.h"
+#include "ops/loss.h"
 
 namespace loom::train {
 namespace {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "data/dataset.h"
 
 namespace loom::train {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/device.h"
-#include "core/impl.h"
+#include "ops/impl.h"
 
 namespace loom::train {
 

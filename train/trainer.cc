@@ -8,9 +8,9 @@
 #include <iomanip>
 #include <sstream>
 
-#include "core/autograd.h"
+#include "ops/autograd.h"
 #include "core/error.h"
-#include "core/ops/optim.h"
+#include "ops/optim.h"
 #include "core/parallel.h"
 #include "data/embeddings.h"
 #include "io/atomic_file.h"

@@ -27,7 +27,7 @@
 
 #include "bench/common/timer.h"
 #include "core/dtype.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/gemm/gemm.h"
 
 namespace loom::bench {

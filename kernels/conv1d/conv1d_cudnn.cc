@@ -50,7 +50,7 @@
 
 #include "core/cuda_context.h"
 #include "core/error.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/conv1d/conv1d_cuda_internal.h"
 
 namespace loom::kernels {

@@ -76,7 +76,7 @@ struct CastArgs {
 };
 
 // ---- dropout: y (+)= keep_i ? x / (1 - p) : 0, keep_i = uniform(seed, offset + i) >= p ----
-// The mask is a pure function of (seed, offset, i) (kernels/common/philox.h), so backward calls
+// The mask is a pure function of (seed, offset, i) (core/philox.h), so backward calls
 // the same kernel on dy with the same (seed, offset) instead of storing a mask, and CPU and GPU
 // drop exactly the same elements.
 struct DropoutArgs {

@@ -25,8 +25,8 @@
 // n elements and write n (+ read n when accumulating). All of them are memory-bound: a flop per
 // byte or less, so their speed is bandwidth, and fusing them into neighbours is what pays.
 //
-// Twin: kernels/elementwise/elementwise_cuda.cu. Tests: tests/core/test_ops_elementwise.cc and
-// tests/core/test_ops_cast.cc (every dtype, in-place, both GradModes, dropout mask equality).
+// Twin: kernels/elementwise/elementwise_cuda.cu. Tests: tests/ops/test_ops_elementwise.cc and
+// tests/ops/test_ops_cast.cc (every dtype, in-place, both GradModes, dropout mask equality).
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -34,7 +34,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/common/cpu_types.h"
-#include "kernels/common/philox.h"
+#include "core/philox.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace loom::kernels {

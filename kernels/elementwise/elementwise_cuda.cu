@@ -23,15 +23,15 @@
 // are memory-bound: time ~ bytes / DRAM bandwidth (unary_fwd_cost(), binary_cost()).
 // Same-type overwrite copies (cast, copy_block) and zero fills go to cudaMemcpy*/cudaMemset.
 //
-// Reference: kernels/elementwise/elementwise_cpu.cc. Tests: tests/core/test_ops_elementwise.cc and
-// tests/core/test_ops_cast.cc, suite "cuda" (CUDA against the CPU; dropout masks bit for bit).
+// Reference: kernels/elementwise/elementwise_cpu.cc. Tests: tests/ops/test_ops_elementwise.cc and
+// tests/ops/test_ops_cast.cc, suite "cuda" (CUDA against the CPU; dropout masks bit for bit).
 #include <cmath>
 #include <climits>
 #include <cstdint>
 #include <type_traits>
 
 #include "kernels/common/launch.cuh"
-#include "kernels/common/philox.h"
+#include "core/philox.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace loom::kernels {

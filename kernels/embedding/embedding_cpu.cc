@@ -25,7 +25,7 @@
 // rows (Accumulate); the bucket arrays add 4 (n + V + 1) bytes twice.
 //
 // Twin: kernels/embedding/embedding_cuda.cu (stable radix sort of (id, i), then one thread per
-// (run, column)). Tests: tests/core/test_ops_embedding.cc (repeated ids, both GradModes, every
+// (run, column)). Tests: tests/ops/test_ops_embedding.cc (repeated ids, both GradModes, every
 // dtype, and thread-count independence).
 #include <cstring>
 #include <vector>

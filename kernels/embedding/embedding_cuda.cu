@@ -29,7 +29,7 @@
 // Workspace: one ctx.workspace() call holds the sorted ids, the positions before and after the sort
 // and CUB's temporary storage (a second call could reallocate and invalidate the first pointer).
 //
-// Reference: kernels/embedding/embedding_cpu.cc. Tests: tests/core/test_ops_embedding.cc, suite
+// Reference: kernels/embedding/embedding_cpu.cc. Tests: tests/ops/test_ops_embedding.cc, suite
 // "cuda" (against the CPU with many repeated ids, bit equality across runs).
 #include <cub/device/device_radix_sort.cuh>
 

@@ -20,7 +20,7 @@
 // beta != 0 (C is read). The widening path moves extra F32 copies; cost() counts the minimum
 // traffic, not what this implementation happens to move.
 //
-// Twin: kernels/gemm/gemm_cublas.cc (cublasGemmEx). Tests: tests/core/test_ops_matmul.cc
+// Twin: kernels/gemm/gemm_cublas.cc (cublasGemmEx). Tests: tests/ops/test_ops_matmul.cc
 // (every transpose and dtype against naive loops). Bench: bench/bench_train_step.cc.
 #include <vector>
 

@@ -12,7 +12,7 @@
 // (CUBLAS_COMPUTE_32F), or in TF32 tensor cores for F32 when the context's math_mode is AllowTf32.
 // alpha and beta are host floats. F64 runs only on the CPU (gemm_cpu), I32 nowhere.
 //
-// Reference: kernels/gemm/gemm_cpu.cc. Tests: tests/core/test_ops_matmul.cc, suite "cuda".
+// Reference: kernels/gemm/gemm_cpu.cc. Tests: tests/ops/test_ops_matmul.cc, suite "cuda".
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 

@@ -14,7 +14,7 @@
 //
 // Cost: 2 M N K flops; memory as gemm_cost(). Measured here: a 2048^3 sgemm on 2 threads reaches
 // ~196 GFLOP/s with the Haswell kernels (OPENBLAS_CORETYPE=Haswell), ~358 with SKYLAKEX.
-// Portable twin: gemm_portable.cc. GPU twin: gemm_cublas.cc. Tests: tests/core/test_ops_matmul.cc.
+// Portable twin: gemm_portable.cc. GPU twin: gemm_cublas.cc. Tests: tests/ops/test_ops_matmul.cc.
 #include <atomic>
 #include <mutex>
 #include <sstream>

@@ -25,7 +25,7 @@
 // N K s + 4 N and writes N K s (+ reads it when accumulating); about 4 flops and one exp per
 // element each way. BCE reads 2 N K s forward and writes N K s more backward.
 //
-// Twin: kernels/loss/loss_cuda.cu. Tests: tests/core/test_ops_loss.cc (values against hand
+// Twin: kernels/loss/loss_cuda.cu. Tests: tests/ops/test_ops_loss.cc (values against hand
 // computations and PyTorch, gradients against finite differences in F64).
 #include <algorithm>
 #include <cmath>

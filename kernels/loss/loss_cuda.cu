@@ -27,7 +27,7 @@
 // backward reads 2*N*K*s and writes N*K*s. About 4 flops + one exp per logit for softmax, two
 // exp/log1p per element for BCE: memory-bound except for tiny K.
 //
-// Reference: kernels/loss/loss_cpu.cc. Tests: tests/core/test_ops_loss.cc, suite "cuda".
+// Reference: kernels/loss/loss_cpu.cc. Tests: tests/ops/test_ops_loss.cc, suite "cuda".
 #include <algorithm>
 #include <cstdint>
 

@@ -5,7 +5,7 @@
 //   gate order i, f, g, o in every [4H] vector and every [4H, *] weight;
 //   sequences are time-major: x [T, B, C], y [T, B, D*H], direction d owns columns [d*H, (d+1)*H);
 //   weights in PyTorch's layout: w_ih [4H, C], w_hh [4H, H]; kernels take the folded bias
-//   b = b_ih + b_hh [4H] (core/ops/lstm.cc folds it, and its autograd splits the gradient back).
+//   b = b_ih + b_hh [4H] (ops/lstm.cc folds it, and its autograd splits the gradient back).
 //
 // Per step, row b, with z = x_t W_ih^T + h_prev W_hh^T + b   ([4H], split into zi, zf, zg, zo):
 //   i = sigmoid(zi)  f = sigmoid(zf)  g = tanh(zg)  o = sigmoid(zo)

@@ -35,7 +35,7 @@
 #include <climits>
 #include <cstdint>
 
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/common/launch.cuh"
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"

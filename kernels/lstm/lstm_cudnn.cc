@@ -52,7 +52,7 @@
 
 #include "core/cuda_context.h"
 #include "core/error.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/lstm/lstm.h"
 

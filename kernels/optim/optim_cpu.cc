@@ -22,7 +22,7 @@
 // 20 with momentum. AdamW reads w, g, m, v and writes w, m, v: 28 bytes, and about 15 flops
 // (counted in adamw_cost), so it is bandwidth-bound on every machine.
 //
-// Twin: kernels/optim/optim_cuda.cu. Tests: tests/core/test_ops_optim.cc (several steps against
+// Twin: kernels/optim/optim_cuda.cu. Tests: tests/ops/test_ops_optim.cc (several steps against
 // hand computations and PyTorch's optimizers).
 #include <cmath>
 

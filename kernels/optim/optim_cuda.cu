@@ -24,7 +24,7 @@
 // AdamW 28n bytes (w, g, m, v read; w, m, v written), adamw_cost(). About 5 (SGD) or 12 (AdamW)
 // flops per element plus one sqrt: strongly memory-bound.
 //
-// Reference: kernels/optim/optim_cpu.cc. Tests: tests/core/test_ops_optim.cc, suite "cuda".
+// Reference: kernels/optim/optim_cpu.cc. Tests: tests/ops/test_ops_optim.cc, suite "cuda".
 #include <cmath>
 #include <cstdint>
 

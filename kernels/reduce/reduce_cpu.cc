@@ -23,7 +23,7 @@
 // rows cols s (+ reads it when accumulating). sum_squares reads n s and does 2 n flops.
 //
 // Twin: kernels/reduce/reduce_cuda.cu (a thread, warp or CUB block per row for Last, one thread
-// per column for First). Tests: tests/core/test_ops_reduce.cc.
+// per column for First). Tests: tests/ops/test_ops_reduce.cc.
 #include <algorithm>
 #include <vector>
 

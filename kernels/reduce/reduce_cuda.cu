@@ -30,7 +30,7 @@
 // accumulating); sum of squares n*s. Flops: about one add per element (reduce_cost()). All are
 // memory-bound.
 //
-// Reference: kernels/reduce/reduce_cpu.cc. Tests: tests/core/test_ops_reduce.cc, suite "cuda".
+// Reference: kernels/reduce/reduce_cpu.cc. Tests: tests/ops/test_ops_reduce.cc, suite "cuda".
 #include <algorithm>
 #include <cstdint>
 

@@ -12,16 +12,15 @@
 #include <vector>
 
 #include "core/random.h"
-#include "core/tensor.h"
-#include "kernels/common/philox.h"
+#include "ops/tensor.h"
+#include "core/philox.h"
 #include "tests/support/devices.h"
 
 using namespace loom;
-using kernels::Philox4;
 
 namespace {
 void check_kat(Philox4 counter, std::uint32_t k0, std::uint32_t k1, Philox4 expected) {
-  const Philox4 got = kernels::philox4x32_10(counter, k0, k1);
+  const Philox4 got = philox4x32_10(counter, k0, k1);
   for (int i = 0; i < 4; ++i) {
     INFO("word ", i);
     CHECK(got.v[i] == expected.v[i]);
@@ -53,21 +52,21 @@ TEST_CASE("random: stream word n is word n%4 of block n/4 keyed by the seed") {
   const std::uint64_t seed = 0x0123456789abcdefULL;
   for (std::uint64_t n : {0ULL, 1ULL, 2ULL, 3ULL, 4ULL, 4097ULL, (1ULL << 34) + 6}) {
     const std::uint64_t block = n / 4;
-    const Philox4 expected = kernels::philox4x32_10(
+    const Philox4 expected = philox4x32_10(
         {{static_cast<std::uint32_t>(block), static_cast<std::uint32_t>(block >> 32), 0u, 0u}},
         static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32));
     INFO("n = ", n);
-    CHECK(kernels::philox_word(seed, n) == expected.v[n % 4]);
+    CHECK(philox_word(seed, n) == expected.v[n % 4]);
   }
   // The high half of the seed matters (it is the second key word).
-  CHECK(kernels::philox_word(1, 0) != kernels::philox_word(1 + (1ULL << 32), 0));
+  CHECK(philox_word(1, 0) != philox_word(1 + (1ULL << 32), 0));
 }
 
 TEST_CASE("random: philox_uniform is below 1 and at least 0 with 24 exact bits") {
   double sum = 0;
   const int n = 200000;
   for (int i = 0; i < n; ++i) {
-    const float u = kernels::philox_uniform(7, static_cast<std::uint64_t>(i));
+    const float u = philox_uniform(7, static_cast<std::uint64_t>(i));
     REQUIRE(u >= 0.0f);
     REQUIRE(u < 1.0f);
     // u * 2^24 must be an integer: the top 24 bits of one word, nothing rounded.
@@ -76,8 +75,8 @@ TEST_CASE("random: philox_uniform is below 1 and at least 0 with 24 exact bits")
     sum += u;
   }
   CHECK(sum / n == doctest::Approx(0.5).epsilon(0.01));
-  CHECK(kernels::philox_uniform(7, 3) ==
-        static_cast<float>(kernels::philox_word(7, 3) >> 8) / 16777216.0f);
+  CHECK(philox_uniform(7, 3) ==
+        static_cast<float>(philox_word(7, 3) >> 8) / 16777216.0f);
 }
 
 TEST_CASE("random: Tensor::uniform follows the stream and its offset") {
@@ -86,7 +85,7 @@ TEST_CASE("random: Tensor::uniform follows the stream and its offset") {
   CHECK(a.shape() == Shape{1000});
   CHECK(a.dtype() == DType::F32);
   // Element i is number (offset + i) of stream `seed`.
-  for (int i : {0, 1, 2, 3, 4, 517, 999}) CHECK(va[i] == kernels::philox_uniform(42, static_cast<std::uint64_t>(i)));
+  for (int i : {0, 1, 2, 3, 4, 517, 999}) CHECK(va[i] == philox_uniform(42, static_cast<std::uint64_t>(i)));
   // Offset 10 is the same stream shifted by 10.
   const std::vector<float> vb = Tensor::uniform({990}, 0.0f, 1.0f, 42, 10).to_vector();
   for (int i = 0; i < 990; ++i) REQUIRE(vb[i] == va[i + 10]);

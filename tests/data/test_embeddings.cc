@@ -13,7 +13,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "data/embeddings.h"
 #include "tests/support/errors.h"
 

@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "data/vocab.h"
-#include "kernels/common/philox.h"
+#include "core/philox.h"
 
 using namespace loom;
 using namespace loom::data;
@@ -61,7 +61,7 @@ TEST_CASE("data: vocab order property on a random corpus") {
   std::uint64_t n = 0;
   for (auto& doc : docs)
     for (int k = 0; k < 12; ++k) {
-      const std::uint32_t r = kernels::philox_word(7, n++) % 1000;
+      const std::uint32_t r = philox_word(7, n++) % 1000;
       doc.push_back("w" + std::to_string(r * r / 1000));
     }
   std::map<std::string, std::int64_t> count, first;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "io/safetensors.h"
 #include "tests/io/temp_dir.h"
 #include "tests/support/peer.h"

@@ -31,7 +31,7 @@
 
 #include "core/cuda_context.h"
 #include "core/device.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/conv1d/conv1d.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"

@@ -23,7 +23,7 @@
 
 #include "core/cuda_context.h"
 #include "core/device.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/lstm/lstm.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"

@@ -19,7 +19,7 @@
 
 #include "core/cuda_context.h"
 #include "core/device.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 #include "kernels/pool/pool.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"

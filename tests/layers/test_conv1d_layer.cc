@@ -4,10 +4,10 @@
 // gradient within 1e-5 relative in F32. Kernel-level checks: tests/kernels/test_conv1d_cpu.cc.
 #include <doctest/doctest.h>
 
-#include "core/autograd.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/reduce.h"
-#include "core/ops/shape_ops.h"
+#include "ops/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
 #include "layers/conv1d.h"
 #include "layers/pooling.h"
 #include "tests/support/compare.h"

@@ -9,11 +9,11 @@
 #include <map>
 #include <sstream>
 
-#include "core/autograd.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/lstm.h"
-#include "core/ops/reduce.h"
-#include "core/ops/shape_ops.h"
+#include "ops/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/lstm.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
 #include "layers/lstm.h"
 #include "tests/support/compare.h"
 #include "tests/support/errors.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "kernels/common/philox.h"
+#include "core/philox.h"
 #include "metrics/metrics.h"
 #include "tests/support/peer.h"
 
@@ -45,7 +45,7 @@ void check_per_class(const std::vector<ClassStats>& per, const nlohmann::json& w
 // Seeded random numbers for the cases (Philox: the same cases on every machine).
 struct Rand {
   std::uint64_t seed, n = 0;
-  std::uint32_t word() { return kernels::philox_word(seed, n++); }
+  std::uint32_t word() { return philox_word(seed, n++); }
   int below(int k) { return static_cast<int>((static_cast<std::uint64_t>(word()) * static_cast<std::uint64_t>(k)) >> 32); }
   double uniform() { return static_cast<double>(word()) / 4294967296.0; }
 };

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/ops/loss.h"
+#include "ops/autograd.h"
+#include "ops/loss.h"
 #include "models/text_classifier.h"
 #include "tests/support/values.h"
 

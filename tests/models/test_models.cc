@@ -9,8 +9,8 @@
 #include <functional>
 #include <sstream>
 
-#include "core/autograd.h"
-#include "core/ops/loss.h"
+#include "ops/autograd.h"
+#include "ops/loss.h"
 #include "layers/conv1d.h"
 #include "models/text_classifier.h"
 #include "tests/models/model_util.h"

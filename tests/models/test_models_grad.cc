@@ -16,7 +16,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "core/autograd.h"
+#include "ops/autograd.h"
 #include "tests/models/model_util.h"
 #include "tests/support/compare.h"
 #include "tests/support/values.h"

@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/autograd.h"
-#include "core/ops/optim.h"
+#include "ops/autograd.h"
+#include "ops/optim.h"
 #include "tests/models/model_util.h"
 
 using namespace loom;

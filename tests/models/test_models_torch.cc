@@ -15,8 +15,8 @@
 // gradients that cancel to ~0 keep only that absolute noise (~1e-7 here).
 #include <doctest/doctest.h>
 
-#include "core/autograd.h"
-#include "core/ops/loss.h"
+#include "ops/autograd.h"
+#include "ops/loss.h"
 #include "io/safetensors.h"
 #include "layers/conv1d.h"
 #include "tests/models/model_util.h"

@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "core/autograd.h"
-#include "core/tensor.h"
+#include "ops/autograd.h"
+#include "ops/tensor.h"
 #include "tests/support/compare.h"
 #include "tests/support/values.h"
 

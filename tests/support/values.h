@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/dtype.h"
-#include "core/tensor.h"
+#include "ops/tensor.h"
 
 namespace loom::test {
 

@@ -11,10 +11,10 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "core/autograd.h"
-#include "core/ops/elementwise.h"
-#include "core/ops/optim.h"
-#include "core/ops/reduce.h"
+#include "ops/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/optim.h"
+#include "ops/reduce.h"
 #include "io/safetensors.h"
 #include "tests/train/train_util.h"
 #include "train/checkpoint.h"

@@ -1,0 +1,323 @@
+// ops/lstm.cc: lstm_cell (composed) and lstm_seq (one fused node) with their autograd.
+//
+// lstm_seq is where the implementation is chosen: ONE switch over Impl (Cpu, Cuda, Cudnn), Auto
+// resolved by resolve_lstm_impl(). The node saves exactly what backward needs: x, y, the folded
+// bias, weights, initial states, and either the F32 cell states and gates (our kernels) or cuDNN's
+// opaque reserve space.
+#include "ops/lstm.h"
+
+#include <string>
+
+#include "ops/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/matmul.h"
+#include "ops/op_util.h"
+#include "ops/shape_ops.h"
+
+namespace loom::ops {
+
+LstmState lstm_cell(const Tensor& x, const LstmState& state, const Tensor& w_ih, const Tensor& w_hh,
+                    const Tensor& b_ih, const Tensor& b_hh) {
+  LOOM_CHECK_SHAPE(w_hh.ndim() == 2 && w_hh.dim(0) == 4 * w_hh.dim(1), "lstm_cell: w_hh must be [4H, H], got ",
+                   shape_str(w_hh.shape()));
+  const std::int64_t H = w_hh.dim(1);
+  const Tensor z = add(linear(x, w_ih, b_ih), linear(state.h, w_hh, b_hh));  // [B, 4H]
+  const std::vector<Tensor> gate = split_last(z, {H, H, H, H});            // i, f, g, o
+  const Tensor i = sigmoid(gate[0]), f = sigmoid(gate[1]), g = tanh(gate[2]), o = sigmoid(gate[3]);
+  LstmState next;
+  next.c = add(mul(f, state.c), mul(i, g));
+  next.h = mul(o, tanh(next.c));
+  return next;
+}
+
+namespace {
+
+const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+void* out_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+
+DType saved_dtype(DType storage) { return storage == DType::F64 ? DType::F64 : DType::F32; }
+
+// The tensors one direction of the node keeps.
+struct SavedDirection {
+  Direction dir = Direction::Forward;
+  Tensor w_ih, w_hh, bias, h0, c0;  // bias = b_ih + b_hh
+  Tensor c_saved, gates_saved;      // our kernels
+};
+
+void run_fwd(Impl impl, const kernels::LstmSeqFwdArgs& a, [[maybe_unused]] const Tensor& on,
+             [[maybe_unused]] const LstmSeqOptions& o) {
+  switch (impl) {
+    case Impl::Cpu: kernels::lstm_seq_fwd_cpu(a); return;
+    case Impl::Cuda: LOOM_IF_CUDA(kernels::lstm_seq_fwd_cuda(a, detail::ctx(on), o.variant)); return;
+    case Impl::Cudnn: LOOM_IF_CUDNN(kernels::lstm_seq_fwd_cudnn(a, detail::ctx(on), o.cudnn_algo)); return;
+    case Impl::Auto: break;
+  }
+  LOOM_THROW(Error, "lstm_seq: Impl::Auto must be resolved before dispatch");
+}
+
+void run_bwd(Impl impl, const kernels::LstmSeqBwdArgs& a, [[maybe_unused]] const Tensor& on,
+             [[maybe_unused]] const LstmSeqOptions& o) {
+  switch (impl) {
+    case Impl::Cpu: kernels::lstm_seq_bwd_cpu(a); return;
+    case Impl::Cuda: LOOM_IF_CUDA(kernels::lstm_seq_bwd_cuda(a, detail::ctx(on), o.variant)); return;
+    case Impl::Cudnn: LOOM_IF_CUDNN(kernels::lstm_seq_bwd_cudnn(a, detail::ctx(on), o.cudnn_algo)); return;
+    case Impl::Auto: break;
+  }
+  LOOM_THROW(Error, "lstm_seq: Impl::Auto must be resolved before dispatch");
+}
+
+// The kernels take one GradMode for all parameter gradients and one for all input gradients.
+// Fresh (Overwrite) buffers are zeroed when a sibling must accumulate, so one mode fits all.
+GradMode unify_modes(const std::vector<GradTarget*>& targets) {
+  bool any_accumulate = false;
+  for (const GradTarget* t : targets) any_accumulate = any_accumulate || t->mode == GradMode::Accumulate;
+  if (!any_accumulate) return GradMode::Overwrite;
+  for (GradTarget* t : targets) {
+    if (t->mode == GradMode::Overwrite) {
+      Tensor zero = Tensor::zeros(t->buffer.shape(), t->buffer.dtype(), t->buffer.device());
+      t->buffer.copy_from(zero);
+      t->mode = GradMode::Accumulate;
+    }
+  }
+  return GradMode::Accumulate;
+}
+
+struct LstmSeqNode final : Node {
+  kernels::LstmSeqFwdArgs args;  // shapes and flags; pointers refreshed from the saved tensors
+  Impl impl = Impl::Cpu;
+  LstmSeqOptions options;
+  Tensor saved_x, saved_y, saved_lengths, saved_reserve;
+  SavedDirection dirs[2];
+
+  const char* name() const override { return "lstm_seq"; }
+
+  void backward() override {
+    const int D = args.D;
+    kernels::LstmSeqBwdArgs b;
+    b.fwd = args;
+    b.fwd.x = saved_x.data_ptr();
+    b.fwd.y = saved_y.data_ptr();
+    b.fwd.lengths = saved_lengths.defined() ? saved_lengths.data<std::int32_t>() : nullptr;
+    b.fwd.cudnn_reserve = out_ptr_or_null(saved_reserve);
+    const Tensor dy = grad_output_if_any(0);
+    b.dy = ptr_or_null(dy);
+
+    // Inputs: 0 x, then per direction d: 1+5d w_ih, 2+5d w_hh, 3+5d bias, 4+5d h0, 5+5d c0.
+    std::vector<GradTarget> param_targets, input_targets;
+    param_targets.reserve(6);
+    input_targets.reserve(5);
+    std::vector<Tensor> scratch;  // gradients nobody asked for still need somewhere to go
+    auto param_target = [&](int input, const Tensor& like) -> void* {
+      if (needs_grad(input)) {
+        param_targets.push_back(grad_input(input));
+        return param_targets.back().buffer.data_ptr();
+      }
+      scratch.push_back(Tensor::empty(like.shape(), like.dtype(), like.device()));
+      param_targets.push_back({scratch.back(), GradMode::Overwrite});
+      return scratch.back().data_ptr();
+    };
+    auto input_target = [&](int input) -> void* {
+      if (!needs_grad(input)) return nullptr;
+      input_targets.push_back(grad_input(input));
+      return input_targets.back().buffer.data_ptr();
+    };
+    b.dx = input_target(0);
+    for (int d = 0; d < D; ++d) {
+      const SavedDirection& s = dirs[d];
+      kernels::LstmDirection& fd = b.fwd.dirs[d];
+      fd.w_ih = s.w_ih.data_ptr();
+      fd.w_hh = s.w_hh.data_ptr();
+      fd.bias = s.bias.data_ptr();
+      fd.h0 = ptr_or_null(s.h0);
+      fd.c0 = ptr_or_null(s.c0);
+      fd.h_n = fd.c_n = nullptr;  // forward outputs are not rewritten in backward
+      fd.c_saved = out_ptr_or_null(s.c_saved);
+      fd.gates_saved = out_ptr_or_null(s.gates_saved);
+      kernels::LstmDirectionGrad& g = b.grads[d];
+      g.dw_ih = param_target(1 + 5 * d, s.w_ih);
+      g.dw_hh = param_target(2 + 5 * d, s.w_hh);
+      g.dbias = param_target(3 + 5 * d, s.bias);
+      g.dh0 = input_target(4 + 5 * d);
+      g.dc0 = input_target(5 + 5 * d);
+      const Tensor dh_n = grad_output_if_any(1 + 2 * d), dc_n = grad_output_if_any(2 + 2 * d);
+      g.dh_n = ptr_or_null(dh_n);
+      g.dc_n = ptr_or_null(dc_n);
+      scratch.push_back(dh_n);  // keep alive until the kernel has run
+      scratch.push_back(dc_n);
+    }
+    std::vector<GradTarget*> params, inputs_;
+    for (auto& t : param_targets) params.push_back(&t);
+    for (auto& t : input_targets) inputs_.push_back(&t);
+    b.param_mode = unify_modes(params);
+    b.input_mode = unify_modes(inputs_);
+    run_bwd(impl, b, saved_x, options);
+  }
+};
+
+void check_direction(const Tensor& x, const LstmDirectionParams& p, std::int64_t H, int d) {
+  const std::int64_t B = x.dim(1), C = x.dim(2);
+  const std::string who = "lstm_seq: direction " + std::to_string(d) + " ";
+  for (const Tensor* t : {&p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh}) {
+    LOOM_CHECK_SHAPE(t->defined(), who, "is missing a weight or bias");
+    detail::check_same_kind("lstm_seq", x, *t);
+  }
+  LOOM_CHECK_SHAPE(p.w_ih.shape() == Shape({4 * H, C}), who, "w_ih must be [4H, C] = ", shape_str({4 * H, C}),
+                   ", got ", shape_str(p.w_ih.shape()));
+  LOOM_CHECK_SHAPE(p.w_hh.shape() == Shape({4 * H, H}), who, "w_hh must be [4H, H] = ", shape_str({4 * H, H}),
+                   ", got ", shape_str(p.w_hh.shape()));
+  LOOM_CHECK_SHAPE(p.b_ih.shape() == Shape({4 * H}) && p.b_hh.shape() == Shape({4 * H}), who,
+                   "biases must be [4H] = [", 4 * H, "], got ", shape_str(p.b_ih.shape()), " and ",
+                   shape_str(p.b_hh.shape()));
+  for (const Tensor* t : {&p.h0, &p.c0}) {
+    if (!t->defined()) continue;
+    detail::check_same_kind("lstm_seq", x, *t);
+    LOOM_CHECK_SHAPE(t->shape() == Shape({B, H}), who, "initial state must be [B, H] = ", shape_str({B, H}),
+                     ", got ", shape_str(t->shape()));
+  }
+}
+
+}  // namespace
+
+Impl resolve_lstm_impl(const Tensor& x, [[maybe_unused]] const kernels::LstmSeqFwdArgs& a, const LstmSeqOptions& o,
+                       std::string* reason) {
+  const bool on_cpu = x.device().is_cpu();
+  if (o.impl != Impl::Auto) {
+    LOOM_CHECK(on_cpu == (o.impl == Impl::Cpu), "lstm_seq: --impl ", impl_name(o.impl), " cannot run tensors on ",
+               x.device().str());
+    if (reason) *reason = "requested";
+    return o.impl;
+  }
+  if (on_cpu) {
+    if (reason) *reason = "CPU tensors";
+    return Impl::Cpu;
+  }
+  std::string why_cuda, why_cudnn;
+  bool cuda_ok = false, cudnn_ok = false;
+  LOOM_IF_CUDA(cuda_ok = kernels::lstm_seq_cuda_supports(a, &why_cuda));
+  if (cuda_ok) {
+    if (reason) *reason = "hand-written kernels support these arguments";
+    return Impl::Cuda;
+  }
+  if (cudnn_compiled()) {
+    LOOM_IF_CUDNN(cudnn_ok = kernels::lstm_seq_cudnn_supports(a, o.cudnn_algo, &why_cudnn));
+    if (cudnn_ok) {
+      if (reason) *reason = "hand-written kernels cannot (" + why_cuda + "); cuDNN can";
+      return Impl::Cudnn;
+    }
+  } else {
+    why_cudnn = "cuDNN is not compiled in";
+  }
+  LOOM_THROW(Error, "lstm_seq: no CUDA implementation fits: ", why_cuda, "; cuDNN: ", why_cudnn,
+             " (use CPU tensors)");
+}
+
+LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector<LstmDirectionParams>& dirs,
+                       const LstmSeqOptions& options) {
+  detail::check_defined("lstm_seq", x, "x");
+  detail::check_float("lstm_seq", x);
+  LOOM_CHECK_SHAPE(x.ndim() == 3, "lstm_seq: x must be [T, B, C], got ", shape_str(x.shape()));
+  LOOM_CHECK_SHAPE(dirs.size() == 1 || dirs.size() == 2, "lstm_seq: one or two directions, got ", dirs.size());
+  const std::int64_t T = x.dim(0), B = x.dim(1), C = x.dim(2);
+  LOOM_CHECK_SHAPE(dirs[0].w_hh.defined() && dirs[0].w_hh.ndim() == 2, "lstm_seq: w_hh must be [4H, H], got ",
+                   describe(dirs[0].w_hh));
+  const std::int64_t H = dirs[0].w_hh.dim(1);
+  const int D = static_cast<int>(dirs.size());
+  for (int d = 0; d < D; ++d) check_direction(x, dirs[d], H, d);
+  if (lengths.defined()) {
+    LOOM_CHECK_SHAPE(lengths.dtype() == DType::I32 && lengths.shape() == Shape({B}), "lstm_seq: lengths must be i32 [",
+                     B, "], got ", lengths.str());
+    LOOM_CHECK_SHAPE(lengths.device() == x.device(), "lstm_seq: lengths ", lengths.str(), " must be on x's device ",
+                     x.device().str());
+    const std::vector<std::int32_t> host = lengths.to_vector_i32();
+    for (std::int64_t b = 0; b < B; ++b)
+      LOOM_CHECK_SHAPE(host[b] >= 0 && host[b] <= T, "lstm_seq: lengths[", b, "] = ", host[b],
+                       " is outside [0, T] = [0, ", T, "] for x ", shape_str(x.shape()));
+  }
+
+  bool record = should_record({&x});
+  for (const auto& p : dirs) record = record || should_record({&p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh, &p.h0, &p.c0});
+
+  LstmSeqResult result;
+  result.y = Tensor::empty({T, B, D * H}, x.dtype(), x.device());
+  kernels::LstmSeqFwdArgs a;
+  a.T = T;
+  a.B = B;
+  a.C = C;
+  a.H = H;
+  a.D = D;
+  a.dtype = x.dtype();
+  a.x = x.data_ptr();
+  a.lengths = lengths.defined() ? lengths.data<std::int32_t>() : nullptr;
+  a.y = result.y.data_ptr();
+  std::string reason;
+  const Impl impl = resolve_lstm_impl(x, a, options, &reason);
+  result.impl = impl;
+  const std::string choice = std::string(impl_name(impl)) +
+                             (impl == Impl::Cuda ? std::string("/") + kernels::lstm_variant_name(options.variant) : "");
+  ::loom::detail::trace_choice("lstm_seq", (choice + " (" + reason + ")").c_str());
+
+  SavedDirection saved[2];
+  const DType sd = saved_dtype(x.dtype());
+  for (int d = 0; d < D; ++d) {
+    const LstmDirectionParams& p = dirs[d];
+    SavedDirection& s = saved[d];
+    s.dir = p.dir;
+    s.w_ih = p.w_ih;
+    s.w_hh = p.w_hh;
+    s.bias = add(p.b_ih, p.b_hh);  // recorded: its backward hands db to both biases
+    s.h0 = p.h0;
+    s.c0 = p.c0;
+    if (record && impl != Impl::Cudnn) {
+      s.c_saved = Tensor::empty({T, B, H}, sd, x.device());
+      s.gates_saved = Tensor::empty({T, B, 4 * H}, sd, x.device());
+    }
+    result.h_n.push_back(Tensor::empty({B, H}, x.dtype(), x.device()));
+    result.c_n.push_back(Tensor::empty({B, H}, x.dtype(), x.device()));
+    kernels::LstmDirection& k = a.dirs[d];
+    k.dir = p.dir;
+    k.w_ih = s.w_ih.data_ptr();
+    k.w_hh = s.w_hh.data_ptr();
+    k.bias = s.bias.data_ptr();
+    k.h0 = ptr_or_null(s.h0);
+    k.c0 = ptr_or_null(s.c0);
+    k.h_n = result.h_n[d].data_ptr();
+    k.c_n = result.c_n[d].data_ptr();
+    k.c_saved = out_ptr_or_null(s.c_saved);
+    k.gates_saved = out_ptr_or_null(s.gates_saved);
+  }
+  Tensor reserve;
+  if (record && impl == Impl::Cudnn) {
+    std::size_t bytes = 0;
+    LOOM_IF_CUDNN(bytes = kernels::lstm_seq_cudnn_reserve_bytes(a, detail::ctx(x), options.cudnn_algo));
+    reserve = Tensor::empty({static_cast<std::int64_t>((bytes + 3) / 4)}, DType::I32, x.device());
+    a.cudnn_reserve = reserve.data_ptr();
+    a.cudnn_reserve_bytes = bytes;
+  }
+  run_fwd(impl, a, x, options);
+
+  if (record) {
+    auto node = std::make_unique<LstmSeqNode>();
+    node->args = a;
+    node->impl = impl;
+    node->options = options;
+    node->saved_x = x;
+    node->saved_y = result.y;
+    node->saved_lengths = lengths;
+    node->saved_reserve = reserve;
+    std::vector<const Tensor*> inputs{&x};
+    for (int d = 0; d < D; ++d) {
+      node->dirs[d] = saved[d];
+      for (const Tensor* t : {&saved[d].w_ih, &saved[d].w_hh, &saved[d].bias, &saved[d].h0, &saved[d].c0})
+        inputs.push_back(t);
+    }
+    std::vector<Tensor*> outputs{&result.y};
+    for (int d = 0; d < D; ++d) {
+      outputs.push_back(&result.h_n[d]);
+      outputs.push_back(&result.c_n[d]);
+    }
+    record_node(std::move(node), inputs, outputs);
+  }
+  return result;
+}
+
+}  // namespace loom::ops

@@ -1,0 +1,78 @@
+// ops/optim.h: optimizers over a list of parameters (fused updates in kernels/optim/).
+//
+// Parameters are F32 leaf tensors with requires_grad; a parameter whose grad() is undefined after
+// backward (not used in the loss) is skipped, as PyTorch does.
+#pragma once
+
+#include <vector>
+
+#include "ops/tensor.h"
+#include "kernels/optim/optim.h"
+
+namespace loom::ops {
+
+// Scales every gradient so their joint L2 norm is at most max_norm (PyTorch's
+// clip_grad_norm_ with eps 1e-6). Returns the norm before clipping.
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+// The joint L2 norm of all gradients, without changing them.
+double grad_norm(const std::vector<Tensor>& params);
+
+// The factor clip_grad_norm would scale the gradients by: min(1, max_norm / (norm + 1e-6)), as a
+// float (the precision the scale is applied in). Pass it to AdamW::step(grad_scale) to clip
+// inside the update instead of in a separate pass over every gradient.
+float clip_coefficient(double norm, double max_norm);
+
+struct SgdConfig {
+  float lr = 0.01f, momentum = 0.0f, weight_decay = 0.0f;
+  kernels::Nesterov nesterov = kernels::Nesterov::Off;
+};
+
+class Sgd {
+ public:
+  Sgd(std::vector<Tensor> params, SgdConfig config);
+  void step();
+  void zero_grad();
+  SgdConfig& config() { return config_; }
+
+ private:
+  std::vector<Tensor> params_, momentum_;
+  SgdConfig config_;
+  std::int64_t step_ = 0;
+};
+
+struct AdamWConfig {
+  float lr = 1e-3f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.01f;
+};
+
+class AdamW {
+ public:
+  AdamW(std::vector<Tensor> params, AdamWConfig config);
+  void step();
+  // The same, with every gradient multiplied by grad_scale ([1] F32 on the parameters' device;
+  // undefined = 1) as the kernel reads it: clip_grad_norm() + step() in one pass over the
+  // gradients instead of two (the embedding table's gradient is most of a text model's bytes),
+  // with the same bits, because the product g * s is rounded the same way in both.
+  void step(const Tensor& grad_scale);
+  void zero_grad();
+  AdamWConfig& config() { return config_; }
+  // Updates applied to params_[i] (a parameter without a gradient at a step is not updated and
+  // its bias corrections do not advance, as in torch.optim.AdamW).
+  const std::vector<std::int64_t>& steps_taken() const { return steps_; }
+  // Optimizer moments, exposed for checkpoints: m_[i], v_[i] belong to params_[i].
+  const std::vector<Tensor>& first_moments() const { return m_; }
+  const std::vector<Tensor>& second_moments() const { return v_; }
+  const std::vector<Tensor>& params() const { return params_; }
+  // Restores a checkpoint: copies m[i], v[i] (any device, same shape) into the moments of
+  // params_[i] and sets its update count. Sizes and shapes are checked (ShapeError naming the
+  // index) before anything is copied, so a failed restore leaves the optimizer as it was.
+  void load_state(const std::vector<Tensor>& m, const std::vector<Tensor>& v,
+                  const std::vector<std::int64_t>& steps);
+
+ private:
+  std::vector<Tensor> params_, m_, v_;
+  AdamWConfig config_;
+  std::vector<std::int64_t> steps_;
+};
+
+}  // namespace loom::ops

@@ -1,0 +1,141 @@
+// tests/tree/test_include_ladder.cc: the floors of the source tree, enforced.
+//
+// The ladder (core/README.md draws it):
+//
+//   core -> kernels -> ops -> {layers, io, metrics} -> data -> models -> train -> tools
+//                                                                         bench, tests on top
+//
+// A file may include headers of its own folder and of folders on lower floors, never of a folder
+// on its own floor or above, so there is no upward arrow and no cycle between folders. Inside
+// kernels/ a family (kernels/lstm, kernels/conv1d, ...) includes its own headers, kernels/common,
+// and the two building-block families the others are made of (gemm, reduce), and nothing else.
+// Above the ops floor no `kernels::` name appears: layers and models see ops' own types only.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Floor of each top-level folder; higher numbers sit above lower ones.
+const std::map<std::string, int>& floors() {
+  static const std::map<std::string, int> f{
+      {"core", 0},   {"kernels", 1}, {"ops", 2},     {"layers", 3}, {"io", 3},
+      {"metrics", 3}, {"data", 4},   {"models", 5},  {"train", 6},  {"tools", 7},
+      {"bench", 8},  {"tests", 8},
+  };
+  return f;
+}
+
+// Folders whose code may not name kernels:: (everything above the ops floor but bench and tests,
+// which loop over the kernels' variant tables on purpose).
+bool above_ops(const std::string& folder) {
+  return folder == "layers" || folder == "io" || folder == "metrics" || folder == "data" || folder == "models" ||
+         folder == "train" || folder == "tools";
+}
+
+bool is_source(const fs::path& p) {
+  const std::string e = p.extension().string();
+  return e == ".h" || e == ".cc" || e == ".cu" || e == ".cuh" || e == ".inc";
+}
+
+std::string first_component(const std::string& rel) { return rel.substr(0, rel.find('/')); }
+
+// "kernels/lstm/lstm.h" -> "lstm"; "" for files directly in kernels/.
+std::string kernel_family(const std::string& rel) {
+  const std::size_t a = rel.find('/');
+  const std::size_t b = rel.find('/', a + 1);
+  return b == std::string::npos ? "" : rel.substr(a + 1, b - a - 1);
+}
+
+struct Include {
+  std::string file;  // relative to the source root
+  int line = 0;
+  std::string target;
+};
+
+std::vector<Include> project_includes(const fs::path& root, std::vector<std::string>* kernel_names_above) {
+  std::vector<Include> out;
+  const std::regex include_re(R"re(^\s*#\s*include\s*"([^"]+)")re");
+  for (const auto& [folder, floor] : floors()) {
+    (void)floor;
+    const fs::path dir = root / folder;
+    if (!fs::exists(dir)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      if (!entry.is_regular_file() || !is_source(entry.path())) continue;
+      const std::string rel = fs::relative(entry.path(), root).generic_string();
+      if (rel.rfind("tests/data/", 0) == 0) continue;  // fixtures, not code
+      std::ifstream in(entry.path());
+      std::string text;
+      int n = 0;
+      while (std::getline(in, text)) {
+        ++n;
+        std::smatch m;
+        if (std::regex_search(text, m, include_re)) out.push_back({rel, n, m[1]});
+        const std::size_t comment = text.find("//");
+        const std::string code = comment == std::string::npos ? text : text.substr(0, comment);
+        if (above_ops(folder) && code.find("kernels::") != std::string::npos)
+          kernel_names_above->push_back(rel + ":" + std::to_string(n) + ": " + text);
+      }
+    }
+  }
+  return out;
+}
+
+// Why `inc` breaks the ladder, or "" when it does not.
+std::string violation(const Include& inc) {
+  const std::string from = first_component(inc.file), to = first_component(inc.target);
+  const auto to_floor = floors().find(to);
+  if (to_floor == floors().end()) return "";  // a system header, or one generated into the build
+  const std::string where = inc.file + ":" + std::to_string(inc.line) + ": includes " + inc.target;
+  if (from == to) {
+    if (from != "kernels") return "";
+    const std::string fam = kernel_family(inc.file), target_fam = kernel_family(inc.target);
+    const bool ok = fam == target_fam || target_fam == "common" || target_fam == "gemm" || target_fam == "reduce";
+    return ok ? "" : where + " (a kernel family reaches into another family)";
+  }
+  return to_floor->second < floors().at(from) ? "" : where + " (not a lower floor)";
+}
+
+}  // namespace
+
+TEST_CASE("source tree: no include runs up the ladder and no kernels:: name shows above ops") {
+  const fs::path root = LOOM_SOURCE_DIR;
+  std::vector<std::string> kernel_names_above;
+  const std::vector<Include> includes = project_includes(root, &kernel_names_above);
+  REQUIRE(includes.size() > 500);  // the walk really read the tree
+
+  std::vector<std::string> upward;
+  for (const Include& inc : includes)
+    if (std::string why = violation(inc); !why.empty()) upward.push_back(why);
+  std::ostringstream report;
+  for (const auto& u : upward) report << "  " << u << "\n";
+  INFO("includes against the ladder:\n" << report.str());
+  CHECK(upward.empty());
+
+  std::ostringstream names;
+  for (const auto& k : kernel_names_above) names << "  " << k << "\n";
+  INFO("kernels:: names above the ops floor:\n" << names.str());
+  CHECK(kernel_names_above.empty());
+}
+
+TEST_CASE("source tree: the ladder check rejects what it should") {
+  CHECK(violation({"kernels/lstm/lstm_cuda.cu", 1, "ops/tensor.h"}) != "");          // kernel -> Tensor
+  CHECK(violation({"core/device.cc", 1, "kernels/gemm/gemm.h"}) != "");              // core -> kernels
+  CHECK(violation({"layers/lstm.cc", 1, "models/lstm.h"}) != "");                    // up a floor
+  CHECK(violation({"io/safetensors.cc", 1, "layers/module.h"}) != "");               // same floor, other folder
+  CHECK(violation({"kernels/lstm/lstm_cpu.cc", 1, "kernels/conv1d/conv1d.h"}) != "");  // across families
+  CHECK(violation({"kernels/lstm/lstm_cpu.cc", 1, "kernels/gemm/gemm.h"}) == "");
+  CHECK(violation({"ops/lstm.cc", 1, "kernels/lstm/lstm.h"}) == "");
+  CHECK(violation({"models/lstm.cc", 1, "layers/lstm.h"}) == "");
+  CHECK(violation({"tools/loom.cc", 1, "CLI/CLI.hpp"}) == "");
+  CHECK(above_ops("models"));
+  CHECK_FALSE(above_ops("bench"));
+}
