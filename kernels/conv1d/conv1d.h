@@ -26,7 +26,7 @@
 #include <string>
 
 #include "kernels/common/cost.h"
-#include "kernels/common/fwd.h"
+#include "kernels/common/kernel_header.h"
 
 namespace loom::kernels {
 

@@ -9,7 +9,7 @@
 #pragma once
 
 #include "kernels/common/cost.h"
-#include "kernels/common/fwd.h"
+#include "kernels/common/kernel_header.h"
 
 namespace loom::kernels {
 

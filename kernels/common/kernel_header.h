@@ -1,4 +1,4 @@
-// kernels/common/fwd.h: what every kernel family header needs: DType, GradMode, and the
+// kernels/common/kernel_header.h: what every kernel family header includes: DType, GradMode, and the
 // CudaContext name (declared only; kernel headers never include CUDA headers).
 #pragma once
 
