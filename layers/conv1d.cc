@@ -56,8 +56,8 @@ std::vector<NamedTensor> Conv1d::state_dict() const {
 }
 
 TextCnnBlock::TextCnnBlock(const TextCnnConfig& config, std::uint64_t seed, Device device) : config_(config) {
-  LOOM_CHECK(!config.widths.empty() && config.widths.size() <= static_cast<std::size_t>(kernels::kMaxTextCnnWidths),
-             "TextCnnBlock: between 1 and ", kernels::kMaxTextCnnWidths, " widths, got ", config.widths.size());
+  LOOM_CHECK(!config.widths.empty() && config.widths.size() <= static_cast<std::size_t>(ops::kMaxTextCnnWidths),
+             "TextCnnBlock: between 1 and ", ops::kMaxTextCnnWidths, " widths, got ", config.widths.size());
   for (std::size_t i = 0; i < config.widths.size(); ++i) {
     Conv1dConfig c;
     c.in_channels = config.in_channels;

@@ -74,8 +74,8 @@ void ModelConfig::validate() const {
     LOOM_CHECK(layers >= 1, "model config: layers must be >= 1, got ", layers);
   }
   if (uses_conv(arch)) {
-    LOOM_CHECK(!widths.empty() && widths.size() <= static_cast<std::size_t>(kernels::kMaxTextCnnWidths),
-               "model config: between 1 and ", kernels::kMaxTextCnnWidths, " conv widths, got ", widths.size());
+    LOOM_CHECK(!widths.empty() && widths.size() <= static_cast<std::size_t>(ops::kMaxTextCnnWidths),
+               "model config: between 1 and ", ops::kMaxTextCnnWidths, " conv widths, got ", widths.size());
     for (std::int64_t w : widths) LOOM_CHECK(w >= 1 && w <= 64, "model config: conv width ", w, " is outside [1, 64]");
     LOOM_CHECK(filters >= 1, "model config: filters must be >= 1, got ", filters);
   }

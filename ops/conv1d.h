@@ -15,6 +15,9 @@ namespace loom::ops {
 
 using kernels::Conv1dVariant;
 
+// The most filter widths one text-CNN block takes (the fused kernel's fixed-size argument array).
+inline constexpr int kMaxTextCnnWidths = kernels::kMaxTextCnnWidths;
+
 enum class Padding { Valid, Same, Explicit };
 
 struct Conv1dOptions {
