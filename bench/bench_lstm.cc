@@ -1,6 +1,9 @@
-// bench/bench_lstm.cc: the LSTM benchmark. Ours (CPU; CUDA v1 unfused and v2 fused; cuDNN
-// STANDARD and PERSIST_STATIC where legal) against the CPU reference first, then timed, and put
-// side by side with torch.nn.LSTM timings from bench/torch_reference.py on the same points.
+// bench/bench_lstm.cc: the LSTM benchmark. Every row of the LSTM variant table for the device
+// (kernels/lstm/lstm_variants.h: on the CPU the plain-loop "reference" and the "cpu" training path;
+// on the GPU "cuda-v1", "cuda-v2", "cudnn", "cudnn-persist" where legal) is validated against the CPU
+// path first, then timed, and put side by side with torch.nn.LSTM timings from
+// bench/torch_reference.py on the same points. The "reference" row, plain loops on one thread, is
+// timed with 1 warm-up and at most 3 repetitions.
 //
 //   bench_lstm                                     the target points, on the GPU when there
 //                                                  is one (--device auto), else on the CPU
@@ -57,13 +60,13 @@
 #include "core/parallel.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"
+#include "kernels/lstm/lstm_variants.h"
 
 namespace loom::bench {
 namespace {
 
-using kernels::CudnnRnnAlgo;
-using kernels::Direction;
-using kernels::LstmVariant;
+using kernels::LstmVariantRow;
+using ops::Direction;
 
 struct LstmShape {
   std::int64_t T = 50, B = 64, C = 128, H = 256;
@@ -76,16 +79,20 @@ struct DtypeCase {
   bool tf32;
 };
 
+// One row of the variant table; the report shows it as "<impl>/<row>".
 struct ImplCase {
-  Impl impl;
-  LstmVariant variant = LstmVariant::Fused;
-  CudnnRnnAlgo algo = CudnnRnnAlgo::Standard;
-  std::string name() const { return impl_name(impl); }
-  std::string variant_name() const {
-    if (impl == Impl::Cuda) return kernels::lstm_variant_name(variant);
-    if (impl == Impl::Cudnn) return algo == CudnnRnnAlgo::Standard ? "standard" : "persist-static";
-    return "";
+  const LstmVariantRow* row;
+  std::string name() const {
+    if (row->device == DeviceType::Cpu) return "cpu";
+    return std::string(row->name).rfind("cudnn", 0) == 0 ? "cudnn" : "cuda";
   }
+  std::string variant_name() const { return row->name; }
+  ops::LstmSeqOptions options() const {
+    ops::LstmSeqOptions o;
+    o.row = row->name;
+    return o;
+  }
+  bool is_reference_row() const { return std::string(row->name) == "reference"; }
 };
 
 // Row 0 runs all T steps (so torch's pad_packed_sequence gives back T steps); the others spread
@@ -300,20 +307,12 @@ struct Options {
 };
 
 bool supported(const ImplCase& ic, const LstmShape& s, DType dtype, const Model& m, std::string* why) {
-  if (ic.impl == Impl::Cpu) return true;
-  if (ic.impl == Impl::Cudnn && !cudnn_compiled()) {
-    *why = "cuDNN not compiled in";
-    return false;
-  }
   for (int l = 0; l < s.L; ++l) {  // every layer must fit (layer l > 0 has C = D*H)
     kernels::LstmSeqFwdArgs a;
     a.T = s.T, a.B = s.B, a.C = l == 0 ? s.C : s.D * s.H, a.H = s.H, a.D = s.D, a.dtype = dtype;
     a.lengths = m.lengths.defined() ? m.lengths.data<std::int32_t>() : nullptr;
-    for (int d = 0; d < s.D; ++d) a.dirs[d].dir = d == 0 ? Direction::Forward : Direction::Reverse;
-    bool ok = false;
-    if (ic.impl == Impl::Cuda) LOOM_IF_CUDA(ok = kernels::lstm_seq_cuda_supports(a, why));
-    if (ic.impl == Impl::Cudnn) LOOM_IF_CUDNN(ok = kernels::lstm_seq_cudnn_supports(a, ic.algo, why));
-    if (!ok) return false;
+    for (int d = 0; d < s.D; ++d) a.dirs[d].reverse = d > 0;
+    if (!kernels::variant_supports(*ic.row, a, why)) return false;
   }
   return true;
 }
@@ -356,7 +355,7 @@ std::string validate(Reference& ref, const LstmShape& s, const DtypeCase& c, con
   LstmShape sv = s;
   sv.T = ref.Tv;
   Model m = instantiate(ref.master, sv, c.dtype, c.dtype, device);
-  ops::LstmSeqOptions o{ic.impl, ic.variant, ic.algo};
+  const ops::LstmSeqOptions o = ic.options();
   const Named& want = reference(ref, s, c.dtype);
   std::string where;
   *rel_err = 0;
@@ -408,7 +407,8 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
       base.validated_T = ref.Tv;
       std::string why;
       if (!supported(ic, s, c.dtype, model, &why)) base.status = "unsupported: " + why;
-      const bool is_reference = ic.impl == Impl::Cpu && c.dtype == DType::F32;
+      // The CPU path at F32 is the bench's oracle (tests check it against the plain-loop reference).
+      const bool is_reference = std::string(ic.row->name) == "cpu" && c.dtype == DType::F32;
       try {
         if (base.status == "ok" && is_reference) base.rel_err = 0, base.status = "ok (reference)";
         else if (base.status == "ok") base.status = validate(ref, s, c, ic, opt.device, opt.phases, &base.rel_err);
@@ -422,13 +422,15 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
         const Work w = work_of(s, c.dtype, training);
         row.gflop = w.gflop;
         if (row.status.rfind("ok", 0) == 0) {
-          const ops::LstmSeqOptions o{ic.impl, ic.variant, ic.algo};
+          const ops::LstmSeqOptions o = ic.options();
           auto step = [&] { training ? forward_backward(model, o) : forward_inference(model, o); };
+          const int warmup = ic.is_reference_row() ? std::min(opt.warmup, 1) : opt.warmup;
+          const int reps = ic.is_reference_row() ? std::min(opt.reps, 3) : opt.reps;
           try {
             if (opt.device.is_cpu()) {
-              row.time = time_cpu(step, opt.warmup, opt.reps);
+              row.time = time_cpu(step, warmup, reps);
             } else {
-              const GpuStats g = time_gpu(opt.device.index, step, opt.warmup, opt.reps);
+              const GpuStats g = time_gpu(opt.device.index, step, warmup, reps);
               row.time = g.events;
               row.wall = g.wall;
             }
@@ -489,7 +491,9 @@ int main(int argc, char** argv) {
   app.add_option("--lengths", lengths_str, "fixed | variable | all")
       ->check(CLI::IsMember({"fixed", "variable", "all"}));
   app.add_option("--phase", phase_str, "fwd | fwd+bwd | all")->check(CLI::IsMember({"fwd", "fwd+bwd", "all"}));
-  app.add_option("--impl", impl_str, "all | cpu | cuda | cudnn")->check(CLI::IsMember({"all", "cpu", "cuda", "cudnn"}));
+  app.add_option("--impl", impl_str,
+                 "all | cpu | cuda | cudnn (the rows of that kind) | one row of the variant table by name "
+                 "(reference, cpu, cuda-v1, cuda-v2, cudnn, cudnn-persist)");
   app.add_option("--threads", threads, "CPU threads (default: LOOM_NUM_THREADS or all cores)");
   app.add_option("--reps", reps, "timed repetitions (default 20 cpu, 100 cuda; 5 with --quick)");
   app.add_option("--warmup", warmup, "untimed repetitions first (default 3 cpu, 10 cuda; 1 with --quick)");
@@ -551,14 +555,10 @@ int main(int argc, char** argv) {
     if (dtype_str == "bf16" || dtype_str == "all") opt.dtypes.push_back({DType::BF16, false});
     if (dtype_str == "f16" || dtype_str == "all") opt.dtypes.push_back({DType::F16, false});
     opt.phases = phase_str == "all" ? std::vector<std::string>{"fwd", "fwd+bwd"} : std::vector<std::string>{phase_str};
-    if (!gpu) {
-      opt.impls.push_back({Impl::Cpu});
-    } else {
-      if (impl_str == "all" || impl_str == "cuda")
-        for (LstmVariant v : {LstmVariant::Unfused, LstmVariant::Fused}) opt.impls.push_back({Impl::Cuda, v});
-      if (impl_str == "all" || impl_str == "cudnn")
-        for (CudnnRnnAlgo a : {CudnnRnnAlgo::Standard, CudnnRnnAlgo::PersistStatic})
-          opt.impls.push_back({Impl::Cudnn, LstmVariant::Fused, a});
+    for (const LstmVariantRow& row : kernels::lstm_variants()) {
+      const ImplCase ic{&row};
+      if (row.device != opt.device.type) continue;
+      if (impl_str == "all" || impl_str == ic.name() || impl_str == row.name) opt.impls.push_back(ic);
     }
     LOOM_CHECK(!opt.impls.empty(), "bench_lstm: --impl ", impl_str, " has nothing to run on ", opt.device.str());
     if (!torch_path.empty()) opt.torch = load_torch_times(torch_path);

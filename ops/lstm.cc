@@ -1,18 +1,23 @@
 // ops/lstm.cc: lstm_cell (composed) and lstm_seq (one fused node) with their autograd.
 //
-// lstm_seq is where the implementation is chosen: ONE switch over Impl (Cpu, Cuda, Cudnn), Auto
-// resolved by resolve_lstm_impl(). The node saves exactly what backward needs: x, y, the folded
-// bias, weights, initial states, and either the F32 cell states and gates (our kernels) or cuDNN's
-// opaque reserve space.
+// lstm_seq is where the implementation is chosen: one row of the LSTM variant table
+// (kernels/lstm/lstm_variants.h), from LstmSeqOptions (pick_row below; Auto: CPU -> "cpu", CUDA ->
+// "cuda-v2" when it supports the arguments, else "cudnn"). The backward recorded next to the
+// forward runs the same row and keeps exactly what it needs: x, y, the folded bias, weights,
+// initial states, the F32 cell states and gates, and the row's own saved object (cuDNN's reserve
+// space).
 #include "ops/lstm.h"
 
+#include <memory>
 #include <string>
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/elementwise.h"
 #include "ops/matmul.h"
 #include "ops/op_util.h"
 #include "ops/shape_ops.h"
+#include "kernels/lstm/lstm_variants.h"
 
 namespace loom::ops {
 
@@ -37,34 +42,20 @@ void* out_ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nul
 
 DType saved_dtype(DType storage) { return storage == DType::F64 ? DType::F64 : DType::F32; }
 
+using kernels::LstmVariantRow;
+
+// What a variant row takes: the device's context for CUDA tensors, nullptr for CPU ones.
+const CudaContext* context_or_null(const Tensor& x) {
+  const CudaContext* cuda = nullptr;
+  if (x.device().is_cuda()) LOOM_IF_CUDA(cuda = &context_of(x));
+  return cuda;
+}
+
 // The tensors one direction of the node keeps.
 struct SavedDirection {
-  Direction dir = Direction::Forward;
   Tensor w_ih, w_hh, bias, h0, c0;  // bias = b_ih + b_hh
-  Tensor c_saved, gates_saved;      // our kernels
+  Tensor c_saved, gates_saved;
 };
-
-void run_fwd(Impl impl, const kernels::LstmSeqFwdArgs& a, [[maybe_unused]] const Tensor& on,
-             [[maybe_unused]] const LstmSeqOptions& o) {
-  switch (impl) {
-    case Impl::Cpu: kernels::lstm_seq_fwd_cpu(a); return;
-    case Impl::Cuda: LOOM_IF_CUDA(kernels::lstm_seq_fwd_cuda(a, detail::ctx(on), o.variant)); return;
-    case Impl::Cudnn: LOOM_IF_CUDNN(kernels::lstm_seq_fwd_cudnn(a, detail::ctx(on), o.cudnn_algo)); return;
-    case Impl::Auto: break;
-  }
-  LOOM_THROW(Error, "lstm_seq: Impl::Auto must be resolved before dispatch");
-}
-
-void run_bwd(Impl impl, const kernels::LstmSeqBwdArgs& a, [[maybe_unused]] const Tensor& on,
-             [[maybe_unused]] const LstmSeqOptions& o) {
-  switch (impl) {
-    case Impl::Cpu: kernels::lstm_seq_bwd_cpu(a); return;
-    case Impl::Cuda: LOOM_IF_CUDA(kernels::lstm_seq_bwd_cuda(a, detail::ctx(on), o.variant)); return;
-    case Impl::Cudnn: LOOM_IF_CUDNN(kernels::lstm_seq_bwd_cudnn(a, detail::ctx(on), o.cudnn_algo)); return;
-    case Impl::Auto: break;
-  }
-  LOOM_THROW(Error, "lstm_seq: Impl::Auto must be resolved before dispatch");
-}
 
 // The kernels take one GradMode for all parameter gradients and one for all input gradients.
 // Fresh (Overwrite) buffers are zeroed when a sibling must accumulate, so one mode fits all.
@@ -82,77 +73,77 @@ GradMode unify_modes(const std::vector<GradTarget*>& targets) {
   return GradMode::Accumulate;
 }
 
-struct LstmSeqNode final : Node {
-  kernels::LstmSeqFwdArgs args;  // shapes and flags; pointers refreshed from the saved tensors
-  Impl impl = Impl::Cpu;
-  LstmSeqOptions options;
-  Tensor saved_x, saved_y, saved_lengths, saved_reserve;
+// What the backward closure keeps: the forward's arguments (shapes and flags; pointers are
+// refreshed from the saved tensors), the row that ran and what it saved.
+struct LstmSeqSaved {
+  kernels::LstmSeqFwdArgs args;
+  const LstmVariantRow* row = nullptr;
+  std::shared_ptr<kernels::BackendSaved> backend;  // the row's own saved state, or null
+  Tensor x, y, lengths;
   SavedDirection dirs[2];
-
-  const char* name() const override { return "lstm_seq"; }
-
-  void backward() override {
-    const int D = args.D;
-    kernels::LstmSeqBwdArgs b;
-    b.fwd = args;
-    b.fwd.x = saved_x.data_ptr();
-    b.fwd.y = saved_y.data_ptr();
-    b.fwd.lengths = saved_lengths.defined() ? saved_lengths.data<std::int32_t>() : nullptr;
-    b.fwd.cudnn_reserve = out_ptr_or_null(saved_reserve);
-    const Tensor dy = grad_output_if_any(0);
-    b.dy = ptr_or_null(dy);
-
-    // Inputs: 0 x, then per direction d: 1+5d w_ih, 2+5d w_hh, 3+5d bias, 4+5d h0, 5+5d c0.
-    std::vector<GradTarget> param_targets, input_targets;
-    param_targets.reserve(6);
-    input_targets.reserve(5);
-    std::vector<Tensor> scratch;  // gradients nobody asked for still need somewhere to go
-    auto param_target = [&](int input, const Tensor& like) -> void* {
-      if (needs_grad(input)) {
-        param_targets.push_back(grad_input(input));
-        return param_targets.back().buffer.data_ptr();
-      }
-      scratch.push_back(Tensor::empty(like.shape(), like.dtype(), like.device()));
-      param_targets.push_back({scratch.back(), GradMode::Overwrite});
-      return scratch.back().data_ptr();
-    };
-    auto input_target = [&](int input) -> void* {
-      if (!needs_grad(input)) return nullptr;
-      input_targets.push_back(grad_input(input));
-      return input_targets.back().buffer.data_ptr();
-    };
-    b.dx = input_target(0);
-    for (int d = 0; d < D; ++d) {
-      const SavedDirection& s = dirs[d];
-      kernels::LstmDirection& fd = b.fwd.dirs[d];
-      fd.w_ih = s.w_ih.data_ptr();
-      fd.w_hh = s.w_hh.data_ptr();
-      fd.bias = s.bias.data_ptr();
-      fd.h0 = ptr_or_null(s.h0);
-      fd.c0 = ptr_or_null(s.c0);
-      fd.h_n = fd.c_n = nullptr;  // forward outputs are not rewritten in backward
-      fd.c_saved = out_ptr_or_null(s.c_saved);
-      fd.gates_saved = out_ptr_or_null(s.gates_saved);
-      kernels::LstmDirectionGrad& g = b.grads[d];
-      g.dw_ih = param_target(1 + 5 * d, s.w_ih);
-      g.dw_hh = param_target(2 + 5 * d, s.w_hh);
-      g.dbias = param_target(3 + 5 * d, s.bias);
-      g.dh0 = input_target(4 + 5 * d);
-      g.dc0 = input_target(5 + 5 * d);
-      const Tensor dh_n = grad_output_if_any(1 + 2 * d), dc_n = grad_output_if_any(2 + 2 * d);
-      g.dh_n = ptr_or_null(dh_n);
-      g.dc_n = ptr_or_null(dc_n);
-      scratch.push_back(dh_n);  // keep alive until the kernel has run
-      scratch.push_back(dc_n);
-    }
-    std::vector<GradTarget*> params, inputs_;
-    for (auto& t : param_targets) params.push_back(&t);
-    for (auto& t : input_targets) inputs_.push_back(&t);
-    b.param_mode = unify_modes(params);
-    b.input_mode = unify_modes(inputs_);
-    run_bwd(impl, b, saved_x, options);
-  }
 };
+
+// Node inputs: 0 x, then per direction d: 1+5d w_ih, 2+5d w_hh, 3+5d bias, 4+5d h0, 5+5d c0.
+// Outputs: 0 y, then per direction d: 1+2d h_n, 2+2d c_n.
+void lstm_seq_backward(Node& node, const LstmSeqSaved& saved) {
+  const int D = saved.args.D;
+  kernels::LstmSeqBwdArgs b;
+  b.fwd = saved.args;
+  b.fwd.x = saved.x.data_ptr();
+  b.fwd.y = saved.y.data_ptr();
+  b.fwd.lengths = saved.lengths.defined() ? saved.lengths.data<std::int32_t>() : nullptr;
+  const Tensor dy = node.grad_output_if_any(0);
+  b.dy = ptr_or_null(dy);
+
+  std::vector<GradTarget> param_targets, input_targets;
+  param_targets.reserve(6);
+  input_targets.reserve(5);
+  std::vector<Tensor> scratch;  // gradients nobody asked for still need somewhere to go
+  auto param_target = [&](int input, const Tensor& like) -> void* {
+    if (node.needs_grad(input)) {
+      param_targets.push_back(node.grad_input(input));
+      return param_targets.back().buffer.data_ptr();
+    }
+    scratch.push_back(Tensor::empty(like.shape(), like.dtype(), like.device()));
+    param_targets.push_back({scratch.back(), GradMode::Overwrite});
+    return scratch.back().data_ptr();
+  };
+  auto input_target = [&](int input) -> void* {
+    if (!node.needs_grad(input)) return nullptr;
+    input_targets.push_back(node.grad_input(input));
+    return input_targets.back().buffer.data_ptr();
+  };
+  b.dx = input_target(0);
+  for (int d = 0; d < D; ++d) {
+    const SavedDirection& s = saved.dirs[d];
+    kernels::LstmDirection& fd = b.fwd.dirs[d];
+    fd.w_ih = s.w_ih.data_ptr();
+    fd.w_hh = s.w_hh.data_ptr();
+    fd.bias = s.bias.data_ptr();
+    fd.h0 = ptr_or_null(s.h0);
+    fd.c0 = ptr_or_null(s.c0);
+    fd.h_n = fd.c_n = nullptr;  // forward outputs are not rewritten in backward
+    fd.c_saved = out_ptr_or_null(s.c_saved);
+    fd.gates_saved = out_ptr_or_null(s.gates_saved);
+    kernels::LstmDirectionGrad& g = b.grads[d];
+    g.dw_ih = param_target(1 + 5 * d, s.w_ih);
+    g.dw_hh = param_target(2 + 5 * d, s.w_hh);
+    g.dbias = param_target(3 + 5 * d, s.bias);
+    g.dh0 = input_target(4 + 5 * d);
+    g.dc0 = input_target(5 + 5 * d);
+    const Tensor dh_n = node.grad_output_if_any(1 + 2 * d), dc_n = node.grad_output_if_any(2 + 2 * d);
+    g.dh_n = ptr_or_null(dh_n);
+    g.dc_n = ptr_or_null(dc_n);
+    scratch.push_back(dh_n);  // keep alive until the kernel has run
+    scratch.push_back(dc_n);
+  }
+  std::vector<GradTarget*> params, inputs;
+  for (auto& t : param_targets) params.push_back(&t);
+  for (auto& t : input_targets) inputs.push_back(&t);
+  b.param_mode = unify_modes(params);
+  b.input_mode = unify_modes(inputs);
+  saved.row->backward(b, context_or_null(saved.x), saved.backend.get());
+}
 
 void check_direction(const Tensor& x, const LstmDirectionParams& p, std::int64_t H, int d) {
   const std::int64_t B = x.dim(1), C = x.dim(2);
@@ -176,40 +167,61 @@ void check_direction(const Tensor& x, const LstmDirectionParams& p, std::int64_t
   }
 }
 
-}  // namespace
-
-Impl resolve_lstm_impl(const Tensor& x, [[maybe_unused]] const kernels::LstmSeqFwdArgs& a, const LstmSeqOptions& o,
-                       std::string* reason) {
+// The row LstmSeqOptions asks for on x's device, and why (for LOOM_TRACE and errors).
+const LstmVariantRow& pick_row(const Tensor& x, const kernels::LstmSeqFwdArgs& a, const LstmSeqOptions& o,
+                               std::string* reason) {
   const bool on_cpu = x.device().is_cpu();
+  auto find = [](const char* name) -> const LstmVariantRow* {
+    for (const LstmVariantRow& row : kernels::lstm_variants())
+      if (std::string(row.name) == name) return &row;
+    return nullptr;
+  };
+  auto fits = [&](const LstmVariantRow& row) -> const LstmVariantRow& {
+    LOOM_CHECK((row.device == DeviceType::Cpu) == on_cpu, "lstm_seq: variant ", row.name, " cannot run tensors on ",
+               x.device().str());
+    std::string why;
+    if (!kernels::variant_supports(row, a, &why)) LOOM_THROW(ShapeError, "lstm_seq: variant ", row.name, ": ", why);
+    return row;
+  };
+  if (!o.row.empty()) {
+    *reason = "requested by name";
+    return fits(kernels::lstm_variant(o.row));
+  }
   if (o.impl != Impl::Auto) {
     LOOM_CHECK(on_cpu == (o.impl == Impl::Cpu), "lstm_seq: --impl ", impl_name(o.impl), " cannot run tensors on ",
                x.device().str());
-    if (reason) *reason = "requested";
-    return o.impl;
+    *reason = "requested";
+    const char* name = "cpu";
+    if (o.impl == Impl::Cuda) name = o.variant == LstmVariant::Unfused ? "cuda-v1" : "cuda-v2";
+    if (o.impl == Impl::Cudnn) name = o.cudnn_algo == CudnnRnnAlgo::Standard ? "cudnn" : "cudnn-persist";
+    const LstmVariantRow* row = find(name);
+    if (row == nullptr) ::loom::detail::throw_not_compiled(o.impl == Impl::Cudnn ? "cuDNN" : "CUDA", "lstm_seq");
+    return fits(*row);
   }
   if (on_cpu) {
-    if (reason) *reason = "CPU tensors";
-    return Impl::Cpu;
+    *reason = "CPU tensors";
+    return *find("cpu");
   }
-  std::string why_cuda, why_cudnn;
-  bool cuda_ok = false, cudnn_ok = false;
-  LOOM_IF_CUDA(cuda_ok = kernels::lstm_seq_cuda_supports(a, &why_cuda));
-  if (cuda_ok) {
-    if (reason) *reason = "hand-written kernels support these arguments";
-    return Impl::Cuda;
+  std::string why_cuda = "CUDA is not compiled in", why_cudnn = "cuDNN is not compiled in";
+  const LstmVariantRow* cuda = find("cuda-v2");
+  if (cuda != nullptr && kernels::variant_supports(*cuda, a, &why_cuda)) {
+    *reason = "hand-written kernels support these arguments";
+    return *cuda;
   }
-  if (cudnn_compiled()) {
-    LOOM_IF_CUDNN(cudnn_ok = kernels::lstm_seq_cudnn_supports(a, o.cudnn_algo, &why_cudnn));
-    if (cudnn_ok) {
-      if (reason) *reason = "hand-written kernels cannot (" + why_cuda + "); cuDNN can";
-      return Impl::Cudnn;
-    }
-  } else {
-    why_cudnn = "cuDNN is not compiled in";
+  const LstmVariantRow* cudnn = find("cudnn");
+  if (cudnn != nullptr && kernels::variant_supports(*cudnn, a, &why_cudnn)) {
+    *reason = "hand-written kernels cannot (" + why_cuda + "); cuDNN can";
+    return *cudnn;
   }
-  LOOM_THROW(Error, "lstm_seq: no CUDA implementation fits: ", why_cuda, "; cuDNN: ", why_cudnn,
-             " (use CPU tensors)");
+  LOOM_THROW(Error, "lstm_seq: no CUDA implementation fits: ", why_cuda, "; cuDNN: ", why_cudnn, " (use CPU tensors)");
 }
+
+Impl impl_of(const LstmVariantRow& row) {
+  if (row.device == DeviceType::Cpu) return Impl::Cpu;
+  return std::string(row.name).rfind("cudnn", 0) == 0 ? Impl::Cudnn : Impl::Cuda;
+}
+
+}  // namespace
 
 LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector<LstmDirectionParams>& dirs,
                        const LstmSeqOptions& options) {
@@ -239,7 +251,8 @@ LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector
 
   LstmSeqResult result;
   result.y = Tensor::empty({T, B, D * H}, x.dtype(), x.device());
-  kernels::LstmSeqFwdArgs a;
+  LstmSeqSaved saved;
+  kernels::LstmSeqFwdArgs& a = saved.args;
   a.T = T;
   a.B = B;
   a.C = C;
@@ -249,32 +262,30 @@ LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector
   a.x = x.data_ptr();
   a.lengths = lengths.defined() ? lengths.data<std::int32_t>() : nullptr;
   a.y = result.y.data_ptr();
+  for (int d = 0; d < D; ++d) a.dirs[d].reverse = dirs[d].dir == Direction::Reverse;  // supports() reads it
   std::string reason;
-  const Impl impl = resolve_lstm_impl(x, a, options, &reason);
-  result.impl = impl;
-  const std::string choice = std::string(impl_name(impl)) +
-                             (impl == Impl::Cuda ? std::string("/") + kernels::lstm_variant_name(options.variant) : "");
-  ::loom::detail::trace_choice("lstm_seq", (choice + " (" + reason + ")").c_str());
+  const LstmVariantRow& row = pick_row(x, a, options, &reason);
+  result.impl = impl_of(row);
+  result.row = row.name;
+  ::loom::detail::trace_choice("lstm_seq", (result.row + " (" + reason + ")").c_str());
 
-  SavedDirection saved[2];
+  // A training forward is one with somewhere to save (lstm.h): every row gets the F32 buffers.
   const DType sd = saved_dtype(x.dtype());
   for (int d = 0; d < D; ++d) {
     const LstmDirectionParams& p = dirs[d];
-    SavedDirection& s = saved[d];
-    s.dir = p.dir;
+    SavedDirection& s = saved.dirs[d];
     s.w_ih = p.w_ih;
     s.w_hh = p.w_hh;
     s.bias = add(p.b_ih, p.b_hh);  // recorded: its backward hands db to both biases
     s.h0 = p.h0;
     s.c0 = p.c0;
-    if (record && impl != Impl::Cudnn) {
+    if (record) {
       s.c_saved = Tensor::empty({T, B, H}, sd, x.device());
       s.gates_saved = Tensor::empty({T, B, 4 * H}, sd, x.device());
     }
     result.h_n.push_back(Tensor::empty({B, H}, x.dtype(), x.device()));
     result.c_n.push_back(Tensor::empty({B, H}, x.dtype(), x.device()));
     kernels::LstmDirection& k = a.dirs[d];
-    k.dir = p.dir;
     k.w_ih = s.w_ih.data_ptr();
     k.w_hh = s.w_hh.data_ptr();
     k.bias = s.bias.data_ptr();
@@ -285,38 +296,24 @@ LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector
     k.c_saved = out_ptr_or_null(s.c_saved);
     k.gates_saved = out_ptr_or_null(s.gates_saved);
   }
-  Tensor reserve;
-  if (record && impl == Impl::Cudnn) {
-    std::size_t bytes = 0;
-    LOOM_IF_CUDNN(bytes = kernels::lstm_seq_cudnn_reserve_bytes(a, detail::ctx(x), options.cudnn_algo));
-    reserve = Tensor::empty({static_cast<std::int64_t>((bytes + 3) / 4)}, DType::I32, x.device());
-    a.cudnn_reserve = reserve.data_ptr();
-    a.cudnn_reserve_bytes = bytes;
-  }
-  run_fwd(impl, a, x, options);
+  saved.backend = row.forward(a, context_or_null(x));
+  if (!record) return result;
 
-  if (record) {
-    auto node = std::make_unique<LstmSeqNode>();
-    node->args = a;
-    node->impl = impl;
-    node->options = options;
-    node->saved_x = x;
-    node->saved_y = result.y;
-    node->saved_lengths = lengths;
-    node->saved_reserve = reserve;
-    std::vector<const Tensor*> inputs{&x};
-    for (int d = 0; d < D; ++d) {
-      node->dirs[d] = saved[d];
-      for (const Tensor* t : {&saved[d].w_ih, &saved[d].w_hh, &saved[d].bias, &saved[d].h0, &saved[d].c0})
-        inputs.push_back(t);
-    }
-    std::vector<Tensor*> outputs{&result.y};
-    for (int d = 0; d < D; ++d) {
-      outputs.push_back(&result.h_n[d]);
-      outputs.push_back(&result.c_n[d]);
-    }
-    record_node(std::move(node), inputs, outputs);
+  saved.row = &row;
+  saved.x = x;
+  saved.y = result.y;
+  saved.lengths = lengths;
+  std::vector<const Tensor*> inputs{&x};
+  for (int d = 0; d < D; ++d)
+    for (const Tensor* t : {&saved.dirs[d].w_ih, &saved.dirs[d].w_hh, &saved.dirs[d].bias, &saved.dirs[d].h0,
+                            &saved.dirs[d].c0})
+      inputs.push_back(t);
+  std::vector<Tensor*> outputs{&result.y};
+  for (int d = 0; d < D; ++d) {
+    outputs.push_back(&result.h_n[d]);
+    outputs.push_back(&result.c_n[d]);
   }
+  record_op("lstm_seq", inputs, outputs, [saved](Node& node) { lstm_seq_backward(node, saved); });
   return result;
 }
 

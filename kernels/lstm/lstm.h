@@ -1,7 +1,7 @@
 // kernels/lstm/lstm.h: the LSTM over a whole sequence, forward and backward, for one or two
 // directions in one call (a BiLSTM layer runs both directions together).
 //
-// Conventions (architecture section 6; the same as torch.nn.LSTM and cuDNN):
+// Conventions (the same as torch.nn.LSTM and cuDNN):
 //   gate order i, f, g, o in every [4H] vector and every [4H, *] weight;
 //   sequences are time-major: x [T, B, C], y [T, B, D*H], direction d owns columns [d*H, (d+1)*H);
 //   weights in PyTorch's layout: w_ih [4H, C], w_hh [4H, H]; kernels take the folded bias
@@ -13,45 +13,43 @@
 //
 // Variable lengths are a kernel argument, not a caller's chore. Row b has len_b valid steps
 // (lengths == nullptr: all T). Processing step s = 0 .. T-1 touches row b only if s < len_b, at time
-//   t = s                  (Direction::Forward)
-//   t = len_b - 1 - s      (Direction::Reverse: each row runs backwards from its own last token,
-//                           inside the kernel, with no reversed copy of the input)
+//   t = time_of(reverse, len_b, s) = s               (reverse == false)
+//                                  = len_b - 1 - s   (reverse == true: each row runs backwards from
+//                                                     its own last token, with no reversed copy)
 // Positions t >= len_b of y are zero. The final state (h_n, c_n) is the state after the row's last
 // processed step (t = len_b - 1 forward, t = 0 reverse); len_b == 0 is allowed: y is zero for the
 // whole row and the final state equals the initial state.
 //
+// Training or inference: a forward is a training forward when it has somewhere to save, i.e.
+// dirs[d].c_saved != nullptr (and gates_saved). Our kernels fill those buffers; cuDNN keeps its own
+// opaque state instead and hands it back as its BackendSaved object (kernels/common/variants.h).
+//
 // Precision: x, weights, bias, h0, c0, y, h_n, c_n are in `dtype` (F32, F16, BF16; F64 on the CPU
 // only). Everything is computed in F32 (F64 for F64), and the saved cell states and gates are F32
 // (F64 for F64) whatever the storage type, so backward does not lose bits to half precision.
+//
+// The implementations (each a row of the variant table, kernels/lstm/lstm_variants.h):
+//   lstm_reference.cc      plain loops, the oracle of the tests
+//   lstm_cpu.cc            threaded + BLAS, the CPU training path
+//   lstm_cuda_time_loop.cuh + lstm_cuda_fused.cu / lstm_cuda_unfused.cu   hand-written CUDA
+//   lstm_cudnn.cc          cuDNN's RNN API
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 #include "kernels/common/cost.h"
 #include "kernels/common/kernel_header.h"
+#include "kernels/common/variants.h"
 
 namespace loom::kernels {
 
 inline constexpr char kGateOrder[] = "ifgo";
 
-enum class Direction { Forward, Reverse };
-
-// Implementation variants of the hand-written CUDA LSTM. Tests and benches loop over all of them.
-//   Unfused (v1): one kernel per elementwise operation around cuBLAS GEMMs, the way an eager
-//                 framework runs an LSTM cell: the teaching baseline.
-//   Fused   (v2): the input projection of all T steps in one GEMM before the loop; per step the
-//                 recurrent GEMM accumulates into the pre-activations (beta = 1) and ONE pointwise
-//                 kernel does all gate math; backward mirrors it.
-enum class LstmVariant { Unfused, Fused };
-const char* lstm_variant_name(LstmVariant);
-
-// The cuDNN algorithm used by the cuDNN fallback.
-enum class CudnnRnnAlgo { Standard, PersistStatic };
-
 // One direction's parameters, inputs and outputs. Every pointer lives on the device of x.
 struct LstmDirection {
-  Direction dir = Direction::Forward;
+  bool reverse = false;        // runs each row from its last valid token back to t = 0
   const void* w_ih = nullptr;  // [4H, C]     dtype
   const void* w_hh = nullptr;  // [4H, H]     dtype
   const void* bias = nullptr;  // [4H]        dtype, b_ih + b_hh
@@ -72,10 +70,6 @@ struct LstmSeqFwdArgs {
   const std::int32_t* lengths = nullptr; // [B], each in [0, T]; nullable = all T
   LstmDirection dirs[2];                 // dirs[0 .. D-1]
   void* y = nullptr;                     // [T, B, D*H] out
-  // cuDNN path only: the opaque reserve space its training forward fills and its backward reads
-  // (lstm_seq_cudnn_reserve_bytes); nullptr in inference. Our own kernels use c_saved/gates_saved.
-  void* cudnn_reserve = nullptr;
-  std::size_t cudnn_reserve_bytes = 0;
 };
 
 // Backward of one direction. Gradients of parameters honour param_mode, of inputs input_mode.
@@ -106,19 +100,29 @@ struct LstmSeqBwdArgs {
 Cost lstm_seq_fwd_cost(const LstmSeqFwdArgs&);
 Cost lstm_seq_bwd_cost(const LstmSeqBwdArgs&);
 
-// The CPU reference and training path (float and double inside; F16/BF16 widened to F32).
+// The naive reference: plain loops, one thread, no BLAS (lstm_reference.cc). F64, F32; F16/BF16
+// widened to F32.
+void lstm_seq_fwd_reference(const LstmSeqFwdArgs&);
+void lstm_seq_bwd_reference(const LstmSeqBwdArgs&);
+
+// The CPU training path: OpenMP threads own blocks of rows, GEMMs on BLAS (lstm_cpu.cc).
 void lstm_seq_fwd_cpu(const LstmSeqFwdArgs&);
 void lstm_seq_bwd_cpu(const LstmSeqBwdArgs&);
 
-// Hand-written CUDA (F32, F16, BF16 storage).
-void lstm_seq_fwd_cuda(const LstmSeqFwdArgs&, const CudaContext&, LstmVariant = LstmVariant::Fused);
-void lstm_seq_bwd_cuda(const LstmSeqBwdArgs&, const CudaContext&, LstmVariant = LstmVariant::Fused);
+// Hand-written CUDA (F32, F16, BF16 storage). v1 unfused (lstm_cuda_unfused.cu): one kernel per
+// elementwise operation; v2 fused (lstm_cuda_fused.cu): one pointwise kernel per step. Both share
+// the time loop of lstm_cuda_time_loop.cuh.
+void lstm_seq_fwd_cuda_v1(const LstmSeqFwdArgs&, const CudaContext&);
+void lstm_seq_bwd_cuda_v1(const LstmSeqBwdArgs&, const CudaContext&);
+void lstm_seq_fwd_cuda_v2(const LstmSeqFwdArgs&, const CudaContext&);
+void lstm_seq_bwd_cuda_v2(const LstmSeqBwdArgs&, const CudaContext&);
 bool lstm_seq_cuda_supports(const LstmSeqFwdArgs&, std::string* why_not);
 
-// cuDNN fallback and baseline (F32, F16; BF16 where the cuDNN version supports it).
-void lstm_seq_fwd_cudnn(const LstmSeqFwdArgs&, const CudaContext&, CudnnRnnAlgo = CudnnRnnAlgo::Standard);
-void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs&, const CudaContext&, CudnnRnnAlgo = CudnnRnnAlgo::Standard);
-bool lstm_seq_cudnn_supports(const LstmSeqFwdArgs&, CudnnRnnAlgo, std::string* why_not);
-std::size_t lstm_seq_cudnn_reserve_bytes(const LstmSeqFwdArgs&, const CudaContext&, CudnnRnnAlgo);
+// cuDNN (F32, F16; BF16 where the cuDNN version supports it). A training forward returns what its
+// backward needs (cuDNN's reserve space) and the backward takes it back; inference returns nullptr.
+enum class CudnnLstmAlgo { Standard, PersistStatic };
+std::unique_ptr<BackendSaved> lstm_seq_fwd_cudnn(const LstmSeqFwdArgs&, const CudaContext&, CudnnLstmAlgo);
+void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs&, const CudaContext&, CudnnLstmAlgo, const BackendSaved* saved);
+bool lstm_seq_cudnn_supports(const LstmSeqFwdArgs&, CudnnLstmAlgo, std::string* why_not);
 
 }  // namespace loom::kernels

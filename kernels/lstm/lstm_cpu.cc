@@ -1,6 +1,7 @@
 // kernels/lstm/lstm_cpu.cc: the LSTM over a whole sequence on the CPU, forward and backward, one or
-// two directions, per-row lengths. It is the reference every other backend is tested against AND
-// the engine's CPU training path, so it is written to read like the equations and to run on BLAS.
+// two directions, per-row lengths: the engine's CPU training path (row "cpu" of the variant table,
+// lstm_variants.h). Same math as the plain-loop reference lstm_reference.cc, which the tests
+// compare it with; this one is arranged to run on BLAS and OpenMP threads.
 //
 // Math (lstm.h fixes the conventions: gate order i, f, g, o; G = 4H; time-major; folded bias b).
 // Forward, row b at its processing step s (time t = s, or t = len_b - 1 - s for Reverse):
@@ -77,12 +78,13 @@
 //
 // Precision: F32 and F64 storage run in their own type. F16 / BF16 are widened to F32 once at
 // entry, run the float path, and every output is rounded once at the end; gradients that
-// accumulate are widened first, so the sum happens in F32 and rounds once.
+// accumulate are widened first, so the sum happens in F32 and rounds once (lstm_widen_cpu.h).
 //
-// Twins: kernels/lstm/lstm_cuda*.cu (hand-written, variants Unfused and Fused) and
-// kernels/lstm/lstm_cudnn.cc (cuDNN). Tests: tests/kernels/test_lstm_cpu.cc (F64 finite
-// differences, reverse == flipped forward, batch == rows alone, D = 2 == two D = 1, F16/BF16, cost,
-// bad lengths). Bench: bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
+// Twins (the same names for the same things: time_of, Z / dZ, i f g o, c, h, c_prev, tanh_c):
+// lstm_reference.cc (plain loops), lstm_cuda_time_loop.cuh (the GPU time loop and fused pointwise
+// kernels), lstm_cudnn.cc. Tests: tests/kernels/test_lstm_cpu.cc (this path against the reference,
+// thread counts, F16/BF16, cost, bad lengths). Bench: bench/bench_lstm.cc. Tutorial:
+// kernels/lstm/README.md.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -93,9 +95,9 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "kernels/common/widen_cpu.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"
+#include "kernels/lstm/lstm_widen_cpu.h"
 
 namespace loom::kernels {
 
@@ -123,8 +125,8 @@ inline C sigmoid(C z) {
   return C(1) / (C(1) + std::exp(-z));  // exp(-z) -> inf gives 0, never NaN
 }
 
-// Row b's time index at processing step s; Reverse starts from the row's own last token.
-inline int64_t time_at(Direction dir, int64_t s, int64_t len) { return dir == Direction::Forward ? s : len - 1 - s; }
+// Row b's time index at processing step s (s < len); reverse starts from the row's own last token.
+inline int64_t time_of(bool reverse, int64_t len, int64_t s) { return reverse ? len - 1 - s : s; }
 
 // The one place a gradient is written: Accumulate adds the old value in the compute type.
 template <typename C>
@@ -252,7 +254,7 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
       for (int64_t b = rows.begin; b < end; ++b) {
         const int64_t len = p.len[static_cast<std::size_t>(b)];
         if (s >= len) continue;  // a finished row keeps its state: it is the row's final state
-        const int64_t tb = time_at(dir.dir, s, len) * B + b;
+        const int64_t tb = time_of(dir.reverse, len, s) * B + b;
         const C* zx = Zx + tb * G;
         const C* zh = Zh + b * G;
         for (int64_t j = 0; j < H; ++j) {
@@ -318,7 +320,7 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
   C* dc = w.dc.get();  // dc_carry: dc f of step s + 1, per row
   // A step's rows sit at one t of dZ unless reverse rows have different lengths; then they are
   // also copied into dz_step, whose not-yet-running rows stay zero for the GEMM.
-  const bool gather = dir.dir == Direction::Reverse && !p.uniform;
+  const bool gather = dir.reverse && !p.uniform;
   const float param_beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
   // x feeds both directions: the second adds onto the first's dx whatever input_mode says.
   const float dx_beta = d > 0 || a.input_mode == GradMode::Accumulate ? 1.0f : 0.0f;
@@ -342,22 +344,22 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
         const int64_t len = p.len[static_cast<std::size_t>(b)];
         if (s >= len) continue;
         const bool last = s == len - 1;  // gradient arrives from (h_n, c_n), not from a later step
-        const int64_t t = time_at(dir.dir, s, len), tb = t * B + b;
+        const int64_t t = time_of(dir.reverse, len, s), tb = t * B + b;
         const C* gate = gates_saved + tb * G;
         const C* c_t = c_saved + tb * H;
-        const C* c_before = s == 0 ? c0 + b * H : c_saved + (time_at(dir.dir, s - 1, len) * B + b) * H;
+        const C* c_prev = s == 0 ? c0 + b * H : c_saved + (time_of(dir.reverse, len, s - 1) * B + b) * H;
         const C* dy_t = dy != nullptr ? dy + tb * DH : zeros;
         const C* dh_in = last ? dh_n + b * H : dh + b * H;
         const C* dc_in = last ? dc_n + b * H : dc + b * H;
         C* dz = dZ + tb * G;
         // This step's h is the h_prev of the row's next step; h0 is the h_prev of its first.
-        C* h_next = last ? nullptr : Hprev + (time_at(dir.dir, s + 1, len) * B + b) * H;
+        C* h_next = last ? nullptr : Hprev + (time_of(dir.reverse, len, s + 1) * B + b) * H;
         for (int64_t j = 0; j < H; ++j) {
           const C i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
           const C tanh_c = std::tanh(c_t[j]);
           const C dh_t = dy_t[j] + dh_in[j];
           const C dc_t = dc_in[j] + dh_t * o * (C(1) - tanh_c * tanh_c);
-          const C d_o = dh_t * tanh_c, d_i = dc_t * g, d_g = dc_t * i, d_f = dc_t * c_before[j];
+          const C d_o = dh_t * tanh_c, d_i = dc_t * g, d_g = dc_t * i, d_f = dc_t * c_prev[j];
           dz[j] = d_i * i * (C(1) - i);
           dz[H + j] = d_f * f * (C(1) - f);
           dz[2 * H + j] = d_g * (C(1) - g * g);
@@ -369,7 +371,7 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
         if (gather) std::copy_n(dz, G, dz_step + b * G);
       }
       if (s == 0 && gr.dh0 == nullptr) break;  // step 0's dh_prev is dh0 and nothing else
-      const C* dz_rows = gather ? dz_step : dZ + time_at(dir.dir, s, p.len[0]) * B * G;
+      const C* dz_rows = gather ? dz_step : dZ + time_of(dir.reverse, p.len[0], s) * B * G;
       gemm<C>(Transpose::No, Transpose::No, end - rows.begin, H, G, dz_rows + rows.begin * G, G, w_hh, H, 0.0f,
               dh + rows.begin * H, H);
     }
@@ -420,107 +422,9 @@ void backward(const LstmSeqBwdArgs& a, const Plan& p) {
   for (int d = 0; d < fa.D; ++d) backward_direction<C>(a, d, p, w);
 }
 
-// ---- F16 / BF16 storage: widen once, run the float path, round once -------------------------------
-
-using cpu::Wide;
-using cpu::output;
-using cpu::round_into;
-using cpu::widen;
-
-// Float copies of everything a direction reads or writes in storage type (the saved c and gates
-// are F32 already and pass through).
-struct WideDirection {
-  Wide w_ih, w_hh, bias, h0, c0, h_n, c_n;
-};
-
-void widen_inputs(const LstmSeqFwdArgs& a, LstmSeqFwdArgs& f32, Wide& x, WideDirection (&wd)[2]) {
-  const int64_t G = 4 * a.H, BH = a.B * a.H;
-  f32.dtype = DType::F32;
-  x = widen(a.x, a.dtype, a.T * a.B * a.C);
-  f32.x = x.ptr();
-  for (int d = 0; d < a.D; ++d) {
-    const LstmDirection& in = a.dirs[d];
-    LstmDirection& out = f32.dirs[d];
-    wd[d].w_ih = widen(in.w_ih, a.dtype, G * a.C);
-    wd[d].w_hh = widen(in.w_hh, a.dtype, G * a.H);
-    wd[d].bias = widen(in.bias, a.dtype, G);
-    wd[d].h0 = widen(in.h0, a.dtype, BH);
-    wd[d].c0 = widen(in.c0, a.dtype, BH);
-    out.w_ih = wd[d].w_ih.ptr(), out.w_hh = wd[d].w_hh.ptr(), out.bias = wd[d].bias.ptr();
-    out.h0 = wd[d].h0.ptr(), out.c0 = wd[d].c0.ptr();
-  }
-}
-
-void forward_half(const LstmSeqFwdArgs& a, const Plan& p) {
-  const int64_t BH = a.B * a.H;
-  LstmSeqFwdArgs f32 = a;
-  Wide x;
-  WideDirection wd[2];
-  widen_inputs(a, f32, x, wd);
-  Wide y = output(a.y, a.dtype, a.T * a.B * a.D * a.H, GradMode::Overwrite);
-  f32.y = y.ptr();
-  for (int d = 0; d < a.D; ++d) {
-    wd[d].h_n = output(a.dirs[d].h_n, a.dtype, BH, GradMode::Overwrite);
-    wd[d].c_n = output(a.dirs[d].c_n, a.dtype, BH, GradMode::Overwrite);
-    f32.dirs[d].h_n = wd[d].h_n.ptr(), f32.dirs[d].c_n = wd[d].c_n.ptr();
-  }
-  forward<float>(f32, p);
-  round_into(y, a.y, a.dtype);
-  for (int d = 0; d < a.D; ++d) {
-    round_into(wd[d].h_n, a.dirs[d].h_n, a.dtype);
-    round_into(wd[d].c_n, a.dirs[d].c_n, a.dtype);
-  }
-}
-
-void backward_half(const LstmSeqBwdArgs& a, const Plan& p) {
-  const LstmSeqFwdArgs& fa = a.fwd;
-  const DType t = fa.dtype;
-  const int64_t G = 4 * fa.H, BH = fa.B * fa.H;
-  LstmSeqBwdArgs f32 = a;
-  Wide x;
-  WideDirection wd[2];
-  widen_inputs(fa, f32.fwd, x, wd);
-  f32.fwd.y = nullptr;  // backward recomputes h from the saved F32 buffers
-  Wide dy = widen(a.dy, t, fa.T * fa.B * fa.D * fa.H);
-  Wide dx = output(a.dx, t, fa.T * fa.B * fa.C, a.input_mode);
-  f32.dy = dy.ptr(), f32.dx = dx.ptr();
-  struct WideGrad {
-    Wide dw_ih, dw_hh, dbias, dh0, dc0, dh_n, dc_n;
-  } wg[2];
-  for (int d = 0; d < fa.D; ++d) {
-    const LstmDirectionGrad& in = a.grads[d];
-    LstmDirectionGrad& out = f32.grads[d];
-    wg[d].dw_ih = output(in.dw_ih, t, G * fa.C, a.param_mode);
-    wg[d].dw_hh = output(in.dw_hh, t, G * fa.H, a.param_mode);
-    wg[d].dbias = output(in.dbias, t, G, a.param_mode);
-    wg[d].dh0 = output(in.dh0, t, BH, a.input_mode);
-    wg[d].dc0 = output(in.dc0, t, BH, a.input_mode);
-    wg[d].dh_n = widen(in.dh_n, t, BH);
-    wg[d].dc_n = widen(in.dc_n, t, BH);
-    out.dw_ih = wg[d].dw_ih.ptr(), out.dw_hh = wg[d].dw_hh.ptr(), out.dbias = wg[d].dbias.ptr();
-    out.dh0 = wg[d].dh0.ptr(), out.dc0 = wg[d].dc0.ptr();
-    out.dh_n = wg[d].dh_n.ptr(), out.dc_n = wg[d].dc_n.ptr();
-  }
-  backward<float>(f32, p);
-  round_into(dx, a.dx, t);
-  for (int d = 0; d < fa.D; ++d) {
-    const LstmDirectionGrad& g = a.grads[d];
-    round_into(wg[d].dw_ih, g.dw_ih, t), round_into(wg[d].dw_hh, g.dw_hh, t), round_into(wg[d].dbias, g.dbias, t);
-    round_into(wg[d].dh0, g.dh0, t), round_into(wg[d].dc0, g.dc0, t);
-  }
-}
-
 }  // namespace
 
 // ---- entry points --------------------------------------------------------------------------------
-
-const char* lstm_variant_name(LstmVariant v) {
-  switch (v) {
-    case LstmVariant::Unfused: return "v1-unfused";
-    case LstmVariant::Fused: return "v2-fused";
-  }
-  return "?";
-}
 
 void lstm_seq_fwd_cpu(const LstmSeqFwdArgs& a) {
   const Plan p = make_plan(a, "lstm_seq_fwd_cpu");
@@ -528,7 +432,9 @@ void lstm_seq_fwd_cpu(const LstmSeqFwdArgs& a) {
     case DType::F32: forward<float>(a, p); return;
     case DType::F64: forward<double>(a, p); return;
     case DType::F16:
-    case DType::BF16: forward_half(a, p); return;
+    case DType::BF16:
+      lstm_cpu::forward_widened(a, [&](const LstmSeqFwdArgs& f32) { forward<float>(f32, p); });
+      return;
     case DType::I32: break;  // rejected by make_plan
   }
 }
@@ -544,7 +450,9 @@ void lstm_seq_bwd_cpu(const LstmSeqBwdArgs& a) {
     case DType::F32: backward<float>(a, p); return;
     case DType::F64: backward<double>(a, p); return;
     case DType::F16:
-    case DType::BF16: backward_half(a, p); return;
+    case DType::BF16:
+      lstm_cpu::backward_widened(a, [&](const LstmSeqBwdArgs& f32) { backward<float>(f32, p); });
+      return;
     case DType::I32: break;
   }
 }

@@ -2,12 +2,12 @@
 // eager-framework baseline that v2 (lstm_cuda_fused.cu) is measured against.
 //
 // Math: identical to lstm_cuda_fused.cu (forward z -> i, f, g, o -> c, h; backward dz and the dc
-// carry from the saved gates and c), and the same GEMM skeleton (lstm_cuda_common.cuh): the input
+// carry from the saved gates and c), and the same time loop (lstm_cuda_time_loop.cuh): the input
 // projection for all steps, one recurrent GEMM call per step, one dh GEMM call per step, and the
 // weight/input gradients as one GEMM each after the loop. What differs is the pointwise part of
 // a step: here every elementwise operation is its own kernel over a contiguous F32 [B, *] step
 // buffer, the way torch.nn.LSTMCell runs in an eager framework:
-//   forward   gather (z + rec + bias into P [B, 4H])  sigmoid(i, f)  tanh(g)  sigmoid(o)
+//   forward   gather (Z + Zh + bias into P [B, 4H])  sigmoid(i, f)  tanh(g)  sigmoid(o)
 //             f*c  i*g  add  tanh(c)  o*tanh(c)  commit (state, y, saved c and gates)   = 10 launches
 //   backward  gather (gates, c, c_prev, dh, dc)  tanh(c)  dh*o  *tanh'  add  dh*tanh(c)
 //             dc*g  dc*c_prev  dc*i  dc*f  sigmoid'(i) sigmoid'(f) tanh'(g) sigmoid'(o)
@@ -19,12 +19,11 @@
 // 3x the bytes of v2's single pointwise kernel and pays 10 launch latencies instead of 1. That
 // difference, at identical GEMMs, is what the bench shows as the value of fusion.
 //
-// Reference: kernels/lstm/lstm_cpu.cc. Tests: tests/kernels/test_lstm_cuda.cc. Bench:
+// Reference: kernels/lstm/lstm_reference.cc. Tests: tests/kernels/test_lstm_cuda.cc. Bench:
 // bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
 #include <cstdint>
 
-#include "kernels/lstm/lstm_cuda_common.cuh"
-#include "kernels/lstm/lstm_cuda_internal.h"
+#include "kernels/lstm/lstm_cuda_time_loop.cuh"
 
 namespace loom::kernels {
 namespace {
@@ -72,7 +71,7 @@ static __global__ void lstm_v1_elementwise_kernel(EwOp op, std::int64_t rows, st
   }
 }
 
-// P[d][b, :] = z[t_b, b, :] + rec[b, :] + bias for active rows; zeros for inactive rows.
+// P[d][b, :] = Z[t_b, b, :] + Zh[b, :] + bias for active rows; zeros for inactive rows.
 template <class S>
 static __global__ void lstm_v1_gather_fwd_kernel(FwdStep<S> a, int s, float* P) {
   const int d = blockIdx.y;
@@ -84,7 +83,7 @@ static __global__ void lstm_v1_gather_fwd_kernel(FwdStep<S> a, int s, float* P) 
     float v = 0.0f;
     if (s < len) {
       const std::int64_t row = time_of(p.reverse, len, s) * B + b;
-      v = p.z[row * G + col] + load_f32(p.bias, col) + (p.rec ? p.rec[b * G + col] : 0.0f);
+      v = p.Z[row * G + col] + load_f32(p.bias, col) + (p.Zh ? p.Zh[b * G + col] : 0.0f);
     }
     P[d * B * G + i] = v;
   }
@@ -165,7 +164,7 @@ static __global__ void lstm_v1_commit_bwd_kernel(BwdStep<S> a, int s, const floa
     const std::int64_t row = (active ? time_of(p.reverse, len, s) : s) * B + b;
     for (int k = 0; k < 4; ++k) {
       const S v = from_f32<S>(active ? dz[d * B * G + b * G + k * H + j] : 0.0f);
-      p.dz_all[row * G + k * H + j] = v;
+      p.dZ[row * G + k * H + j] = v;
       if (p.dz_step) p.dz_step[b * G + k * H + j] = v;
     }
     if (active) p.dc[i] = dc_prev[d * n + i];
@@ -193,8 +192,8 @@ void fwd_unfused(const LstmSeqFwdArgs& a, const CudaContext& ctx) {
   const int D = a.D;
   // Step buffers, per direction: P [B, 4H] (pre-activations, then gates), f*c, i*g, c_new,
   // tanh(c_new), h_new [B, H].
-  Tensor buf = lstm_cuda::lstm_scratch(ctx, D * B * (G + 5 * H), DType::F32);
-  float* P = static_cast<float*>(buf.data_ptr());
+  Workspace ws(Device::cuda(ctx.device()));  // stream ordered: see core/workspace.h
+  float* P = ws.alloc<float>(D * B * (G + 5 * H));
   float* fc = P + D * B * G;
   float* ig = fc + D * B * H;
   float* cn = ig + D * B * H;
@@ -230,8 +229,8 @@ void bwd_unfused(const LstmSeqBwdArgs& g, const CudaContext& ctx) {
   const int D = g.fwd.D;
   // Step buffers, per direction: gates, d(gates), dz [B, 4H]; c, c_prev, dh, dc_in, tanh(c), tmp,
   // dc, dc_prev [B, H].
-  Tensor buf = lstm_cuda::lstm_scratch(ctx, D * B * (3 * G + 8 * H), DType::F32);
-  float* gates = static_cast<float*>(buf.data_ptr());
+  Workspace ws(Device::cuda(ctx.device()));
+  float* gates = ws.alloc<float>(D * B * (3 * G + 8 * H));
   float* dgates = gates + D * B * G;
   float* dz = dgates + D * B * G;
   float* c = dz + D * B * G;
@@ -272,21 +271,20 @@ void bwd_unfused(const LstmSeqBwdArgs& g, const CudaContext& ctx) {
 
 }  // namespace
 
-namespace detail {
-
-void lstm_seq_fwd_cuda_unfused(const LstmSeqFwdArgs& a, const CudaContext& ctx) {
-  dispatch_float_dtype(a.dtype, "lstm_seq_fwd_cuda (unfused)", [&](auto tag) {
+void lstm_seq_fwd_cuda_v1(const LstmSeqFwdArgs& a, const CudaContext& ctx) {
+  lstm_cuda::check_supported(a, "lstm_seq_fwd_cuda_v1");
+  dispatch_float_dtype(a.dtype, "lstm_seq_fwd_cuda_v1", [&](auto tag) {
     using S = typename decltype(tag)::type;
     fwd_unfused<S>(a, ctx);
   });
 }
 
-void lstm_seq_bwd_cuda_unfused(const LstmSeqBwdArgs& a, const CudaContext& ctx) {
-  dispatch_float_dtype(a.fwd.dtype, "lstm_seq_bwd_cuda (unfused)", [&](auto tag) {
+void lstm_seq_bwd_cuda_v1(const LstmSeqBwdArgs& a, const CudaContext& ctx) {
+  lstm_cuda::check_supported(a.fwd, "lstm_seq_bwd_cuda_v1");
+  dispatch_float_dtype(a.fwd.dtype, "lstm_seq_bwd_cuda_v1", [&](auto tag) {
     using S = typename decltype(tag)::type;
     bwd_unfused<S>(a, ctx);
   });
 }
 
-}  // namespace detail
 }  // namespace loom::kernels

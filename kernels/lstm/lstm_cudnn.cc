@@ -37,23 +37,29 @@
 //             F32: CUDNN_FMA_MATH, or CUDNN_DEFAULT_MATH (TF32 allowed) when MathMode::AllowTf32.
 // Descriptors are created and destroyed on every call: a handful of host calls (microseconds,
 // measured by the bench as wall-clock next to the CUDA-event time), the same per-call cost
-// torch.nn.LSTM pays. The backward reads the opaque reserve space the training forward filled
-// (LstmSeqFwdArgs::cudnn_reserve); our c_saved/gates_saved buffers are not used on this path.
+// torch.nn.LSTM pays.
+//   training  a forward is a training forward when it has somewhere to save (dirs[0].c_saved set,
+//             lstm.h). cuDNN does not fill our c_saved / gates_saved: it fills its own opaque
+//             reserve space, which the forward returns as a CudnnLstmSaved (a BackendSaved,
+//             kernels/common/variants.h) and the backward takes back.
+//   scratch   every temporary comes from a stream-ordered core Workspace; the reserve space lives in
+//             the saved object's own Workspace until the backward has run.
 //
-// Reference: kernels/lstm/lstm_cpu.cc. Tests: tests/kernels/test_lstm_cuda.cc (suite "cuda").
+// Reference: kernels/lstm/lstm_reference.cc. Tests: tests/kernels/test_lstm_cuda.cc (suite "cuda").
 // Bench: bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
+#include <cublas_v2.h>
 #include <cudnn.h>
 #include <cuda_runtime_api.h>
 
 #include <climits>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/cuda_context.h"
 #include "core/error.h"
-#include "ops/tensor.h"
-#include "kernels/elementwise/elementwise.h"
+#include "core/workspace.h"
 #include "kernels/lstm/lstm.h"
 
 namespace loom::kernels {
@@ -69,9 +75,21 @@ cudnnDataType_t cudnn_type(DType t) {
   }
 }
 
-Tensor scratch_bytes(const CudaContext& ctx, std::size_t bytes) {
-  return Tensor::empty({static_cast<std::int64_t>((bytes + 3) / 4)}, DType::F32, Device::cuda(ctx.device()));
+cudaDataType_t cuda_type(DType t) {
+  switch (t) {
+    case DType::F16: return CUDA_R_16F;
+    case DType::BF16: return CUDA_R_16BF;
+    default: return CUDA_R_32F;
+  }
 }
+
+// What a training forward leaves for its backward: cuDNN's reserve space.
+struct CudnnLstmSaved final : BackendSaved {
+  explicit CudnnLstmSaved(Device device) : memory(device) {}
+  Workspace memory;  // owns the reserve space until the backward has run
+  void* reserve = nullptr;
+  std::size_t reserve_bytes = 0;
+};
 
 char* at(const void* base, std::int64_t elems, std::size_t elem) {
   return static_cast<char*>(const_cast<void*>(base)) + elems * static_cast<std::int64_t>(elem);
@@ -85,13 +103,16 @@ void put(void* dst, const void* src, std::int64_t n, DType dtype, GradMode mode,
       LOOM_CUDA_CHECK(cudaMemsetAsync(dst, 0, static_cast<std::size_t>(n) * dtype_size(dtype), ctx.stream()));
     return;
   }
-  CastArgs c;
-  c.n = n;
-  c.src_dtype = c.dst_dtype = dtype;
-  c.src = src;
-  c.dst = dst;
-  c.mode = mode;
-  cast_cuda(c, ctx);  // same type + Overwrite is a cudaMemcpyAsync
+  if (mode == GradMode::Overwrite) {
+    LOOM_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<std::size_t>(n) * dtype_size(dtype),
+                                    cudaMemcpyDeviceToDevice, ctx.stream()));
+    return;
+  }
+  // dst += 1 * src, read and summed in F32, rounded once into the storage type.
+  LOOM_CHECK(n <= INT_MAX, "lstm_seq_cudnn: ", n, " elements do not fit cuBLAS's int");
+  const float one = 1.0f;
+  LOOM_CUBLAS_CHECK(cublasAxpyEx(ctx.cublas(), static_cast<int>(n), &one, CUDA_R_32F, src, cuda_type(dtype), 1, dst,
+                                 cuda_type(dtype), 1, CUDA_R_32F));
 }
 
 // The descriptors and sizes of one call. Destroyed with it (destroy only fails on a null handle,
@@ -103,12 +124,13 @@ struct Rnn {
   cudnnRNNDataDescriptor_t x_desc = nullptr, y_desc = nullptr;
   cudnnTensorDescriptor_t h_desc = nullptr;
   std::vector<std::int32_t> lengths;  // host, each row's true length
+  std::vector<std::int32_t> run;      // host, the lengths cuDNN runs (zeros raised to 1)
   std::vector<std::int64_t> empty_rows;
-  Tensor dev_lengths;                 // device copy of the lengths cuDNN runs (zeros raised to 1)
+  Workspace ws;                       // the device copy of `run`
   const std::int32_t* dev_lengths_ptr = nullptr;
   std::size_t weight_bytes = 0, work_bytes = 0, reserve_bytes = 0;
 
-  Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo, cudnnForwardMode_t mode);
+  Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnLstmAlgo algo, cudnnForwardMode_t mode);
   ~Rnn() {
     if (h_desc) cudnnDestroyTensorDescriptor(h_desc);
     if (y_desc) cudnnDestroyRNNDataDescriptor(y_desc);
@@ -120,7 +142,8 @@ struct Rnn {
   Rnn& operator=(const Rnn&) = delete;
 };
 
-Rnn::Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo, cudnnForwardMode_t mode) {
+Rnn::Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnLstmAlgo algo, cudnnForwardMode_t mode)
+    : ws(Device::cuda(ctx.device())) {
   handle = ctx.cudnn();
   const int T = static_cast<int>(a.T), B = static_cast<int>(a.B), C = static_cast<int>(a.C),
             H = static_cast<int>(a.H), D = a.D;
@@ -132,7 +155,7 @@ Rnn::Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo, cud
                                     cudaMemcpyDeviceToHost, ctx.stream()));
     LOOM_CUDA_CHECK(cudaStreamSynchronize(ctx.stream()));
   }
-  std::vector<std::int32_t> run = lengths;
+  run = lengths;
   for (int b = 0; b < B; ++b) {
     LOOM_CHECK_SHAPE(lengths[b] >= 0 && lengths[b] <= T, "lstm_seq_cudnn: lengths[", b, "] = ", lengths[b],
                      " is outside [0, T = ", T, "]");
@@ -144,8 +167,10 @@ Rnn::Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo, cud
   if (a.lengths && empty_rows.empty()) {
     dev_lengths_ptr = a.lengths;
   } else {
-    dev_lengths = Tensor::from_vector(run, {a.B}, Device::cuda(ctx.device()));
-    dev_lengths_ptr = dev_lengths.data<std::int32_t>();
+    std::int32_t* dev = ws.alloc<std::int32_t>(a.B);
+    LOOM_CUDA_CHECK(cudaMemcpyAsync(dev, run.data(), run.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice,
+                                    ctx.stream()));
+    dev_lengths_ptr = dev;
   }
 
   LOOM_CUDNN_CHECK(cudnnCreateDropoutDescriptor(&dropout));
@@ -156,7 +181,7 @@ Rnn::Rnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo, cud
   if (a.dtype == DType::F32) math = ctx.math_mode == MathMode::AllowTf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
   LOOM_CUDNN_CHECK(cudnnCreateRNNDescriptor(&rnn));
   LOOM_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(
-      rnn, algo == CudnnRnnAlgo::PersistStatic ? CUDNN_RNN_ALGO_PERSIST_STATIC : CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM,
+      rnn, algo == CudnnLstmAlgo::PersistStatic ? CUDNN_RNN_ALGO_PERSIST_STATIC : CUDNN_RNN_ALGO_STANDARD, CUDNN_LSTM,
       CUDNN_RNN_DOUBLE_BIAS, D == 2 ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL, CUDNN_LINEAR_INPUT, type,
       CUDNN_DATA_FLOAT, math, C, H, H, 1, dropout, CUDNN_RNN_PADDED_IO_ENABLED));
 
@@ -215,12 +240,12 @@ void for_each_gate_block(const Rnn& r, const LstmSeqFwdArgs& a, void* space, F&&
   cudnnDestroyTensorDescriptor(b_desc);
 }
 
-// Our w_ih, w_hh, folded bias -> cuDNN's weight space (recurrent bias zero).
-Tensor pack_weights(const Rnn& r, const LstmSeqFwdArgs& a, const CudaContext& ctx) {
-  Tensor space = scratch_bytes(ctx, r.weight_bytes);
+// Our w_ih, w_hh, folded bias -> cuDNN's weight space (recurrent bias zero), taken from `ws`.
+void* pack_weights(const Rnn& r, const LstmSeqFwdArgs& a, const CudaContext& ctx, Workspace& ws) {
+  void* space = ws.alloc_bytes(r.weight_bytes);
   const std::size_t e = dtype_size(a.dtype);
   const std::int64_t H = a.H, C = a.C;
-  for_each_gate_block(r, a, space.data_ptr(), [&](int d, int id, void* m, void* b) {
+  for_each_gate_block(r, a, space, [&](int d, int id, void* m, void* b) {
     const LstmDirection& p = a.dirs[d];
     const int k = id % 4;
     const void* src = id < 4 ? at(p.w_ih, k * H * C, e) : at(p.w_hh, k * H * H, e);
@@ -235,20 +260,23 @@ Tensor pack_weights(const Rnn& r, const LstmSeqFwdArgs& a, const CudaContext& ct
   return space;
 }
 
-// [D, B, H] scratch from one [B, H] pointer per direction (zeros where absent); undefined when all
-// are absent (cuDNN then takes a null pointer as zeros).
-Tensor pack_states(const void* const* per_dir, const LstmSeqFwdArgs& a, const CudaContext& ctx) {
-  bool any = false;
-  for (int d = 0; d < a.D; ++d) any = any || per_dir[d];
-  if (!any) return Tensor();
-  Tensor packed = Tensor::empty({a.D, a.B, a.H}, a.dtype, Device::cuda(ctx.device()));
-  const std::int64_t n = a.B * a.H;
-  for (int d = 0; d < a.D; ++d) put(at(packed.data_ptr(), d * n, dtype_size(a.dtype)), per_dir[d], n, a.dtype,
-                                    GradMode::Overwrite, ctx);
-  return packed;
+// [D, B, H] `dtype` elements from `ws`.
+void* state_buffer(const LstmSeqFwdArgs& a, Workspace& ws) {
+  return ws.alloc_bytes(static_cast<std::size_t>(a.D * a.B * a.H) * dtype_size(a.dtype));
 }
 
-void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+// [D, B, H] scratch from one [B, H] pointer per direction (zeros where absent); nullptr when all
+// are absent (cuDNN then takes a null pointer as zeros).
+void* pack_states(const void* const* per_dir, const LstmSeqFwdArgs& a, const CudaContext& ctx, Workspace& ws) {
+  bool any = false;
+  for (int d = 0; d < a.D; ++d) any = any || per_dir[d];
+  if (!any) return nullptr;
+  void* packed = state_buffer(a, ws);
+  const std::int64_t n = a.B * a.H;
+  for (int d = 0; d < a.D; ++d)
+    put(at(packed, d * n, dtype_size(a.dtype)), per_dir[d], n, a.dtype, GradMode::Overwrite, ctx);
+  return packed;
+}
 
 // Row b of every direction in a [D, B, H] buffer <- row b of src[d] (zeros where absent).
 void set_state_row(void* packed, const void* const* src, std::int64_t b, const LstmSeqFwdArgs& a,
@@ -259,7 +287,7 @@ void set_state_row(void* packed, const void* const* src, std::int64_t b, const L
         GradMode::Overwrite, ctx);
 }
 
-void check_cudnn_supported(const LstmSeqFwdArgs& a, CudnnRnnAlgo algo, const char* op) {
+void check_cudnn_supported(const LstmSeqFwdArgs& a, CudnnLstmAlgo algo, const char* op) {
   std::string why;
   if (!lstm_seq_cudnn_supports(a, algo, &why)) LOOM_THROW(ShapeError, op, ": ", why);
   LOOM_CHECK(a.y && (a.x || a.T * a.B == 0), op, ": x and y must be given");
@@ -270,7 +298,7 @@ void check_cudnn_supported(const LstmSeqFwdArgs& a, CudnnRnnAlgo algo, const cha
 
 }  // namespace
 
-bool lstm_seq_cudnn_supports(const LstmSeqFwdArgs& a, CudnnRnnAlgo algo, std::string* why_not) {
+bool lstm_seq_cudnn_supports(const LstmSeqFwdArgs& a, CudnnLstmAlgo algo, std::string* why_not) {
   auto refuse = [&](const std::string& why) {
     if (why_not) *why_not = why;
     return false;
@@ -279,29 +307,23 @@ bool lstm_seq_cudnn_supports(const LstmSeqFwdArgs& a, CudnnRnnAlgo algo, std::st
     return refuse(std::string("cuDNN's LSTM takes f32, f16 or bf16 (got ") + dtype_name(a.dtype) + ")");
   if (a.dtype == DType::BF16 && static_cast<long>(cudnnGetVersion()) < kCudnnBf16RnnVersion)
     return refuse("bf16 LSTMs need cuDNN >= 9.13 (this is " + std::to_string(cudnnGetVersion()) + ")");
-  if (a.D == 1 && a.dirs[0].dir != Direction::Forward)
+  if (a.D == 1 && a.dirs[0].reverse)
     return refuse("cuDNN runs a single direction only forward in time (use the hand-written CUDA kernels)");
-  if (a.D == 2 && (a.dirs[0].dir != Direction::Forward || a.dirs[1].dir != Direction::Reverse))
-    return refuse("cuDNN's bidirectional LSTM needs dirs[0] Forward and dirs[1] Reverse");
+  if (a.D == 2 && (a.dirs[0].reverse || !a.dirs[1].reverse))
+    return refuse("cuDNN's bidirectional LSTM needs dirs[0] forward and dirs[1] reverse");
   if (a.D != 1 && a.D != 2) return refuse("D must be 1 or 2 directions (got " + std::to_string(a.D) + ")");
   if (a.H < 1 || a.C < 1 || a.T < 0 || a.B < 0)
     return refuse("needs H >= 1, C >= 1, T >= 0, B >= 0");
   if (a.T > INT_MAX || a.B > INT_MAX || a.C > INT_MAX || a.D * a.H > INT_MAX || a.B * a.H > INT_MAX)
     return refuse("cuDNN takes int dimensions: T, B, C, D*H and B*H must fit 32 bits");
-  if (algo == CudnnRnnAlgo::PersistStatic && a.lengths)
+  if (algo == CudnnLstmAlgo::PersistStatic && a.lengths)
     return refuse("CUDNN_RNN_ALGO_PERSIST_STATIC refuses variable lengths (CUDNN_STATUS_NOT_SUPPORTED); pass "
-                  "lengths = nullptr when every row has T steps, or use CudnnRnnAlgo::Standard");
+                  "lengths = nullptr when every row has T steps, or use the STANDARD algorithm");
   return true;
 }
 
-std::size_t lstm_seq_cudnn_reserve_bytes(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo) {
-  check_cudnn_supported(a, algo, "lstm_seq_cudnn_reserve_bytes");
-  if (a.T == 0 || a.B == 0) return 0;
-  const Rnn r(a, ctx, algo, CUDNN_FWD_MODE_TRAINING);
-  return r.reserve_bytes;
-}
-
-void lstm_seq_fwd_cudnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRnnAlgo algo) {
+std::unique_ptr<BackendSaved> lstm_seq_fwd_cudnn(const LstmSeqFwdArgs& a, const CudaContext& ctx,
+                                                 CudnnLstmAlgo algo) {
   check_cudnn_supported(a, algo, "lstm_seq_fwd_cudnn");
   const std::int64_t n = a.B * a.H;
   const void* h0[2] = {a.dirs[0].h0, a.dirs[1].h0};
@@ -311,36 +333,43 @@ void lstm_seq_fwd_cudnn(const LstmSeqFwdArgs& a, const CudaContext& ctx, CudnnRn
       put(a.dirs[d].h_n, h0[d], n, a.dtype, GradMode::Overwrite, ctx);
       put(a.dirs[d].c_n, c0[d], n, a.dtype, GradMode::Overwrite, ctx);
     }
-    return;
+    return nullptr;
   }
-  const bool training = a.cudnn_reserve != nullptr;
-  const Rnn r(a, ctx, algo, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE);
-  LOOM_CHECK(!training || a.cudnn_reserve_bytes >= r.reserve_bytes, "lstm_seq_fwd_cudnn: cudnn_reserve has ",
-             a.cudnn_reserve_bytes, " bytes, cuDNN needs ", r.reserve_bytes, " (lstm_seq_cudnn_reserve_bytes)");
-  const Tensor w = pack_weights(r, a, ctx);
-  const Tensor hx = pack_states(h0, a, ctx), cx = pack_states(c0, a, ctx);
-  const Tensor hy = Tensor::empty({a.D, a.B, a.H}, a.dtype, Device::cuda(ctx.device()));
-  const Tensor cy = Tensor::empty({a.D, a.B, a.H}, a.dtype, Device::cuda(ctx.device()));
-  const Tensor work = scratch_bytes(ctx, r.work_bytes);
-  LOOM_CUDNN_CHECK(cudnnRNNForward(r.handle, r.rnn, training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE,
-                                   r.dev_lengths_ptr, r.x_desc, a.x, r.y_desc, a.y, r.h_desc, ptr_or_null(hx),
-                                   hy.data_ptr(), r.h_desc, ptr_or_null(cx), cy.data_ptr(), r.weight_bytes,
-                                   w.data_ptr(), r.work_bytes, work.data_ptr(), training ? r.reserve_bytes : 0,
-                                   training ? a.cudnn_reserve : nullptr));
+  const bool training = a.dirs[0].c_saved != nullptr;  // somewhere to save: lstm.h
+  const cudnnForwardMode_t mode = training ? CUDNN_FWD_MODE_TRAINING : CUDNN_FWD_MODE_INFERENCE;
+  const Rnn r(a, ctx, algo, mode);
+  std::unique_ptr<CudnnLstmSaved> saved;
+  if (training) {
+    saved = std::make_unique<CudnnLstmSaved>(Device::cuda(ctx.device()));
+    saved->reserve_bytes = r.reserve_bytes;
+    saved->reserve = saved->memory.alloc_bytes(r.reserve_bytes);
+  }
+  Workspace ws(Device::cuda(ctx.device()));
+  const void* w = pack_weights(r, a, ctx, ws);
+  const void* hx = pack_states(h0, a, ctx, ws);
+  const void* cx = pack_states(c0, a, ctx, ws);
+  void* hy = state_buffer(a, ws);
+  void* cy = state_buffer(a, ws);
+  void* work = ws.alloc_bytes(r.work_bytes);
+  LOOM_CUDNN_CHECK(cudnnRNNForward(r.handle, r.rnn, mode, r.dev_lengths_ptr, r.x_desc, a.x, r.y_desc, a.y, r.h_desc,
+                                   hx, hy, r.h_desc, cx, cy, r.weight_bytes, w, r.work_bytes, work,
+                                   training ? saved->reserve_bytes : 0, training ? saved->reserve : nullptr));
   // Rows of length 0 ran one step for cuDNN: undo it (zero y[0, b], hand back h0, c0).
   const std::size_t e = dtype_size(a.dtype);
   for (const std::int64_t b : r.empty_rows) {
     LOOM_CUDA_CHECK(cudaMemsetAsync(at(a.y, b * a.D * a.H, e), 0, a.D * a.H * e, ctx.stream()));
-    set_state_row(hy.data_ptr(), h0, b, a, ctx);
-    set_state_row(cy.data_ptr(), c0, b, a, ctx);
+    set_state_row(hy, h0, b, a, ctx);
+    set_state_row(cy, c0, b, a, ctx);
   }
   for (int d = 0; d < a.D; ++d) {
-    put(a.dirs[d].h_n, at(hy.data_ptr(), d * n, e), n, a.dtype, GradMode::Overwrite, ctx);
-    put(a.dirs[d].c_n, at(cy.data_ptr(), d * n, e), n, a.dtype, GradMode::Overwrite, ctx);
+    put(a.dirs[d].h_n, at(hy, d * n, e), n, a.dtype, GradMode::Overwrite, ctx);
+    put(a.dirs[d].c_n, at(cy, d * n, e), n, a.dtype, GradMode::Overwrite, ctx);
   }
+  return saved;
 }
 
-void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs& g, const CudaContext& ctx, CudnnRnnAlgo algo) {
+void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs& g, const CudaContext& ctx, CudnnLstmAlgo algo,
+                        const BackendSaved* backend_saved) {
   const LstmSeqFwdArgs& a = g.fwd;
   check_cudnn_supported(a, algo, "lstm_seq_bwd_cudnn");
   const std::int64_t T = a.T, B = a.B, C = a.C, H = a.H, n = B * H, DH = a.D * H;
@@ -358,44 +387,45 @@ void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs& g, const CudaContext& ctx, CudnnRn
     }
     return;
   }
-  LOOM_CHECK(a.cudnn_reserve, "lstm_seq_bwd_cudnn: the forward ran without cudnn_reserve (inference mode)");
+  const auto* saved = dynamic_cast<const CudnnLstmSaved*>(backend_saved);
+  LOOM_CHECK(saved != nullptr, "lstm_seq_bwd_cudnn: needs what the cuDNN training forward returned (the forward ",
+             "ran in inference, or another variant ran it)");
   const Rnn r(a, ctx, algo, CUDNN_FWD_MODE_TRAINING);
-  LOOM_CHECK(a.cudnn_reserve_bytes >= r.reserve_bytes, "lstm_seq_bwd_cudnn: cudnn_reserve has ",
-             a.cudnn_reserve_bytes, " bytes, cuDNN needs ", r.reserve_bytes);
-  const Device dev = Device::cuda(ctx.device());
-  const Tensor w = pack_weights(r, a, ctx);
+  LOOM_CHECK(saved->reserve_bytes >= r.reserve_bytes, "lstm_seq_bwd_cudnn: the saved reserve space has ",
+             saved->reserve_bytes, " bytes, cuDNN needs ", r.reserve_bytes);
+  Workspace ws(Device::cuda(ctx.device()));
+  const void* w = pack_weights(r, a, ctx, ws);
   const void* h0[2] = {a.dirs[0].h0, a.dirs[1].h0};
   const void* c0[2] = {a.dirs[0].c0, a.dirs[1].c0};
-  const Tensor hx = pack_states(h0, a, ctx), cx = pack_states(c0, a, ctx);
+  const void* hx = pack_states(h0, a, ctx, ws);
+  const void* cx = pack_states(c0, a, ctx, ws);
 
   // dy, dhy, dcy as cuDNN reads them: zeros where absent, and zeros for rows of length 0.
   const void* dy = g.dy;
-  Tensor dy_copy;
   if (!dy || !r.empty_rows.empty()) {
-    dy_copy = Tensor::empty({T, B, DH}, a.dtype, dev);
-    put(dy_copy.data_ptr(), g.dy, T * B * DH, a.dtype, GradMode::Overwrite, ctx);
+    void* dy_copy = ws.alloc_bytes(static_cast<std::size_t>(T * B * DH) * e);
+    put(dy_copy, g.dy, T * B * DH, a.dtype, GradMode::Overwrite, ctx);
     for (const std::int64_t b : r.empty_rows)
-      LOOM_CUDA_CHECK(cudaMemsetAsync(at(dy_copy.data_ptr(), b * DH, e), 0, DH * e, ctx.stream()));
-    dy = dy_copy.data_ptr();
+      LOOM_CUDA_CHECK(cudaMemsetAsync(at(dy_copy, b * DH, e), 0, DH * e, ctx.stream()));
+    dy = dy_copy;
   }
   const void* none[2] = {nullptr, nullptr};
-  Tensor dhy = pack_states(dh_n, a, ctx), dcy = pack_states(dc_n, a, ctx);
+  void* dhy = pack_states(dh_n, a, ctx, ws);
+  void* dcy = pack_states(dc_n, a, ctx, ws);
   for (const std::int64_t b : r.empty_rows) {
-    if (dhy.defined()) set_state_row(dhy.data_ptr(), none, b, a, ctx);
-    if (dcy.defined()) set_state_row(dcy.data_ptr(), none, b, a, ctx);
+    if (dhy) set_state_row(dhy, none, b, a, ctx);
+    if (dcy) set_state_row(dcy, none, b, a, ctx);
   }
 
   // dx straight into the caller's buffer when it is overwritten; through a scratch otherwise.
   const bool dx_direct = g.dx && g.input_mode == GradMode::Overwrite;
-  const Tensor dx_tmp = dx_direct ? Tensor() : Tensor::empty({T, B, C}, a.dtype, dev);
-  void* dx = dx_direct ? g.dx : dx_tmp.data_ptr();
-  const Tensor dhx = Tensor::empty({a.D, B, H}, a.dtype, dev), dcx = Tensor::empty({a.D, B, H}, a.dtype, dev);
-  const Tensor work = scratch_bytes(ctx, r.work_bytes);
+  void* dx = dx_direct ? g.dx : ws.alloc_bytes(static_cast<std::size_t>(T * B * C) * e);
+  void* dhx = state_buffer(a, ws);
+  void* dcx = state_buffer(a, ws);
+  void* work = ws.alloc_bytes(r.work_bytes);
   LOOM_CUDNN_CHECK(cudnnRNNBackwardData_v8(r.handle, r.rnn, r.dev_lengths_ptr, r.y_desc, a.y, dy, r.x_desc, dx,
-                                           r.h_desc, ptr_or_null(hx), ptr_or_null(dhy), dhx.data_ptr(), r.h_desc,
-                                           ptr_or_null(cx), ptr_or_null(dcy), dcx.data_ptr(), r.weight_bytes,
-                                           w.data_ptr(), r.work_bytes, work.data_ptr(), r.reserve_bytes,
-                                           a.cudnn_reserve));
+                                           r.h_desc, hx, dhy, dhx, r.h_desc, cx, dcy, dcx, r.weight_bytes, w,
+                                           r.work_bytes, work, saved->reserve_bytes, saved->reserve));
 
   // dx: zero at padding (t >= len_b; all of a row of length 0), then (+)= into the caller's.
   if (g.dx) {
@@ -410,12 +440,12 @@ void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs& g, const CudaContext& ctx, CudnnRn
   }
   // dh0, dc0: a row of length 0 passes dh_n, dc_n through.
   for (const std::int64_t b : r.empty_rows) {
-    set_state_row(dhx.data_ptr(), dh_n, b, a, ctx);
-    set_state_row(dcx.data_ptr(), dc_n, b, a, ctx);
+    set_state_row(dhx, dh_n, b, a, ctx);
+    set_state_row(dcx, dc_n, b, a, ctx);
   }
   for (int d = 0; d < a.D; ++d) {
-    put(g.grads[d].dh0, at(dhx.data_ptr(), d * n, e), n, a.dtype, g.input_mode, ctx);
-    put(g.grads[d].dc0, at(dcx.data_ptr(), d * n, e), n, a.dtype, g.input_mode, ctx);
+    put(g.grads[d].dh0, at(dhx, d * n, e), n, a.dtype, g.input_mode, ctx);
+    put(g.grads[d].dc0, at(dcx, d * n, e), n, a.dtype, g.input_mode, ctx);
   }
 
   // Weight gradients: cuDNN only adds (CUDNN_WGRAD_MODE_ADD) into a zeroed space; then each gate
@@ -423,12 +453,12 @@ void lstm_seq_bwd_cudnn(const LstmSeqBwdArgs& g, const CudaContext& ctx, CudnnRn
   bool any_param = false;
   for (int d = 0; d < a.D; ++d) any_param = any_param || g.grads[d].dw_ih || g.grads[d].dw_hh || g.grads[d].dbias;
   if (!any_param) return;
-  const Tensor dw = scratch_bytes(ctx, r.weight_bytes);
-  LOOM_CUDA_CHECK(cudaMemsetAsync(dw.data_ptr(), 0, r.weight_bytes, ctx.stream()));
+  void* dw = ws.alloc_bytes(r.weight_bytes);
+  LOOM_CUDA_CHECK(cudaMemsetAsync(dw, 0, r.weight_bytes, ctx.stream()));
   LOOM_CUDNN_CHECK(cudnnRNNBackwardWeights_v8(r.handle, r.rnn, CUDNN_WGRAD_MODE_ADD, r.dev_lengths_ptr, r.x_desc, a.x,
-                                              r.h_desc, ptr_or_null(hx), r.y_desc, a.y, r.weight_bytes, dw.data_ptr(),
-                                              r.work_bytes, work.data_ptr(), r.reserve_bytes, a.cudnn_reserve));
-  for_each_gate_block(r, a, dw.data_ptr(), [&](int d, int id, void* m, void* b) {
+                                              r.h_desc, hx, r.y_desc, a.y, r.weight_bytes, dw, r.work_bytes, work,
+                                              saved->reserve_bytes, saved->reserve));
+  for_each_gate_block(r, a, dw, [&](int d, int id, void* m, void* b) {
     const LstmDirectionGrad& q = g.grads[d];
     const int k = id % 4;
     if (id < 4) {

@@ -1,23 +1,24 @@
-// tests/kernels/test_lstm_cuda.cc: the CUDA LSTM kernels (kernels/lstm/lstm_cuda_*.cu, v1 unfused
-// and v2 fused) and the cuDNN path (kernels/lstm/lstm_cudnn.cc, STANDARD and PERSIST_STATIC),
-// called directly, against the CPU reference lstm_seq_*_cpu.
+// tests/kernels/test_lstm_cuda.cc: the CUDA rows of the LSTM variant table (kernels/lstm/
+// lstm_variants.h: "cuda-v1" unfused, "cuda-v2" fused, "cudnn" STANDARD, "cudnn-persist"
+// PERSIST_STATIC), called directly, against the plain-loop reference row "reference".
 //
-// Layer 2 of the pyramid. For each backend x dtype (F32, F16, BF16) x shape, the inputs are drawn
-// once, rounded to the dtype, and given to both: the CPU runs in F32 on the rounded values, the
-// GPU in the dtype. Compared: y (padding included), h_n, c_n, and after backward seeded with dy,
+// Layer 2 of the pyramid. For each CUDA row x dtype (F32, F16, BF16) x shape, the inputs are drawn
+// once, rounded to the dtype, and given to both: the reference runs in F32 on the rounded values,
+// the GPU in the dtype. Compared: y (padding included), h_n, c_n, and after backward seeded with dy,
 // dh_n, dc_n every gradient (dx, dW_ih, dW_hh, db, dh0, dc0 of each direction). Every output and
 // gradient buffer starts as NaN, so a position a kernel forgets to write fails. A second forward +
 // backward with GradMode::Accumulate into the same gradient buffers must give twice the gradients.
 //
 // Shapes cover H not a multiple of 32 (20), B = 1, T = 1, a row of length 0, one direction forward,
 // one direction reverse with lengths (our kernels only; cuDNN refuses it), and a BiLSTM with mixed
-// lengths. A combination the backend does not support (cuDNN bf16 before 9.13, PERSIST_STATIC with
+// lengths. A combination the row does not support (cuDNN bf16 before 9.13, PERSIST_STATIC with
 // lengths) is reported and skipped, after checking that supports() said why.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,34 +26,27 @@
 #include "core/device.h"
 #include "ops/tensor.h"
 #include "kernels/lstm/lstm.h"
+#include "kernels/lstm/lstm_variants.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"
 #include "tests/support/values.h"
 
 using namespace loom;
 using namespace loom::test;
-using kernels::CudnnRnnAlgo;
-using kernels::Direction;
-using kernels::LstmVariant;
+using kernels::LstmVariantRow;
 
 namespace {
 
-enum class Backend { Cpu, Unfused, Fused, CudnnStandard, CudnnPersistStatic };
+enum class Direction { Forward, Reverse };
 
-const char* backend_name(Backend b) {
-  switch (b) {
-    case Backend::Cpu: return "cpu";
-    case Backend::Unfused: return "cuda v1 unfused";
-    case Backend::Fused: return "cuda v2 fused";
-    case Backend::CudnnStandard: return "cudnn STANDARD";
-    case Backend::CudnnPersistStatic: return "cudnn PERSIST_STATIC";
-  }
-  return "?";
-}
+bool is_cudnn(const LstmVariantRow& row) { return std::string(row.name).rfind("cudnn", 0) == 0; }
 
-bool is_cudnn(Backend b) { return b == Backend::CudnnStandard || b == Backend::CudnnPersistStatic; }
-CudnnRnnAlgo algo_of(Backend b) {
-  return b == Backend::CudnnPersistStatic ? CudnnRnnAlgo::PersistStatic : CudnnRnnAlgo::Standard;
+// The rows that run on CUDA tensors.
+std::vector<const LstmVariantRow*> cuda_rows() {
+  std::vector<const LstmVariantRow*> rows;
+  for (const LstmVariantRow& row : kernels::lstm_variants())
+    if (row.device == DeviceType::Cuda) rows.push_back(&row);
+  return rows;
 }
 
 struct Case {
@@ -109,29 +103,14 @@ struct Outputs {
 
 void* ptr(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 
-void fwd(const kernels::LstmSeqFwdArgs& a, Backend be) {
-  switch (be) {
-    case Backend::Cpu: kernels::lstm_seq_fwd_cpu(a); return;
-    case Backend::Unfused: kernels::lstm_seq_fwd_cuda(a, cuda_context(0), LstmVariant::Unfused); return;
-    case Backend::Fused: kernels::lstm_seq_fwd_cuda(a, cuda_context(0), LstmVariant::Fused); return;
-    default: kernels::lstm_seq_fwd_cudnn(a, cuda_context(0), algo_of(be)); return;
-  }
-}
-
-void bwd(const kernels::LstmSeqBwdArgs& a, Backend be) {
-  switch (be) {
-    case Backend::Cpu: kernels::lstm_seq_bwd_cpu(a); return;
-    case Backend::Unfused: kernels::lstm_seq_bwd_cuda(a, cuda_context(0), LstmVariant::Unfused); return;
-    case Backend::Fused: kernels::lstm_seq_bwd_cuda(a, cuda_context(0), LstmVariant::Fused); return;
-    default: kernels::lstm_seq_bwd_cudnn(a, cuda_context(0), algo_of(be)); return;
-  }
-}
-
 // Forward (training) + backward with Overwrite into NaN-filled buffers -> *first; then forward +
 // backward again with Accumulate into the same buffers -> *second. False (with the reason in
-// *why) when the backend does not support the combination.
-bool run(const Case& c, const Values& v, DType t, Backend be, Outputs* first, Outputs* second, std::string* why) {
-  const Device dev = be == Backend::Cpu ? Device::cpu() : Device::cuda(0);
+// *why) when the row does not support the combination.
+bool run(const Case& c, const Values& v, DType t, const LstmVariantRow& row, Outputs* first, Outputs* second,
+         std::string* why) {
+  const bool gpu = row.device == DeviceType::Cuda;
+  const Device dev = gpu ? Device::cuda(0) : Device::cpu();
+  const CudaContext* ctx = gpu ? &cuda_context(0) : nullptr;
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const std::int64_t T = c.T, B = c.B, C = c.C, H = c.H, G = 4 * H, D = c.D;
   auto in = [&](const std::vector<float>& h, const Shape& s) {
@@ -161,7 +140,7 @@ bool run(const Case& c, const Values& v, DType t, Backend be, Outputs* first, Ou
     h_n[d] = out({B, H}, t);
     c_n[d] = out({B, H}, t);
     kernels::LstmDirection& p = a.dirs[d];
-    p.dir = d == 0 ? c.dir0 : Direction::Reverse;
+    p.reverse = d > 0 || c.dir0 == Direction::Reverse;
     p.w_ih = w_ih[d].data_ptr();
     p.w_hh = w_hh[d].data_ptr();
     p.bias = bias[d].data_ptr();
@@ -169,27 +148,16 @@ bool run(const Case& c, const Values& v, DType t, Backend be, Outputs* first, Ou
     p.c0 = ptr(c0[d]);
     p.h_n = h_n[d].data_ptr();
     p.c_n = c_n[d].data_ptr();
-    if (!is_cudnn(be)) {
-      c_saved[d] = out({T, B, H}, DType::F32);
-      gates[d] = out({T, B, G}, DType::F32);
-      p.c_saved = c_saved[d].data_ptr();
-      p.gates_saved = gates[d].data_ptr();
-    }
+    // Somewhere to save makes the forward a training forward, for every row (lstm.h).
+    c_saved[d] = out({T, B, H}, DType::F32);
+    gates[d] = out({T, B, G}, DType::F32);
+    p.c_saved = c_saved[d].data_ptr();
+    p.gates_saved = gates[d].data_ptr();
   }
-  if (is_cudnn(be)) {
-    if (!cudnn_compiled()) {
-      *why = "cuDNN is not compiled into this build";
-      return false;
-    }
-    if (!kernels::lstm_seq_cudnn_supports(a, algo_of(be), why)) return false;
-  } else if (be != Backend::Cpu) {
-    REQUIRE_MESSAGE(kernels::lstm_seq_cuda_supports(a, why), *why);
-  }
-  Tensor reserve;
-  if (is_cudnn(be)) {
-    a.cudnn_reserve_bytes = kernels::lstm_seq_cudnn_reserve_bytes(a, cuda_context(0), algo_of(be));
-    reserve = Tensor::empty({static_cast<std::int64_t>(a.cudnn_reserve_bytes / 4 + 1)}, DType::F32, dev);
-    a.cudnn_reserve = reserve.data_ptr();
+  if (is_cudnn(row)) {
+    if (!kernels::variant_supports(row, a, why)) return false;
+  } else {
+    REQUIRE_MESSAGE(kernels::variant_supports(row, a, why), *why);
   }
 
   const Tensor dy = in(v.dy, {T, B, D * H}), dx = out({T, B, C}, t);
@@ -230,12 +198,12 @@ bool run(const Case& c, const Values& v, DType t, Backend be, Outputs* first, Ou
     }
   };
   g.param_mode = g.input_mode = GradMode::Overwrite;
-  fwd(a, be);
-  bwd(g, be);
+  std::unique_ptr<kernels::BackendSaved> saved = row.forward(a, ctx);
+  row.backward(g, ctx, saved.get());
   collect(first);
   g.param_mode = g.input_mode = GradMode::Accumulate;
-  fwd(a, be);
-  bwd(g, be);
+  saved = row.forward(a, ctx);
+  row.backward(g, ctx, saved.get());
   collect(second);
   return true;
 }
@@ -273,30 +241,30 @@ void compare(const Outputs& got, const Outputs& ref, const Case& c, DType t, boo
   }
 }
 
-void check_backend(Backend be) {
+void check_row(const LstmVariantRow& row) {
   std::uint64_t seed = 0x157;
   for (const DType t : {DType::F32, DType::F16, DType::BF16}) {
     for (const Case& c : cases()) {
-      INFO(backend_name(be), " ", dtype_name(t), " ", c.name);
+      INFO(row.name, " ", dtype_name(t), " ", c.name);
       const Values v = make_values(c, t, ++seed);
       Outputs got, got_acc, ref, ref_acc;
       std::string why;
       bool ran = false;
       try {
-        ran = run(c, v, t, be, &got, &got_acc, &why);
+        ran = run(c, v, t, row, &got, &got_acc, &why);
       } catch (const CudnnError& e) {
         // PERSIST_STATIC's limits (hidden size, batch, device) are not all documented, so cuDNN may
         // answer NOT_SUPPORTED at run time for a shape supports() accepted: report, do not fail.
         const std::string what = e.what();
-        if (be != Backend::CudnnPersistStatic || what.find("NOT_SUPPORTED") == std::string::npos) throw;
+        if (std::string(row.name) != "cudnn-persist" || what.find("NOT_SUPPORTED") == std::string::npos) throw;
         why = what;
       }
       if (!ran) {
         CHECK_MESSAGE(!why.empty(), "supports() refused without a reason");
-        MESSAGE("skipped ", backend_name(be), " ", dtype_name(t), " ", c.name, ": ", why);
+        MESSAGE("skipped ", row.name, " ", dtype_name(t), " ", c.name, ": ", why);
         continue;
       }
-      REQUIRE(run(c, v, DType::F32, Backend::Cpu, &ref, &ref_acc, &why));
+      REQUIRE(run(c, v, DType::F32, kernels::lstm_variant("reference"), &ref, &ref_acc, &why));
       compare(got, ref, c, t, false);
       compare(got_acc, ref, c, t, true);
     }
@@ -306,28 +274,19 @@ void check_backend(Backend be) {
 }  // namespace
 
 TEST_SUITE("cuda") {
-  TEST_CASE("lstm_seq cuda v1 unfused matches the CPU reference") {
+  TEST_CASE("lstm_seq every CUDA row of the variant table matches the reference") {
     LOOM_REQUIRE_CUDA_DEVICE();
-    check_backend(Backend::Unfused);
-  }
-
-  TEST_CASE("lstm_seq cuda v2 fused matches the CPU reference") {
-    LOOM_REQUIRE_CUDA_DEVICE();
-    check_backend(Backend::Fused);
-  }
-
-  TEST_CASE("lstm_seq cudnn STANDARD matches the CPU reference") {
-    LOOM_REQUIRE_CUDA_DEVICE();
-    check_backend(Backend::CudnnStandard);
-  }
-
-  TEST_CASE("lstm_seq cudnn PERSIST_STATIC matches the CPU reference where supported") {
-    LOOM_REQUIRE_CUDA_DEVICE();
-    check_backend(Backend::CudnnPersistStatic);
+    std::vector<std::string> names;
+    for (const LstmVariantRow* row : cuda_rows()) names.push_back(row->name);
+    std::vector<std::string> want{"cuda-v1", "cuda-v2"};
+    if (cudnn_compiled()) want.insert(want.end(), {"cudnn", "cudnn-persist"});
+    CHECK(names == want);
+    for (const LstmVariantRow* row : cuda_rows()) check_row(*row);
   }
 
   TEST_CASE("lstm_seq cuda supports explains what it refuses") {
     LOOM_REQUIRE_CUDA_DEVICE();
+    const LstmVariantRow& cuda = kernels::lstm_variant("cuda-v2");
     kernels::LstmSeqFwdArgs a;
     a.T = 2;
     a.B = 2;
@@ -335,20 +294,21 @@ TEST_SUITE("cuda") {
     a.H = 4;
     std::string why;
     a.dtype = DType::F64;
-    CHECK_FALSE(kernels::lstm_seq_cuda_supports(a, &why));
+    CHECK_FALSE(kernels::variant_supports(cuda, a, &why));
     CHECK(why.find("f64") != std::string::npos);
     a.dtype = DType::F32;
     a.D = 3;
-    CHECK_FALSE(kernels::lstm_seq_cuda_supports(a, &why));
+    CHECK_FALSE(kernels::variant_supports(cuda, a, &why));
     CHECK(why.find("D") != std::string::npos);
     a.D = 1;
-    CHECK(kernels::lstm_seq_cuda_supports(a, &why));
+    CHECK(kernels::variant_supports(cuda, a, &why));
+    if (!cudnn_compiled()) return;
     const std::int32_t fake_lengths = 0;  // only its non-nullness matters to supports()
     a.lengths = &fake_lengths;
-    CHECK_FALSE(kernels::lstm_seq_cudnn_supports(a, CudnnRnnAlgo::PersistStatic, &why));
-    if (cudnn_compiled()) CHECK(why.find("PERSIST_STATIC") != std::string::npos);
+    CHECK_FALSE(kernels::variant_supports(kernels::lstm_variant("cudnn-persist"), a, &why));
+    CHECK(why.find("PERSIST_STATIC") != std::string::npos);
     a.lengths = nullptr;
-    a.dirs[0].dir = Direction::Reverse;
-    CHECK_FALSE(kernels::lstm_seq_cudnn_supports(a, CudnnRnnAlgo::Standard, &why));
+    a.dirs[0].reverse = true;
+    CHECK_FALSE(kernels::variant_supports(kernels::lstm_variant("cudnn"), a, &why));
   }
 }

@@ -219,6 +219,49 @@ TEST_CASE("lstm: bad arguments name the shapes") {
                        loom::Error);
 }
 
+TEST_CASE("lstm: lstm_seq runs any CPU row of the variant table by name, with the same results") {
+  const std::int64_t T = 4, B = 3, C = 4, H = 3;
+  const Tensor lengths = loom::test::i32({4, 1, 3}, {B});
+  struct Run {
+    ops::LstmSeqResult r;
+    std::vector<std::vector<float>> grads;
+  };
+  auto run = [&](const std::string& row) {
+    const Weights w0 = random_weights(C, H, 11, DType::F64), w1 = random_weights(C, H, 12, DType::F64);
+    const Tensor x = leaf({T, B, C}, 13);
+    std::vector<ops::LstmDirectionParams> dirs{{ops::Direction::Forward, w0.w_ih, w0.w_hh, w0.b_ih, w0.b_hh, {}, {}},
+                                               {ops::Direction::Reverse, w1.w_ih, w1.w_hh, w1.b_ih, w1.b_hh, {}, {}}};
+    ops::LstmSeqOptions o;
+    o.row = row;
+    Tape tape;
+    Run out;
+    Tensor loss;
+    {
+      auto rec = tape.record();
+      out.r = ops::lstm_seq(x, lengths, dirs, o);
+      loss = weighted_sum(out.r.y, 14);
+    }
+    tape.backward(loss);
+    for (const Tensor* t : {&x, &w0.w_ih, &w0.w_hh, &w0.b_ih, &w1.w_hh, &w1.b_hh}) out.grads.push_back(t->grad().to_vector());
+    return out;
+  };
+  const Run cpu = run(""), reference = run("reference");
+  CHECK(cpu.r.row == "cpu");
+  CHECK(cpu.r.impl == Impl::Cpu);
+  CHECK(reference.r.row == "reference");
+  CHECK(reference.r.impl == Impl::Cpu);
+  const loom::test::Tolerance tol = loom::test::tolerance(DType::F64);
+  check_close(reference.r.y.to_vector(), cpu.r.y.to_vector(), tol, "y");
+  for (std::size_t k = 0; k < cpu.grads.size(); ++k)
+    check_close(reference.grads[k], cpu.grads[k], tol, "gradient " + std::to_string(k));
+  const Tensor x = Tensor::zeros({T, B, C});
+  const Weights w = random_weights(C, H, 1, DType::F32);
+  ops::LstmDirectionParams p{ops::Direction::Forward, w.w_ih, w.w_hh, w.b_ih, w.b_hh, Tensor(), Tensor()};
+  ops::LstmSeqOptions gpu_row;
+  gpu_row.row = "cuda-v2";  // absent from a CPU build, and never for CPU tensors
+  CHECK_THROWS_AS(ops::lstm_seq(x, Tensor(), {p}, gpu_row), loom::Error);
+}
+
 // ---- PyTorch parity ------------------------------------------------------------------------------
 
 namespace {

@@ -1,15 +1,48 @@
-// kernels/lstm/lstm_cuda_common.cuh: the skeleton both CUDA LSTM variants share (included only by
-// lstm_cuda_fused.cu and lstm_cuda_unfused.cu; the math and the traffic formulas are in the
-// comment block of lstm_cuda_fused.cu).
+// kernels/lstm/lstm_cuda_time_loop.cuh: the hand-written CUDA LSTM's time loop and its fused
+// pointwise kernels, the end of the reading path (kernels/lstm/README.md). Included only by
+// lstm_cuda_fused.cu (v2: these pointwise kernels, one launch per step) and lstm_cuda_unfused.cu
+// (v1: the same loop, one launch per elementwise operation).
 //
-// What is shared, and what a variant supplies:
-//   forward  lstm_fwd_run(args, ctx, step):  Z = x W_ih^T for all T steps (one GEMM per direction),
-//            the initial state, then for s = 0 .. T-1 the recurrent GEMM of every direction (one
-//            cuBLAS call) followed by step(FwdStep, s), the variant's pointwise work; then h_n, c_n.
-//   backward lstm_bwd_run(args, ctx, step):  for s = T-1 .. 0, step(BwdStep, s) (the variant turns
-//            the step's gradients into dz and the dc carry), then the dh GEMM of every direction (one
-//            cuBLAS call); then dh0/dc0, and per direction dW_hh, dW_ih, dx as one GEMM each over T*B
-//            rows and db as a deterministic column sum of dZ.
+// Math, per direction, row b, processing step s (time t = time_of(reverse, len_b, s)):
+//   forward   z = x_t W_ih^T + h_prev W_hh^T + b                                  [4H] = zi zf zg zo
+//             i = sigmoid(zi)  f = sigmoid(zf)  g = tanh(zg)  o = sigmoid(zo)
+//             c = f c_prev + i g            h = o tanh(c)
+//   backward  (dh_t, dc_t arrive at h and c of step s: dh_t = dy_t + dh_rec, dc_t = dc carry; at the
+//             row's last step, s = len_b - 1, they are dy_t + dh_n and dc_n instead)
+//             dc_t += dh_t o (1 - tanh(c)^2)
+//             dzi = dc_t g i (1 - i)     dzf = dc_t c_prev f (1 - f)
+//             dzg = dc_t i (1 - g^2)     dzo = dh_t tanh(c) o (1 - o)
+//             dc carry = dc_t f          dh_rec = dz W_hh          (into the step before)
+//             after the loop, over all T*B rows at once:
+//             dW_ih (+)= dZ^T x   dW_hh (+)= dZ^T Hprev   db (+)= colsum(dZ)   dx (+)= dZ W_ih
+//   Everything in F32; the derivatives use the saved post-activation gates (sigmoid' = s (1 - s),
+//   tanh' = 1 - g^2) and the saved c, so no pre-activation is stored.
+//
+// The schedule:
+//   forward   lstm_fwd_run(args, ctx, step): Z [T*B, 4H] (F32) = x W_ih^T, one GEMM per direction
+//             over all steps; the initial state; then for s = 0 .. T-1 the recurrent GEMM of every
+//             direction (one cuBLAS call) followed by step(FwdStep, s), the variant's pointwise work
+//             (v2: one launch of lstm_pointwise_fwd_kernel); then h_n, c_n. A row past its length
+//             writes the zero of y[s, b] instead (padding in both directions), so y needs no memset.
+//   backward  lstm_bwd_run(args, ctx, step): for s = T-1 .. 0, step(BwdStep, s) (v2: one launch of
+//             lstm_pointwise_bwd_kernel, which writes dz into dZ[t] and the dc carry), then the dh
+//             GEMM of every direction (one cuBLAS call); then dh0/dc0, and per direction dW_hh, dW_ih,
+//             dx as one GEMM each over T*B rows and db as a deterministic column sum of dZ.
+//   dZ is kept in the storage type: every backward GEMM then runs on tensor cores for F16/BF16, at
+//   the cost of rounding dz once. The cell state, gates and every accumulation stay F32.
+//
+// Bytes moved per step and direction (s_t = storage bytes per element, 4 for F32 values):
+//   forward   recurrent GEMM: W_hh 4H*H*s_t + h B*H*s_t + Z[t] 2*B*4H*4 (read + write)
+//             pointwise: pre-activations B*4H*4 (+ B*4H*4 scratch with lengths) + bias 4H*s_t
+//                        + c 2*B*H*4 + h, y 2*B*H*s_t (+ training: c B*H*4 + gates B*4H*4)
+//   backward  pointwise: gates B*4H*4 + c, c_prev 2*B*H*4 + dy B*H*s_t + dh_rec, dc 3*B*H*4
+//                        + dz B*4H*s_t (twice with lengths)
+//             dh GEMM:   W_hh 4H*H*s_t + dz B*4H*s_t + dh_rec B*H*4
+//   FLOPs: 2*B*4H*H per recurrent or dh GEMM and ~10*B*H pointwise, and once per sequence
+//   2*T*B*4H*C (input projection; backward 2x for dW_ih and dx) + 2*T*B*4H*H (dW_hh)
+//   (lstm_seq_fwd_cost / lstm_seq_bwd_cost). At small B the step is latency bound: W_hh streams from
+//   L2 every step and the launches (2 per step) dominate; that is what a persistent kernel (v3)
+//   would attack.
 //
 // Both directions of a BiLSTM advance together: at step s, direction d (blockIdx.y = d in every
 // per-step kernel) handles time s (Forward) or len_b - 1 - s (Reverse), and the two recurrent GEMMs
@@ -19,9 +52,9 @@
 // workspace per stream and break the one-stream ordering the allocator relies on.)
 //
 // Where the recurrent GEMM writes: when every direction's rows of step s come from one time step
-// (Forward, or Reverse without lengths), the GEMM accumulates into Z[t] in place (beta = 1) and the
+// (forward, or reverse without lengths), the GEMM accumulates into Z[t] in place (beta = 1) and the
 // pointwise kernel reads one buffer. With lengths, the reverse direction's rows sit at different t,
-// so the GEMM writes a per-step F32 scratch [B, 4H] (beta = 0) and the pointwise kernel adds
+// so the GEMM writes a per-step F32 scratch Zh [B, 4H] (beta = 0) and the pointwise kernel adds
 // Z[t_b, b]. One batched call has one beta, so a BiLSTM with lengths uses the scratch for both.
 //
 // Precision: GEMM operands are in the storage type and accumulate in F32 (CUBLAS_COMPUTE_32F;
@@ -34,8 +67,9 @@
 
 #include <climits>
 #include <cstdint>
+#include <string>
 
-#include "ops/tensor.h"
+#include "core/workspace.h"
 #include "kernels/common/launch.cuh"
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"
@@ -51,7 +85,8 @@ __device__ __forceinline__ std::int64_t row_length(const std::int32_t* lengths, 
   return lengths ? static_cast<std::int64_t>(lengths[b]) : T;
 }
 
-// The time index processing step s touches in a row of length len (s < len).
+// The time index processing step s touches in a row of length len (s < len); reverse starts from
+// the row's own last token.
 __device__ __forceinline__ std::int64_t time_of(int reverse, std::int64_t len, std::int64_t s) {
   return reverse ? len - 1 - s : s;
 }
@@ -60,8 +95,8 @@ __device__ __forceinline__ std::int64_t time_of(int reverse, std::int64_t len, s
 
 template <class S>
 struct FwdStepDir {
-  const float* z = nullptr;      // [T, B, 4H] x W_ih^T (+ h_prev W_hh^T of step s when in place)
-  const float* rec = nullptr;    // [B, 4H] h_prev W_hh^T of step s, or nullptr (in z, or h_prev = 0)
+  const float* Z = nullptr;      // [T, B, 4H] x W_ih^T (+ h_prev W_hh^T of step s when in place)
+  const float* Zh = nullptr;     // [B, 4H] h_prev W_hh^T of step s, or nullptr (in Z, or h_prev = 0)
   const S* bias = nullptr;       // [4H]
   S* h = nullptr;                // [B, H] running h (storage type: the next GEMM's operand)
   float* c = nullptr;            // [B, H] running c
@@ -88,8 +123,8 @@ struct BwdStepDir {
   const S* dc_n = nullptr;         // [B, H] or nullptr
   const float* dh_rec = nullptr;   // [B, H] dz_{s+1} W_hh, valid for rows active at s + 1
   float* dc = nullptr;             // [B, H] dc carry (dc_total * f of the step after)
-  S* dz_all = nullptr;             // [T, B, 4H] dZ of this direction (zero at padding)
-  S* dz_step = nullptr;            // [B, 4H] dz of step s for the dh GEMM, or nullptr (it reads dz_all)
+  S* dZ = nullptr;                 // [T, B, 4H] dz of every step of this direction (zero at padding)
+  S* dz_step = nullptr;            // [B, 4H] dz of step s for the dh GEMM, or nullptr (it reads dZ)
   int reverse = 0;
 };
 
@@ -101,6 +136,101 @@ struct BwdStep {
   std::int64_t steps = 0, B = 0, H = 0;
   int D = 1;
 };
+
+// ---- the fused pointwise kernels (v2): all of a step's gate math in ONE launch ------------------------
+//
+// One thread per (row b, unit j), grid.y = direction. The thread reads its four pre-activations at
+// stride H (neighbouring threads read neighbouring addresses), adds the bias, computes the gates,
+// c and h, and writes y, the running state and, when training, the saved c and gates. Backward
+// mirrors it with the saved gates and c. The same names as the CPU twin (lstm_cpu.cc): i f g o, c,
+// c_prev, tanh_c, dh_t, dc_t, Z / dZ, time_of.
+
+template <class S>
+static __global__ void lstm_pointwise_fwd_kernel(FwdStep<S> a, int s) {
+  const int d = blockIdx.y;
+  const FwdStepDir<S>& p = a.dir[d];
+  const std::int64_t H = a.H, G = 4 * H, B = a.B, ldy = a.D * H, n = B * H;
+  for (std::int64_t bj = grid_start(); bj < n; bj += grid_stride()) {
+    const std::int64_t b = bj / H, j = bj - b * H;
+    const std::int64_t len = row_length(a.lengths, b, a.steps);
+    if (s >= len) {  // y[s, b] is padding for this direction: write its zero once, here
+      a.y[(s * B + b) * ldy + d * H + j] = from_f32<S>(0.0f);
+      continue;
+    }
+    const std::int64_t row = time_of(p.reverse, len, s) * B + b;
+    const float* z = p.Z + row * G;
+    const float* zh = p.Zh ? p.Zh + b * G : nullptr;
+    float pre[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) pre[k] = z[k * H + j] + load_f32(p.bias, k * H + j) + (zh ? zh[k * H + j] : 0.0f);
+    const float i = sigmoidf_(pre[0]), f = sigmoidf_(pre[1]), g = tanhf(pre[2]), o = sigmoidf_(pre[3]);
+    const float c = f * p.c[bj] + i * g;
+    const S h = from_f32<S>(o * tanhf(c));
+    p.c[bj] = c;
+    p.h[bj] = h;
+    a.y[row * ldy + d * H + j] = h;
+    if (p.c_saved) p.c_saved[row * H + j] = c;
+    if (p.gates_saved) {
+      float* gs = p.gates_saved + row * G;
+      gs[j] = i;
+      gs[H + j] = f;
+      gs[2 * H + j] = g;
+      gs[3 * H + j] = o;
+    }
+  }
+}
+
+template <class S>
+static __global__ void lstm_pointwise_bwd_kernel(BwdStep<S> a, int s) {
+  const int d = blockIdx.y;
+  const BwdStepDir<S>& p = a.dir[d];
+  const std::int64_t H = a.H, G = 4 * H, B = a.B, n = B * H;
+  for (std::int64_t bj = grid_start(); bj < n; bj += grid_stride()) {
+    const std::int64_t b = bj / H, j = bj - b * H;
+    const std::int64_t len = row_length(a.lengths, b, a.steps);
+    if (s >= len) {  // dZ[s, b] is padding: zero, so the GEMMs after the loop see nothing there
+      S* dz = p.dZ + (s * B + b) * G;
+#pragma unroll
+      for (int k = 0; k < 4; ++k) dz[k * H + j] = from_f32<S>(0.0f);
+      if (p.dz_step) {
+#pragma unroll
+        for (int k = 0; k < 4; ++k) p.dz_step[b * G + k * H + j] = from_f32<S>(0.0f);
+      }
+      continue;
+    }
+    const std::int64_t t = time_of(p.reverse, len, s), row = t * B + b;
+    const bool last = s == len - 1;  // the row's last forward step: where dh_n, dc_n arrive
+    const float* gate = p.gates + row * G;
+    const float i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
+    const float c = p.c_saved[row * H + j];
+    float c_prev = 0.0f;
+    if (s > 0) c_prev = p.c_saved[((p.reverse ? t + 1 : t - 1) * B + b) * H + j];
+    else if (p.c0) c_prev = load_f32(p.c0, bj);
+    // dh_t, dc_t: what reaches h and c of this step, from y and from step s + 1 (or h_n, c_n).
+    float dh_t = a.dy ? load_f32(a.dy, row * a.D * H + d * H + j) : 0.0f;
+    float dc_t;
+    if (last) {
+      dh_t += p.dh_n ? load_f32(p.dh_n, bj) : 0.0f;
+      dc_t = p.dc_n ? load_f32(p.dc_n, bj) : 0.0f;
+    } else {
+      dh_t += p.dh_rec[bj];
+      dc_t = p.dc[bj];
+    }
+    const float tanh_c = tanhf(c);
+    dc_t += dh_t * o * (1.0f - tanh_c * tanh_c);
+    const float dz[4] = {dc_t * g * i * (1.0f - i), dc_t * c_prev * f * (1.0f - f), dc_t * i * (1.0f - g * g),
+                         dh_t * tanh_c * o * (1.0f - o)};
+    p.dc[bj] = dc_t * f;
+    S* out = p.dZ + row * G;
+#pragma unroll
+    for (int k = 0; k < 4; ++k) out[k * H + j] = from_f32<S>(dz[k]);
+    if (p.dz_step) {
+#pragma unroll
+      for (int k = 0; k < 4; ++k) p.dz_step[b * G + k * H + j] = from_f32<S>(dz[k]);
+    }
+  }
+}
+
 
 // ---- small kernels of the skeleton ------------------------------------------------------------------
 
@@ -213,12 +343,6 @@ static __global__ void lstm_gemm_pointer_table_kernel(GemmPtrSpec spec, std::int
 
 // ---- host helpers ---------------------------------------------------------------------------------
 
-inline Tensor lstm_scratch(const CudaContext& ctx, std::int64_t n, DType dtype) {
-  // The caching allocator hands a block back only on the stream it was used on, so a scratch tensor
-  // freed when the launcher returns stays valid for the kernels still queued on ctx.stream().
-  return Tensor::empty({n}, dtype, Device::cuda(ctx.device()));
-}
-
 inline cudaDataType_t lstm_cuda_type(DType t) {
   switch (t) {
     case DType::F16: return CUDA_R_16F;
@@ -262,18 +386,26 @@ inline void lstm_step_gemm(const StepGemm& g, std::int64_t s, std::int64_t T, in
                                         g.ldb, &g.beta, c, CUDA_R_32F, g.ldc, D, compute, CUBLAS_GEMM_DEFAULT));
 }
 
-// Fills g.table (D == 2) from g.spec; the tensor returned owns it.
-inline Tensor lstm_make_pointer_table(StepGemm& g, std::int64_t T, int D, const CudaContext& ctx) {
-  if (D == 1 || T == 0) return Tensor();
-  Tensor table = lstm_scratch(ctx, 3 * T * D * 2, DType::F32);  // 3*T*D pointers of 8 bytes
-  g.table = static_cast<const void**>(table.data_ptr());
+// Fills g.table (D == 2) from g.spec, in memory taken from `ws`.
+inline void lstm_make_pointer_table(StepGemm& g, std::int64_t T, int D, const CudaContext& ctx, Workspace& ws) {
+  if (D == 1 || T == 0) return;
+  g.table = ws.alloc<const void*>(3 * T * D);
   lstm_gemm_pointer_table_kernel<<<blocks_for(3 * T * D), kBlock, 0, ctx.stream()>>>(g.spec, T, D, g.table);
   LOOM_CUDA_CHECK_LAUNCH();
-  return table;
 }
 
 inline bool lstm_rows_contiguous_in_time(const LstmSeqFwdArgs& a, int d) {
-  return a.dirs[d].dir == Direction::Forward || a.lengths == nullptr;
+  return !a.dirs[d].reverse || a.lengths == nullptr;
+}
+
+// The public launchers of both variants check their arguments with this first.
+inline void check_supported(const LstmSeqFwdArgs& a, const char* op) {
+  std::string why;
+  if (!lstm_seq_cuda_supports(a, &why)) LOOM_THROW(ShapeError, op, ": ", why);
+  LOOM_CHECK(a.y && (a.x || a.T * a.B == 0), op, ": x and y must be given");
+  for (int d = 0; d < a.D; ++d)
+    LOOM_CHECK(a.dirs[d].w_ih && a.dirs[d].w_hh && a.dirs[d].bias, op, ": direction ", d,
+               " needs w_ih, w_hh and bias");
 }
 
 // ---- forward skeleton -------------------------------------------------------------------------------
@@ -291,11 +423,13 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step
     in_place = in_place && lstm_rows_contiguous_in_time(a, d);
     any_h0 = any_h0 || a.dirs[d].h0 != nullptr;
   }
-  Tensor z = lstm_scratch(ctx, D * T * B * G, DType::F32);
-  Tensor rec = in_place ? Tensor() : lstm_scratch(ctx, D * B * G, DType::F32);
-  Tensor h_state = lstm_scratch(ctx, D * B * H, a.dtype);
-  Tensor c_state = lstm_scratch(ctx, D * B * H, DType::F32);
-  float* z_ptr = static_cast<float*>(z.data_ptr());
+  // Scratch is stream ordered (core/workspace.h): freed when this function returns, it is handed
+  // out again only to work queued after the kernels below.
+  Workspace ws(Device::cuda(ctx.device()));
+  float* Z = ws.alloc<float>(D * T * B * G);
+  float* Zh = in_place ? nullptr : ws.alloc<float>(D * B * G);
+  S* h_state = ws.alloc<S>(D * B * H);
+  float* c_state = ws.alloc<float>(D * B * H);
 
   // 1. Z_d [T*B, 4H] = x [T*B, C] W_ih_d^T, one GEMM per direction over all time steps.
   const float one = 1.0f, zero = 0.0f;
@@ -304,7 +438,7 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step
       LOOM_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(G),
                                      static_cast<int>(T * B), static_cast<int>(C), &one, a.dirs[d].w_ih,
                                      lstm_cuda_type(a.dtype), static_cast<int>(C), a.x, lstm_cuda_type(a.dtype),
-                                     static_cast<int>(C), &zero, z_ptr + d * T * B * G, CUDA_R_32F,
+                                     static_cast<int>(C), &zero, Z + d * T * B * G, CUDA_R_32F,
                                      static_cast<int>(G), lstm_compute_type(a.dtype, ctx), CUBLAS_GEMM_DEFAULT));
     }
   }
@@ -315,8 +449,8 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step
   st.H = H;
   st.T = T;
   st.lengths = a.lengths;
-  st.h = static_cast<S*>(h_state.data_ptr());
-  st.c = static_cast<float*>(c_state.data_ptr());
+  st.h = h_state;
+  st.c = c_state;
   for (int d = 0; d < D; ++d) {
     st.dir[d].h0 = static_cast<const S*>(a.dirs[d].h0);
     st.dir[d].c0 = static_cast<const S*>(a.dirs[d].c0);
@@ -348,17 +482,17 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step
   fs.D = D;
   for (int d = 0; d < D; ++d) {
     const LstmDirection& p = a.dirs[d];
-    const int reverse = p.dir == Direction::Reverse ? 1 : 0;
-    float* z_d = z_ptr + d * T * B * G;
-    float* rec_d = in_place ? nullptr : static_cast<float*>(rec.data_ptr()) + d * B * G;
+    const int reverse = p.reverse ? 1 : 0;
+    float* Z_d = Z + d * T * B * G;
+    float* Zh_d = in_place ? nullptr : Zh + d * B * G;
     g.spec.base[0][d] = static_cast<const char*>(p.w_hh);
-    g.spec.base[1][d] = static_cast<const char*>(h_state.data_ptr()) + d * B * H * elem;
-    g.spec.base[2][d] = reinterpret_cast<const char*>(in_place ? z_d : rec_d);
+    g.spec.base[1][d] = reinterpret_cast<const char*>(h_state) + d * B * H * elem;
+    g.spec.base[2][d] = reinterpret_cast<const char*>(in_place ? Z_d : Zh_d);
     g.spec.step_bytes[2][d] = in_place ? static_cast<std::int64_t>(B * G * sizeof(float)) : 0;
     g.spec.reverse[2][d] = in_place ? reverse : 0;
     FwdStepDir<S>& q = fs.dir[d];
-    q.z = z_d;
-    q.rec = rec_d;
+    q.Z = Z_d;
+    q.Zh = Zh_d;
     q.bias = static_cast<const S*>(p.bias);
     q.h = st.h + d * B * H;
     q.c = st.c + d * B * H;
@@ -366,7 +500,7 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step
     q.gates_saved = static_cast<float*>(p.gates_saved);
     q.reverse = reverse;
   }
-  const Tensor table = lstm_make_pointer_table(g, T, D, ctx);
+  lstm_make_pointer_table(g, T, D, ctx, ws);
 
   // 4. The recurrence. At s = 0 without any h0 the recurrent term is zero: no GEMM.
   for (std::int64_t s = 0; s < T; ++s) {
@@ -374,7 +508,7 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, StepFn&& step
     if (!skip) lstm_step_gemm(g, s, T, D, a.dtype, ctx);
     FwdStep<S> now = fs;
     if (skip)
-      for (int d = 0; d < D; ++d) now.dir[d].rec = nullptr;
+      for (int d = 0; d < D; ++d) now.dir[d].Zh = nullptr;
     step(now, static_cast<int>(s));
   }
 
@@ -402,11 +536,11 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
     need_dh0 = need_dh0 || gargs.grads[d].dh0 != nullptr;
     any_step_scratch = any_step_scratch || !lstm_rows_contiguous_in_time(a, d);
   }
-  Tensor dz_all = lstm_scratch(ctx, D * T * B * G, a.dtype);
-  Tensor dz_step = any_step_scratch ? lstm_scratch(ctx, D * B * G, a.dtype) : Tensor();
-  Tensor dh_rec = lstm_scratch(ctx, D * B * H, DType::F32);
-  Tensor dc = lstm_scratch(ctx, D * B * H, DType::F32);
-  S* dz_ptr = static_cast<S*>(dz_all.data_ptr());
+  Workspace ws(Device::cuda(ctx.device()));  // stream ordered, as in lstm_fwd_run
+  S* dZ = ws.alloc<S>(D * T * B * G);
+  S* dz_step = any_step_scratch ? ws.alloc<S>(D * B * G) : nullptr;
+  float* dh_rec = ws.alloc<float>(D * B * H);
+  float* dc = ws.alloc<float>(D * B * H);
 
   // dh_rec [B, H] = dz [B, 4H] W_hh [4H, H]. Column-major: dh^T [H, B] = (W_hh viewed [H, 4H]) dz^T [4H, B].
   StepGemm g;
@@ -429,13 +563,13 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
   for (int d = 0; d < D; ++d) {
     const LstmDirection& p = a.dirs[d];
     const LstmDirectionGrad& q = gargs.grads[d];
-    const int reverse = p.dir == Direction::Reverse ? 1 : 0;
+    const int reverse = p.reverse ? 1 : 0;
     const bool contiguous = lstm_rows_contiguous_in_time(a, d);
-    S* dz_d = dz_ptr + d * T * B * G;
-    S* dz_step_d = contiguous ? nullptr : static_cast<S*>(dz_step.data_ptr()) + d * B * G;
-    float* dh_d = static_cast<float*>(dh_rec.data_ptr()) + d * B * H;
+    S* dZ_d = dZ + d * T * B * G;
+    S* dz_step_d = contiguous ? nullptr : dz_step + d * B * G;
+    float* dh_d = dh_rec + d * B * H;
     g.spec.base[0][d] = static_cast<const char*>(p.w_hh);
-    g.spec.base[1][d] = reinterpret_cast<const char*>(contiguous ? dz_d : dz_step_d);
+    g.spec.base[1][d] = reinterpret_cast<const char*>(contiguous ? dZ_d : dz_step_d);
     g.spec.step_bytes[1][d] = contiguous ? static_cast<std::int64_t>(B * G * elem) : 0;
     g.spec.reverse[1][d] = contiguous ? reverse : 0;
     g.spec.base[2][d] = reinterpret_cast<const char*>(dh_d);
@@ -446,12 +580,12 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
     r.dh_n = static_cast<const S*>(q.dh_n);
     r.dc_n = static_cast<const S*>(q.dc_n);
     r.dh_rec = dh_d;
-    r.dc = static_cast<float*>(dc.data_ptr()) + d * B * H;
-    r.dz_all = dz_d;
+    r.dc = dc + d * B * H;
+    r.dZ = dZ_d;
     r.dz_step = dz_step_d;
     r.reverse = reverse;
   }
-  const Tensor table = lstm_make_pointer_table(g, T, D, ctx);
+  lstm_make_pointer_table(g, T, D, ctx, ws);
 
   // 1. Backpropagation through time. The last GEMM (step 0) only feeds dh0.
   for (std::int64_t s = T - 1; s >= 0; --s) {
@@ -465,8 +599,8 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
   st.H = H;
   st.T = T;
   st.lengths = a.lengths;
-  st.c = static_cast<float*>(dc.data_ptr());
-  st.dh = static_cast<const float*>(dh_rec.data_ptr());
+  st.c = dc;
+  st.dh = dh_rec;
   st.mode = gargs.input_mode;
   bool any_state_grad = false;
   for (int d = 0; d < D; ++d) {
@@ -483,27 +617,27 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
 
   // 3. The big GEMMs over all T*B rows, and db. dZ is zero at padding, so padding adds nothing.
   const float param_beta = gargs.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
-  Tensor h_prev;
+  S* h_prev = nullptr;
   for (int d = 0; d < D; ++d) {
     const LstmDirection& p = a.dirs[d];
     const LstmDirectionGrad& q = gargs.grads[d];
-    const S* dz_d = dz_ptr + d * T * B * G;
+    const S* dZ_d = dZ + d * T * B * G;
     GemmArgs w;  // dW [4H, K] (+)= dZ^T [4H, T*B] X [T*B, K]
     w.trans_a = Transpose::Yes;
     w.M = G;
     w.K = T * B;
     w.beta = param_beta;
     w.dtype = a.dtype;
-    w.A = dz_d;
+    w.A = dZ_d;
     w.lda = G;
     if (q.dw_hh) {
-      if (!h_prev.defined()) h_prev = lstm_scratch(ctx, T * B * H, a.dtype);
+      if (h_prev == nullptr) h_prev = ws.alloc<S>(T * B * H);
       lstm_gather_h_prev_kernel<S><<<blocks_for(T * B * H), kBlock, 0, stream>>>(
-          T, B, H, D, d, p.dir == Direction::Reverse ? 1 : 0, a.lengths, static_cast<const S*>(a.y),
-          static_cast<const S*>(p.h0), static_cast<S*>(h_prev.data_ptr()));
+          T, B, H, D, d, p.reverse ? 1 : 0, a.lengths, static_cast<const S*>(a.y), static_cast<const S*>(p.h0),
+          h_prev);
       LOOM_CUDA_CHECK_LAUNCH();
       w.N = H;
-      w.B = h_prev.data_ptr();
+      w.B = h_prev;
       w.ldb = H;
       w.C = q.dw_hh;
       w.ldc = H;
@@ -523,7 +657,7 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
       r.cols = G;
       r.dtype = a.dtype;
       r.dim = ReduceDim::First;
-      r.x = dz_d;
+      r.x = dZ_d;
       r.y = q.dbias;
       r.mode = gargs.param_mode;
       reduce_sum_cuda(r, ctx);
@@ -535,7 +669,7 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, StepFn&& 
       x.K = G;
       x.beta = (d > 0 || gargs.input_mode == GradMode::Accumulate) ? 1.0f : 0.0f;
       x.dtype = a.dtype;
-      x.A = dz_d;
+      x.A = dZ_d;
       x.lda = G;
       x.B = p.w_ih;
       x.ldb = C;

@@ -1,0 +1,104 @@
+// kernels/lstm/lstm_widen_cpu.h (internal to kernels/lstm): how both CPU LSTMs, the reference
+// (lstm_reference.cc) and the training path (lstm_cpu.cc), run F16 / BF16 storage: widen every
+// input to F32 once, run the float path, round every output once. Gradients that accumulate are
+// widened first, so the sum happens in F32 and rounds once. The saved c and gates are F32 already
+// and pass through.
+//
+//   forward_widened(a, [&](const LstmSeqFwdArgs& f32) { forward<float>(f32); });
+#pragma once
+
+#include "kernels/common/widen_cpu.h"
+#include "kernels/lstm/lstm.h"
+
+namespace loom::kernels::lstm_cpu {
+
+// Float copies of everything a direction reads or writes in storage type.
+struct WideDirection {
+  cpu::Wide w_ih, w_hh, bias, h0, c0, h_n, c_n;
+};
+
+inline void widen_inputs(const LstmSeqFwdArgs& a, LstmSeqFwdArgs& f32, cpu::Wide& x, WideDirection (&wd)[2]) {
+  const std::int64_t G = 4 * a.H, BH = a.B * a.H;
+  f32.dtype = DType::F32;
+  x = cpu::widen(a.x, a.dtype, a.T * a.B * a.C);
+  f32.x = x.ptr();
+  for (int d = 0; d < a.D; ++d) {
+    const LstmDirection& in = a.dirs[d];
+    LstmDirection& out = f32.dirs[d];
+    wd[d].w_ih = cpu::widen(in.w_ih, a.dtype, G * a.C);
+    wd[d].w_hh = cpu::widen(in.w_hh, a.dtype, G * a.H);
+    wd[d].bias = cpu::widen(in.bias, a.dtype, G);
+    wd[d].h0 = cpu::widen(in.h0, a.dtype, BH);
+    wd[d].c0 = cpu::widen(in.c0, a.dtype, BH);
+    out.w_ih = wd[d].w_ih.ptr(), out.w_hh = wd[d].w_hh.ptr(), out.bias = wd[d].bias.ptr();
+    out.h0 = wd[d].h0.ptr(), out.c0 = wd[d].c0.ptr();
+  }
+}
+
+template <class RunF32>
+void forward_widened(const LstmSeqFwdArgs& a, RunF32&& run_f32) {
+  using cpu::output;
+  using cpu::round_into;
+  const std::int64_t BH = a.B * a.H;
+  LstmSeqFwdArgs f32 = a;
+  cpu::Wide x;
+  WideDirection wd[2];
+  widen_inputs(a, f32, x, wd);
+  cpu::Wide y = output(a.y, a.dtype, a.T * a.B * a.D * a.H, GradMode::Overwrite);
+  f32.y = y.ptr();
+  for (int d = 0; d < a.D; ++d) {
+    wd[d].h_n = output(a.dirs[d].h_n, a.dtype, BH, GradMode::Overwrite);
+    wd[d].c_n = output(a.dirs[d].c_n, a.dtype, BH, GradMode::Overwrite);
+    f32.dirs[d].h_n = wd[d].h_n.ptr(), f32.dirs[d].c_n = wd[d].c_n.ptr();
+  }
+  run_f32(static_cast<const LstmSeqFwdArgs&>(f32));
+  round_into(y, a.y, a.dtype);
+  for (int d = 0; d < a.D; ++d) {
+    round_into(wd[d].h_n, a.dirs[d].h_n, a.dtype);
+    round_into(wd[d].c_n, a.dirs[d].c_n, a.dtype);
+  }
+}
+
+template <class RunF32>
+void backward_widened(const LstmSeqBwdArgs& a, RunF32&& run_f32) {
+  using cpu::output;
+  using cpu::round_into;
+  using cpu::widen;
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const DType t = fa.dtype;
+  const std::int64_t G = 4 * fa.H, BH = fa.B * fa.H;
+  LstmSeqBwdArgs f32 = a;
+  cpu::Wide x;
+  WideDirection wd[2];
+  widen_inputs(fa, f32.fwd, x, wd);
+  f32.fwd.y = nullptr;  // backward recomputes h from the saved F32 buffers
+  cpu::Wide dy = widen(a.dy, t, fa.T * fa.B * fa.D * fa.H);
+  cpu::Wide dx = output(a.dx, t, fa.T * fa.B * fa.C, a.input_mode);
+  f32.dy = dy.ptr(), f32.dx = dx.ptr();
+  struct WideGrad {
+    cpu::Wide dw_ih, dw_hh, dbias, dh0, dc0, dh_n, dc_n;
+  } wg[2];
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirectionGrad& in = a.grads[d];
+    LstmDirectionGrad& out = f32.grads[d];
+    wg[d].dw_ih = output(in.dw_ih, t, G * fa.C, a.param_mode);
+    wg[d].dw_hh = output(in.dw_hh, t, G * fa.H, a.param_mode);
+    wg[d].dbias = output(in.dbias, t, G, a.param_mode);
+    wg[d].dh0 = output(in.dh0, t, BH, a.input_mode);
+    wg[d].dc0 = output(in.dc0, t, BH, a.input_mode);
+    wg[d].dh_n = widen(in.dh_n, t, BH);
+    wg[d].dc_n = widen(in.dc_n, t, BH);
+    out.dw_ih = wg[d].dw_ih.ptr(), out.dw_hh = wg[d].dw_hh.ptr(), out.dbias = wg[d].dbias.ptr();
+    out.dh0 = wg[d].dh0.ptr(), out.dc0 = wg[d].dc0.ptr();
+    out.dh_n = wg[d].dh_n.ptr(), out.dc_n = wg[d].dc_n.ptr();
+  }
+  run_f32(static_cast<const LstmSeqBwdArgs&>(f32));
+  round_into(dx, a.dx, t);
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirectionGrad& g = a.grads[d];
+    round_into(wg[d].dw_ih, g.dw_ih, t), round_into(wg[d].dw_hh, g.dw_hh, t), round_into(wg[d].dbias, g.dbias, t);
+    round_into(wg[d].dh0, g.dh0, t), round_into(wg[d].dc0, g.dc0, t);
+  }
+}
+
+}  // namespace loom::kernels::lstm_cpu
