@@ -4,7 +4,9 @@
 set(LOOM_MODELS_SOURCES
   ${PROJECT_SOURCE_DIR}/layers/embedding.cc
   ${PROJECT_SOURCE_DIR}/layers/linear.cc
+  ${PROJECT_SOURCE_DIR}/models/model_config.cc
   ${PROJECT_SOURCE_DIR}/models/text_classifier.cc
+  ${PROJECT_SOURCE_DIR}/models/factory.cc
   ${PROJECT_SOURCE_DIR}/models/bow.cc
   ${PROJECT_SOURCE_DIR}/models/cnn.cc
   ${PROJECT_SOURCE_DIR}/models/lstm.cc

@@ -1,5 +1,5 @@
-// models/text_classifier.h: what every tweet classifier shares: its configuration (saved in the
-// model's JSON sidecar), the base class the trainer drives, the factory and the named presets.
+// models/text_classifier.h: the base class every tweet classifier shares and the trainer drives.
+// Its configuration is models/model_config.h; models/factory.h builds the architecture it names.
 //
 //   tokens [T, B] I32 + lengths [B] I32 --(one architecture, models/<arch>.h)--> logits [B, K]
 //
@@ -18,63 +18,16 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "ops/impl.h"
-#include "ops/lstm.h"
 #include "core/random.h"
 #include "layers/embedding.h"
 #include "layers/linear.h"
 #include "layers/module.h"
+#include "models/model_config.h"
 
 namespace loom::models {
-
-enum class Arch { Bow, Cnn, Lstm, Bilstm, CnnLstm, LstmCnn };
-Arch parse_arch(const std::string& name);  // "bow"|"cnn"|"lstm"|"bilstm"|"cnn-lstm"|"lstm-cnn"; Error otherwise
-const char* arch_name(Arch arch);
-
-// Parameter initialization. Torch: PyTorch's defaults (Embedding N(0, 1); Linear and Conv1d
-// U(+-1/sqrt(fan_in)); LSTM U(+-1/sqrt(H))). Keras: Keras' defaults for the Keras presets
-// (Embedding U(+-0.05); Dense Glorot-uniform, zero bias; LSTM Glorot / orthogonal / forget bias 1);
-// convolutions keep PyTorch's init under both.
-enum class Init { Torch, Keras };
-Init parse_init(const std::string& name);  // "torch" | "keras"
-const char* init_name(Init init);
-
-struct ModelConfig {
-  Arch arch = Arch::LstmCnn;
-  std::int64_t vocab_size = 0;  // V, including <pad> = 0 and <unk> = 1
-  std::int64_t embed_dim = 128;  // E
-  std::int64_t hidden = 128;     // H per direction (lstm, bilstm, cnn-lstm, lstm-cnn)
-  int layers = 1;                // stacked LSTM layers
-  float dropout = 0.5f;          // before the head, and between LSTM layers (not used by bow)
-  std::int64_t num_outputs = 1;  // K logits
-  std::vector<std::int64_t> widths{3, 4, 5};  // conv widths (cnn, lstm-cnn: all; cnn-lstm: the first)
-  std::int64_t filters = 100;    // F per width
-  std::string preset;            // the preset this came from ("" if none), for the record
-  Init init = Init::Torch;
-
-  // Run-time choices, NOT saved in to_json(): a model trained with --impl cuda must load on a
-  // machine without a GPU. from_json() leaves them at Auto.
-  ops::LstmSeqOptions lstm_impl;
-  Impl conv_impl = Impl::Auto;
-
-  // Throws loom::Error naming the first field out of range.
-  void validate() const;
-  // The length of the feature vector the head reads (D in head.weight [K, D]).
-  std::int64_t feature_size() const;
-  // One line for logs: "lstm-cnn: embed 128, lstm 1x128, convs 3,4,5 x 100, dropout 0.5, 1 output".
-  std::string summary() const;
-
-  nlohmann::json to_json() const;
-  // Every field of to_json() is required (preset and init default to "" and "torch"); a missing,
-  // mistyped, out-of-range or unknown field throws CheckpointError naming it.
-  static ModelConfig from_json(const nlohmann::json& j);
-};
 
 class TextClassifier : public layers::Module {
  public:
@@ -132,21 +85,5 @@ class TextClassifier : public layers::Module {
   layers::Embedding embedding_;
   layers::Linear head_;
 };
-
-// The architecture config.arch names, initialized from `seed` (the same seed gives the same
-// weights on every device), parameters in `dtype` (F32; F64 for gradient checks) on `device`.
-std::unique_ptr<TextClassifier> make_model(const ModelConfig& config, std::uint64_t seed, Device device,
-                                           DType dtype = DType::F32);
-
-// Named presets for familiar baselines (vocab_size and num_outputs left for the data to fill):
-//   "bilstm-imdb": the Keras BiLSTM text example (keras-io examples/nlp/bidirectional_lstm_imdb.py):
-//                  Embedding(V, 128) -> BiLSTM(64, return_sequences) -> BiLSTM(64) -> Dense,
-//                  no dropout, Keras init.
-//   "cnn-kim":     Kim (2014) CNN-rand: embed 300, widths 3, 4, 5 x 100 filters, ReLU, max over
-//                  time, dropout 0.5, PyTorch init.
-// Unknown names throw loom::Error listing the presets.
-ModelConfig preset(const std::string& name);
-std::vector<std::string> preset_names();
-bool is_preset(const std::string& name);
 
 }  // namespace loom::models

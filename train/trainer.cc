@@ -1,4 +1,6 @@
-// train/trainer.cc: the training loop (see trainer.h).
+// train/trainer.cc: the training loop (see trainer.h), as a sequence of named steps: check the
+// options, open the run folder, load the data, build the model and what trains it, resume, then per
+// epoch train -> evaluate -> record -> checkpoint, and at the end the test report and the plot.
 #include "train/trainer.h"
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include "core/parallel.h"
 #include "data/embeddings.h"
 #include "io/atomic_file.h"
+#include "models/factory.h"
 #include "train/checkpoint.h"
 #include "train/early_stopping.h"
 #include "train/metrics_log.h"
@@ -33,6 +36,67 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 // The dropout stream is separate from the init streams (make_model derives those from the seed).
 std::uint64_t dropout_seed(std::uint64_t seed) { return seed * 0x9E3779B97F4A7C15ULL + 0x5DEECE66DULL; }
+
+std::string fmt(double v, int digits = 4) {
+  std::ostringstream os;
+  os << std::fixed << std::setprecision(digits) << v;
+  return os.str();
+}
+
+// ---- before the first epoch ----
+
+// Refuses bad flags before anything is read or written; returns what early stopping watches.
+MonitorSpec check_options(const TrainOptions& o) {
+  check_precision(o.precision);
+  apply_threads(o.threads);
+  LOOM_CHECK(o.epochs >= 1, "--epochs must be >= 1, got ", o.epochs);
+  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
+  LOOM_CHECK(o.max_len >= 1, "--max-len must be >= 1, got ", o.max_len);
+  LOOM_CHECK(o.clip_grad_norm >= 0, "--clip-grad-norm must be >= 0 (0 = off), got ", o.clip_grad_norm);
+  LOOM_CHECK(o.threshold > 0 && o.threshold < 1, "--threshold must be in (0, 1), got ", o.threshold);
+  LOOM_CHECK(o.lr > 0, "--lr must be positive, got ", o.lr);
+  return parse_monitor(o.monitor);
+}
+
+// The run folder, and when resuming what it holds. Nothing is created yet.
+struct RunFolder {
+  std::string dir;
+  bool resuming = false;
+  std::optional<RunConfig> saved;  // config.json of the run being resumed
+  TrainerState state;              // its trainer_state.json (all zero for a new run)
+};
+
+RunFolder open_run_folder(const TrainOptions& o) {
+  RunFolder f;
+  f.resuming = !o.resume.empty();
+  if (f.resuming) {
+    f.saved = read_run_config(o.resume);
+    f.state = read_trainer_state(o.resume);
+    if (f.state.stopped_early)
+      LOOM_THROW(Error, o.resume, ": this run stopped early at epoch ", f.state.epoch, "; there is nothing to resume");
+    if (f.state.epoch >= o.epochs)
+      LOOM_THROW(Error, o.resume, ": this run already finished ", f.state.epoch, " of ", o.epochs,
+                 " epochs; pass a larger --epochs to train further");
+  }
+  f.dir = f.resuming ? o.resume : (o.ckpt_dir.empty() ? default_run_dir(o.arch) : o.ckpt_dir);
+  if (!f.resuming && std::filesystem::exists(f.dir + "/trainer_state.json"))
+    LOOM_THROW(Error, f.dir, " already holds a run; continue it with --resume ", f.dir, " or choose another --ckpt-dir");
+  return f;
+}
+
+// The splits, encoded with the vocabulary of the run being resumed (if any). Without validation
+// data, a val_* monitor falls back to train_loss.
+PreparedData load_data(const TrainOptions& o, const RunFolder& f, MonitorSpec& monitor, std::ostream& out) {
+  PreparedData p = prepare_data(o, f.saved ? &f.saved->vocab : nullptr, out);
+  if (f.saved && f.saved->label_names != p.label_names)
+    LOOM_THROW(CheckpointError, f.dir, ": the run was trained on labels ", data::join_names(f.saved->label_names),
+               " but ", o.input, " has ", data::join_names(p.label_names));
+  if (p.val_rows.empty() && monitor.name.rfind("val_", 0) == 0) {
+    out << "no validation data: early stopping monitors train_loss instead of " << monitor.name << "\n";
+    monitor = parse_monitor("train_loss");
+  }
+  return p;
+}
 
 models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size, std::int64_t outputs, Impl impl) {
   models::ModelConfig c;
@@ -54,6 +118,134 @@ models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size,
   c.validate();
   return c;
 }
+
+// A freshly initialised model; pretrained embeddings are copied in for a new run only (a resumed
+// run loads its own weights later).
+std::unique_ptr<models::TextClassifier> build_model(const TrainOptions& o, const models::ModelConfig& mc,
+                                                    const data::Vocab& vocab, bool resuming, Device device,
+                                                    std::ostream& out) {
+  std::unique_ptr<models::TextClassifier> model = models::make_model(mc, o.seed, device);
+  if (!o.embeddings.empty() && !resuming) {
+    Tensor w = model->embedding_weight().to(Device::cpu()).clone();
+    const data::EmbeddingCoverage cov = data::load_pretrained_embeddings(o.embeddings, vocab, w);
+    model->embedding_weight().copy_from(w);
+    out << "embeddings: " << o.embeddings << " (" << cov.format << ", dim " << cov.dim << "): " << data::describe(cov)
+        << "\n";
+  }
+  model->set_freeze_embeddings(o.freeze_embeddings);
+  return model;
+}
+
+// The names of the parameters the optimizer updates, in its order (optimizer.safetensors keys).
+std::vector<std::string> trainable_names(const models::TextClassifier& model) {
+  std::vector<std::string> names;
+  for (const auto& [name, t] : model.named_parameters())
+    if (t.requires_grad()) names.push_back(name);
+  return names;
+}
+
+ops::AdamWConfig adamw_config(const TrainOptions& o) {
+  ops::AdamWConfig adam;  // PyTorch's betas and eps
+  adam.lr = static_cast<float>(o.lr);
+  adam.weight_decay = static_cast<float>(o.weight_decay);
+  return adam;
+}
+
+data::BatchOptions batch_options(const TrainOptions& o) {
+  data::BatchOptions b;
+  b.batch_size = o.batch_size;
+  b.max_len = o.max_len;
+  b.bucket_by_length = o.bucket_by_length;
+  b.seed = o.seed;
+  return b;
+}
+
+ScheduleConfig schedule_config(const TrainOptions& o, std::int64_t steps_per_epoch, const MonitorSpec& monitor) {
+  ScheduleConfig sc;
+  sc.kind = parse_schedule_kind(o.lr_schedule);
+  sc.lr = o.lr;
+  sc.warmup_steps = o.warmup_steps;
+  sc.total_steps = steps_per_epoch * o.epochs;
+  sc.plateau_factor = o.plateau_factor;
+  sc.plateau_patience = o.plateau_patience;
+  sc.plateau_min_lr = o.plateau_min_lr;
+  sc.plateau_mode = monitor.mode;
+  return sc;
+}
+
+// config.json of this run: the options as given, minus those that only steer this one call.
+RunConfig run_config(const TrainOptions& o, const models::ModelConfig& mc, const PreparedData& p,
+                     const RunFolder& f) {
+  RunConfig rc;
+  rc.model = mc;
+  rc.tokenizer = tokenizer_config(o);
+  rc.vocab = p.vocab;
+  rc.label_names = p.label_names;
+  rc.task = p.task;
+  rc.max_len = o.max_len;
+  rc.threshold = o.threshold;
+  rc.training = o;
+  rc.training.resume.clear();
+  rc.training.stop_after_epochs = 0;
+  rc.training.ckpt_dir = f.dir;
+  rc.weights = f.resuming ? f.saved->weights : "last.safetensors";  // "last" until a best epoch exists
+  rc.git_sha = source_version();  // the commit this binary was built from
+  return rc;
+}
+
+// What the epochs share: the data, the model and everything that trains it. The objects live in
+// train(); this bundles references so each step takes one argument instead of ten.
+struct Loop {
+  const TrainOptions& o;
+  const PreparedData& p;
+  std::int64_t num_labels, outputs;
+  Device device;
+  models::TextClassifier& model;
+  const std::vector<std::string>& param_names;
+  const std::vector<Tensor>& params;
+  ops::AdamW& optimizer;
+  const Objective& objective;
+  const data::BatchOptions& bopts;
+  LrSchedule& schedule;
+  EarlyStopping& stopper;
+  Generator& gen;
+  const MonitorSpec& monitor;
+  const std::string& dir;
+};
+
+// Puts the weights, optimizer moments, schedule, early stopping and dropout generator back where
+// the resumed run left them; refuses a folder whose files come from different epochs.
+void resume_from(const Loop& l, const TrainerState& state) {
+  const auto meta = load_weights(l.dir + "/last.safetensors", l.model);
+  const int w_epoch = meta.count("epoch") ? std::atoi(meta.at("epoch").c_str()) : -1;
+  const int o_epoch = load_optimizer(l.dir + "/optimizer.safetensors", l.optimizer, l.param_names);
+  if (w_epoch != state.epoch || o_epoch != state.epoch)
+    LOOM_THROW(CheckpointError, l.dir, ": last.safetensors (epoch ", w_epoch, "), optimizer.safetensors (epoch ",
+               o_epoch, ") and trainer_state.json (epoch ", state.epoch, ") disagree: the run was killed while saving; "
+               "start it again");
+  l.schedule.load_state(state.schedule);
+  l.stopper.load_state(state.early_stopping);
+  l.gen.set_state(state.gen_seed, state.gen_offset);
+}
+
+void print_header(const Loop& l, const models::ModelConfig& mc, std::int64_t num_parameters,
+                  std::int64_t steps_per_epoch, const RunFolder& f, std::ostream& out) {
+  const TrainOptions& o = l.o;
+  out << "model: " << mc.summary() << "; " << num_parameters << " parameters"
+      << (o.freeze_embeddings ? " (embeddings frozen)" : "") << "\n";
+  out << "training: AdamW lr " << o.lr << " betas (0.9, 0.999) eps 1e-08 weight_decay " << o.weight_decay
+      << "; schedule " << o.lr_schedule << (o.warmup_steps ? " warmup " + std::to_string(o.warmup_steps) : "")
+      << "; clip-grad-norm " << o.clip_grad_norm << "; batch " << o.batch_size << ", max-len " << o.max_len << ", "
+      << o.epochs << " epochs of " << steps_per_epoch << " steps; seed " << o.seed << "; " << num_threads()
+      << " CPU threads\n";
+  out << "loss: " << l.objective.describe() << "; early stopping on " << l.monitor.name << " (patience "
+      << o.patience << ", restore best " << (o.restore_best ? "on" : "off") << ")\n";
+  out << "run folder: " << f.dir << (f.resuming ? " (resuming after epoch " + std::to_string(f.state.epoch) + ")" : "")
+      << "\n"
+      << std::flush;
+}
+
+// ---- one epoch ----
 
 // Correct decisions in one batch (multi-label: rows whose every label is right).
 std::int64_t count_correct(const std::vector<float>& z, const data::Batch& b, data::TaskKind task, std::int64_t k,
@@ -79,282 +271,291 @@ std::int64_t count_correct(const std::vector<float>& z, const data::Batch& b, da
   return correct;
 }
 
-std::string fmt(double v, int digits = 4) {
-  std::ostringstream os;
-  os << std::fixed << std::setprecision(digits) << v;
-  return os.str();
+// Running sums over the training steps of one epoch.
+struct EpochTotals {
+  double loss_sum = 0.0, norm_sum = 0.0;
+  std::int64_t seen = 0, correct = 0, steps = 0;
+};
+
+// One optimizer step: forward, loss, backward, the gradient norm (clipping rides along in the
+// AdamW kernel as grad_scale: one pass over the gradients less), AdamW, the schedule.
+void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip_scale, EpochTotals& t) {
+  l.optimizer.config().lr = static_cast<float>(lr);
+  Tape tape;
+  Tensor logits, loss;
+  {
+    auto rec = tape.record();
+    logits = l.model.forward(batch.tokens, batch.lengths, layers::Phase::Train, l.gen);
+    loss = l.objective(logits, batch.targets);
+  }
+  l.optimizer.zero_grad();
+  tape.backward(loss);
+  tape.clear();  // activations freed before the optimizer touches memory
+  const double norm = ops::grad_norm(l.params);
+  t.norm_sum += norm;
+  if (l.o.clip_grad_norm > 0) {
+    const float coeff = ops::clip_coefficient(norm, l.o.clip_grad_norm);
+    if (l.device.is_cpu()) clip_scale.data<float>()[0] = coeff;
+    else clip_scale.copy_from(Tensor::full({1}, coeff));
+    l.optimizer.step(clip_scale);
+  } else {
+    l.optimizer.step();
+  }
+  l.schedule.step();
+  // The one read-back per step: the loss and the logits for the running accuracy.
+  const std::int64_t b = batch.lengths.numel();
+  t.loss_sum += loss.item() * static_cast<double>(b);
+  t.correct += count_correct(logits.to_vector(), batch, l.p.task, l.outputs, l.o.threshold);
+  t.seen += b;
+}
+
+// The training half of an epoch: the seeded batch order, one step per batch, the progress bar.
+EpochTotals train_epoch(const Loop& l, int epoch, Tensor& clip_scale, std::ostream* bar) {
+  const auto batches = data::epoch_batches(l.p.train_rows, l.bopts, static_cast<std::uint64_t>(epoch));
+  ProgressBar pbar(bar, epoch, l.o.epochs, static_cast<std::int64_t>(batches.size()));
+  EpochTotals t;
+  for (std::size_t s = 0; s < batches.size(); ++s) {
+    const data::Batch batch = data::collate(l.p.train_rows, batches[s], l.o.max_len, l.p.task, l.num_labels);
+    const double lr = l.schedule.lr();
+    train_step(l, batch, lr, clip_scale, t);
+    ++t.steps;
+    pbar.update(static_cast<std::int64_t>(s + 1), t.seen, t.loss_sum / t.seen, static_cast<double>(t.correct) / t.seen,
+                lr);
+  }
+  pbar.finish();
+  return t;
+}
+
+// Everything known about one finished epoch. The progress line, the metrics rows, the checkpoint
+// metadata, trainer_state.json and TrainResult all read it, so they cannot disagree.
+struct EpochRecord {
+  int epoch = 0;
+  std::int64_t step = 0;  // optimizer steps done, in total
+  double train_loss = 0, train_accuracy = 0, grad_norm = 0;
+  double lr = 0;          // the learning rate of the epoch's last step
+  double train_seconds = 0, epoch_seconds = 0, tweets_per_s = 0;
+  bool has_val = false;
+  EvalMetrics val;
+  double monitored = 0;   // the early-stopping metric's value
+  bool improved = false;  // a new best: best.safetensors is written
+  bool reduced = false;   // the plateau schedule lowered the learning rate
+};
+
+// The second half of an epoch: validation, then early stopping and the plateau schedule see the
+// monitored value.
+EpochRecord record_epoch(const Loop& l, int epoch, std::int64_t step, const EpochTotals& t,
+                         Clock::time_point epoch_start) {
+  EpochRecord r;
+  r.epoch = epoch;
+  r.step = step;
+  r.train_seconds = seconds_since(epoch_start);
+  r.train_loss = t.loss_sum / std::max<std::int64_t>(t.seen, 1);
+  r.train_accuracy = static_cast<double>(t.correct) / std::max<std::int64_t>(t.seen, 1);
+  r.grad_norm = t.norm_sum / std::max<std::int64_t>(t.steps, 1);
+  r.has_val = !l.p.val_rows.empty();
+  if (r.has_val) {
+    const Scores scores = predict_scores(l.model, l.p.val_rows, l.p.task, l.num_labels, l.o.max_len, &l.objective);
+    r.val = evaluate(scores, l.p.val_rows, l.p.task, l.p.label_names, l.o.threshold).metrics;
+  }
+  const std::string& m = l.monitor.name;
+  r.monitored = m == "train_loss" ? r.train_loss : m == "train_accuracy" ? r.train_accuracy : r.val.get(m.substr(4));
+  r.lr = l.schedule.lr();
+  r.improved = l.stopper.update(r.monitored, epoch);
+  r.reduced = l.schedule.epoch_end(r.monitored);
+  r.epoch_seconds = seconds_since(epoch_start);
+  r.tweets_per_s = static_cast<double>(t.seen) / std::max(r.train_seconds, 1e-9);
+  return r;
+}
+
+// The Keras-style line, with " *" on a new best and the plateau's new learning rate.
+std::string progress_line(const EpochRecord& r, int epochs, double lr_now) {
+  const EvalMetrics& v = r.val;
+  std::string line = epoch_line(r.epoch, epochs, r.epoch_seconds,
+                                {{"loss", r.train_loss},
+                                 {"accuracy", r.train_accuracy},
+                                 {"val_loss", v.loss},
+                                 {"val_accuracy", v.accuracy},
+                                 {"val_f1", v.f1},
+                                 {"val_auc", v.auc},
+                                 {"lr", r.lr},
+                                 {"grad_norm", r.grad_norm},
+                                 {"tweets/s", r.tweets_per_s}});
+  if (r.improved) line += " *";
+  if (r.reduced) line += " (lr reduced to " + fmt(lr_now, 6) + ")";
+  return line;
+}
+
+// A metrics row of an evaluated split (val each epoch, test at the end).
+EpochRow eval_row(int epoch, std::int64_t step, const std::string& split, const EvalMetrics& m) {
+  EpochRow row;
+  row.epoch = epoch;
+  row.step = step;
+  row.split = split;
+  row.loss = m.loss;
+  row.accuracy = m.accuracy;
+  row.precision = m.precision;
+  row.recall = m.recall;
+  row.f1 = m.f1;
+  row.auc = m.auc;
+  return row;
+}
+
+// metrics.csv/jsonl rows of an epoch: train, then val when there is validation data.
+std::vector<EpochRow> metrics_rows(const EpochRecord& r) {
+  EpochRow train;
+  train.epoch = r.epoch;
+  train.step = r.step;
+  train.split = "train";
+  train.loss = r.train_loss;
+  train.accuracy = r.train_accuracy;
+  train.lr = r.lr;
+  train.grad_norm = r.grad_norm;
+  train.time_s = r.train_seconds;
+  train.tweets_per_s = r.tweets_per_s;
+  std::vector<EpochRow> rows{train};
+  if (r.has_val) {
+    EpochRow val = eval_row(r.epoch, r.step, "val", r.val);
+    val.lr = r.lr;
+    val.time_s = r.epoch_seconds - r.train_seconds;
+    rows.push_back(val);
+  }
+  return rows;
+}
+
+void add_epoch(TrainResult& result, const EpochRecord& r) {
+  result.val_history.push_back(r.val);
+  result.train_loss.push_back(r.train_loss);
+  result.train_accuracy.push_back(r.train_accuracy);
+  result.epoch_seconds.push_back(r.epoch_seconds);
+}
+
+TrainerState trainer_state(const Loop& l, const EpochRecord& r) {
+  TrainerState s;
+  s.epoch = r.epoch;
+  s.step = r.step;
+  s.schedule = l.schedule.state();
+  s.early_stopping = l.stopper.state();
+  s.gen_seed = l.gen.seed();
+  s.gen_offset = l.gen.offset();
+  s.data_seed = l.o.seed;
+  s.stopped_early = l.stopper.should_stop() && r.epoch < l.o.epochs;
+  s.finished = s.stopped_early || r.epoch == l.o.epochs;
+  return s;
+}
+
+// Best (if improved), last, optimizer, then the state that names them: trainer_state.json is
+// written last so a run killed mid-save is caught by the epoch stamps on --resume.
+TrainerState save_checkpoint(const Loop& l, const EpochRecord& r, RunConfig& rc) {
+  const std::map<std::string, std::string> meta{
+      {"epoch", std::to_string(r.epoch)}, {"monitor", l.monitor.name}, {"value", fmt(r.monitored, 8)}};
+  if (r.improved) {
+    save_weights(l.dir + "/best.safetensors", l.model, meta);
+    if (rc.weights != "best.safetensors" && l.o.restore_best) {
+      rc.weights = "best.safetensors";
+      write_run_config(l.dir, rc);
+    }
+  }
+  save_weights(l.dir + "/last.safetensors", l.model, meta);
+  save_optimizer(l.dir + "/optimizer.safetensors", l.optimizer, l.param_names, r.epoch);
+  const TrainerState state = trainer_state(l, r);
+  write_trainer_state(l.dir, state);
+  return state;
+}
+
+// ---- after the last epoch ----
+
+// The test split's report (text and JSON files, the log, a metrics row).
+void test_report(const Loop& l, int epoch, std::int64_t step, MetricsLog& log, TrainResult& result,
+                 std::ostream& out) {
+  const PreparedData& p = l.p;
+  const Scores scores = predict_scores(l.model, p.test_rows, p.task, l.num_labels, l.o.max_len, &l.objective);
+  Evaluation ev = evaluate(scores, p.test_rows, p.task, p.label_names, l.o.threshold);
+  out << "\ntest: " << p.test_rows.size() << " tweets [" << p.test_source << "], loss " << fmt(ev.metrics.loss) << "\n"
+      << ev.text();
+  io::write_file_atomic(l.dir + "/report_test.txt", ev.text());
+  write_json_file(l.dir + "/report_test.json", ev.json());
+  log.write(eval_row(epoch, step, "test", ev.metrics));
+  result.test = std::move(ev);
+  result.test_rows = static_cast<std::int64_t>(p.test_rows.size());
+}
+
+// Best weights back, config.json naming the weights eval/predict load, the test report, the plot.
+void finish_run(const Loop& l, int epoch, std::int64_t step, RunConfig& rc, MetricsLog& log, TrainResult& result,
+                Clock::time_point run_start, std::ostream& out) {
+  const TrainOptions& o = l.o;
+  if (o.restore_best && l.stopper.has_best() && l.stopper.best_epoch() != epoch) {
+    load_weights(l.dir + "/best.safetensors", l.model);
+    out << "restored the best weights: epoch " << l.stopper.best_epoch() << ", " << l.monitor.name << " "
+        << fmt(l.stopper.best()) << "\n";
+  }
+  rc.weights = o.restore_best && l.stopper.has_best() ? "best.safetensors" : "last.safetensors";
+  write_run_config(l.dir, rc);
+  if (!l.p.test_rows.empty()) test_report(l, epoch, step, log, result, out);
+  const PlotResult plot = plot_curves(l.dir, log.rows());
+  if (plot.ascii.empty()) out << "\ntraining curves: " << plot.path << "\n";
+  else out << "\ntraining curves (no gnuplot on PATH; also in " << plot.path << "):\n" << plot.ascii;
+  out << "model saved in " << l.dir << " (" << rc.weights << ", " << fmt(seconds_since(run_start), 1)
+      << " s in all)\n"
+      << std::flush;
 }
 
 }  // namespace
 
-TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* bar) {
-  const TrainOptions& o = options;
+TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   const auto run_start = Clock::now();
-  check_precision(o.precision);
-  apply_threads(o.threads);
-  LOOM_CHECK(o.epochs >= 1, "--epochs must be >= 1, got ", o.epochs);
-  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
-  LOOM_CHECK(o.max_len >= 1, "--max-len must be >= 1, got ", o.max_len);
-  LOOM_CHECK(o.clip_grad_norm >= 0, "--clip-grad-norm must be >= 0 (0 = off), got ", o.clip_grad_norm);
-  LOOM_CHECK(o.threshold > 0 && o.threshold < 1, "--threshold must be in (0, 1), got ", o.threshold);
-  LOOM_CHECK(o.lr > 0, "--lr must be positive, got ", o.lr);
-  MonitorSpec monitor = parse_monitor(o.monitor);
-
-  // ---- the run folder (and, when resuming, what it holds) ----
-  const bool resuming = !o.resume.empty();
-  std::optional<RunConfig> saved;
-  TrainerState state;
-  if (resuming) {
-    saved = read_run_config(o.resume);
-    state = read_trainer_state(o.resume);
-    if (state.stopped_early)
-      LOOM_THROW(Error, o.resume, ": this run stopped early at epoch ", state.epoch, "; there is nothing to resume");
-    if (state.epoch >= o.epochs)
-      LOOM_THROW(Error, o.resume, ": this run already finished ", state.epoch, " of ", o.epochs,
-                 " epochs; pass a larger --epochs to train further");
-  }
-  const std::string dir = resuming ? o.resume : (o.ckpt_dir.empty() ? default_run_dir(o.arch) : o.ckpt_dir);
-  if (!resuming && std::filesystem::exists(dir + "/trainer_state.json"))
-    LOOM_THROW(Error, dir, " already holds a run; continue it with --resume ", dir, " or choose another --ckpt-dir");
-
+  MonitorSpec monitor = check_options(o);
+  RunFolder folder = open_run_folder(o);
   const Device device = resolve_device(o.device, out);
   const Impl impl = resolve_impl(o.impl, o.deterministic, device);
-
-  // ---- data ----
-  PreparedData p = prepare_data(o, saved ? &saved->vocab : nullptr, out);
-  if (saved && saved->label_names != p.label_names)
-    LOOM_THROW(CheckpointError, dir, ": the run was trained on labels ", data::join_names(saved->label_names),
-               " but ", o.input, " has ", data::join_names(p.label_names));
+  const PreparedData p = load_data(o, folder, monitor, out);
   const std::int64_t num_labels = static_cast<std::int64_t>(p.label_names.size());
   const std::int64_t outputs = p.task == data::TaskKind::Binary ? 1 : num_labels;
-  if (p.val_rows.empty() && monitor.name.rfind("val_", 0) == 0) {
-    out << "no validation data: early stopping monitors train_loss instead of " << monitor.name << "\n";
-    monitor = parse_monitor("train_loss");
-  }
 
   // ---- model, optimizer, loss, schedule ----
   const models::ModelConfig mc = model_config(o, p.vocab.size(), outputs, impl);
-  std::unique_ptr<models::TextClassifier> model = models::make_model(mc, o.seed, device);
-  if (!o.embeddings.empty() && !resuming) {
-    Tensor w = model->embedding_weight().to(Device::cpu()).clone();
-    const data::EmbeddingCoverage cov = data::load_pretrained_embeddings(o.embeddings, p.vocab, w);
-    model->embedding_weight().copy_from(w);
-    out << "embeddings: " << o.embeddings << " (" << cov.format << ", dim " << cov.dim << "): " << data::describe(cov)
-        << "\n";
-  }
-  model->set_freeze_embeddings(o.freeze_embeddings);
-  std::vector<std::string> param_names;
-  for (const auto& [name, t] : model->named_parameters())
-    if (t.requires_grad()) param_names.push_back(name);
+  std::unique_ptr<models::TextClassifier> model = build_model(o, mc, p.vocab, folder.resuming, device, out);
+  const std::vector<std::string> param_names = trainable_names(*model);
   const std::vector<Tensor> params = model->trainable_parameters();
   LOOM_CHECK(params.size() == param_names.size(), "trainer: parameter names and tensors disagree");
-  ops::AdamWConfig adam;  // PyTorch's betas and eps
-  adam.lr = static_cast<float>(o.lr);
-  adam.weight_decay = static_cast<float>(o.weight_decay);
-  ops::AdamW optimizer(params, adam);
+  ops::AdamW optimizer(params, adamw_config(o));
   const Objective objective(p.task, num_labels, data::label_counts(p.train),
                             static_cast<std::int64_t>(p.train.examples.size()), o.pos_weight, o.class_weight, device);
-
-  data::BatchOptions bopts;
-  bopts.batch_size = o.batch_size;
-  bopts.max_len = o.max_len;
-  bopts.bucket_by_length = o.bucket_by_length;
-  bopts.seed = o.seed;
+  const data::BatchOptions bopts = batch_options(o);
   const auto n_train = static_cast<std::int64_t>(p.train_rows.size());
   const std::int64_t steps_per_epoch = (n_train + o.batch_size - 1) / o.batch_size;
-  ScheduleConfig sc;
-  sc.kind = parse_schedule_kind(o.lr_schedule);
-  sc.lr = o.lr;
-  sc.warmup_steps = o.warmup_steps;
-  sc.total_steps = steps_per_epoch * o.epochs;
-  sc.plateau_factor = o.plateau_factor;
-  sc.plateau_patience = o.plateau_patience;
-  sc.plateau_min_lr = o.plateau_min_lr;
-  sc.plateau_mode = monitor.mode;
-  LrSchedule schedule(sc);
+  LrSchedule schedule(schedule_config(o, steps_per_epoch, monitor));
   EarlyStopping stopper(monitor, o.patience, o.min_delta);
   Generator gen(dropout_seed(o.seed));
+  const Loop loop{o,         p,         num_labels, outputs, device,  *model, param_names, params,
+                  optimizer, objective, bopts,      schedule, stopper, gen,   monitor,     folder.dir};
 
-  RunConfig rc;
-  rc.model = mc;
-  rc.tokenizer = tokenizer_config(o);
-  rc.vocab = p.vocab;
-  rc.label_names = p.label_names;
-  rc.task = p.task;
-  rc.max_len = o.max_len;
-  rc.threshold = o.threshold;
-  rc.training = o;
-  rc.training.resume.clear();
-  rc.training.stop_after_epochs = 0;
-  rc.training.ckpt_dir = dir;
-  rc.weights = "last.safetensors";  // until a best epoch exists
-  rc.git_sha = source_version();  // the commit this binary was built from
-  if (resuming) {
-    rc.weights = saved->weights;
-    const auto meta = load_weights(dir + "/last.safetensors", *model);
-    const int w_epoch = meta.count("epoch") ? std::atoi(meta.at("epoch").c_str()) : -1;
-    const int o_epoch = load_optimizer(dir + "/optimizer.safetensors", optimizer, param_names);
-    if (w_epoch != state.epoch || o_epoch != state.epoch)
-      LOOM_THROW(CheckpointError, dir, ": last.safetensors (epoch ", w_epoch, "), optimizer.safetensors (epoch ", o_epoch,
-                 ") and trainer_state.json (epoch ", state.epoch, ") disagree: the run was killed while saving; "
-                 "start it again");
-    schedule.load_state(state.schedule);
-    stopper.load_state(state.early_stopping);
-    gen.set_state(state.gen_seed, state.gen_offset);
-  }
+  RunConfig rc = run_config(o, mc, p, folder);
+  if (folder.resuming) resume_from(loop, folder.state);
   // Created only now, so a run that fails on its data or flags leaves no empty folder behind.
-  std::filesystem::create_directories(dir);
-  write_run_config(dir, rc);
+  std::filesystem::create_directories(folder.dir);
+  write_run_config(folder.dir, rc);
 
   TrainResult result;
-  result.run_dir = dir;
+  result.run_dir = folder.dir;
   result.num_parameters = model->num_parameters();
-  out << "model: " << mc.summary() << "; " << result.num_parameters << " parameters"
-      << (o.freeze_embeddings ? " (embeddings frozen)" : "") << "\n";
-  out << "training: AdamW lr " << o.lr << " betas (0.9, 0.999) eps 1e-08 weight_decay " << o.weight_decay
-      << "; schedule " << o.lr_schedule << (o.warmup_steps ? " warmup " + std::to_string(o.warmup_steps) : "")
-      << "; clip-grad-norm " << o.clip_grad_norm << "; batch " << o.batch_size << ", max-len " << o.max_len << ", "
-      << o.epochs << " epochs of " << steps_per_epoch << " steps; seed " << o.seed << "; " << num_threads()
-      << " CPU threads\n";
-  out << "loss: " << objective.describe() << "; early stopping on " << monitor.name << " (patience " << o.patience
-      << ", restore best " << (o.restore_best ? "on" : "off") << ")\n";
-  out << "run folder: " << dir << (resuming ? " (resuming after epoch " + std::to_string(state.epoch) + ")" : "")
-      << "\n"
-      << std::flush;
+  print_header(loop, mc, result.num_parameters, steps_per_epoch, folder, out);
 
-  MetricsLog log(dir, resuming ? state.epoch : -1);
+  // ---- the epochs ----
+  MetricsLog log(folder.dir, folder.resuming ? folder.state.epoch : -1);
   Tensor clip_scale = Tensor::full({1}, 1.0, DType::F32, device);
-  std::int64_t global_step = state.step;
+  std::int64_t global_step = folder.state.step;
   int epochs_this_call = 0;
-  int epoch = state.epoch;
+  int epoch = folder.state.epoch;
   while (epoch < o.epochs) {
     ++epoch;
     const auto epoch_start = Clock::now();
-    const auto batches = data::epoch_batches(p.train_rows, bopts, static_cast<std::uint64_t>(epoch));
-    ProgressBar pbar(bar, epoch, o.epochs, static_cast<std::int64_t>(batches.size()));
-    double loss_sum = 0.0, norm_sum = 0.0;
-    std::int64_t seen = 0, correct = 0;
-    for (std::size_t s = 0; s < batches.size(); ++s) {
-      const data::Batch batch = data::collate(p.train_rows, batches[s], o.max_len, p.task, num_labels);
-      const double lr = schedule.lr();
-      optimizer.config().lr = static_cast<float>(lr);
-      Tape tape;
-      Tensor logits, loss;
-      {
-        auto rec = tape.record();
-        logits = model->forward(batch.tokens, batch.lengths, layers::Phase::Train, gen);
-        loss = objective(logits, batch.targets);
-      }
-      optimizer.zero_grad();
-      tape.backward(loss);
-      tape.clear();  // activations freed before the optimizer touches memory
-      // Clipping rides along in the AdamW kernel (grad_scale): one pass over the gradients less.
-      const double norm = ops::grad_norm(params);
-      norm_sum += norm;
-      if (o.clip_grad_norm > 0) {
-        const float coeff = ops::clip_coefficient(norm, o.clip_grad_norm);
-        if (device.is_cpu()) clip_scale.data<float>()[0] = coeff;
-        else clip_scale.copy_from(Tensor::full({1}, coeff));
-        optimizer.step(clip_scale);
-      } else {
-        optimizer.step();
-      }
-      schedule.step();
-      ++global_step;
-      // The one read-back per step: the loss and the logits for the running accuracy.
-      const std::int64_t b = batch.lengths.numel();
-      loss_sum += loss.item() * static_cast<double>(b);
-      correct += count_correct(logits.to_vector(), batch, p.task, outputs, o.threshold);
-      seen += b;
-      pbar.update(static_cast<std::int64_t>(s + 1), seen, loss_sum / seen, static_cast<double>(correct) / seen, lr);
-    }
-    pbar.finish();
-    const double train_seconds = seconds_since(epoch_start);
-    const double train_loss = loss_sum / std::max<std::int64_t>(seen, 1);
-    const double train_acc = static_cast<double>(correct) / std::max<std::int64_t>(seen, 1);
-    const double mean_norm = norm_sum / std::max<std::size_t>(batches.size(), 1);
-
-    EvalMetrics val;
-    if (!p.val_rows.empty()) {
-      const Scores scores = predict_scores(*model, p.val_rows, p.task, num_labels, o.max_len, &objective);
-      val = evaluate(scores, p.val_rows, p.task, p.label_names, o.threshold).metrics;
-    }
-    const double value = monitor.name == "train_loss"       ? train_loss
-                         : monitor.name == "train_accuracy" ? train_acc
-                                                            : val.get(monitor.name.substr(4));
-    const double lr_used = schedule.lr();
-    const bool improved = stopper.update(value, epoch);
-    const bool reduced = schedule.epoch_end(value);
-    const double epoch_seconds = seconds_since(epoch_start);
-    const double tweets_per_s = static_cast<double>(seen) / std::max(train_seconds, 1e-9);
-
-    std::vector<std::pair<std::string, double>> shown{{"loss", train_loss},
-                                                      {"accuracy", train_acc},
-                                                      {"val_loss", val.loss},
-                                                      {"val_accuracy", val.accuracy},
-                                                      {"val_f1", val.f1},
-                                                      {"val_auc", val.auc},
-                                                      {"lr", lr_used},
-                                                      {"grad_norm", mean_norm},
-                                                      {"tweets/s", tweets_per_s}};
-    std::string line = epoch_line(epoch, o.epochs, epoch_seconds, shown);
-    if (improved) line += " *";  // Keras-style marker: a new best on the monitored metric
-    if (reduced) line += " (lr reduced to " + fmt(schedule.lr(), 6) + ")";
-    out << line << "\n" << std::flush;
-
-    EpochRow row;
-    row.epoch = epoch;
-    row.step = global_step;
-    row.split = "train";
-    row.loss = train_loss;
-    row.accuracy = train_acc;
-    row.lr = lr_used;
-    row.grad_norm = mean_norm;
-    row.time_s = train_seconds;
-    row.tweets_per_s = tweets_per_s;
-    log.write(row);
-    if (!p.val_rows.empty()) {
-      EpochRow v;
-      v.epoch = epoch;
-      v.step = global_step;
-      v.split = "val";
-      v.loss = val.loss;
-      v.accuracy = val.accuracy;
-      v.precision = val.precision;
-      v.recall = val.recall;
-      v.f1 = val.f1;
-      v.auc = val.auc;
-      v.lr = lr_used;
-      v.time_s = epoch_seconds - train_seconds;
-      log.write(v);
-    }
-    result.val_history.push_back(val);
-    result.train_loss.push_back(train_loss);
-    result.train_accuracy.push_back(train_acc);
-    result.epoch_seconds.push_back(epoch_seconds);
-
-    // ---- checkpoints: best (if improved), last, optimizer, then the state that names them ----
-    const std::map<std::string, std::string> meta{
-        {"epoch", std::to_string(epoch)}, {"monitor", monitor.name}, {"value", fmt(value, 8)}};
-    if (improved) {
-      save_weights(dir + "/best.safetensors", *model, meta);
-      if (rc.weights != "best.safetensors" && o.restore_best) {
-        rc.weights = "best.safetensors";
-        write_run_config(dir, rc);
-      }
-    }
-    save_weights(dir + "/last.safetensors", *model, meta);
-    save_optimizer(dir + "/optimizer.safetensors", optimizer, param_names, epoch);
-    state.epoch = epoch;
-    state.step = global_step;
-    state.schedule = schedule.state();
-    state.early_stopping = stopper.state();
-    state.gen_seed = gen.seed();
-    state.gen_offset = gen.offset();
-    state.data_seed = o.seed;
-    state.stopped_early = stopper.should_stop() && epoch < o.epochs;
-    state.finished = state.stopped_early || epoch == o.epochs;
-    write_trainer_state(dir, state);
+    const EpochTotals totals = train_epoch(loop, epoch, clip_scale, bar);
+    global_step += totals.steps;
+    const EpochRecord r = record_epoch(loop, epoch, global_step, totals, epoch_start);
+    out << progress_line(r, o.epochs, schedule.lr()) << "\n" << std::flush;
+    for (const EpochRow& row : metrics_rows(r)) log.write(row);
+    add_epoch(result, r);
+    const TrainerState state = save_checkpoint(loop, r, rc);
 
     ++epochs_this_call;
     if (state.stopped_early) {
@@ -372,46 +573,10 @@ TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* 
   result.best_epoch = stopper.best_epoch();
   result.best_value = stopper.best();
   if (result.interrupted) {
-    out << "stopped after epoch " << epoch << "; continue with: loom train --resume " << dir << "\n";
+    out << "stopped after epoch " << epoch << "; continue with: loom train --resume " << folder.dir << "\n";
     return result;
   }
-
-  // ---- the end: best weights back, test report, plot ----
-  if (o.restore_best && stopper.has_best() && stopper.best_epoch() != epoch) {
-    load_weights(dir + "/best.safetensors", *model);
-    out << "restored the best weights: epoch " << stopper.best_epoch() << ", " << monitor.name << " "
-        << fmt(stopper.best()) << "\n";
-  }
-  rc.weights = o.restore_best && stopper.has_best() ? "best.safetensors" : "last.safetensors";
-  write_run_config(dir, rc);
-  if (!p.test_rows.empty()) {
-    const Scores scores = predict_scores(*model, p.test_rows, p.task, num_labels, o.max_len, &objective);
-    Evaluation ev = evaluate(scores, p.test_rows, p.task, p.label_names, o.threshold);
-    out << "\ntest: " << p.test_rows.size() << " tweets [" << p.test_source << "], loss " << fmt(ev.metrics.loss)
-        << "\n"
-        << ev.text();
-    io::write_file_atomic(dir + "/report_test.txt", ev.text());
-    write_json_file(dir + "/report_test.json", ev.json());
-    EpochRow t;
-    t.epoch = epoch;
-    t.step = global_step;
-    t.split = "test";
-    t.loss = ev.metrics.loss;
-    t.accuracy = ev.metrics.accuracy;
-    t.precision = ev.metrics.precision;
-    t.recall = ev.metrics.recall;
-    t.f1 = ev.metrics.f1;
-    t.auc = ev.metrics.auc;
-    log.write(t);
-    result.test = std::move(ev);
-    result.test_rows = static_cast<std::int64_t>(p.test_rows.size());
-  }
-  const PlotResult plot = plot_curves(dir, log.rows());
-  if (plot.ascii.empty()) out << "\ntraining curves: " << plot.path << "\n";
-  else out << "\ntraining curves (no gnuplot on PATH; also in " << plot.path << "):\n" << plot.ascii;
-  out << "model saved in " << dir << " (" << rc.weights << ", " << fmt(seconds_since(run_start), 1)
-      << " s in all)\n"
-      << std::flush;
+  finish_run(loop, epoch, global_step, rc, log, result, run_start, out);
   return result;
 }
 

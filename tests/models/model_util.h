@@ -9,6 +9,8 @@
 
 #include "ops/autograd.h"
 #include "ops/loss.h"
+#include "models/factory.h"
+#include "models/model_config.h"
 #include "models/text_classifier.h"
 #include "tests/support/values.h"
 

@@ -12,6 +12,8 @@
 #include "ops/autograd.h"
 #include "ops/loss.h"
 #include "layers/conv1d.h"
+#include "models/factory.h"
+#include "models/model_config.h"
 #include "models/text_classifier.h"
 #include "tests/models/model_util.h"
 #include "tests/support/compare.h"

@@ -1,0 +1,31 @@
+// models/factory.cc: make_model. See models/factory.h.
+#include "models/factory.h"
+
+#include "core/error.h"
+#include "models/bilstm.h"
+#include "models/bow.h"
+#include "models/cnn.h"
+#include "models/cnn_lstm.h"
+#include "models/lstm.h"
+#include "models/lstm_cnn.h"
+
+namespace loom::models {
+
+std::unique_ptr<TextClassifier> make_model(const ModelConfig& config, std::uint64_t seed, Device device, DType dtype) {
+  config.validate();
+  require_usable(device);
+  LOOM_CHECK(dtype == DType::F32 || (dtype == DType::F64 && device.is_cpu()),
+             "make_model: parameters must be f32 (or f64 on the CPU, for gradient checks), got ", dtype_name(dtype),
+             " on ", device.str());
+  switch (config.arch) {
+    case Arch::Bow: return std::make_unique<BowClassifier>(config, seed, device, dtype);
+    case Arch::Cnn: return std::make_unique<CnnClassifier>(config, seed, device, dtype);
+    case Arch::Lstm: return std::make_unique<LstmClassifier>(config, seed, device, dtype);
+    case Arch::Bilstm: return std::make_unique<BilstmClassifier>(config, seed, device, dtype);
+    case Arch::CnnLstm: return std::make_unique<CnnLstmClassifier>(config, seed, device, dtype);
+    case Arch::LstmCnn: return std::make_unique<LstmCnnClassifier>(config, seed, device, dtype);
+  }
+  LOOM_THROW(Error, "make_model: unknown architecture");
+}
+
+}  // namespace loom::models
