@@ -4,42 +4,23 @@
 // record starts and the field, since that is what makes a broken row findable in a 100k-row file.
 #include <doctest/doctest.h>
 
-#include <stdlib.h>
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "core/error.h"
 #include "data/csv.h"
 #include "tests/support/errors.h"
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 using namespace loom::data;
 
 namespace {
 
-// A folder for this file's cases, removed when the test binary exits.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char t[] = "/tmp/loom_test_csv_XXXXXX";
-    const char* d = mkdtemp(t);
-    path = d ? d : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (path != "/tmp") std::filesystem::remove_all(path, ec);
-  }
-};
-
+// One folder for this file's cases, removed when the test binary exits.
 std::string write_file(const std::string& name, const std::string& content) {
-  static TempDir dir;
-  const std::string path = dir.path + "/" + name;
-  std::ofstream(path, std::ios::binary) << content;
-  return path;
+  static const test::TempDir dir("test_csv");
+  return dir.write(name, content);
 }
 
 #define CHECK_DATA_ERROR(callable, ...) \

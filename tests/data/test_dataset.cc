@@ -5,40 +5,24 @@
 // loads the real sentiment140_100k training file when ../shared/data is present.
 #include <doctest/doctest.h>
 
-#include <stdlib.h>
-
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "core/error.h"
 #include "data/dataset.h"
 #include "tests/support/errors.h"
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 using namespace loom::data;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char t[] = "/tmp/loom_test_dataset_XXXXXX";
-    const char* d = mkdtemp(t);
-    path = d ? d : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (path != "/tmp") std::filesystem::remove_all(path, ec);
-  }
-};
-
+// One folder for this file's cases, removed when the test binary exits.
 std::string write_file(const std::string& name, const std::string& content) {
-  static TempDir dir;
-  const std::string path = dir.path + "/" + name;
-  std::ofstream(path, std::ios::binary) << content;
-  return path;
+  static const test::TempDir dir("test_dataset");
+  return dir.write(name, content);
 }
 
 DatasetSpec csv_spec(const std::string& path) {

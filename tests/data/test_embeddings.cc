@@ -4,42 +4,25 @@
 // the weight at a sentinel and checks both the rows written and the rows left alone.
 #include <doctest/doctest.h>
 
-#include <stdlib.h>
-
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "core/error.h"
 #include "ops/tensor.h"
 #include "data/embeddings.h"
 #include "tests/support/errors.h"
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 using namespace loom::data;
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char t[] = "/tmp/loom_test_embeddings_XXXXXX";
-    const char* d = mkdtemp(t);
-    path = d ? d : "/tmp";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (path != "/tmp") std::filesystem::remove_all(path, ec);
-  }
-};
-
+// One folder for this file's cases, removed when the test binary exits.
 std::string write_file(const std::string& name, const std::string& content) {
-  static TempDir dir;
-  const std::string path = dir.path + "/" + name;
-  std::ofstream(path, std::ios::binary) << content;
-  return path;
+  static const test::TempDir dir("test_embeddings");
+  return dir.write(name, content);
 }
 
 std::vector<float> row(const Tensor& w, std::int64_t r) {

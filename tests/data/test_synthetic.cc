@@ -17,7 +17,7 @@
 
 #include "core/error.h"
 #include "data/synthetic.h"
-#include "tests/io/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 using loom::test::read_bytes;

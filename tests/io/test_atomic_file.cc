@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
-#include "tests/io/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 using loom::test::read_bytes;

@@ -17,7 +17,7 @@
 #include "core/error.h"
 #include "ops/tensor.h"
 #include "io/safetensors.h"
-#include "tests/io/temp_dir.h"
+#include "tests/support/temp_dir.h"
 #include "tests/support/peer.h"
 
 using namespace loom;

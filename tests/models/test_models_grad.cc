@@ -19,6 +19,7 @@
 #include "ops/autograd.h"
 #include "tests/models/model_util.h"
 #include "tests/support/compare.h"
+#include "tests/support/gradcheck.h"
 #include "tests/support/values.h"
 
 using namespace loom;
@@ -66,13 +67,7 @@ void model_gradcheck(const models::TextClassifier& m, const test::TokenBatch& ba
         g.defined() ? g.to_vector_f64() : std::vector<double>(static_cast<std::size_t>(p.numel()), 0.0);
     double* data = p.data<double>();
     for (std::int64_t j = 0; j < p.numel(); ++j) {
-      const double x0 = data[j];
-      data[j] = x0 + h;
-      const double plus = value();
-      data[j] = x0 - h;
-      const double minus = value();
-      data[j] = x0;
-      const double numeric = (plus - minus) / (2 * h);
+      const double numeric = test::central_difference(data[j], h, value);
       const double diff = std::fabs(analytic[j] - numeric);
       if (!(diff <= atol + rtol * std::fabs(numeric))) {
         std::ostringstream os;

@@ -19,16 +19,14 @@ using namespace loom;
 
 namespace {
 
+// tiny_config's architecture, one output and widths {2, 3}, with room to learn.
 models::ModelConfig learning_config(models::Arch arch) {
-  models::ModelConfig c;
-  c.arch = arch;
+  models::ModelConfig c = test::tiny_config(arch);
   c.vocab_size = 200;
   c.embed_dim = 32;
   c.hidden = 32;
   c.layers = 1;
   c.dropout = 0.2f;
-  c.num_outputs = 1;
-  c.widths = {2, 3};
   c.filters = 32;
   return c;
 }

@@ -22,9 +22,7 @@
 #include "tests/models/model_util.h"
 #include "tests/support/compare.h"
 #include "tests/support/peer.h"
-
-#include <cstdio>
-#include <unistd.h>
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 
@@ -53,9 +51,7 @@ TEST_CASE("models: logits and every parameter gradient match the equivalent PyTo
   std::vector<Case> cases;
   nlohmann::json input;
   input["cases"] = nlohmann::json::array();
-  char dir_template[] = "/tmp/loom_models_XXXXXX";
-  const char* dir = mkdtemp(dir_template);
-  REQUIRE(dir != nullptr);
+  const test::TempDir dir("models");
   std::vector<std::string> files;
   std::uint64_t seed = 1;
   for (models::Arch arch : test::all_archs()) {
@@ -74,7 +70,7 @@ TEST_CASE("models: logits and every parameter gradient match the equivalent PyTo
       j["lengths"] = c.batch.lengths.to_vector_i32();
       j["targets"] = c.targets.to_vector();
       if (K == 1 && (arch == models::Arch::Bilstm || arch == models::Arch::LstmCnn)) {
-        const std::string path = std::string(dir) + "/" + models::arch_name(arch) + ".safetensors";
+        const std::string path = dir.file(std::string(models::arch_name(arch)) + ".safetensors");
         io::write_safetensors(path, c.model->state_dict(), {{"arch", models::arch_name(arch)}});
         files.push_back(path);
         j["params_file"] = path;
@@ -94,8 +90,6 @@ TEST_CASE("models: logits and every parameter gradient match the equivalent PyTo
     }
   }
   const test::PeerAnswer answer = test::run_peer("torch_models.py", input);
-  for (const std::string& f : files) std::remove(f.c_str());
-  rmdir(dir);
   CHECK(files.size() == 2);
   if (!test::peer_available(answer, "torch")) return;
   const nlohmann::json& results = answer.out.at("results");

@@ -22,6 +22,7 @@
 #include "ops/autograd.h"
 #include "ops/tensor.h"
 #include "tests/support/compare.h"
+#include "tests/support/gradcheck.h"
 #include "tests/support/values.h"
 
 namespace loom::test {
@@ -74,11 +75,7 @@ inline OpRun run_op(const OpFn& f, const std::vector<OpInput>& inputs, DType dty
     tensors.push_back(t);
   }
   Tape tape;
-  Tensor y;
-  {
-    auto rec = tape.record();
-    y = f(tensors);
-  }
+  const Tensor y = record_forward(tape, f, tensors);
   REQUIRE(y.defined());
   REQUIRE(y.device() == device);
   OpRun run;

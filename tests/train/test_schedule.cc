@@ -1,12 +1,9 @@
 // tests/train/test_schedule.cc: learning-rate schedules, early stopping, metrics logs and the plot.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -17,20 +14,10 @@
 #include "train/plot.h"
 #include "train/progress.h"
 #include "train/schedule.h"
+#include "tests/support/temp_dir.h"
 
 using namespace loom;
 using namespace loom::train;
-
-namespace {
-
-std::string temp_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("loom_test_" + name + "_" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-}  // namespace
 
 TEST_CASE("train: constant schedule with warmup ramps then stays") {
   ScheduleConfig c;
@@ -143,7 +130,8 @@ TEST_CASE("train: early stopping infers the mode and stops after patience") {
 }
 
 TEST_CASE("train: metrics log writes csv and jsonl and truncates on resume") {
-  const std::string dir = temp_dir("metrics");
+  const test::TempDir tmp("test_metrics");
+  const std::string& dir = tmp.path();
   {
     MetricsLog log(dir, -1);
     for (int e = 1; e <= 3; ++e) {
@@ -186,7 +174,6 @@ TEST_CASE("train: metrics log writes csv and jsonl and truncates on resume") {
   const auto j = nlohmann::json::parse(last);
   CHECK(j["loss"].get<double>() == doctest::Approx(0.25));
   CHECK(j["auc"].is_null());
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("train: ascii plot and gnuplot png") {
@@ -197,7 +184,8 @@ TEST_CASE("train: ascii plot and gnuplot png") {
   CHECK(chart.find('#') != std::string::npos);  // both start at 1.0: the same cell
   CHECK(chart.find("0.25") != std::string::npos);
 
-  const std::string dir = temp_dir("plot");
+  const test::TempDir tmp("test_plot");
+  const std::string& dir = tmp.path();
   std::vector<EpochRow> rows;
   for (int e = 1; e <= 3; ++e)
     for (const char* split : {"train", "val"}) {
@@ -221,7 +209,6 @@ TEST_CASE("train: ascii plot and gnuplot png") {
     f.read(magic, 4);
     CHECK(std::string(magic + 1, 3) == "PNG");
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("train: progress epoch line and durations") {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "data/synthetic.h"
-#include "tests/io/temp_dir.h"
+#include "tests/support/temp_dir.h"
 #include "train/options.h"
 
 namespace loom::test {
