@@ -61,7 +61,7 @@
 #include <vector>
 
 #include "ops/build_info.h"
-#include "bench/common/conv_report.h"
+#include "bench/common/report.h"
 #include "bench/common/roofline.h"
 #include "bench/common/timer.h"
 #include "bench/bench_conv1d_model.h"

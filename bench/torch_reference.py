@@ -19,23 +19,21 @@ schema with impl "torch". What is timed, and why it is the fair counterpart of l
     repetition (loom drops them the same way);
   - TF32 pinned: torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32 are both
     set for every point (on only for "f32+tf32" points), since cuDNN's default would silently use
-    TF32 for F32 (performance-anchors.md section 6);
+    TF32 for convolutions and a TF32 speedup is not an F32 one;
   - CPU: torch.set_num_threads(N) with N = loom's thread count (--torch-threads runs other
     settings, named in "variant"), and both sides print their thread and BLAS settings;
-  - GPU: CUDA events around each repetition, the device synchronized before and after it (wall time
-    kept alongside); CPU: time.perf_counter per repetition. Warm-up, then median and p10/p90.
+  - timing as bench/torch_bench.py does it for both references: CUDA events on the GPU (wall time
+    kept alongside), time.perf_counter on the CPU; warm-up, then median and p10/p90.
 """
 import argparse
-import ctypes
-import json
-import math
-import os
-import re
 import sys
-import time
 
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+# The options, timers, row and table both references share (this directory is on sys.path when a
+# script here runs).
+from torch_bench import DTYPES, Run, add_common_args, training_step, variant_label
 
 
 # ---- the points (mirror of bench_lstm.cc) ----------------------------------------------------------
@@ -77,54 +75,7 @@ def gflop(shape, training):
     return flops * valid / 1e9
 
 
-# ---- timing ----------------------------------------------------------------------------------------
-
-def percentile(sorted_ms, q):
-    """Linear interpolation between the nearest order statistics (as bench/common/timer.h)."""
-    pos = q * (len(sorted_ms) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_ms) - 1)
-    return sorted_ms[lo] + (pos - lo) * (sorted_ms[hi] - sorted_ms[lo])
-
-
-def summarize(ms):
-    ms = sorted(ms)
-    return {"median": percentile(ms, 0.5), "p10": percentile(ms, 0.1), "p90": percentile(ms, 0.9), "reps": len(ms)}
-
-
-def time_cpu(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    ms = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        ms.append((time.perf_counter() - t0) * 1e3)
-    return summarize(ms), None
-
-
-def time_gpu(fn, warmup, reps):
-    for _ in range(warmup):
-        fn()
-    start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    device_ms, wall_ms = [], []
-    for _ in range(reps):
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        device_ms.append(start.elapsed_time(stop))
-        torch.cuda.synchronize()
-        wall_ms.append((time.perf_counter() - t0) * 1e3)
-    return summarize(device_ms), summarize(wall_ms)
-
-
 # ---- one point -------------------------------------------------------------------------------------
-
-DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
-
 
 def make_step(shape, dtype, device, training):
     T, B, C, H, L, D, variable = shape
@@ -140,156 +91,46 @@ def make_step(shape, dtype, device, training):
         packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
         return pad_packed_sequence(lstm(packed)[0], total_length=T)[0]
 
-    def step():
-        if not training:
-            with torch.no_grad():
-                forward()
-            return
-        x.grad = None
-        for p in lstm.parameters():
-            p.grad = None
-        forward().backward(ones)
-
-    return step
-
-
-def blas_summary():
-    """torch's BLAS as its build reports it, and what OpenBLAS (if loaded) says about itself."""
-    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
-    blas = "BLAS_INFO=" + (found.group(1) if found else "?")
-    libs = set()
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            path = line.split()[-1]
-            if "blas" in os.path.basename(path) and path.startswith("/"):
-                libs.add(path)
-    for path in sorted(libs):
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            config = lib.openblas_get_config().decode().split()
-            return (f"{blas}; {path}: {' '.join(config[:2])} (core {lib.openblas_get_corename().decode()}, "
-                    f"{lib.openblas_get_num_threads()} threads)")
-        except (OSError, AttributeError):
-            continue
-    return f"{blas}; libraries: {', '.join(sorted(libs)) or 'none with blas in the name'}"
-
-
-def variant_label(gpu, threads):
-    """How torch ran. On the CPU the thread environment changes torch's speed several-fold on 2
-    cores (its OpenMP threads and OpenBLAS's pthreads oversubscribe them), so it is part of the name;
-    bench_lstm compares with the fastest variant of each point and shows them all."""
-    if gpu:
-        return "cudnn" if torch.backends.cudnn.enabled else "aten"
-    env = [f"{k}={os.environ[k]}" for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")
-           if k in os.environ]
-    if torch.get_num_threads() != threads:
-        env.append(f"intra-op threads {torch.get_num_threads()}")
-    return "aten" + (f" [{' '.join(env)}]" if env else "")
+    return training_step(forward, x, lstm, ones, training)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="auto", help="auto (cuda when torch sees a GPU, else cpu) | cpu | cuda | cuda:N")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--grid", default="targets", choices=["targets", "full"])
+    add_common_args(p)
     for dim in ("H", "B", "T", "C"):
         p.add_argument(f"--{dim}", type=int)
     p.add_argument("--layers", type=int)
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--dtype", choices=["f32", "bf16", "f16", "all"])
-    p.add_argument("--tf32", choices=["off", "on", "both"], help="TF32 for F32 points (default: off cpu, both cuda)")
     p.add_argument("--lengths", default="all", choices=["fixed", "variable", "all"])
-    p.add_argument("--phase", default="all", choices=["fwd", "fwd+bwd", "all"])
-    p.add_argument("--threads", type=int, default=int(os.environ.get("LOOM_NUM_THREADS", os.cpu_count())),
-                   help="the CPU thread budget, as loom's --threads (the JSON key)")
-    p.add_argument("--torch-threads", type=int,
-                   help="torch.set_num_threads (default --threads); with 1, OpenBLAS still uses its own "
-                        "threads, so the run uses the same cores without the two pools fighting")
-    p.add_argument("--reps", type=int)
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--json", help="append one JSON line per point to this file")
     a = p.parse_args()
 
-    if a.device == "auto":
-        a.device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(a.device)
-    gpu = device.type == "cuda"
-    if gpu and not torch.cuda.is_available():
-        print("skipped: no CUDA device (torch.cuda.is_available() is False)")
+    run = Run(a, "torch_reference.py", lambda gpu: [a.dtype or ("all" if gpu else "f32")])
+    if run.skipped:
         return 0
-    torch.set_num_threads(a.torch_threads or a.threads)
-    reps = a.reps or (5 if a.quick else 100 if gpu else 20)
-    warmup = a.warmup if a.warmup is not None else (1 if a.quick else 10 if gpu else 3)
-    dtype_arg = a.dtype or ("all" if gpu else "f32")
-    tf32_arg = a.tf32 or ("both" if gpu else "off")
-    if not gpu and tf32_arg != "off":
-        sys.exit("torch_reference.py: --tf32 on/both needs --device cuda")
-    cases = []  # (dtype name, tf32)
-    if dtype_arg in ("f32", "all"):
-        cases += [("f32", False)] * (tf32_arg != "on") + [("f32", True)] * (tf32_arg != "off")
-    cases += [(d, False) for d in ("bf16", "f16") if dtype_arg in (d, "all")]
-    phases = ["fwd", "fwd+bwd"] if a.phase == "all" else [a.phase]
-    shapes = [s for s in grid_shapes(a, gpu) if a.lengths == "all" or (a.lengths == "variable") == s[6]]
+    shapes = [s for s in grid_shapes(a, run.gpu) if a.lengths == "all" or (a.lengths == "variable") == s[6]]
+    run.print_settings()
 
-    env = " ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in
-                   ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY"))
-    print(f"# torch {torch.__version__} on {device}; threads {torch.get_num_threads()} "
-          f"(interop {torch.get_num_interop_threads()}); {env}")
-    print(f"# BLAS {blas_summary()}; oneDNN available: {torch.backends.mkldnn.is_available()}")
-    if gpu:
-        device_name = torch.cuda.get_device_name(device)
-        print(f"# {device_name}; CUDA {torch.version.cuda}; cuDNN {torch.backends.cudnn.version()} "
-              f"(enabled {torch.backends.cudnn.enabled})")
-        print(f"# timer: CUDA events per repetition, synchronized before and after; {warmup} warm-up, {reps} timed")
-    else:
-        device_name = f"torch {torch.__version__} CPU"
-        print(f"# timer: time.perf_counter per repetition; {warmup} warm-up, {reps} timed")
-    sys.stdout.flush()
-
-    out = open(a.json, "a") if a.json else None
-    rows = []
     for shape in shapes:
         T, B, C, H, L, D, variable = shape
-        for dtype_name, tf32 in cases:
+        for dtype_name, tf32 in run.cases:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             torch.backends.cudnn.allow_tf32 = tf32
-            for phase in phases:
+            for phase in run.phases:
                 training = phase == "fwd+bwd"
-                row = {"family": "lstm", "impl": "torch", "variant": variant_label(gpu, a.threads), "device": device.type,
-                       "device_name": device_name, "dtype": dtype_name, "tf32": tf32, "phase": phase,
-                       "T": T, "B": B, "C": C, "H": H, "L": L, "D": D, "lengths": "variable" if variable else "fixed",
-                       "threads": a.threads, "status": "ok", "reps": 0, "ms_median": None,
-                       "ms_p10": None, "ms_p90": None, "ms_wall_median": None, "us_per_step": None,
-                       "gflop": gflop(shape, training), "tflops": None, "pct_roofline": None, "rel_err": None,
-                       "validated_T": 0, "torch_ms_median": None, "torch_variant": "", "ratio_vs_torch": None}
-                try:
-                    step = make_step(shape, DTYPES[dtype_name], device, training)
-                    t, wall = (time_gpu if gpu else time_cpu)(step, warmup, reps)
-                    row.update(reps=t["reps"], ms_median=t["median"], ms_p10=t["p10"], ms_p90=t["p90"],
-                               us_per_step=t["median"] * 1e3 / T, tflops=row["gflop"] / t["median"])
-                    if wall:
-                        row["ms_wall_median"] = wall["median"]
-                except (RuntimeError, TypeError) as e:  # e.g. a dtype this torch cannot run on this device
-                    row["status"] = "error: " + str(e).splitlines()[0]
-                if out:
-                    out.write(json.dumps(row) + "\n")
-                    out.flush()
-                print(f"# {row['dtype']}{'+tf32' if tf32 else ''} {phase} T{T} B{B} C{C} H{H} {L}x{D} "
-                      f"{row['lengths']}: {row['ms_median'] and round(row['ms_median'], 3)} ms {row['status']}",
-                      file=sys.stderr)
-                rows.append(row)
+                row = run.row("lstm", variant_label(run.gpu, a.threads), dtype_name, tf32, phase,
+                              gflop(shape, training), T=T, B=B, C=C, H=H, L=L, D=D,
+                              lengths="variable" if variable else "fixed", us_per_step=None, validated_T=0)
+                run.measure(row, lambda: make_step(shape, DTYPES[dtype_name], run.device, training),
+                            f"{dtype_name}{'+tf32' if tf32 else ''} {phase} T{T} B{B} C{C} H{H} {L}x{D} "
+                            f"{row['lengths']}")
 
-    print("\n| dtype | phase | T | B | C | H | LxD | lengths | ms median | p10 / p90 | us/step | TFLOP/s | status |")
-    print("|---|---|--:|--:|--:|--:|---|---|--:|--:|--:|--:|---|")
-    for r in rows:
-        ok = r["ms_median"] is not None
-        print(f"| {r['dtype']}{'+tf32' if r['tf32'] else ''} | {r['phase']} | {r['T']} | {r['B']} | {r['C']} | "
-              f"{r['H']} | {r['L']}x{r['D']} | {r['lengths']} | " +
-              (f"{r['ms_median']:.3f} | {r['ms_p10']:.3f} / {r['ms_p90']:.3f} | {r['us_per_step']:.1f} | "
-               f"{r['tflops']:.3g}" if ok else " |  |  | ") + f" | {r['status']} |")
-    return 0 if all(r["status"] == "ok" for r in rows) else 1
+    return run.print_table(
+        "| dtype | phase | T | B | C | H | LxD | lengths | ms median | p10 / p90 | us/step | TFLOP/s | status |",
+        "|---|---|--:|--:|--:|--:|---|---|--:|--:|--:|--:|---|",
+        lambda r: [f"{r['dtype']}{'+tf32' if r['tf32'] else ''}", r["phase"], str(r["T"]), str(r["B"]), str(r["C"]),
+                   str(r["H"]), f"{r['L']}x{r['D']}", r["lengths"]],
+        lambda r: [f"{r['us_per_step']:.1f}", f"{r['tflops']:.3g}"])
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ the GPU machine: its python3 with PyTorch 2.x and bundled cuDNN), then hand the 
     OMP_WAIT_POLICY=passive build/bench_conv1d --device cpu --threads 2 --torch-json torch.jsonl
 
 Same grids, point options and defaults as bench_conv1d (keep the two in step), the same JSON-lines
-schema as bench/common/conv_report.h with impl "torch". A separate file from torch_reference.py
-(the LSTM's), whose timers, BLAS probe and variant names it imports, so both time the same way.
+schema as bench/common/report.h with impl "torch". The timers, options, BLAS probe and variant
+names are bench/torch_bench.py's, shared with torch_reference.py (the LSTM's), so both time the
+same way.
 
 What is timed, and why it is the fair counterpart of loom's run:
   - the module a PyTorch user writes: torch.nn.Conv1d(C, F, K) on channels-first x [B, C, T]; the
@@ -32,14 +33,13 @@ What is timed, and why it is the fair counterpart of loom's run:
     through oneDNN when mkldnn is enabled, its relu/amax/cat through ATen's OpenMP loops).
 """
 import argparse
-import json
-import os
 import sys
 
 import torch
 
-# The LSTM reference's helpers (this directory is on sys.path when a script here runs).
-from torch_reference import DTYPES, blas_summary, time_cpu, time_gpu, variant_label
+# The options, timers, row and table both references share (this directory is on sys.path when a
+# script here runs).
+from torch_bench import DTYPES, Run, add_common_args, training_step, variant_label
 
 
 # ---- the points (mirror of bench_conv1d.cc's shapes_for) --------------------------------------------
@@ -103,136 +103,53 @@ def make_step(shape, dtype, device, training):
             return convs[0](x)
         return torch.cat([torch.relu(conv(x)).amax(dim=2) for conv in convs], dim=1)
 
-    def step():
-        if not training:
-            with torch.no_grad():
-                forward()
-            return
-        x.grad = None
-        for p in convs.parameters():
-            p.grad = None
-        forward().backward(ones)
-
-    return step
-
-
-def parallel_summary():
-    """The lines of torch's own parallel report that say how a CPU conv is threaded."""
-    keep = ("ATen/Parallel", "at::get_num_threads", "at::get_num_interop_threads", "OpenMP", "MKL-DNN", "oneDNN",
-            "std::thread::hardware_concurrency", "Environment variables")
-    lines = [ln.strip() for ln in torch.__config__.parallel_info().splitlines()]
-    return "; ".join(ln for ln in lines if ln and any(k in ln for k in keep))
+    return training_step(forward, x, convs, ones, training)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--device", default="auto", help="auto (cuda when torch sees a GPU, else cpu) | cpu | cuda | cuda:N")
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--grid", default="targets", choices=["targets", "full"])
+    add_common_args(p)
     p.add_argument("--op", default="all", choices=["conv", "block", "all"])
     for dim in ("B", "T", "C", "F", "K"):
         p.add_argument(f"--{dim}", type=int)
     p.add_argument("--widths", help="one point: the block's kernel widths, comma-separated (default 3,4,5)")
     p.add_argument("--dtype", nargs="+", choices=["f32", "bf16", "f16", "all"],
                    help="one or more (default: f32 on cpu, f32 bf16 on cuda)")
-    p.add_argument("--tf32", choices=["off", "on", "both"], help="TF32 for F32 points (default: off cpu, both cuda)")
-    p.add_argument("--phase", default="all", choices=["fwd", "fwd+bwd", "all"])
-    p.add_argument("--threads", type=int, default=int(os.environ.get("LOOM_NUM_THREADS", os.cpu_count())),
-                   help="the CPU thread budget, as loom's --threads (the JSON key)")
-    p.add_argument("--torch-threads", type=int, help="torch.set_num_threads (default --threads)")
-    p.add_argument("--reps", type=int)
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--json", help="append one JSON line per point to this file")
     a = p.parse_args()
     a.widths_given = a.widths is not None
     a.widths = a.widths or "3,4,5"
 
-    if a.device == "auto":
-        a.device = "cuda" if torch.cuda.is_available() else "cpu"
-    device = torch.device(a.device)
-    gpu = device.type == "cuda"
-    if gpu and not torch.cuda.is_available():
-        print("skipped: no CUDA device (torch.cuda.is_available() is False)")
+    run = Run(a, "torch_reference_conv.py", lambda gpu: a.dtype or (["f32", "bf16"] if gpu else ["f32"]))
+    if run.skipped:
         return 0
-    torch.set_num_threads(a.torch_threads or a.threads)
-    reps = a.reps or (5 if a.quick else 100 if gpu else 20)
-    warmup = a.warmup if a.warmup is not None else (1 if a.quick else 10 if gpu else 3)
-    dtype_args = a.dtype or (["f32", "bf16"] if gpu else ["f32"])
-    tf32_arg = a.tf32 or ("both" if gpu else "off")
-    if not gpu and tf32_arg != "off":
-        sys.exit("torch_reference_conv.py: --tf32 on/both needs --device cuda")
-    wants = lambda d: d in dtype_args or "all" in dtype_args
-    cases = []  # (dtype name, tf32)
-    if wants("f32"):
-        cases += [("f32", False)] * (tf32_arg != "on") + [("f32", True)] * (tf32_arg != "off")
-    cases += [(d, False) for d in ("bf16", "f16") if wants(d)]
-    phases = ["fwd", "fwd+bwd"] if a.phase == "all" else [a.phase]
-    shapes = grid_shapes(a, gpu)
+    shapes = grid_shapes(a, run.gpu)
+    run.print_settings("; runs with cudnn.benchmark off and on")
 
-    env = " ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in
-                   ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY"))
-    print(f"# torch {torch.__version__} on {device}; threads {torch.get_num_threads()} "
-          f"(interop {torch.get_num_interop_threads()}); {env}")
-    print(f"# BLAS {blas_summary()}; oneDNN (mkldnn) available {torch.backends.mkldnn.is_available()}, "
-          f"enabled {torch.backends.mkldnn.enabled}")
-    print(f"# parallel: {parallel_summary()}")
-    if gpu:
-        device_name = torch.cuda.get_device_name(device)
-        print(f"# {device_name}; CUDA {torch.version.cuda}; cuDNN {torch.backends.cudnn.version()} "
-              f"(enabled {torch.backends.cudnn.enabled}); runs with cudnn.benchmark off and on")
-        print(f"# timer: CUDA events per repetition, synchronized before and after; {warmup} warm-up, {reps} timed")
-    else:
-        device_name = f"torch {torch.__version__} CPU"
-        print(f"# timer: time.perf_counter per repetition; {warmup} warm-up, {reps} timed")
-    sys.stdout.flush()
-
-    out = open(a.json, "a") if a.json else None
-    rows = []
     for shape in shapes:
         T, B, C, F, widths, block = shape
-        for dtype_name, tf32 in cases:
+        for dtype_name, tf32 in run.cases:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             torch.backends.cudnn.allow_tf32 = tf32
-            for phase in phases:
+            for phase in run.phases:
                 training = phase == "fwd+bwd"
-                for benchmark in ((False, True) if gpu else (False,)):
+                for benchmark in ((False, True) if run.gpu else (False,)):
                     torch.backends.cudnn.benchmark = benchmark
-                    variant = variant_label(gpu, a.threads) + (" [benchmark]" if benchmark else "")
-                    row = {"family": "textcnn" if block else "conv1d", "impl": "torch", "variant": variant,
-                           "device": device.type, "device_name": device_name, "dtype": dtype_name, "tf32": tf32,
-                           "phase": phase, "T": T, "B": B, "C": C, "F": F,
-                           "widths": ",".join(str(k) for k in widths), "padding": "valid", "lengths": "fixed",
-                           "threads": a.threads, "status": "ok", "reps": 0, "ms_median": None, "ms_p10": None,
-                           "ms_p90": None, "ms_wall_median": None, "gflop": gflop(shape, training), "tflops": None,
-                           "pct_roofline": None, "rel_err": None, "validated_B": 0, "torch_ms_median": None,
-                           "torch_variant": "", "ratio_vs_torch": None}
-                    try:
-                        step = make_step(shape, DTYPES[dtype_name], device, training)
-                        t, wall = (time_gpu if gpu else time_cpu)(step, warmup, reps)
-                        row.update(reps=t["reps"], ms_median=t["median"], ms_p10=t["p10"], ms_p90=t["p90"],
-                                   tflops=row["gflop"] / t["median"])
-                        if wall:
-                            row["ms_wall_median"] = wall["median"]
-                    except (RuntimeError, TypeError) as e:  # e.g. a dtype this torch cannot run on this device
-                        row["status"] = "error: " + str(e).splitlines()[0]
-                    if out:
-                        out.write(json.dumps(row) + "\n")
-                        out.flush()
-                    print(f"# {'block' if block else 'conv'} {row['dtype']}{'+tf32' if tf32 else ''} {phase} T{T} B{B} "
-                          f"C{C} F{F} K{row['widths']} {variant}: {row['ms_median'] and round(row['ms_median'], 3)} ms "
-                          f"{row['status']}", file=sys.stderr)
-                    rows.append(row)
+                    variant = variant_label(run.gpu, a.threads) + (" [benchmark]" if benchmark else "")
+                    row = run.row("textcnn" if block else "conv1d", variant, dtype_name, tf32, phase,
+                                  gflop(shape, training), T=T, B=B, C=C, F=F,
+                                  widths=",".join(str(k) for k in widths), padding="valid", lengths="fixed",
+                                  validated_B=0)
+                    run.measure(row, lambda: make_step(shape, DTYPES[dtype_name], run.device, training),
+                                f"{'block' if block else 'conv'} {dtype_name}{'+tf32' if tf32 else ''} {phase} "
+                                f"T{T} B{B} C{C} F{F} K{row['widths']} {variant}")
     torch.backends.cudnn.benchmark = False
 
-    print("\n| op | dtype | phase | T | B | C | F | K | variant | ms median | p10 / p90 | TFLOP/s | status |")
-    print("|---|---|---|--:|--:|--:|--:|---|---|--:|--:|--:|---|")
-    for r in rows:
-        ok = r["ms_median"] is not None
-        print(f"| {'block' if r['family'] == 'textcnn' else 'conv'} | {r['dtype']}{'+tf32' if r['tf32'] else ''} | "
-              f"{r['phase']} | {r['T']} | {r['B']} | {r['C']} | {r['F']} | {r['widths']} | {r['variant']} | " +
-              (f"{r['ms_median']:.3f} | {r['ms_p10']:.3f} / {r['ms_p90']:.3f} | {r['tflops']:.3g}" if ok else " |  | ")
-              + f" | {r['status']} |")
-    return 0 if all(r["status"] == "ok" for r in rows) else 1
+    return run.print_table(
+        "| op | dtype | phase | T | B | C | F | K | variant | ms median | p10 / p90 | TFLOP/s | status |",
+        "|---|---|---|--:|--:|--:|--:|---|---|--:|--:|--:|---|",
+        lambda r: ["block" if r["family"] == "textcnn" else "conv", f"{r['dtype']}{'+tf32' if r['tf32'] else ''}",
+                   r["phase"], str(r["T"]), str(r["B"]), str(r["C"]), str(r["F"]), r["widths"], r["variant"]],
+        lambda r: [f"{r['tflops']:.3g}"])
 
 
 if __name__ == "__main__":

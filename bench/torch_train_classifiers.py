@@ -1,4 +1,4 @@
-"""bench/torch_train_classifiers.py: PyTorch's side of bench/run_cpu_compare_models.sh.
+"""bench/torch_train_classifiers.py: PyTorch's side of `bench/run_cpu_compare.sh models`.
 
 Trains one of loom's classifiers, written as the PyTorch module tests/peers/torch_models.py
 (same layers, same state_dict names, same forward), the way `loom train` does on a labeled CSV:
