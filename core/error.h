@@ -58,8 +58,9 @@ template <typename E, typename... Parts>
 
 // ---- CUDA, cuBLAS and cuDNN checks --------------------------------------------------------------
 // The macros stay plain C++ so this header compiles without the CUDA toolkit: the status codes are
-// passed as ints to functions defined in core/cuda_errors.cc and core/cudnn_errors.cc, which are
-// only built (and only called) when CUDA / cuDNN are compiled in.
+// passed as ints to functions defined in core/cuda_errors.cc and core/cudnn_support.cc, which are
+// only built (and only called) when CUDA / cuDNN are compiled in (core/cudnn_none.cc stands in for
+// the cuDNN one otherwise).
 namespace loom::detail {
 void check_cuda(int status, const char* expr, const char* file, int line);
 void check_cuda_launch(const char* file, int line);  // cudaGetLastError; syncs if LOOM_SYNC_CHECK=1

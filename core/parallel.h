@@ -2,7 +2,7 @@
 //
 // CPU kernels parallelize with OpenMP over num_threads() threads when the work is large enough;
 // BLAS calls run BLAS-threaded outside parallel regions and single-threaded inside them, never
-// both, because OpenBLAS's threads and ours fighting over 2 cores costs 3x (architecture 11b).
+// both, because OpenBLAS's threads and ours fighting over 2 cores costs 3x.
 // LOOM_NUM_THREADS overrides the default (all cores). OMP_WAIT_POLICY=passive matters as much:
 // OpenMP threads that spin after a loop take the cores from OpenBLAS's threads in the next GEMM
 // (tools/loom.cc sets it before libgomp reads it; the ctest registration sets it for the tests).

@@ -4,8 +4,9 @@
 // just: 8 bytes N (little-endian u64), N bytes of JSON header, then the raw tensor bytes. The
 // header maps each name to {"dtype", "shape", "data_offsets": [BEGIN, END]} (offsets relative to
 // the start of the data buffer, END one past the last byte, row-major, little-endian) and may hold
-// "__metadata__", a string -> string map. The full rules and their sources:
-// ../shared/research/ecosystem-anchors.md section 3.1.
+// "__metadata__", a string -> string map. The rules come from huggingface/safetensors' README and
+// its Rust reader (tensor.rs): the header starts with '{' and may be padded with spaces, names are
+// unique, the ranges cover the buffer with no hole, and the header is at most 100,000,000 bytes.
 //
 // A model file comes from outside (a download, a copied run folder, a disk that filled up), so
 // the reader trusts nothing: it checks the header length, the JSON, duplicate names, every dtype,

@@ -1,5 +1,6 @@
-// tools/train.cc: `loom train`: the flags (names from the issue and
-// ../shared/research/ecosystem-anchors.md sections 1.1 and 8), grouped for --help, and the run.
+// tools/train.cc: `loom train`: the flags (names from the issue, and from Keras and PyTorch where
+// they already have one: --val-split, --patience, --min-delta, --clip-grad-norm, --class-weight,
+// --pos-weight), grouped for --help, and the run.
 #include <CLI/CLI.hpp>
 
 #include <iostream>

@@ -3,7 +3,8 @@
 // The command line (tools/train.cc) fills it, the trainer reads it, and it is saved whole in the
 // run's config.json ("training"), so a run can be reproduced from its folder and `--resume DIR`
 // needs no other flag. Defaults are the documented ones (`loom train --help`, train/README.md):
-// they follow Keras/PyTorch conventions for tweets (../shared/research/ecosystem-anchors.md 1.1, 8).
+// they follow Keras/PyTorch conventions (Keras' EarlyStopping and validation_split, PyTorch's
+// AdamW betas and eps, clip_grad_norm_ over all parameters).
 #pragma once
 
 #include <cstdint>

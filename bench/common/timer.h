@@ -3,7 +3,7 @@
 // Why a distribution and not a mean: on a shared 2-core machine (and under GPU clock changes) a
 // few repetitions are slowed by things that are not the code under test; the median ignores
 // them, and p10/p90 show how noisy the run was. Ratios between implementations are only quoted
-// from the same run on the same machine (performance-anchors.md section 6).
+// from the same run on the same machine: the machine's load moves absolute times between runs.
 //
 // CPU: std::chrono::steady_clock around each repetition.
 // GPU: the stream is synchronized before each repetition (so earlier work cannot bleed into it)

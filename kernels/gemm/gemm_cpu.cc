@@ -9,7 +9,7 @@
 //
 // Who does what. F32 and F64 go straight to the provider (gemm_provider.h): OpenBLAS's sgemm /
 // dgemm, or the portable blocked loops on machines without BLAS. F16 and BF16 are storage types
-// (architecture section 7): A and B are widened to F32 temporaries (C too when beta != 0), one
+// (all arithmetic is F32): A and B are widened to F32 temporaries (C too when beta != 0), one
 // sgemm accumulates in F32, and C is rounded back once, the same F32 accumulation cuBLAS does
 // with CUBLAS_COMPUTE_32F. I32 has no GEMM.
 // Edge cases are settled here so providers never see them: M or N == 0 does nothing, and K == 0
@@ -21,7 +21,7 @@
 // traffic, not what this implementation happens to move.
 //
 // Twin: kernels/gemm/gemm_cublas.cc (cublasGemmEx). Tests: tests/ops/test_ops_matmul.cc
-// (every transpose and dtype against naive loops). Bench: bench/bench_train_step.cc.
+// (every transpose and dtype against naive loops).
 #include <vector>
 
 #include "core/error.h"

@@ -5,7 +5,7 @@
 // backward). OpenBLAS's CBLAS interface takes row-major directly (CblasRowMajor), so the call is
 // a one-to-one translation; beta == 0 makes OpenBLAS write C without reading it.
 //
-// Threads (architecture 11b). OpenBLAS keeps its own thread pool. On 2 cores, OpenBLAS threads
+// Threads. OpenBLAS keeps its own thread pool. On 2 cores, OpenBLAS threads
 // and the engine's OpenMP threads running at the same time cost ~3x, so the engine owns the
 // count: outside a parallel region OpenBLAS runs on loom::num_threads() threads; inside one (an
 // OpenMP kernel calling GEMM per thread) it runs single-threaded. openblas_set_num_threads is

@@ -18,7 +18,7 @@
 // Threads: rows of C are split across threads (four-row groups, static schedule); the panel is
 // packed cooperatively, then a barrier, then the multiply, then a barrier before the next panel.
 // Called from inside an OpenMP parallel region it runs on the calling thread only
-// (architecture 11b: never nest two layers of threads).
+// (never nest two layers of threads: core/parallel.h says why).
 //
 // Cost: 2 M N K flops; memory traffic: op(B) is read once per call, op(A) once per nc-column
 // block (ceil(N / nc) times), C once per kc-block of K (ceil(K / kc) times, from cache mostly).

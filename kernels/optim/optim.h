@@ -1,6 +1,7 @@
 // kernels/optim/optim.h: fused optimizer updates, one pass over each parameter.
 //
-// Parameters, gradients and optimizer state are F32 (master weights; architecture section 7).
+// Parameters, gradients and optimizer state are F32 (master weights: F16 / BF16 are storage types
+// only, and an update smaller than their spacing would be rounded away).
 // grad_scale (nullable, one F32 on the parameter's device) multiplies every gradient element as
 // it is read: that is how clip-by-global-norm and loss-scale removal apply without another pass.
 //
