@@ -1,5 +1,7 @@
-// layers/lstm.cc: the LSTM layer stack (see layers/lstm.h). Step 1 of the reading path
-// models -> layers/lstm.cc -> ops/lstm.cc -> kernels/lstm/lstm_cpu.cc -> kernels/lstm/lstm_cuda_fused.cu.
+// layers/lstm.cc: the LSTM layer stack (see layers/lstm.h). Step 2 of the reading path
+// (kernels/lstm/README.md): models/lstm.cc -> layers/lstm.cc -> ops/lstm.cc ->
+// kernels/lstm/lstm_variants.h + lstm.h -> kernels/lstm/lstm_reference.cc (CPU) or
+// kernels/lstm/lstm_cuda_time_loop.cu (GPU).
 #include "layers/lstm.h"
 
 #include <cmath>

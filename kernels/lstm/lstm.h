@@ -31,7 +31,7 @@
 // The implementations (each a row of the variant table, kernels/lstm/lstm_variants.h):
 //   lstm_reference.cc      plain loops, the oracle of the tests
 //   lstm_cpu.cc            threaded + BLAS, the CPU training path
-//   lstm_cuda_time_loop.cuh + lstm_cuda_fused.cu / lstm_cuda_unfused.cu   hand-written CUDA
+//   lstm_cuda_time_loop.cu (v2) / lstm_cuda_unfused.cu (v1)   hand-written CUDA
 //   lstm_cudnn.cc          cuDNN's RNN API
 #pragma once
 
@@ -110,8 +110,8 @@ void lstm_seq_fwd_cpu(const LstmSeqFwdArgs&);
 void lstm_seq_bwd_cpu(const LstmSeqBwdArgs&);
 
 // Hand-written CUDA (F32, F16, BF16 storage). v1 unfused (lstm_cuda_unfused.cu): one kernel per
-// elementwise operation; v2 fused (lstm_cuda_fused.cu): one pointwise kernel per step. Both share
-// the time loop of lstm_cuda_time_loop.cuh.
+// elementwise operation; v2 fused (lstm_cuda_time_loop.cu): one pointwise kernel per step. Both run
+// the time loop of lstm_cuda_time_loop.cu.
 void lstm_seq_fwd_cuda_v1(const LstmSeqFwdArgs&, const CudaContext&);
 void lstm_seq_bwd_cuda_v1(const LstmSeqBwdArgs&, const CudaContext&);
 void lstm_seq_fwd_cuda_v2(const LstmSeqFwdArgs&, const CudaContext&);

@@ -1,8 +1,8 @@
 // kernels/lstm/lstm_cuda_unfused.cu: the hand-written CUDA LSTM, variant v1 (unfused): the
-// eager-framework baseline that v2 (lstm_cuda_fused.cu) is measured against.
+// eager-framework baseline that v2 (lstm_cuda_time_loop.cu) is measured against.
 //
-// Math: identical to lstm_cuda_fused.cu (forward z -> i, f, g, o -> c, h; backward dz and the dc
-// carry from the saved gates and c), and the same time loop (lstm_cuda_time_loop.cuh): the input
+// Math: identical to v2 (forward z -> i, f, g, o -> c, h; backward dz and the dc
+// carry from the saved gates and c), and the same time loop (lstm_cuda_time_loop.cu, entered through its .cuh): the input
 // projection for all steps, one recurrent GEMM call per step, one dh GEMM call per step, and the
 // weight/input gradients as one GEMM each after the loop. What differs is the pointwise part of
 // a step: here every elementwise operation is its own kernel over a contiguous F32 [B, *] step
@@ -23,6 +23,7 @@
 // bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
 #include <cstdint>
 
+#include "core/workspace.h"
 #include "kernels/lstm/lstm_cuda_time_loop.cuh"
 
 namespace loom::kernels {

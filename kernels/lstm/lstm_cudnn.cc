@@ -1,10 +1,10 @@
 // kernels/lstm/lstm_cudnn.cc: the LSTM over a whole sequence through cuDNN's RNN API (v8/v9:
 // cudnnRNNForward, cudnnRNNBackwardData_v8, cudnnRNNBackwardWeights_v8): the vendor fallback and
-// the baseline the hand-written kernels (lstm_cuda_fused.cu) are benchmarked against.
+// the baseline the hand-written kernels (lstm_cuda_time_loop.cu) are benchmarked against.
 //
 // Math: the same LSTM as kernels/lstm/lstm.h (gate order i, f, g, o, which is also cuDNN's):
 //   z = x_t W_ih^T + h_prev W_hh^T + b;  i, f, o = sigmoid, g = tanh;  c = f c_prev + i g;  h = o tanh(c)
-// and its backward (see lstm_cuda_fused.cu). cuDNN runs it with its own kernels: STANDARD is a
+// and its backward (see lstm_reference.cc). cuDNN runs it with its own kernels: STANDARD is a
 // per-step GEMM + pointwise schedule much like our v2; PERSIST_STATIC keeps W_hh on chip in one
 // persistent kernel. No thread mapping is ours here; this file only translates.
 //

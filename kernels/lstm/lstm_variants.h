@@ -7,7 +7,7 @@
 //   reference        CPU     plain loops, one thread                       lstm_reference.cc
 //   cpu              CPU     OpenMP threads own rows, BLAS GEMMs           lstm_cpu.cc
 //   cuda-v1          CUDA    one kernel per elementwise op (unfused)       lstm_cuda_unfused.cu
-//   cuda-v2          CUDA    one pointwise kernel per step (fused)         lstm_cuda_fused.cu
+//   cuda-v2          CUDA    one pointwise kernel per step (fused)         lstm_cuda_time_loop.cu
 //   cudnn            CUDA    cuDNN, CUDNN_RNN_ALGO_STANDARD                lstm_cudnn.cc
 //   cudnn-persist    CUDA    cuDNN, CUDNN_RNN_ALGO_PERSIST_STATIC          lstm_cudnn.cc
 // The CUDA rows exist in CUDA builds, the cuDNN rows in cuDNN builds.
