@@ -4,6 +4,7 @@
 #include "ops/cast.h"
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
 #include "kernels/elementwise/elementwise.h"
 
@@ -18,18 +19,8 @@ void run_cast(const Tensor& src, DType to, void* dst, GradMode mode) {
   a.src = src.data_ptr();
   a.dst = dst;
   a.mode = mode;
-  if (src.device().is_cpu()) kernels::cast_cpu(a);
-  else LOOM_IF_CUDA(kernels::cast_cuda(a, detail::ctx(src)));
+  run_kernel("cast", src, a, kernels::cast_cpu, LOOM_CUDA_FN(kernels::cast_cuda));
 }
-
-struct CastNode final : Node {
-  const char* name() const override { return "cast"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const GradTarget dx = grad_input(0);
-    run_cast(dy, dx.buffer.dtype(), dx.buffer.data_ptr(), dx.mode);
-  }
-};
 
 }  // namespace
 
@@ -40,9 +31,12 @@ Tensor cast(const Tensor& x, DType to) {
   LOOM_CHECK_SHAPE(!(to == DType::F64 && x.device().is_cuda()), "cast: f64 is CPU-only, got ", x.str());
   if (x.dtype() == to) return x;
   Tensor y = Tensor::empty(x.shape(), to, x.device());
-  detail::trace("cast", x);
   run_cast(x, to, y.data_ptr(), GradMode::Overwrite);
-  if (should_record({&x})) record_node(std::make_unique<CastNode>(), {&x}, {&y});
+  record_op("cast", {&x}, {&y}, [](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const GradTarget dx = node.grad_input(0);
+    run_cast(dy, dx.buffer.dtype(), dx.buffer.data_ptr(), dx.mode);
+  });
   return y;
 }
 

@@ -4,6 +4,7 @@
 #include "ops/loss.h"
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
 #include "kernels/loss/loss.h"
 
@@ -22,49 +23,13 @@ void check_weight(const char* op, const Tensor& w, const char* name, std::int64_
                    " does not fit logits ", shape_str(logits.shape()), " (expected [", K, "])");
 }
 
-struct SoftmaxXentNode final : Node {
-  Tensor saved_logits, saved_targets, saved_class_weight, saved_weight_sum;
-  const char* name() const override { return "softmax_cross_entropy"; }
-  void backward() override {
-    const Tensor dloss = grad_output(0);
-    const GradTarget dz = grad_input(0);
-    kernels::SoftmaxXentBwdArgs a;
-    a.N = saved_logits.dim(0);
-    a.K = saved_logits.dim(1);
-    a.dtype = saved_logits.dtype();
-    a.logits = saved_logits.data_ptr();
-    a.targets = saved_targets.data<std::int32_t>();
-    a.class_weight = ptr_or_null(saved_class_weight);
-    a.weight_sum = saved_weight_sum.data_ptr();
-    a.dloss = dloss.data_ptr();
-    a.dlogits = dz.buffer.data_ptr();
-    a.mode = dz.mode;
-    if (dloss.device().is_cpu()) kernels::softmax_xent_bwd_cpu(a);
-    else LOOM_IF_CUDA(kernels::softmax_xent_bwd_cuda(a, detail::ctx(dloss)));
-  }
-};
-
-struct BceLogitsNode final : Node {
-  Tensor saved_logits, saved_targets, saved_pos_weight;
-  std::int64_t N = 0, K = 1;
-  const char* name() const override { return "bce_with_logits"; }
-  void backward() override {
-    const Tensor dloss = grad_output(0);
-    const GradTarget dz = grad_input(0);
-    kernels::BceLogitsBwdArgs a;
-    a.N = N;
-    a.K = K;
-    a.dtype = saved_logits.dtype();
-    a.logits = saved_logits.data_ptr();
-    a.targets = saved_targets.data_ptr();
-    a.pos_weight = ptr_or_null(saved_pos_weight);
-    a.dloss = dloss.data_ptr();
-    a.dlogits = dz.buffer.data_ptr();
-    a.mode = dz.mode;
-    if (dloss.device().is_cpu()) kernels::bce_logits_bwd_cpu(a);
-    else LOOM_IF_CUDA(kernels::bce_logits_bwd_cuda(a, detail::ctx(dloss)));
-  }
-};
+// The CPU forward, after naming the first target outside [0, K) (the counter stays zero).
+void softmax_xent_fwd_checked_cpu(const kernels::SoftmaxXentFwdArgs& a) {
+  for (std::int64_t n = 0; n < a.N; ++n)
+    LOOM_CHECK_SHAPE(a.targets[n] >= 0 && a.targets[n] < a.K, "softmax_cross_entropy: target ", a.targets[n],
+                     " at row ", n, " is outside [0, ", a.K, ") for logits ", shape_str({a.N, a.K}));
+  kernels::softmax_xent_fwd_cpu(a);
+}
 
 }  // namespace
 
@@ -86,6 +51,7 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, const 
   const DType ld = loss_dtype(logits);
   Tensor loss = Tensor::empty({}, ld, logits.device());
   Tensor weight_sum = Tensor::empty({1}, ld, logits.device());
+  Tensor bad = Tensor::zeros({1}, DType::I32, logits.device());  // the kernel counts targets outside [0, K)
   kernels::SoftmaxXentFwdArgs a;
   a.N = N;
   a.K = K;
@@ -95,29 +61,30 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, const 
   a.class_weight = ptr_or_null(class_weight);
   a.loss = loss.data_ptr();
   a.weight_sum = weight_sum.data_ptr();
-  detail::trace(op, logits);
-  if (logits.device().is_cpu()) {
-    const std::int32_t* t = a.targets;
-    for (std::int64_t n = 0; n < N; ++n)
-      LOOM_CHECK_SHAPE(t[n] >= 0 && t[n] < K, op, ": target ", t[n], " at row ", n, " is outside [0, ", K,
-                       ") for logits ", shape_str(logits.shape()));
-    kernels::softmax_xent_fwd_cpu(a);
-  } else {
-    Tensor bad = Tensor::zeros({1}, DType::I32, logits.device());
-    a.bad_targets = bad.data<std::int32_t>();
-    LOOM_IF_CUDA(kernels::softmax_xent_fwd_cuda(a, detail::ctx(logits)));
-    const auto count = static_cast<std::int64_t>(bad.item());
-    LOOM_CHECK_SHAPE(count == 0, op, ": ", count, " target(s) outside [0, ", K, ") for logits ",
-                     shape_str(logits.shape()));
-  }
-  if (should_record({&logits})) {
-    auto node = std::make_unique<SoftmaxXentNode>();
-    node->saved_logits = logits;
-    node->saved_targets = targets;
-    node->saved_class_weight = class_weight;
-    node->saved_weight_sum = weight_sum;
-    record_node(std::move(node), {&logits}, {&loss});
-  }
+  a.bad_targets = bad.data<std::int32_t>();
+  run_kernel(op, logits, a, softmax_xent_fwd_checked_cpu, LOOM_CUDA_FN(kernels::softmax_xent_fwd_cuda));
+  const auto count = static_cast<std::int64_t>(bad.item());
+  LOOM_CHECK_SHAPE(count == 0, op, ": ", count, " target(s) outside [0, ", K, ") for logits ",
+                   shape_str(logits.shape()));
+
+  // Backward recomputes the softmax from the logits; the weight sum scales it like the forward.
+  record_op(op, {&logits}, {&loss}, [logits, targets, class_weight, weight_sum](Node& node) {
+    const Tensor dloss = node.grad_output(0);
+    const GradTarget dz = node.grad_input(0);
+    kernels::SoftmaxXentBwdArgs b;
+    b.N = logits.dim(0);
+    b.K = logits.dim(1);
+    b.dtype = logits.dtype();
+    b.logits = logits.data_ptr();
+    b.targets = targets.data<std::int32_t>();
+    b.class_weight = ptr_or_null(class_weight);
+    b.weight_sum = weight_sum.data_ptr();
+    b.dloss = dloss.data_ptr();
+    b.dlogits = dz.buffer.data_ptr();
+    b.mode = dz.mode;
+    run_kernel("softmax_cross_entropy", dloss, b, kernels::softmax_xent_bwd_cpu,
+               LOOM_CUDA_FN(kernels::softmax_xent_bwd_cuda));
+  });
   return loss;
 }
 
@@ -144,18 +111,24 @@ Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, const Tensor
   a.targets = targets.data_ptr();
   a.pos_weight = ptr_or_null(pos_weight);
   a.loss = loss.data_ptr();
-  detail::trace(op, logits);
-  if (logits.device().is_cpu()) kernels::bce_logits_fwd_cpu(a);
-  else LOOM_IF_CUDA(kernels::bce_logits_fwd_cuda(a, detail::ctx(logits)));
-  if (should_record({&logits})) {
-    auto node = std::make_unique<BceLogitsNode>();
-    node->saved_logits = logits;
-    node->saved_targets = targets;
-    node->saved_pos_weight = pos_weight;
-    node->N = N;
-    node->K = K;
-    record_node(std::move(node), {&logits}, {&loss});
-  }
+  run_kernel(op, logits, a, kernels::bce_logits_fwd_cpu, LOOM_CUDA_FN(kernels::bce_logits_fwd_cuda));
+
+  record_op(op, {&logits}, {&loss}, [logits, targets, pos_weight, N, K](Node& node) {
+    const Tensor dloss = node.grad_output(0);
+    const GradTarget dz = node.grad_input(0);
+    kernels::BceLogitsBwdArgs b;
+    b.N = N;
+    b.K = K;
+    b.dtype = logits.dtype();
+    b.logits = logits.data_ptr();
+    b.targets = targets.data_ptr();
+    b.pos_weight = ptr_or_null(pos_weight);
+    b.dloss = dloss.data_ptr();
+    b.dlogits = dz.buffer.data_ptr();
+    b.mode = dz.mode;
+    run_kernel("bce_with_logits", dloss, b, kernels::bce_logits_bwd_cpu,
+               LOOM_CUDA_FN(kernels::bce_logits_bwd_cuda));
+  });
   return loss;
 }
 

@@ -18,8 +18,7 @@ void fill(const Tensor& t, double value) {
   a.dtype = t.dtype();
   a.value = value;
   a.y = t.data_ptr();
-  if (t.device().is_cpu()) kernels::fill_cpu(a);
-  else LOOM_IF_CUDA(kernels::fill_cuda(a, cuda_context(t.device().index)));
+  ops::run_kernel("fill", t, a, kernels::fill_cpu, LOOM_CUDA_FN(kernels::fill_cuda));
 }
 
 void check_shape_valid(const Shape& shape, const char* what) {
@@ -176,8 +175,7 @@ Tensor Tensor::to(DType dtype) const {
   a.dst_dtype = dtype;
   a.src = data_ptr();
   a.dst = t.data_ptr();
-  if (device().is_cpu()) kernels::cast_cpu(a);
-  else LOOM_IF_CUDA(kernels::cast_cuda(a, cuda_context(device().index)));
+  ops::run_kernel("cast", *this, a, kernels::cast_cpu, LOOM_CUDA_FN(kernels::cast_cuda));
   return t;
 }
 
