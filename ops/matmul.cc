@@ -8,6 +8,7 @@
 #include "ops/matmul.h"
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/gemm/gemm.h"
@@ -18,8 +19,9 @@ namespace {
 
 using kernels::Transpose;
 
-// out (+)= op(a) op(b) for row-major a, b, out with the given logical sizes.
-void gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::int64_t K, const Tensor& a,
+// out (+)= op(a) op(b) for row-major a, b, out with the given logical sizes. `op` names the
+// front-end (matmul or linear) in the LOOM_TRACE line.
+void gemm(const char* op, Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::int64_t K, const Tensor& a,
           const Tensor& b, void* out, GradMode mode) {
   kernels::GemmArgs g;
   g.trans_a = ta;
@@ -35,8 +37,7 @@ void gemm(Transpose ta, Transpose tb, std::int64_t M, std::int64_t N, std::int64
   g.ldb = tb == Transpose::No ? N : K;
   g.C = out;
   g.ldc = N;
-  if (a.device().is_cpu()) kernels::gemm_cpu(g);
-  else LOOM_IF_CUDA(kernels::gemm_cublas(g, detail::ctx(a)));
+  run_kernel(op, a, g, kernels::gemm_cpu, LOOM_CUDA_FN(kernels::gemm_cublas));
 }
 
 void sum_rows_into(const Tensor& src, std::int64_t rows, std::int64_t cols, const GradTarget& dst) {
@@ -48,44 +49,8 @@ void sum_rows_into(const Tensor& src, std::int64_t rows, std::int64_t cols, cons
   a.x = src.data_ptr();
   a.y = dst.buffer.data_ptr();
   a.mode = dst.mode;
-  if (src.device().is_cpu()) kernels::reduce_sum_cpu(a);
-  else LOOM_IF_CUDA(kernels::reduce_sum_cuda(a, detail::ctx(src)));
+  run_kernel("linear", src, a, kernels::reduce_sum_cpu, LOOM_CUDA_FN(kernels::reduce_sum_cuda));
 }
-
-struct MatmulNode final : Node {
-  Tensor saved_a, saved_b;  // [M, K], [K, N]
-  const char* name() const override { return "matmul"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const std::int64_t M = saved_a.dim(0), K = saved_a.dim(1), N = saved_b.dim(1);
-    if (needs_grad(0)) {
-      const GradTarget da = grad_input(0);
-      gemm(Transpose::No, Transpose::Yes, M, K, N, dy, saved_b, da.buffer.data_ptr(), da.mode);
-    }
-    if (needs_grad(1)) {
-      const GradTarget db = grad_input(1);
-      gemm(Transpose::Yes, Transpose::No, K, N, M, saved_a, dy, db.buffer.data_ptr(), db.mode);
-    }
-  }
-};
-
-struct LinearNode final : Node {
-  Tensor saved_x, saved_w;  // x [..., in], W [out, in]
-  const char* name() const override { return "linear"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const std::int64_t in = saved_w.dim(1), out = saved_w.dim(0), rows = detail::rows_of(saved_x);
-    if (needs_grad(0)) {
-      const GradTarget dx = grad_input(0);
-      gemm(Transpose::No, Transpose::No, rows, in, out, dy, saved_w, dx.buffer.data_ptr(), dx.mode);
-    }
-    if (needs_grad(1)) {
-      const GradTarget dw = grad_input(1);
-      gemm(Transpose::Yes, Transpose::No, out, in, rows, dy, saved_x, dw.buffer.data_ptr(), dw.mode);
-    }
-    if (inputs.size() > 2 && needs_grad(2)) sum_rows_into(dy, rows, out, grad_input(2));
-  }
-};
 
 }  // namespace
 
@@ -98,14 +63,18 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                    shape_str(a.shape()), " and ", shape_str(b.shape()), " do not chain ([M, K] x [K, N])");
   const std::int64_t M = a.dim(0), K = a.dim(1), N = b.dim(1);
   Tensor y = Tensor::empty({M, N}, a.dtype(), a.device());
-  detail::trace("matmul", a);
-  gemm(Transpose::No, Transpose::No, M, N, K, a, b, y.data_ptr(), GradMode::Overwrite);
-  if (should_record({&a, &b})) {
-    auto node = std::make_unique<MatmulNode>();
-    node->saved_a = a;
-    node->saved_b = b;
-    record_node(std::move(node), {&a, &b}, {&y});
-  }
+  gemm("matmul", Transpose::No, Transpose::No, M, N, K, a, b, y.data_ptr(), GradMode::Overwrite);
+  record_op("matmul", {&a, &b}, {&y}, [a, b, M, K, N](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    if (node.needs_grad(0)) {
+      const GradTarget da = node.grad_input(0);
+      gemm("matmul", Transpose::No, Transpose::Yes, M, K, N, dy, b, da.buffer.data_ptr(), da.mode);
+    }
+    if (node.needs_grad(1)) {
+      const GradTarget db = node.grad_input(1);
+      gemm("matmul", Transpose::Yes, Transpose::No, K, N, M, a, dy, db.buffer.data_ptr(), db.mode);
+    }
+  });
   return y;
 }
 
@@ -126,8 +95,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out;
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());
-  detail::trace("linear", x);
-  gemm(Transpose::No, Transpose::Yes, rows, out, in, x, weight, y.data_ptr(), GradMode::Overwrite);
+  gemm("linear", Transpose::No, Transpose::Yes, rows, out, in, x, weight, y.data_ptr(), GradMode::Overwrite);
   if (bias.defined()) {
     kernels::BinaryArgs a;  // y += bias, in place, broadcast over rows
     a.rows = rows;
@@ -138,17 +106,24 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     a.a = y.data_ptr();
     a.b = bias.data_ptr();
     a.y = y.data_ptr();
-    if (y.device().is_cpu()) kernels::binary_cpu(a);
-    else LOOM_IF_CUDA(kernels::binary_cuda(a, detail::ctx(y)));
+    run_kernel("linear", y, a, kernels::binary_cpu, LOOM_CUDA_FN(kernels::binary_cuda));
   }
-  const bool record = bias.defined() ? should_record({&x, &weight, &bias}) : should_record({&x, &weight});
-  if (record) {
-    auto node = std::make_unique<LinearNode>();
-    node->saved_x = x;
-    node->saved_w = weight;
-    if (bias.defined()) record_node(std::move(node), {&x, &weight, &bias}, {&y});
-    else record_node(std::move(node), {&x, &weight}, {&y});
-  }
+
+  // Without a bias the node has two inputs, so Tape::dump shows no phantom third one.
+  const std::vector<const Tensor*> inputs =
+      bias.defined() ? std::vector<const Tensor*>{&x, &weight, &bias} : std::vector<const Tensor*>{&x, &weight};
+  record_op("linear", inputs, {&y}, [x, weight, rows, in, out](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    if (node.needs_grad(0)) {
+      const GradTarget dx = node.grad_input(0);
+      gemm("linear", Transpose::No, Transpose::No, rows, in, out, dy, weight, dx.buffer.data_ptr(), dx.mode);
+    }
+    if (node.needs_grad(1)) {
+      const GradTarget dw = node.grad_input(1);
+      gemm("linear", Transpose::Yes, Transpose::No, out, in, rows, dy, x, dw.buffer.data_ptr(), dw.mode);
+    }
+    if (node.inputs.size() > 2 && node.needs_grad(2)) sum_rows_into(dy, rows, out, node.grad_input(2));
+  });
   return y;
 }
 

@@ -2,6 +2,7 @@
 #include "ops/pool.h"
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
 #include "kernels/pool/pool.h"
 
@@ -24,53 +25,6 @@ const std::int32_t* lengths_ptr(const Tensor& lengths) {
   return lengths.defined() ? lengths.data<std::int32_t>() : nullptr;
 }
 
-struct MaxPool1dNode final : Node {
-  std::int64_t T = 0, B = 0, C = 0, kernel = 0, stride = 0;
-  Tensor saved_argmax;
-  const char* name() const override { return "max_pool1d"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const GradTarget dx = grad_input(0);
-    kernels::MaxPool1dBwdArgs a;
-    a.T = T;
-    a.B = B;
-    a.C = C;
-    a.kernel = kernel;
-    a.stride = stride;
-    a.dtype = dy.dtype();
-    a.argmax = saved_argmax.data<std::int32_t>();
-    a.dy = dy.data_ptr();
-    a.dx = dx.buffer.data_ptr();
-    a.mode = dx.mode;
-    if (dy.device().is_cpu()) kernels::maxpool1d_bwd_cpu(a);
-    else LOOM_IF_CUDA(kernels::maxpool1d_bwd_cuda(a, detail::ctx(dy)));
-  }
-};
-
-struct GlobalPoolNode final : Node {
-  std::int64_t T = 0, B = 0, C = 0;
-  kernels::TimeReduce op = kernels::TimeReduce::Max;
-  Tensor saved_lengths, saved_argmax;
-  const char* name() const override { return op == kernels::TimeReduce::Max ? "global_max_pool" : "global_mean_pool"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const GradTarget dx = grad_input(0);
-    kernels::GlobalPoolBwdArgs a;
-    a.T = T;
-    a.B = B;
-    a.C = C;
-    a.dtype = dy.dtype();
-    a.op = op;
-    a.lengths = lengths_ptr(saved_lengths);
-    a.argmax = saved_argmax.defined() ? saved_argmax.data<std::int32_t>() : nullptr;
-    a.dy = dy.data_ptr();
-    a.dx = dx.buffer.data_ptr();
-    a.mode = dx.mode;
-    if (dy.device().is_cpu()) kernels::global_pool_bwd_cpu(a);
-    else LOOM_IF_CUDA(kernels::global_pool_bwd_cuda(a, detail::ctx(dy)));
-  }
-};
-
 Tensor global_pool(const char* name, kernels::TimeReduce op, const Tensor& x, const Tensor& lengths) {
   check_pool_input(name, x, lengths);
   const std::int64_t T = x.dim(0), B = x.dim(1), C = x.dim(2);
@@ -87,19 +41,25 @@ Tensor global_pool(const char* name, kernels::TimeReduce op, const Tensor& x, co
   a.lengths = lengths_ptr(lengths);
   a.y = y.data_ptr();
   a.argmax = argmax.defined() ? argmax.data<std::int32_t>() : nullptr;
-  detail::trace(name, x);
-  if (x.device().is_cpu()) kernels::global_pool_fwd_cpu(a);
-  else LOOM_IF_CUDA(kernels::global_pool_fwd_cuda(a, detail::ctx(x)));
-  if (should_record({&x})) {
-    auto node = std::make_unique<GlobalPoolNode>();
-    node->T = T;
-    node->B = B;
-    node->C = C;
-    node->op = op;
-    node->saved_lengths = lengths;
-    node->saved_argmax = argmax;
-    record_node(std::move(node), {&x}, {&y});
-  }
+  run_kernel(name, x, a, kernels::global_pool_fwd_cpu, LOOM_CUDA_FN(kernels::global_pool_fwd_cuda));
+
+  // Max sends each gradient to the step that won (argmax); mean spreads it over the row's length.
+  record_op(name, {&x}, {&y}, [name, op, T, B, C, lengths, argmax](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const GradTarget dx = node.grad_input(0);
+    kernels::GlobalPoolBwdArgs b;
+    b.T = T;
+    b.B = B;
+    b.C = C;
+    b.dtype = dy.dtype();
+    b.op = op;
+    b.lengths = lengths_ptr(lengths);
+    b.argmax = argmax.defined() ? argmax.data<std::int32_t>() : nullptr;
+    b.dy = dy.data_ptr();
+    b.dx = dx.buffer.data_ptr();
+    b.mode = dx.mode;
+    run_kernel(name, dy, b, kernels::global_pool_bwd_cpu, LOOM_CUDA_FN(kernels::global_pool_bwd_cuda));
+  });
   return y;
 }
 
@@ -128,19 +88,25 @@ MaxPool1dResult max_pool1d(const Tensor& x, const Tensor& lengths, std::int64_t 
   a.y = r.y.data_ptr();
   a.argmax = argmax.data<std::int32_t>();
   a.out_lengths = r.lengths.defined() ? r.lengths.data<std::int32_t>() : nullptr;
-  detail::trace("max_pool1d", x);
-  if (x.device().is_cpu()) kernels::maxpool1d_fwd_cpu(a);
-  else LOOM_IF_CUDA(kernels::maxpool1d_fwd_cuda(a, detail::ctx(x)));
-  if (should_record({&x})) {
-    auto node = std::make_unique<MaxPool1dNode>();
-    node->T = T;
-    node->B = B;
-    node->C = C;
-    node->kernel = kernel;
-    node->stride = stride;
-    node->saved_argmax = argmax;
-    record_node(std::move(node), {&x}, {&r.y});
-  }
+  run_kernel("max_pool1d", x, a, kernels::maxpool1d_fwd_cpu, LOOM_CUDA_FN(kernels::maxpool1d_fwd_cuda));
+
+  // Each output's gradient goes back to the input step that won its window (argmax).
+  record_op("max_pool1d", {&x}, {&r.y}, [T, B, C, kernel, stride, argmax](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const GradTarget dx = node.grad_input(0);
+    kernels::MaxPool1dBwdArgs b;
+    b.T = T;
+    b.B = B;
+    b.C = C;
+    b.kernel = kernel;
+    b.stride = stride;
+    b.dtype = dy.dtype();
+    b.argmax = argmax.data<std::int32_t>();
+    b.dy = dy.data_ptr();
+    b.dx = dx.buffer.data_ptr();
+    b.mode = dx.mode;
+    run_kernel("max_pool1d", dy, b, kernels::maxpool1d_bwd_cpu, LOOM_CUDA_FN(kernels::maxpool1d_bwd_cuda));
+  });
   return r;
 }
 

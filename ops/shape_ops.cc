@@ -1,71 +1,45 @@
-// ops/shape_ops.cc: reshape, slice0, concat_last and split_last with autograd.
+// ops/shape_ops.cc: reshape, slice0, concat0, concat_last and split_last, each forward followed
+// by its backward (record_op).
 //
 // reshape and slice0 are views (no copy); their backward writes the gradient into the matching
 // place of the input's gradient. concat_last/split_last copy blocks of columns: each part is a
-// [rows, width] block of the [rows, total] joined matrix (kernels: copy_block in elementwise).
+// [rows, width] block of the [rows, total] joined matrix; concat0 copies each part as one run of
+// elements (kernels: copy_block in elementwise).
 #include "ops/shape_ops.h"
 
 #include <numeric>
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace loom::ops {
 namespace {
 
-void run_copy_block(const kernels::CopyBlockArgs& a, const Tensor& on) {
-  if (on.device().is_cpu()) kernels::copy_block_cpu(a);
-  else LOOM_IF_CUDA(kernels::copy_block_cuda(a, detail::ctx(on)));
+void copy_block(const char* op, const Tensor& on, const kernels::CopyBlockArgs& a) {
+  run_kernel(op, on, a, kernels::copy_block_cpu, LOOM_CUDA_FN(kernels::copy_block_cuda));
 }
 
-void run_scale(const kernels::ScaleArgs& a, const Tensor& on) {
-  if (on.device().is_cpu()) kernels::scale_cpu(a);
-  else LOOM_IF_CUDA(kernels::scale_cuda(a, detail::ctx(on)));
-}
-
-void run_fill(const Tensor& t, double v) {
+void fill_zero(const char* op, const Tensor& t) {
   kernels::FillArgs a;
   a.n = t.numel();
   a.dtype = t.dtype();
-  a.value = v;
+  a.value = 0.0;
   a.y = t.data_ptr();
-  if (t.device().is_cpu()) kernels::fill_cpu(a);
-  else LOOM_IF_CUDA(kernels::fill_cuda(a, detail::ctx(t)));
+  run_kernel(op, t, a, kernels::fill_cpu, LOOM_CUDA_FN(kernels::fill_cuda));
 }
 
 // dst (+)= src over n elements.
-void add_into(const Tensor& src, void* dst, GradMode mode) {
+void add_into(const char* op, const Tensor& src, void* dst, GradMode mode) {
   kernels::ScaleArgs a;
   a.n = src.numel();
   a.dtype = src.dtype();
   a.x = src.data_ptr();
   a.y = dst;
   a.mode = mode;
-  run_scale(a, src);
+  run_kernel(op, src, a, kernels::scale_cpu, LOOM_CUDA_FN(kernels::scale_cuda));
 }
-
-struct ReshapeNode final : Node {
-  const char* name() const override { return "reshape"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const GradTarget dx = grad_input(0);
-    add_into(dy, dx.buffer.data_ptr(), dx.mode);
-  }
-};
-
-struct Slice0Node final : Node {
-  std::int64_t begin = 0;
-  const char* name() const override { return "slice0"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const GradTarget dx = grad_input(0);
-    // Rows outside the slice get zero gradient: a fresh buffer is zeroed first.
-    if (dx.mode == GradMode::Overwrite) run_fill(dx.buffer, 0.0);
-    Tensor rows = dx.buffer.slice(begin, begin + dy.dim(0));
-    add_into(dy, rows.data_ptr(), GradMode::Accumulate);
-  }
-};
 
 // Copies part (rows x width) into / out of column `col` of a rows x total matrix.
 kernels::CopyBlockArgs column_block(std::int64_t rows, std::int64_t width, std::int64_t total, std::int64_t col,
@@ -79,76 +53,6 @@ kernels::CopyBlockArgs column_block(std::int64_t rows, std::int64_t width, std::
   a.dst_col = col;
   return a;
 }
-
-struct ConcatNode final : Node {
-  std::vector<std::int64_t> widths;
-  const char* name() const override { return "concat_last"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const std::int64_t total = detail::cols_of(dy), rows = detail::rows_of(dy);
-    std::int64_t col = 0;
-    for (std::size_t i = 0; i < widths.size(); ++i) {
-      if (needs_grad(static_cast<int>(i))) {
-        const GradTarget dx = grad_input(static_cast<int>(i));
-        kernels::CopyBlockArgs a;
-        a.rows = rows;
-        a.cols = widths[i];
-        a.dtype = dy.dtype();
-        a.src = dy.data_ptr();
-        a.src_ld = total;
-        a.src_col = col;
-        a.dst = dx.buffer.data_ptr();
-        a.dst_ld = widths[i];
-        a.mode = dx.mode;
-        run_copy_block(a, dy);
-      }
-      col += widths[i];
-    }
-  }
-};
-
-struct SplitNode final : Node {
-  std::vector<std::int64_t> widths;
-  const char* name() const override { return "split_last"; }
-  void backward() override {
-    const GradTarget dx = grad_input(0);
-    const std::int64_t total = detail::cols_of(dx.buffer), rows = detail::rows_of(dx.buffer);
-    std::int64_t col = 0;
-    for (std::size_t i = 0; i < widths.size(); ++i) {
-      const Tensor dy = grad_output(static_cast<int>(i));  // zeros when that part was unused
-      kernels::CopyBlockArgs a = column_block(rows, widths[i], total, col, dy.dtype());
-      a.src = dy.data_ptr();
-      a.dst = dx.buffer.data_ptr();
-      a.mode = dx.mode;  // the parts tile the columns, so each element is written exactly once
-      run_copy_block(a, dy);
-      col += widths[i];
-    }
-  }
-};
-
-// Each part is a contiguous run of elements in the joined tensor: part i starts at offsets[i].
-struct Concat0Node final : Node {
-  std::vector<std::int64_t> offsets;
-  const char* name() const override { return "concat0"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    for (std::size_t i = 0; i < offsets.size(); ++i) {
-      if (!needs_grad(static_cast<int>(i))) continue;
-      const GradTarget dx = grad_input(static_cast<int>(i));
-      kernels::CopyBlockArgs a;
-      a.rows = 1;
-      a.cols = dx.buffer.numel();
-      a.dtype = dy.dtype();
-      a.src = dy.data_ptr();
-      a.src_ld = dy.numel();
-      a.src_col = offsets[i];
-      a.dst = dx.buffer.data_ptr();
-      a.dst_ld = a.cols;
-      a.mode = dx.mode;
-      run_copy_block(a, dy);
-    }
-  }
-};
 
 }  // namespace
 
@@ -171,7 +75,6 @@ Tensor concat0(const std::vector<Tensor>& parts) {
   Shape out_shape = first.shape();
   out_shape[0] = rows;
   Tensor y = Tensor::empty(out_shape, first.dtype(), first.device());
-  detail::trace("concat0", first);
   std::vector<std::int64_t> offsets;
   std::int64_t offset = 0;
   for (const Tensor& p : parts) {
@@ -185,38 +88,56 @@ Tensor concat0(const std::vector<Tensor>& parts) {
     a.dst = y.data_ptr();
     a.dst_ld = y.numel();
     a.dst_col = offset;
-    if (a.cols > 0) run_copy_block(a, p);
+    if (a.cols > 0) copy_block("concat0", p, a);
     offset += p.numel();
   }
+
+  // Each part is a contiguous run of elements in the joined tensor: part i starts at offsets[i].
   std::vector<const Tensor*> inputs;
-  bool record = false;
-  for (const Tensor& p : parts) {
-    inputs.push_back(&p);
-    record = record || should_record({&p});
-  }
-  if (record) {
-    auto node = std::make_unique<Concat0Node>();
-    node->offsets = offsets;
-    record_node(std::move(node), inputs, {&y});
-  }
+  for (const Tensor& p : parts) inputs.push_back(&p);
+  record_op("concat0", inputs, {&y}, [offsets](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    for (std::size_t i = 0; i < offsets.size(); ++i) {
+      if (!node.needs_grad(static_cast<int>(i))) continue;
+      const GradTarget dx = node.grad_input(static_cast<int>(i));
+      kernels::CopyBlockArgs a;
+      a.rows = 1;
+      a.cols = dx.buffer.numel();
+      a.dtype = dy.dtype();
+      a.src = dy.data_ptr();
+      a.src_ld = dy.numel();
+      a.src_col = offsets[i];
+      a.dst = dx.buffer.data_ptr();
+      a.dst_ld = a.cols;
+      a.mode = dx.mode;
+      copy_block("concat0", dy, a);
+    }
+  });
   return y;
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   detail::check_defined("reshape", x, "x");
   Tensor y = x.reshape(shape);
-  if (should_record({&x})) record_node(std::make_unique<ReshapeNode>(), {&x}, {&y});
+  record_op("reshape", {&x}, {&y}, [](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const GradTarget dx = node.grad_input(0);
+    add_into("reshape", dy, dx.buffer.data_ptr(), dx.mode);
+  });
   return y;
 }
 
 Tensor slice0(const Tensor& x, std::int64_t begin, std::int64_t end) {
   detail::check_defined("slice0", x, "x");
   Tensor y = x.slice(begin, end);
-  if (should_record({&x})) {
-    auto node = std::make_unique<Slice0Node>();
-    node->begin = begin;
-    record_node(std::move(node), {&x}, {&y});
-  }
+  record_op("slice0", {&x}, {&y}, [begin](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const GradTarget dx = node.grad_input(0);
+    // Rows outside the slice get zero gradient: a fresh buffer is zeroed first.
+    if (dx.mode == GradMode::Overwrite) fill_zero("slice0", dx.buffer);
+    Tensor rows = dx.buffer.slice(begin, begin + dy.dim(0));
+    add_into("slice0", dy, rows.data_ptr(), GradMode::Accumulate);
+  });
   return y;
 }
 
@@ -242,26 +163,39 @@ Tensor concat_last(const std::vector<Tensor>& parts) {
   out_shape.back() = total;
   Tensor y = Tensor::empty(out_shape, first.dtype(), first.device());
   const std::int64_t rows = detail::rows_of(first);
-  detail::trace("concat_last", first);
   std::int64_t col = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     kernels::CopyBlockArgs a = column_block(rows, widths[i], total, col, first.dtype());
     a.src = parts[i].data_ptr();
     a.dst = y.data_ptr();
-    run_copy_block(a, first);
+    copy_block("concat_last", first, a);
     col += widths[i];
   }
+
   std::vector<const Tensor*> inputs;
-  bool record = false;
-  for (const Tensor& p : parts) {
-    inputs.push_back(&p);
-    record = record || should_record({&p});
-  }
-  if (record) {
-    auto node = std::make_unique<ConcatNode>();
-    node->widths = widths;
-    record_node(std::move(node), inputs, {&y});
-  }
+  for (const Tensor& p : parts) inputs.push_back(&p);
+  record_op("concat_last", inputs, {&y}, [widths](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const std::int64_t total = detail::cols_of(dy), rows = detail::rows_of(dy);
+    std::int64_t col = 0;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      if (node.needs_grad(static_cast<int>(i))) {
+        const GradTarget dx = node.grad_input(static_cast<int>(i));
+        kernels::CopyBlockArgs a;
+        a.rows = rows;
+        a.cols = widths[i];
+        a.dtype = dy.dtype();
+        a.src = dy.data_ptr();
+        a.src_ld = total;
+        a.src_col = col;
+        a.dst = dx.buffer.data_ptr();
+        a.dst_ld = widths[i];
+        a.mode = dx.mode;
+        copy_block("concat_last", dy, a);
+      }
+      col += widths[i];
+    }
+  });
   return y;
 }
 
@@ -278,7 +212,6 @@ std::vector<Tensor> split_last(const Tensor& x, const std::vector<std::int64_t>&
   LOOM_CHECK_SHAPE(sum == total, "split_last: widths sum to ", sum, " but ", shape_str(x.shape()),
                    " has last dimension ", total);
   const std::int64_t rows = detail::rows_of(x);
-  detail::trace("split_last", x);
   std::vector<Tensor> parts;
   std::int64_t col = 0;
   for (auto w : widths) {
@@ -294,17 +227,27 @@ std::vector<Tensor> split_last(const Tensor& x, const std::vector<std::int64_t>&
     a.src_col = col;
     a.dst = part.data_ptr();
     a.dst_ld = w;
-    run_copy_block(a, x);
+    copy_block("split_last", x, a);
     parts.push_back(part);
     col += w;
   }
-  if (should_record({&x})) {
-    auto node = std::make_unique<SplitNode>();
-    node->widths = widths;
-    std::vector<Tensor*> outs;
-    for (auto& p : parts) outs.push_back(&p);
-    record_node(std::move(node), {&x}, outs);
-  }
+
+  std::vector<Tensor*> outs;
+  for (auto& p : parts) outs.push_back(&p);
+  record_op("split_last", {&x}, outs, [widths](Node& node) {
+    const GradTarget dx = node.grad_input(0);
+    const std::int64_t total = detail::cols_of(dx.buffer), rows = detail::rows_of(dx.buffer);
+    std::int64_t col = 0;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      const Tensor dy = node.grad_output(static_cast<int>(i));  // zeros when that part was unused
+      kernels::CopyBlockArgs a = column_block(rows, widths[i], total, col, dy.dtype());
+      a.src = dy.data_ptr();
+      a.dst = dx.buffer.data_ptr();
+      a.mode = dx.mode;  // the parts tile the columns, so each element is written exactly once
+      copy_block("split_last", dy, a);
+      col += widths[i];
+    }
+  });
   return parts;
 }
 
