@@ -4,8 +4,9 @@
 
 #include <cmath>
 
-#include "ops/op_util.h"
+#include "ops/dispatch.h"
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/optim/optim.h"
 #include "kernels/reduce/reduce.h"
 
 namespace loom::ops {
@@ -44,8 +45,7 @@ double grad_norm(const std::vector<Tensor>& params) {
     a.dtype = g.dtype();
     a.x = g.data_ptr();
     a.out = slots.data<float>() + i;
-    if (dev.is_cpu()) kernels::sum_squares_cpu(a);
-    else LOOM_IF_CUDA(kernels::sum_squares_cuda(a, detail::ctx(g)));
+    run_kernel("grad_norm", g, a, kernels::sum_squares_cpu, LOOM_CUDA_FN(kernels::sum_squares_cuda));
   }
   for (float s : slots.to_vector()) total += s;
   return std::sqrt(total);
@@ -71,8 +71,7 @@ double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
     a.alpha = static_cast<float>(coeff);
     a.x = g.data_ptr();
     a.y = g.data_ptr();
-    if (g.device().is_cpu()) kernels::scale_cpu(a);
-    else LOOM_IF_CUDA(kernels::scale_cuda(a, detail::ctx(g)));
+    run_kernel("clip_grad_norm", g, a, kernels::scale_cpu, LOOM_CUDA_FN(kernels::scale_cuda));
   }
   return norm;
 }
@@ -93,13 +92,12 @@ void Sgd::step() {
     a.lr = config_.lr;
     a.momentum = config_.momentum;
     a.weight_decay = config_.weight_decay;
-    a.nesterov = config_.nesterov;
+    a.nesterov = config_.nesterov == Nesterov::On ? kernels::Nesterov::On : kernels::Nesterov::Off;
     a.step = step_;
     a.param = p.data<float>();
     a.grad = g.data<float>();
     a.momentum_buf = momentum_.empty() ? nullptr : momentum_[i].data<float>();
-    if (p.device().is_cpu()) kernels::sgd_step_cpu(a);
-    else LOOM_IF_CUDA(kernels::sgd_step_cuda(a, detail::ctx(p)));
+    run_kernel("sgd", p, a, kernels::sgd_step_cpu, LOOM_CUDA_FN(kernels::sgd_step_cuda));
   }
 }
 
@@ -138,8 +136,7 @@ void AdamW::step(const Tensor& grad_scale) {
     a.m = m_[i].data<float>();
     a.v = v_[i].data<float>();
     a.grad_scale = grad_scale.defined() ? grad_scale.data<float>() : nullptr;
-    if (p.device().is_cpu()) kernels::adamw_step_cpu(a);
-    else LOOM_IF_CUDA(kernels::adamw_step_cuda(a, detail::ctx(p)));
+    run_kernel("adamw", p, a, kernels::adamw_step_cpu, LOOM_CUDA_FN(kernels::adamw_step_cuda));
   }
 }
 

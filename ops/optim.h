@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "ops/tensor.h"
-#include "kernels/optim/optim.h"
 
 namespace loom::ops {
 
@@ -23,9 +22,13 @@ double grad_norm(const std::vector<Tensor>& params);
 // inside the update instead of in a separate pass over every gradient.
 float clip_coefficient(double norm, double max_norm);
 
+// On: the update looks ahead along the momentum (w -= lr * (g + momentum * buf)), as PyTorch's
+// SGD(nesterov=True).
+enum class Nesterov { Off, On };
+
 struct SgdConfig {
   float lr = 0.01f, momentum = 0.0f, weight_decay = 0.0f;
-  kernels::Nesterov nesterov = kernels::Nesterov::Off;
+  Nesterov nesterov = Nesterov::Off;
 };
 
 class Sgd {

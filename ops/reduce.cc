@@ -4,33 +4,12 @@
 #include "ops/reduce.h"
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
+#include "kernels/reduce/reduce.h"
 
 namespace loom::ops {
 namespace {
-
-struct ReduceNode final : Node {
-  ReduceDim dim = ReduceDim::Last;
-  double scale = 1.0;
-  std::int64_t rows = 0, cols = 0;
-  const char* op_name = "sum";
-  const char* name() const override { return op_name; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    const GradTarget dx = grad_input(0);
-    kernels::BroadcastArgs a;
-    a.rows = rows;
-    a.cols = cols;
-    a.dtype = dy.dtype();
-    a.dim = dim;
-    a.scale = scale;
-    a.y = dy.data_ptr();
-    a.x = dx.buffer.data_ptr();
-    a.mode = dx.mode;
-    if (dy.device().is_cpu()) kernels::broadcast_cpu(a);
-    else LOOM_IF_CUDA(kernels::broadcast_cuda(a, detail::ctx(dy)));
-  }
-};
 
 Tensor reduce(const char* op, const Tensor& x, ReduceDim dim, bool mean) {
   detail::check_defined(op, x, "x");
@@ -55,22 +34,26 @@ Tensor reduce(const char* op, const Tensor& x, ReduceDim dim, bool mean) {
   a.rows = rows;
   a.cols = cols;
   a.dtype = x.dtype();
-  a.dim = dim;
+  a.dim = dim == ReduceDim::Last ? kernels::ReduceDim::Last : kernels::ReduceDim::First;
   a.scale = scale;
   a.x = x.data_ptr();
   a.y = y.data_ptr();
-  detail::trace(op, x);
-  if (x.device().is_cpu()) kernels::reduce_sum_cpu(a);
-  else LOOM_IF_CUDA(kernels::reduce_sum_cuda(a, detail::ctx(x)));
-  if (should_record({&x})) {
-    auto node = std::make_unique<ReduceNode>();
-    node->dim = dim;
-    node->scale = scale;
-    node->rows = rows;
-    node->cols = cols;
-    node->op_name = op;
-    record_node(std::move(node), {&x}, {&y});
-  }
+  run_kernel(op, x, a, kernels::reduce_sum_cpu, LOOM_CUDA_FN(kernels::reduce_sum_cuda));
+
+  record_op(op, {&x}, {&y}, [op, kdim = a.dim, scale, rows, cols](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    const GradTarget dx = node.grad_input(0);
+    kernels::BroadcastArgs b;
+    b.rows = rows;
+    b.cols = cols;
+    b.dtype = dy.dtype();
+    b.dim = kdim;
+    b.scale = scale;
+    b.y = dy.data_ptr();
+    b.x = dx.buffer.data_ptr();
+    b.mode = dx.mode;
+    run_kernel(op, dy, b, kernels::broadcast_cpu, LOOM_CUDA_FN(kernels::broadcast_cuda));
+  });
   return y;
 }
 

@@ -2,11 +2,11 @@
 #pragma once
 
 #include "ops/tensor.h"
-#include "kernels/reduce/reduce.h"
 
 namespace loom::ops {
 
-using kernels::ReduceDim;
+// Which dimension goes away.
+enum class ReduceDim { First, Last };
 
 // Last: [..., N] -> [...]. First: [N, ...] -> [...].
 Tensor sum(const Tensor& x, ReduceDim dim);

@@ -81,7 +81,7 @@ TEST_CASE("learning: a ReLU network trained with SGD + momentum fits XOR-like da
   Tensor w1 = Tensor::uniform({H, 2}, -0.7f, 0.7f, 3, 0), b1 = Tensor::zeros({H});
   Tensor w2 = Tensor::uniform({1, H}, -0.18f, 0.18f, 3, 64), b2 = Tensor::zeros({1});
   for (Tensor* p : {&w1, &b1, &w2, &b2}) p->set_requires_grad(true);
-  ops::Sgd opt({w1, b1, w2, b2}, ops::SgdConfig{0.1f, 0.9f, 0.0f, kernels::Nesterov::Off});
+  ops::Sgd opt({w1, b1, w2, b2}, ops::SgdConfig{0.1f, 0.9f, 0.0f, ops::Nesterov::Off});
 
   std::vector<double> losses;
   for (int step = 0; step < 1000; ++step) {

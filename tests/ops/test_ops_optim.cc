@@ -93,7 +93,7 @@ void run_sgd_case(SgdConfig cfg, int steps, Device device, const std::string& wh
   const std::vector<float> w0 = random_floats(9, 7, -1, 1);
   Tensor p = param(w0, device);
   ops::Sgd opt({p}, cfg);
-  HandSgd hand{cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov == kernels::Nesterov::On, {}};
+  HandSgd hand{cfg.lr, cfg.momentum, cfg.weight_decay, cfg.nesterov == ops::Nesterov::On, {}};
   std::vector<double> w(w0.begin(), w0.end());
   for (int s = 1; s <= steps; ++s) {
     opt.zero_grad();
@@ -128,10 +128,10 @@ void run_adamw_case(AdamWConfig cfg, int steps, Device device, const std::string
 }  // namespace
 
 TEST_CASE("sgd: one and several steps match torch.optim.SGD") {
-  run_sgd_case({0.1f, 0.0f, 0.0f, kernels::Nesterov::Off}, 1, Device::cpu(), "plain SGD");
-  run_sgd_case({0.1f, 0.0f, 0.05f, kernels::Nesterov::Off}, 4, Device::cpu(), "SGD + weight decay");
-  run_sgd_case({0.05f, 0.9f, 0.0f, kernels::Nesterov::Off}, 5, Device::cpu(), "SGD + momentum");
-  run_sgd_case({0.05f, 0.9f, 0.01f, kernels::Nesterov::On}, 5, Device::cpu(), "SGD + Nesterov + weight decay");
+  run_sgd_case({0.1f, 0.0f, 0.0f, ops::Nesterov::Off}, 1, Device::cpu(), "plain SGD");
+  run_sgd_case({0.1f, 0.0f, 0.05f, ops::Nesterov::Off}, 4, Device::cpu(), "SGD + weight decay");
+  run_sgd_case({0.05f, 0.9f, 0.0f, ops::Nesterov::Off}, 5, Device::cpu(), "SGD + momentum");
+  run_sgd_case({0.05f, 0.9f, 0.01f, ops::Nesterov::On}, 5, Device::cpu(), "SGD + Nesterov + weight decay");
 }
 
 TEST_CASE("adamw: one and several steps match torch.optim.AdamW") {
@@ -153,7 +153,7 @@ TEST_CASE("optimizers: a parameter without a gradient is skipped as in PyTorch")
   // Not even weight decay touches it.
   CHECK(unused.to_vector() == std::vector<float>{3.0f, 4.0f});
   CHECK(used.to_vector() != std::vector<float>{1.0f, 2.0f});
-  ops::Sgd sgd({unused}, SgdConfig{0.1f, 0.9f, 0.5f, kernels::Nesterov::Off});
+  ops::Sgd sgd({unused}, SgdConfig{0.1f, 0.9f, 0.5f, ops::Nesterov::Off});
   sgd.step();
   CHECK(unused.to_vector() == std::vector<float>{3.0f, 4.0f});
 }
@@ -179,7 +179,7 @@ TEST_CASE("adamw: bias correction counts the steps a parameter actually took") {
 
 TEST_CASE("optimizers: zero_grad makes the next backward overwrite") {
   Tensor p = param({1.0f, 1.0f});
-  ops::Sgd opt({p}, SgdConfig{1.0f, 0.0f, 0.0f, kernels::Nesterov::Off});
+  ops::Sgd opt({p}, SgdConfig{1.0f, 0.0f, 0.0f, ops::Nesterov::Off});
   set_grad(p, {5.0f, 5.0f});
   opt.zero_grad();
   set_grad(p, {1.0f, 2.0f});  // without zero_grad this would accumulate to (6, 7)
@@ -231,8 +231,8 @@ TEST_SUITE("cuda") {
   TEST_CASE("sgd and adamw: CUDA matches the torch formulas") {
     LOOM_REQUIRE_CUDA_DEVICE();
     // Master weights and optimizer state are F32 (architecture section 7), so F32 only here.
-    run_sgd_case({0.05f, 0.9f, 0.01f, kernels::Nesterov::On}, 5, Device::cuda(), "CUDA SGD Nesterov");
-    run_sgd_case({0.1f, 0.0f, 0.05f, kernels::Nesterov::Off}, 3, Device::cuda(), "CUDA plain SGD");
+    run_sgd_case({0.05f, 0.9f, 0.01f, ops::Nesterov::On}, 5, Device::cuda(), "CUDA SGD Nesterov");
+    run_sgd_case({0.1f, 0.0f, 0.05f, ops::Nesterov::Off}, 3, Device::cuda(), "CUDA plain SGD");
     run_adamw_case({1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f}, 6, Device::cuda(), "CUDA AdamW");
   }
 

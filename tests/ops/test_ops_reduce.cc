@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/reduce.h"
+#include "kernels/reduce/reduce.h"
 #include "tests/support/backends.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"
@@ -111,7 +112,7 @@ TEST_CASE("reduce: cost counts one read of x and one write of y") {
   args.rows = 10;
   args.cols = 20;
   args.dtype = DType::F32;
-  args.dim = ReduceDim::Last;
+  args.dim = kernels::ReduceDim::Last;
   const kernels::Cost c = kernels::reduce_cost(args);
   CHECK(c.flops == 200.0);                 // one add per element
   CHECK(c.bytes == 4.0 * (200 + 10));      // x read, y written
