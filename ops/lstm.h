@@ -6,7 +6,7 @@
 //   lstm_seq:  the whole sequence, one or two directions, as ONE fused node whose forward and
 //              backward are one row of the LSTM variant table (kernels/lstm/lstm_variants.h: the
 //              plain-loop reference, the CPU training path, our CUDA v1 and v2, cuDNN).
-// Tests require both to give the same outputs and gradients (tests/layers/test_lstm_ops.cc).
+// Tests require both to give the same outputs and gradients (tests/layers/test_lstm_layer.cc).
 //
 // Parameters are PyTorch's: w_ih [4H, C], w_hh [4H, H], b_ih [4H], b_hh [4H], gate order i,f,g,o.
 #pragma once
