@@ -408,9 +408,9 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
       std::string why;
       if (!supported(ic, s, c.dtype, model, &why)) base.status = "unsupported: " + why;
       // The CPU path at F32 is the bench's oracle (tests check it against the plain-loop reference).
-      const bool is_reference = std::string(ic.row->name) == "cpu" && c.dtype == DType::F32;
+      const bool is_oracle = std::string(ic.row->name) == "cpu" && c.dtype == DType::F32;
       try {
-        if (base.status == "ok" && is_reference) base.rel_err = 0, base.status = "ok (reference)";
+        if (base.status == "ok" && is_oracle) base.rel_err = 0, base.status = "ok (oracle)";
         else if (base.status == "ok") base.status = validate(ref, s, c, ic, opt.device, opt.phases, &base.rel_err);
       } catch (const std::exception& e) {
         base.status = std::string("error: ") + e.what();
