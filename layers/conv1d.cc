@@ -79,7 +79,7 @@ bool TextCnnBlock::uses_fused(const Tensor& x) const {
   const Impl impl = config_.options.impl;
   if (x.device().is_cpu()) return impl == Impl::Auto || impl == Impl::Cpu;
   // On CUDA: Auto takes the fused kernel when it fits; Cuda takes it only as the Fused variant.
-  const bool wanted = impl == Impl::Auto || (impl == Impl::Cuda && config_.options.variant == kernels::Conv1dVariant::Fused);
+  const bool wanted = impl == Impl::Auto || (impl == Impl::Cuda && config_.options.variant == ops::Conv1dVariant::Fused);
   return wanted && ops::textcnn_supported(x, filters(), nullptr);
 }
 

@@ -1,21 +1,75 @@
-// ops/conv1d.cc: conv1d and the fused text-CNN block with autograd. ONE switch over Impl
-// per direction of the computation; Auto resolves CPU -> Cpu, CUDA -> our kernels when they
-// support the shape, else cuDNN.
+// ops/conv1d.cc: conv1d and the fused text-CNN block with autograd. Each op checks its arguments,
+// picks one row of the kernel family's variant table (kernels/conv1d/conv1d_variants.h), runs its
+// forward, and records its backward right below, with whatever the row saved for it.
+//
+// Which row: Impl::Cpu -> "cpu" ("reference" with Conv1dVariant::Reference); Impl::Cuda -> our
+// kernel named by Conv1dVariant ("cuda-v1", "cuda-v2"; the text-CNN block: "cuda-v3");
+// Impl::Cudnn -> "cudnn". Auto: CPU tensors -> "cpu"; CUDA tensors -> our kernel when it supports
+// the arguments, else cuDNN, else an error with both reasons. LOOM_TRACE=1 prints the row and why
+// it was chosen.
 #include "ops/conv1d.h"
 
+#include <memory>
 #include <string>
 
 #include "ops/autograd.h"
+#include "ops/dispatch.h"
 #include "ops/op_util.h"
+#include "kernels/conv1d/conv1d_variants.h"
 
 namespace loom::ops {
+
+static_assert(kMaxTextCnnWidths == kernels::kMaxTextCnnWidths, "ops and the fused kernel must agree");
+
+const char* conv1d_variant_name(Conv1dVariant v) {
+  switch (v) {
+    case Conv1dVariant::Direct: return "cuda-v1";
+    case Conv1dVariant::ImplicitGemm: return "cuda-v2";
+    case Conv1dVariant::Fused: return "cuda-v3";
+    case Conv1dVariant::Reference: return "reference";
+  }
+  return "?";
+}
+
 namespace {
 
-const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+using SavedPtr = std::shared_ptr<const kernels::BackendSaved>;
 
-kernels::Conv1dGeometry geometry_for(std::int64_t T, std::int64_t B, std::int64_t C, const Tensor& weight,
-                                     const Conv1dOptions& o) {
-  kernels::Conv1dGeometry g;
+const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
+void* out_ptr_or_null(const GradTarget& t) { return t.buffer.defined() ? t.buffer.data_ptr() : nullptr; }
+
+// What a row's forward / backward takes: nullptr for CPU tensors, the device's context for CUDA ones.
+const CudaContext* context_for(const Tensor& t) {
+  if (t.device().is_cpu()) return nullptr;
+  LOOM_IF_CUDA(return &context_of(t));
+}
+
+kernels::Conv1dGeometry to_kernel(const Conv1dGeometry& g) {
+  kernels::Conv1dGeometry k;
+  k.T = g.T, k.B = g.B, k.C = g.C, k.F = g.F, k.K = g.K;
+  k.dilation = g.dilation, k.pad_left = g.pad_left, k.pad_right = g.pad_right;
+  return k;
+}
+
+// The row of `rows` named `name`, or nullptr when this build lacks it.
+template <class Row>
+const Row* find_row(const std::vector<Row>& rows, const std::string& name) {
+  for (const Row& r : rows)
+    if (name == r.name) return &r;
+  return nullptr;
+}
+
+// The row for an explicit Impl, or the NotCompiled error of the backend it needs.
+template <class Row>
+const Row& required_row(const std::vector<Row>& rows, const std::string& name, const char* backend, const char* op) {
+  const Row* row = find_row(rows, name);
+  if (row == nullptr) ::loom::detail::throw_not_compiled(backend, op);
+  return *row;
+}
+
+Conv1dGeometry geometry_for(std::int64_t T, std::int64_t B, std::int64_t C, const Tensor& weight,
+                            const Conv1dOptions& o) {
+  Conv1dGeometry g;
   g.T = T;
   g.B = B;
   g.C = C;
@@ -54,117 +108,66 @@ void check_input(const char* op, const Tensor& x) {
   LOOM_CHECK_SHAPE(x.ndim() == 3, op, ": x must be [T, B, C], got ", shape_str(x.shape()));
 }
 
-Impl resolve_conv_impl(const Tensor& x, [[maybe_unused]] const kernels::Conv1dFwdArgs& a, const Conv1dOptions& o) {
+// The conv1d row for these arguments (policy in the opening comment); *why says why it was chosen.
+const kernels::Conv1dVariantRow& pick_conv_row(const Tensor& x, const kernels::Conv1dFwdArgs& a,
+                                               const Conv1dOptions& o, std::string* why) {
+  const auto& rows = kernels::conv1d_variants();
   const bool on_cpu = x.device().is_cpu();
   if (o.impl != Impl::Auto) {
     LOOM_CHECK(on_cpu == (o.impl == Impl::Cpu), "conv1d: --impl ", impl_name(o.impl), " cannot run tensors on ",
                x.device().str());
-    return o.impl;
+    *why = std::string("impl ") + impl_name(o.impl);
+    if (o.impl == Impl::Cpu)
+      return required_row(rows, o.variant == Conv1dVariant::Reference ? "reference" : "cpu", "CPU", "conv1d");
+    if (o.impl == Impl::Cudnn) return required_row(rows, "cudnn", "cuDNN", "conv1d");
+    LOOM_CHECK_SHAPE(o.variant != Conv1dVariant::Fused && o.variant != Conv1dVariant::Reference,
+                     "conv1d: Conv1dVariant::",
+                     o.variant == Conv1dVariant::Fused ? "Fused is the text-CNN block (ops::textcnn)"
+                                                       : "Reference runs on the CPU (Impl::Cpu)",
+                     ", not a CUDA convolution");
+    return required_row(rows, conv1d_variant_name(o.variant), "CUDA", "conv1d");
   }
-  if (on_cpu) return Impl::Cpu;
+  if (on_cpu) {
+    *why = "auto, CPU tensors";
+    return required_row(rows, "cpu", "CPU", "conv1d");
+  }
   std::string why_cuda = "not compiled", why_cudnn = "cuDNN is not compiled in";
-  bool ok = false;
-  LOOM_IF_CUDA(ok = kernels::conv1d_cuda_supports(a, o.variant, &why_cuda));
-  if (ok) return Impl::Cuda;
-  if (cudnn_compiled()) {
-    LOOM_IF_CUDNN(ok = kernels::conv1d_cudnn_supports(a, &why_cudnn));
-    if (ok) return Impl::Cudnn;
+  const kernels::Conv1dVariantRow* ours = find_row(rows, conv1d_variant_name(o.variant));
+  if (o.variant == Conv1dVariant::Fused || o.variant == Conv1dVariant::Reference)
+    why_cuda = std::string(conv1d_variant_name(o.variant)) + " is not a CUDA convolution";
+  else if (ours != nullptr && kernels::variant_supports(*ours, a, &why_cuda)) {
+    *why = "auto";
+    return *ours;
+  }
+  const kernels::Conv1dVariantRow* cudnn = find_row(rows, "cudnn");
+  if (cudnn != nullptr && kernels::variant_supports(*cudnn, a, &why_cudnn)) {
+    *why = std::string("auto; ") + conv1d_variant_name(o.variant) + ": " + why_cuda;
+    return *cudnn;
   }
   LOOM_THROW(Error, "conv1d: no CUDA implementation fits: ", why_cuda, "; cuDNN: ", why_cudnn);
 }
 
-struct Conv1dNode final : Node {
-  kernels::Conv1dGeometry g;
-  Impl impl = Impl::Cpu;
-  Conv1dVariant variant = Conv1dVariant::ImplicitGemm;
-  Tensor saved_x, saved_weight;
-  const char* name() const override { return "conv1d"; }
-  void backward() override {
-    const Tensor dy = grad_output(0);
-    kernels::Conv1dBwdArgs a;
-    a.g = g;
-    a.dtype = dy.dtype();
-    a.x = saved_x.data_ptr();
-    a.weight = saved_weight.data_ptr();
-    a.dy = dy.data_ptr();
-    GradTarget dx, dw, db;
-    if (needs_grad(0)) {
-      dx = grad_input(0);
-      a.dx = dx.buffer.data_ptr();
-      a.input_mode = dx.mode;
-    }
-    // One param_mode for dweight and dbias: a fresh buffer is zeroed when its sibling accumulates.
-    if (needs_grad(1)) dw = grad_input(1);
-    if (inputs.size() > 2 && needs_grad(2)) db = grad_input(2);
-    const bool accumulate = (dw.buffer.defined() && dw.mode == GradMode::Accumulate) ||
-                            (db.buffer.defined() && db.mode == GradMode::Accumulate);
-    for (GradTarget* t : {&dw, &db}) {
-      if (accumulate && t->buffer.defined() && t->mode == GradMode::Overwrite)
-        t->buffer.copy_from(Tensor::zeros(t->buffer.shape(), t->buffer.dtype(), t->buffer.device()));
-    }
-    a.dweight = dw.buffer.defined() ? dw.buffer.data_ptr() : nullptr;
-    a.dbias = db.buffer.defined() ? db.buffer.data_ptr() : nullptr;
-    a.param_mode = accumulate ? GradMode::Accumulate : GradMode::Overwrite;
-    switch (impl) {
-      case Impl::Cpu: kernels::conv1d_bwd_cpu(a); return;
-      case Impl::Cuda: LOOM_IF_CUDA(kernels::conv1d_bwd_cuda(a, detail::ctx(dy), variant)); return;
-      case Impl::Cudnn: LOOM_IF_CUDNN(kernels::conv1d_bwd_cudnn(a, detail::ctx(dy))); return;
-      case Impl::Auto: break;
-    }
-  }
-};
+// "loom: <op> -> <row> (<why>)" under LOOM_TRACE=1.
+void trace_row(const char* op, const char* row, const std::string& why) {
+  ::loom::detail::trace_choice(op, (std::string(row) + " (" + why + ")").c_str());
+}
 
-struct TextCnnNode final : Node {
-  kernels::TextCnnFwdArgs args;  // geometry; pointers refreshed from the saved tensors
-  Impl impl = Impl::Cpu;
-  Tensor saved_x, saved_lengths, saved_pooled, saved_argmax;
-  std::vector<Tensor> saved_weights, saved_biases;
-  const char* name() const override { return "textcnn"; }
-  void backward() override {
-    const Tensor dpooled = grad_output(0);
-    kernels::TextCnnBwdArgs a;
-    a.fwd = args;
-    a.fwd.x = saved_x.data_ptr();
-    a.fwd.lengths = saved_lengths.defined() ? saved_lengths.data<std::int32_t>() : nullptr;
-    a.fwd.pooled = saved_pooled.data_ptr();
-    a.fwd.argmax = saved_argmax.data<std::int32_t>();
-    a.dpooled = dpooled.data_ptr();
-    if (needs_grad(0)) {
-      const GradTarget dx = grad_input(0);
-      a.dx = dx.buffer.data_ptr();
-      a.input_mode = dx.mode;
-    }
-    // Inputs: 0 x, then per width w: 1 + 2w weight, 2 + 2w bias.
-    std::vector<GradTarget> targets;
-    targets.reserve(2 * args.num_widths);
-    bool accumulate = false;
-    for (int w = 0; w < args.num_widths; ++w) {
-      for (int k = 0; k < 2; ++k) {
-        const int input = 1 + 2 * w + k;
-        targets.push_back(input < static_cast<int>(inputs.size()) && needs_grad(input) ? grad_input(input) : GradTarget{});
-        accumulate = accumulate || (targets.back().buffer.defined() && targets.back().mode == GradMode::Accumulate);
-      }
-    }
-    for (GradTarget& t : targets)
-      if (accumulate && t.buffer.defined() && t.mode == GradMode::Overwrite)
-        t.buffer.copy_from(Tensor::zeros(t.buffer.shape(), t.buffer.dtype(), t.buffer.device()));
-    for (int w = 0; w < args.num_widths; ++w) {
-      kernels::TextCnnWidth& k = a.fwd.widths[w];
-      k.weight = saved_weights[w].data_ptr();
-      k.bias = ptr_or_null(saved_biases[w]);
-      k.dweight = targets[2 * w].buffer.defined() ? targets[2 * w].buffer.data_ptr() : nullptr;
-      k.dbias = targets[2 * w + 1].buffer.defined() ? targets[2 * w + 1].buffer.data_ptr() : nullptr;
-    }
-    a.param_mode = accumulate ? GradMode::Accumulate : GradMode::Overwrite;
-    if (impl == Impl::Cpu) kernels::textcnn_bwd_cpu(a);
-    else LOOM_IF_CUDA(kernels::textcnn_bwd_cuda(a, detail::ctx(dpooled)));
-  }
-};
+// Gradient destinations of parameters that share one GradMode in the kernel (a weight and its
+// bias): when any of them accumulates, a fresh (Overwrite) sibling is zeroed so all can accumulate.
+GradMode shared_param_mode(std::vector<GradTarget*> targets) {
+  bool accumulate = false;
+  for (const GradTarget* t : targets)
+    accumulate = accumulate || (t->buffer.defined() && t->mode == GradMode::Accumulate);
+  for (GradTarget* t : targets)
+    if (accumulate && t->buffer.defined() && t->mode == GradMode::Overwrite)
+      t->buffer.copy_from(Tensor::zeros(t->buffer.shape(), t->buffer.dtype(), t->buffer.device()));
+  return accumulate ? GradMode::Accumulate : GradMode::Overwrite;
+}
 
 }  // namespace
 
-kernels::Conv1dGeometry conv1d_geometry(const Tensor& x, const Tensor& weight, const Conv1dOptions& options) {
-  const kernels::Conv1dGeometry g = geometry_for(x.dim(0), x.dim(1), x.dim(2), weight, options);
+Conv1dGeometry conv1d_geometry(const Tensor& x, const Tensor& weight, const Conv1dOptions& options) {
+  const Conv1dGeometry g = geometry_for(x.dim(0), x.dim(1), x.dim(2), weight, options);
   LOOM_CHECK_SHAPE(g.out_T() >= 1, "conv1d: input of T = ", g.T, " steps is too short for K = ", g.K, ", dilation ",
                    g.dilation, " and padding ", g.pad_left, "/", g.pad_right, " (output would have ", g.out_T(),
                    " steps; use padding same)");
@@ -174,7 +177,7 @@ kernels::Conv1dGeometry conv1d_geometry(const Tensor& x, const Tensor& weight, c
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dOptions& options) {
   check_input("conv1d", x);
   check_weight("conv1d", x, weight, bias, options);
-  const kernels::Conv1dGeometry g = conv1d_geometry(x, weight, options);
+  const kernels::Conv1dGeometry g = to_kernel(conv1d_geometry(x, weight, options));
   Tensor y = Tensor::empty({g.out_T(), g.B, g.F}, x.dtype(), x.device());
   kernels::Conv1dFwdArgs a;
   a.g = g;
@@ -183,34 +186,41 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   a.weight = weight.data_ptr();
   a.bias = ptr_or_null(bias);
   a.y = y.data_ptr();
-  const Impl impl = resolve_conv_impl(x, a, options);
-  const std::string choice =
-      std::string(impl_name(impl)) + (impl == Impl::Cuda ? std::string("/") + kernels::conv1d_variant_name(options.variant) : "");
-  ::loom::detail::trace_choice("conv1d", choice.c_str());
-  switch (impl) {
-    case Impl::Cpu: kernels::conv1d_fwd_cpu(a); break;
-    case Impl::Cuda: LOOM_IF_CUDA(kernels::conv1d_fwd_cuda(a, detail::ctx(x), options.variant)); break;
-    case Impl::Cudnn: LOOM_IF_CUDNN(kernels::conv1d_fwd_cudnn(a, detail::ctx(x))); break;
-    case Impl::Auto: break;
-  }
-  if (should_record({&x, &weight, &bias})) {
-    auto node = std::make_unique<Conv1dNode>();
-    node->g = g;
-    node->impl = impl;
-    node->variant = options.variant;
-    node->saved_x = x;
-    node->saved_weight = weight;
-    if (bias.defined()) record_node(std::move(node), {&x, &weight, &bias}, {&y});
-    else record_node(std::move(node), {&x, &weight}, {&y});
-  }
+  std::string why;
+  const kernels::Conv1dVariantRow& row = pick_conv_row(x, a, options, &why);
+  trace_row("conv1d", row.name, why);
+  const SavedPtr saved = row.forward(a, context_for(x));
+
+  const kernels::Conv1dVariantRow* ran = &row;
+  record_op("conv1d", {&x, &weight, &bias}, {&y}, [ran, g, saved, saved_x = x, saved_weight = weight](Node& node) {
+    const Tensor dy = node.grad_output(0);
+    kernels::Conv1dBwdArgs b;
+    b.g = g;
+    b.dtype = dy.dtype();
+    b.x = saved_x.data_ptr();
+    b.weight = saved_weight.data_ptr();
+    b.dy = dy.data_ptr();
+    GradTarget dx, dw, db;
+    if (node.needs_grad(0)) {
+      dx = node.grad_input(0);
+      b.dx = dx.buffer.data_ptr();
+      b.input_mode = dx.mode;
+    }
+    if (node.needs_grad(1)) dw = node.grad_input(1);
+    if (node.needs_grad(2)) db = node.grad_input(2);
+    b.param_mode = shared_param_mode({&dw, &db});  // one param_mode for dweight and dbias
+    b.dweight = out_ptr_or_null(dw);
+    b.dbias = out_ptr_or_null(db);
+    ran->backward(b, context_for(dy), saved.get());
+  });
   return y;
 }
 
-Tensor conv1d_output_lengths(const Tensor& lengths, const kernels::Conv1dGeometry& g) {
+Tensor conv1d_output_lengths(const Tensor& lengths, const Conv1dGeometry& g) {
   LOOM_CHECK_SHAPE(lengths.dtype() == DType::I32 && lengths.ndim() == 1, "conv1d_output_lengths: lengths must be i32 [B], got ",
                    lengths.str());
   std::vector<std::int32_t> len = lengths.to_vector_i32();
-  for (auto& l : len) l = static_cast<std::int32_t>(kernels::conv1d_output_length(g, l));
+  for (auto& l : len) l = static_cast<std::int32_t>(kernels::conv1d_output_length(to_kernel(g), l));
   return Tensor::from_vector(len, lengths.shape(), lengths.device());
 }
 
@@ -220,8 +230,8 @@ namespace {
 kernels::TextCnnFwdArgs textcnn_args(const Tensor& x, const std::vector<TextCnnFilter>& filters,
                                      std::int64_t* total_F) {
   check_input("textcnn", x);
-  LOOM_CHECK_SHAPE(!filters.empty() && filters.size() <= static_cast<std::size_t>(kernels::kMaxTextCnnWidths),
-                   "textcnn: between 1 and ", kernels::kMaxTextCnnWidths, " filter widths, got ", filters.size());
+  LOOM_CHECK_SHAPE(!filters.empty() && filters.size() <= static_cast<std::size_t>(kMaxTextCnnWidths),
+                   "textcnn: between 1 and ", kMaxTextCnnWidths, " filter widths, got ", filters.size());
   kernels::TextCnnFwdArgs a;
   a.T = x.dim(0);
   a.B = x.dim(1);
@@ -232,7 +242,7 @@ kernels::TextCnnFwdArgs textcnn_args(const Tensor& x, const std::vector<TextCnnF
   for (std::size_t w = 0; w < filters.size(); ++w) {
     const TextCnnFilter& f = filters[w];
     check_weight("textcnn", x, f.weight, f.bias, f.options);
-    const kernels::Conv1dGeometry g = conv1d_geometry(x, f.weight, f.options);
+    const Conv1dGeometry g = conv1d_geometry(x, f.weight, f.options);
     kernels::TextCnnWidth& k = a.widths[w];
     k.F = g.F;
     k.K = g.K;
@@ -247,16 +257,25 @@ kernels::TextCnnFwdArgs textcnn_args(const Tensor& x, const std::vector<TextCnnF
   return a;
 }
 
+// The fused block's row for x's device: "cpu" on the CPU ("reference" with Impl::Cpu and
+// Conv1dVariant::Reference), the fused kernel "cuda-v3" on CUDA.
+const kernels::TextCnnVariantRow* textcnn_row(const Tensor& x, const Conv1dOptions& block) {
+  const bool reference = block.impl == Impl::Cpu && block.variant == Conv1dVariant::Reference;
+  const char* name = !x.device().is_cpu() ? conv1d_variant_name(Conv1dVariant::Fused) : reference ? "reference" : "cpu";
+  return find_row(kernels::textcnn_variants(), name);
+}
+
 }  // namespace
 
 bool textcnn_supported(const Tensor& x, const std::vector<TextCnnFilter>& filters, std::string* why_not) {
   std::int64_t total_F = 0;
-  [[maybe_unused]] const kernels::TextCnnFwdArgs a = textcnn_args(x, filters, &total_F);
-  if (x.device().is_cpu()) return true;
-  bool ok = false;
-  if (why_not) *why_not = "CUDA is not compiled in";
-  LOOM_IF_CUDA(ok = kernels::textcnn_cuda_supports(a, why_not));
-  return ok;
+  const kernels::TextCnnFwdArgs a = textcnn_args(x, filters, &total_F);
+  const kernels::TextCnnVariantRow* row = textcnn_row(x, {});
+  if (row == nullptr) {
+    if (why_not) *why_not = "CUDA is not compiled in";
+    return false;
+  }
+  return kernels::variant_supports(*row, a, why_not);
 }
 
 TextCnnResult textcnn(const Tensor& x, const Tensor& lengths, const std::vector<TextCnnFilter>& filters,
@@ -280,35 +299,57 @@ TextCnnResult textcnn(const Tensor& x, const Tensor& lengths, const std::vector<
   if (block.impl != Impl::Auto)
     LOOM_CHECK(block.impl == r.impl, "textcnn: the fused block runs on ", impl_name(r.impl), " for tensors on ",
                x.device().str(), ", not ", impl_name(block.impl), " (layers::TextCnnBlock composes ops otherwise)");
-  if (r.impl == Impl::Cuda) {
-    std::string why;
-    bool ok = false;
-    LOOM_IF_CUDA(ok = kernels::textcnn_cuda_supports(a, &why));
-    LOOM_CHECK(ok, "textcnn: the fused CUDA block does not support these arguments: ", why);
-  }
-  ::loom::detail::trace_choice("textcnn", r.impl == Impl::Cpu ? "cpu/fused" : "cuda/fused");
-  if (r.impl == Impl::Cpu) kernels::textcnn_fwd_cpu(a);
-  else LOOM_IF_CUDA(kernels::textcnn_fwd_cuda(a, detail::ctx(x)));
+  const kernels::TextCnnVariantRow* row = textcnn_row(x, block);
+  if (row == nullptr) ::loom::detail::throw_not_compiled("CUDA", "textcnn");
+  std::string why;
+  LOOM_CHECK(kernels::variant_supports(*row, a, &why),
+             "textcnn: the fused CUDA block does not support these arguments: ", why);
+  trace_row("textcnn", row->name, x.device().is_cpu() ? "CPU tensors" : "CUDA tensors");
+  const SavedPtr saved = row->forward(a, context_for(x));
 
-  bool record = should_record({&x});
-  for (const auto& f : filters) record = record || should_record({&f.weight, &f.bias});
-  if (record) {
-    auto node = std::make_unique<TextCnnNode>();
-    node->args = a;
-    node->impl = r.impl;
-    node->saved_x = x;
-    node->saved_lengths = lengths;
-    node->saved_pooled = r.pooled;
-    node->saved_argmax = r.argmax;
-    std::vector<const Tensor*> inputs{&x};
-    for (const auto& f : filters) {
-      node->saved_weights.push_back(f.weight);
-      node->saved_biases.push_back(f.bias);
-      inputs.push_back(&f.weight);
-      inputs.push_back(&f.bias);
-    }
-    record_node(std::move(node), inputs, {&r.pooled});
+  std::vector<const Tensor*> inputs{&x};
+  std::vector<Tensor> weights, biases;
+  for (const auto& f : filters) {
+    inputs.push_back(&f.weight);
+    inputs.push_back(&f.bias);
+    weights.push_back(f.weight);
+    biases.push_back(f.bias);
   }
+  // The closure keeps the forward's arguments for their geometry; its pointers are refreshed from
+  // the saved tensors (the tensors are what keeps that memory alive).
+  record_op("textcnn", inputs, {&r.pooled},
+            [row, a, saved, saved_x = x, saved_lengths = lengths, saved_pooled = r.pooled, saved_argmax = r.argmax,
+             weights, biases](Node& node) {
+              const Tensor dpooled = node.grad_output(0);
+              kernels::TextCnnBwdArgs b;
+              b.fwd = a;
+              b.fwd.x = saved_x.data_ptr();
+              b.fwd.lengths = saved_lengths.defined() ? saved_lengths.data<std::int32_t>() : nullptr;
+              b.fwd.pooled = saved_pooled.data_ptr();
+              b.fwd.argmax = saved_argmax.data<std::int32_t>();
+              b.dpooled = dpooled.data_ptr();
+              if (node.needs_grad(0)) {
+                const GradTarget dx = node.grad_input(0);
+                b.dx = dx.buffer.data_ptr();
+                b.input_mode = dx.mode;
+              }
+              // Inputs: 0 x, then per width w: 1 + 2w weight, 2 + 2w bias; one param_mode for all.
+              std::vector<GradTarget> targets(2 * static_cast<std::size_t>(a.num_widths));
+              std::vector<GradTarget*> all;
+              for (std::size_t i = 0; i < targets.size(); ++i) {
+                if (node.needs_grad(static_cast<int>(i) + 1)) targets[i] = node.grad_input(static_cast<int>(i) + 1);
+                all.push_back(&targets[i]);
+              }
+              b.param_mode = shared_param_mode(all);
+              for (int w = 0; w < a.num_widths; ++w) {
+                kernels::TextCnnWidth& k = b.fwd.widths[w];
+                k.weight = weights[w].data_ptr();
+                k.bias = ptr_or_null(biases[w]);
+                k.dweight = out_ptr_or_null(targets[2 * w]);
+                k.dbias = out_ptr_or_null(targets[2 * w + 1]);
+              }
+              row->backward(b, context_for(dpooled), saved.get());
+            });
   return r;
 }
 

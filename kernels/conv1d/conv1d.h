@@ -20,6 +20,9 @@
 // the right (conv1d_output_length). Plain conv ignores lengths (padding positions of x are 0);
 // the fused block and the pooling kernels mask with them.
 // Precision: x, weight, bias, y in F32/F16/BF16 (F64 on the CPU); accumulation in F32 (F64).
+//
+// Every implementation below is also a row of the family's variant table (conv1d_variants.h),
+// which the op front-end, the tests and the bench iterate.
 #pragma once
 
 #include <cstddef>
@@ -50,13 +53,6 @@ inline std::int64_t conv1d_output_length(const Conv1dGeometry& g, std::int64_t l
   const std::int64_t out = g.out_T();
   return n < 0 ? 0 : (n > out ? out : n);
 }
-
-enum class Conv1dVariant {
-  Direct,        // v1: one thread per output element (the teaching baseline)
-  ImplicitGemm,  // v2: shared-memory tiles over time and channels; tensor cores for F16/BF16
-  Fused,         // v3: the text-CNN block in one kernel (conv1d_textcnn_*_cuda only)
-};
-const char* conv1d_variant_name(Conv1dVariant);
 
 struct Conv1dFwdArgs {
   Conv1dGeometry g;
@@ -124,19 +120,26 @@ Cost conv1d_bwd_cost(const Conv1dBwdArgs&);   // twice the forward (data + weigh
 Cost textcnn_fwd_cost(const TextCnnFwdArgs&);
 Cost textcnn_bwd_cost(const TextCnnBwdArgs&); // sparse: 2 * B * sum_w F_w * K_w * C * 2
 
-// ---- CPU reference: two readable forms that tests check against each other ---------------------
-void conv1d_fwd_cpu(const Conv1dFwdArgs&);          // K accumulated GEMMs (the fast training path)
+// ---- CPU ------------------------------------------------------------------------------------------
+// The naive reference (conv1d_reference.cc): plain loops as the formulas read, no threads, no BLAS.
+// It is the oracle every other variant is tested against.
+void conv1d_fwd_reference(const Conv1dFwdArgs&);
+void conv1d_bwd_reference(const Conv1dBwdArgs&);
+void textcnn_fwd_reference(const TextCnnFwdArgs&);
+void textcnn_bwd_reference(const TextCnnBwdArgs&);
+// The CPU training path (conv1d_cpu.cc): K accumulated GEMMs per direction, on BLAS.
+void conv1d_fwd_cpu(const Conv1dFwdArgs&);
 void conv1d_bwd_cpu(const Conv1dBwdArgs&);
-void conv1d_fwd_direct_cpu(const Conv1dFwdArgs&);   // the seven nested loops, as the formula reads
-void conv1d_bwd_direct_cpu(const Conv1dBwdArgs&);
 void textcnn_fwd_cpu(const TextCnnFwdArgs&);
 void textcnn_bwd_cpu(const TextCnnBwdArgs&);
 
-// ---- CUDA -----------------------------------------------------------------------------------------
-void conv1d_fwd_cuda(const Conv1dFwdArgs&, const CudaContext&, Conv1dVariant = Conv1dVariant::ImplicitGemm);
-void conv1d_bwd_cuda(const Conv1dBwdArgs&, const CudaContext&, Conv1dVariant = Conv1dVariant::ImplicitGemm);
-bool conv1d_cuda_supports(const Conv1dFwdArgs&, Conv1dVariant, std::string* why_not);
-void textcnn_fwd_cuda(const TextCnnFwdArgs&, const CudaContext&);
+// ---- CUDA: our kernels. v1 and v2 take the same arguments (conv1d_cuda_supports) ------------------
+void conv1d_fwd_cuda_direct(const Conv1dFwdArgs&, const CudaContext&);  // v1: one thread per output
+void conv1d_bwd_cuda_direct(const Conv1dBwdArgs&, const CudaContext&);
+void conv1d_fwd_cuda_igemm(const Conv1dFwdArgs&, const CudaContext&);   // v2: implicit GEMM tiles
+void conv1d_bwd_cuda_igemm(const Conv1dBwdArgs&, const CudaContext&);
+bool conv1d_cuda_supports(const Conv1dFwdArgs&, std::string* why_not);
+void textcnn_fwd_cuda(const TextCnnFwdArgs&, const CudaContext&);       // v3: the fused block
 void textcnn_bwd_cuda(const TextCnnBwdArgs&, const CudaContext&);
 bool textcnn_cuda_supports(const TextCnnFwdArgs&, std::string* why_not);
 

@@ -1,7 +1,7 @@
-// kernels/conv1d/conv1d_cpu.cc: 1-D convolution over time and the fused text-CNN block on the CPU.
-// It is the reference every other backend is tested against AND the engine's CPU training path,
-// so it comes in two forms that the tests hold against each other: the direct loops, which read
-// like the formula, and K accumulated GEMMs, which run on BLAS.
+// kernels/conv1d/conv1d_cpu.cc: 1-D convolution over time and the fused text-CNN block on the CPU,
+// the engine's CPU training path (row "cpu" of conv1d_variants.h): K accumulated GEMMs on BLAS.
+// The plain loops that read like the formulas are the reference, conv1d_reference.cc; the tests
+// hold this file against them.
 //
 // Math (conv1d.h fixes the layout: x [T, B, C], weight [F, K, C], y [T', B, F], s_k = k*dil - pad_left):
 //   y[t', b, f] = bias[f] + sum_k sum_c weight[f, k, c] * x[t' + s_k, b, c]     (x outside [0, T) is 0)
@@ -41,16 +41,13 @@
 // run, 0.08 ms in the next; serially a steady 0.06 ms; core/parallel.h). With
 // OMP_WAIT_POLICY=passive the stall goes away and the serial loops cost about the same.
 // Our own OpenMP loops split independent outputs, so no two threads write one element and sums
-// keep a fixed order:
-//   direct forward: (t', b) rows of y.   direct backward: (t, b) rows of dx, (f, k) rows of
-//   dweight; dbias serially. text-CNN forward: every width's GEMMs, then one SERIAL pass over
-//   batch rows b (a running max per row). text-CNN backward: dx by batch row b (row b of dx is
-//   written only by pooled row b); dweight by filter f, summing over b in increasing order;
-//   dbias serially.
+// keep a fixed order: text-CNN forward: every width's GEMMs, then one SERIAL pass over batch rows
+// b (a running max per row). text-CNN backward: dx by batch row b (row b of dx is written only by
+// pooled row b); dweight by filter f, summing over b in increasing order; dbias serially.
 //
 // FLOPs and bytes (conv1d_*_cost / textcnn_*_cost compute exactly these; s = storage size):
-//   conv forward   2 T' B F K C   (taps that read padding included: the direct loops skip them,
-//                  a tiled GPU kernel multiplies zeros)
+//   conv forward   2 T' B F K C   (taps that read padding included: the reference loops skip
+//                  them, a tiled GPU kernel multiplies zeros)
 //                  bytes s (T B C + F K C + F [bias] + T' B F)
 //   conv backward  2 T' B F K C for dx, the same for dweight, T' B F for dbias (each if wanted)
 //                  bytes s (T' B F [dy] + T B C [x, for dweight] + F K C [weight, for dx]
@@ -69,11 +66,11 @@
 //
 // Precision: F32 and F64 run in their own type. F16 / BF16 storage is widened to F32 once at
 // entry, the float path runs, and each output is rounded once at the end; an accumulating output
-// is widened first, so the sum happens in F32 and rounds once.
+// is widened first, so the sum happens in F32 and rounds once (conv1d_cpu_common.h).
 //
-// Twins: kernels/conv1d/conv1d_cuda*.cu (variants Direct, ImplicitGemm, Fused) and
-// kernels/conv1d/conv1d_cudnn.cc (cuDNN, 1-D as 2-D). Tests: tests/kernels/test_conv1d_cpu.cc
-// (direct == GEMM, F64 finite differences, fused == composed, F16/BF16, cost, T < K). Bench:
+// Twins: kernels/conv1d/conv1d_reference.cc (the oracle), conv1d_cuda*.cu (rows cuda-v1, cuda-v2,
+// cuda-v3) and conv1d_cudnn.cc (cuDNN, 1-D as 2-D). Tests: tests/kernels/test_conv1d_cpu.cc (every
+// row == reference, F64 finite differences, fused == composed, F16/BF16, cost, T < K). Bench:
 // bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md. Pooling: kernels/pool/pool_cpu.cc.
 #include <algorithm>
 #include <string>
@@ -82,8 +79,8 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "kernels/common/widen_cpu.h"
 #include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_cpu_common.h"
 #include "kernels/gemm/gemm.h"
 
 namespace loom::kernels {
@@ -91,6 +88,7 @@ namespace loom::kernels {
 namespace {
 
 using std::int64_t;
+using namespace conv1d_cpu;
 
 template <typename C>
 constexpr DType dtype_of() {
@@ -110,19 +108,6 @@ void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* 
   gemm_cpu(g);
 }
 
-// The one place a gradient is written: Accumulate adds the old value in the compute type.
-template <typename C>
-inline void store(C& dst, C value, GradMode mode) {
-  dst = mode == GradMode::Accumulate ? dst + value : value;
-}
-
-// The running-max rule of the fused block: strictly greater replaces (so the first index wins
-// ties), and the first NaN replaces a number and then stays.
-template <typename C>
-inline bool beats(C v, C best) {
-  return v > best || (v != v && best == best);
-}
-
 // Output times [begin, end) at which tap k reads inside x; it reads row t' + shift there.
 struct TapRange {
   int64_t begin, end, shift;
@@ -136,19 +121,6 @@ TapRange tap_range(const Conv1dGeometry& g, int64_t k) {
 }
 
 bool parallel_worth(int64_t work) { return work > loom::kParallelGrain; }
-
-void check_geometry(const Conv1dGeometry& g, DType t, const std::string& op) {
-  LOOM_CHECK_SHAPE(t != DType::I32, op, ": expected a float dtype (f32, f64, f16, bf16), got i32");
-  LOOM_CHECK_SHAPE(g.T >= 0 && g.B >= 0 && g.C >= 0 && g.F >= 0, op, ": negative size (T = ", g.T, ", B = ", g.B,
-                   ", C = ", g.C, ", F = ", g.F, ")");
-  LOOM_CHECK_SHAPE(g.K >= 1 && g.dilation >= 1, op, ": kernel width and dilation must be >= 1 (K = ", g.K,
-                   ", dilation = ", g.dilation, ")");
-  LOOM_CHECK_SHAPE(g.pad_left >= 0 && g.pad_right >= 0, op, ": negative padding (", g.pad_left, ", ", g.pad_right,
-                   ")");
-  LOOM_CHECK_SHAPE(g.out_T() >= 1, op, ": no output position, T' = T + pad_left + pad_right - dilation*(K-1) = ",
-                   g.out_T(), " < 1 (T = ", g.T, ", K = ", g.K, ", dilation = ", g.dilation, ", padding = (",
-                   g.pad_left, ", ", g.pad_right, "))");
-}
 
 // ---- the GEMM form --------------------------------------------------------------------------------
 
@@ -204,117 +176,7 @@ void conv_gemm_bwd(const Conv1dBwdArgs& a) {
   }
 }
 
-// ---- the direct loops: the formula, one output element at a time ----------------------------------
-
-template <typename C>
-void conv_direct_fwd(const Conv1dFwdArgs& a) {
-  const Conv1dGeometry& g = a.g;
-  const int64_t T = g.T, B = g.B, Cin = g.C, F = g.F, K = g.K;
-  const C* x = static_cast<const C*>(a.x);
-  const C* weight = static_cast<const C*>(a.weight);
-  const C* bias = static_cast<const C*>(a.bias);
-  C* y = static_cast<C*>(a.y);
-  const int64_t rows = g.out_T() * B;
-#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(rows * F * K * Cin))
-  for (int64_t r = 0; r < rows; ++r) {
-    const int64_t tp = r / B, b = r % B;
-    for (int64_t f = 0; f < F; ++f) {
-      C acc = bias != nullptr ? bias[f] : C(0);
-      for (int64_t k = 0; k < K; ++k) {
-        const int64_t t = tp + k * g.dilation - g.pad_left;
-        if (t < 0 || t >= T) continue;  // padding reads as zero
-        const C* xr = x + (t * B + b) * Cin;
-        const C* wr = weight + (f * K + k) * Cin;
-        for (int64_t c = 0; c < Cin; ++c) acc += wr[c] * xr[c];
-      }
-      y[r * F + f] = acc;
-    }
-  }
-}
-
-template <typename C>
-void conv_direct_bwd(const Conv1dBwdArgs& a) {
-  const Conv1dGeometry& g = a.g;
-  const int64_t T = g.T, Tp = g.out_T(), B = g.B, Cin = g.C, F = g.F, K = g.K;
-  const C* x = static_cast<const C*>(a.x);
-  const C* weight = static_cast<const C*>(a.weight);
-  const C* dy = static_cast<const C*>(a.dy);
-  const int64_t work = Tp * B * F * K * Cin;
-  if (a.dx != nullptr) {
-    C* dx = static_cast<C*>(a.dx);
-#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(work))
-    for (int64_t r = 0; r < T * B; ++r) {
-      const int64_t t = r / B, b = r % B;
-      for (int64_t c = 0; c < Cin; ++c) {
-        C acc = 0;
-        for (int64_t k = 0; k < K; ++k) {
-          const int64_t tp = t - (k * g.dilation - g.pad_left);  // the output that read x[t] through tap k
-          if (tp < 0 || tp >= Tp) continue;
-          for (int64_t f = 0; f < F; ++f) acc += dy[(tp * B + b) * F + f] * weight[(f * K + k) * Cin + c];
-        }
-        store(dx[r * Cin + c], acc, a.input_mode);
-      }
-    }
-  }
-  if (a.dweight != nullptr) {
-    C* dweight = static_cast<C*>(a.dweight);
-#pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(work))
-    for (int64_t fk = 0; fk < F * K; ++fk) {
-      const int64_t f = fk / K, k = fk % K;
-      for (int64_t c = 0; c < Cin; ++c) {
-        C acc = 0;
-        for (int64_t tp = 0; tp < Tp; ++tp) {
-          const int64_t t = tp + k * g.dilation - g.pad_left;
-          if (t < 0 || t >= T) continue;
-          for (int64_t b = 0; b < B; ++b) acc += dy[(tp * B + b) * F + f] * x[(t * B + b) * Cin + c];
-        }
-        store(dweight[fk * Cin + c], acc, a.param_mode);
-      }
-    }
-  }
-  if (a.dbias != nullptr) {
-    C* dbias = static_cast<C*>(a.dbias);
-    for (int64_t f = 0; f < F; ++f) {
-      C acc = 0;
-      for (int64_t r = 0; r < Tp * B; ++r) acc += dy[r * F + f];
-      store(dbias[f], acc, a.param_mode);
-    }
-  }
-}
-
 // ---- the fused text-CNN block ---------------------------------------------------------------------
-
-Conv1dGeometry width_geometry(const TextCnnFwdArgs& a, int w) {
-  const TextCnnWidth& wd = a.widths[w];
-  Conv1dGeometry g;
-  g.T = a.T, g.B = a.B, g.C = a.C, g.F = wd.F, g.K = wd.K;
-  g.dilation = wd.dilation, g.pad_left = wd.pad_left, g.pad_right = wd.pad_right;
-  return g;
-}
-
-int64_t total_filters(const TextCnnFwdArgs& a) {
-  int64_t sum = 0;
-  for (int w = 0; w < a.num_widths; ++w) sum += a.widths[w].F;
-  return sum;
-}
-
-// Row lengths, checked once: nullptr means every row is T long.
-std::vector<int64_t> row_lengths(const TextCnnFwdArgs& a, const std::string& op) {
-  std::vector<int64_t> len(static_cast<std::size_t>(a.B), a.T);
-  for (int64_t b = 0; a.lengths != nullptr && b < a.B; ++b) {
-    const int64_t L = a.lengths[b];
-    LOOM_CHECK_SHAPE(L >= 0 && L <= a.T, op, ": lengths[", b, "] = ", L, " is outside [0, T] with T = ", a.T);
-    len[static_cast<std::size_t>(b)] = L;
-  }
-  return len;
-}
-
-void check_textcnn(const TextCnnFwdArgs& a, const std::string& op) {
-  LOOM_CHECK_SHAPE(a.num_widths >= 1 && a.num_widths <= kMaxTextCnnWidths, op, ": num_widths = ", a.num_widths,
-                   " is outside [1, ", kMaxTextCnnWidths, "]");
-  for (int w = 0; w < a.num_widths; ++w)
-    check_geometry(width_geometry(a, w), a.dtype, op + " (width " + std::to_string(w) + ")");
-}
 
 template <typename C>
 void textcnn_forward(const TextCnnFwdArgs& a, const std::vector<int64_t>& len) {
@@ -432,73 +294,9 @@ void textcnn_backward(const TextCnnBwdArgs& a) {
   }
 }
 
-// ---- F16 / BF16 storage: widen once, run the float path, round once --------------------------------
-
-using cpu::Wide;
-using cpu::output;
-using cpu::round_into;
-using cpu::widen;
-
-// run(args, tag) with tag a float or double: the compute type of the storage.
-template <typename Run>
-void run_conv_fwd(const Conv1dFwdArgs& a, Run run) {
-  if (a.dtype == DType::F32) return run(a, float{});
-  if (a.dtype == DType::F64) return run(a, double{});
-  const Conv1dGeometry& g = a.g;
-  Conv1dFwdArgs f = a;
-  f.dtype = DType::F32;
-  Wide x = widen(a.x, a.dtype, g.T * g.B * g.C), w = widen(a.weight, a.dtype, g.F * g.K * g.C);
-  Wide bias = widen(a.bias, a.dtype, g.F), y = output(a.y, a.dtype, g.out_T() * g.B * g.F, GradMode::Overwrite);
-  f.x = x.ptr(), f.weight = w.ptr(), f.bias = bias.ptr(), f.y = y.ptr();
-  run(f, float{});
-  round_into(y, a.y, a.dtype);
-}
-
-template <typename Run>
-void run_conv_bwd(const Conv1dBwdArgs& a, Run run) {
-  if (a.dtype == DType::F32) return run(a, float{});
-  if (a.dtype == DType::F64) return run(a, double{});
-  const Conv1dGeometry& g = a.g;
-  const int64_t nx = g.T * g.B * g.C, nw = g.F * g.K * g.C;
-  Conv1dBwdArgs f = a;
-  f.dtype = DType::F32;
-  Wide x = widen(a.x, a.dtype, nx), w = widen(a.weight, a.dtype, nw), dy = widen(a.dy, a.dtype, g.out_T() * g.B * g.F);
-  Wide dx = output(a.dx, a.dtype, nx, a.input_mode), dw = output(a.dweight, a.dtype, nw, a.param_mode);
-  Wide db = output(a.dbias, a.dtype, g.F, a.param_mode);
-  f.x = x.ptr(), f.weight = w.ptr(), f.dy = dy.ptr(), f.dx = dx.ptr(), f.dweight = dw.ptr(), f.dbias = db.ptr();
-  run(f, float{});
-  round_into(dx, a.dx, a.dtype), round_into(dw, a.dweight, a.dtype), round_into(db, a.dbias, a.dtype);
-}
-
-// Float copies of the text-CNN inputs shared by forward and backward.
-struct WideTextCnn {
-  Wide x, weight[kMaxTextCnnWidths], bias[kMaxTextCnnWidths];
-};
-
-void widen_textcnn(const TextCnnFwdArgs& a, TextCnnFwdArgs& f, WideTextCnn& wide) {
-  f.dtype = DType::F32;
-  wide.x = widen(a.x, a.dtype, a.T * a.B * a.C);
-  f.x = wide.x.ptr();
-  for (int w = 0; w < a.num_widths; ++w) {
-    const TextCnnWidth& wd = a.widths[w];
-    wide.weight[w] = widen(wd.weight, a.dtype, wd.F * wd.K * a.C);
-    wide.bias[w] = widen(wd.bias, a.dtype, wd.F);
-    f.widths[w].weight = wide.weight[w].ptr(), f.widths[w].bias = wide.bias[w].ptr();
-  }
-}
-
 }  // namespace
 
 // ---- entry points --------------------------------------------------------------------------------
-
-const char* conv1d_variant_name(Conv1dVariant v) {
-  switch (v) {
-    case Conv1dVariant::Direct: return "v1-direct";
-    case Conv1dVariant::ImplicitGemm: return "v2-implicit-gemm";
-    case Conv1dVariant::Fused: return "v3-fused";
-  }
-  return "?";
-}
 
 void conv1d_fwd_cpu(const Conv1dFwdArgs& a) {
   check_geometry(a.g, a.dtype, "conv1d_fwd_cpu");
@@ -514,55 +312,15 @@ void conv1d_bwd_cpu(const Conv1dBwdArgs& a) {
   run_conv_bwd(a, [](const Conv1dBwdArgs& f, auto tag) { conv_gemm_bwd<decltype(tag)>(f); });
 }
 
-void conv1d_fwd_direct_cpu(const Conv1dFwdArgs& a) {
-  check_geometry(a.g, a.dtype, "conv1d_fwd_direct_cpu");
-  run_conv_fwd(a, [](const Conv1dFwdArgs& f, auto tag) { conv_direct_fwd<decltype(tag)>(f); });
-}
-
-void conv1d_bwd_direct_cpu(const Conv1dBwdArgs& a) {
-  check_geometry(a.g, a.dtype, "conv1d_bwd_direct_cpu");
-  run_conv_bwd(a, [](const Conv1dBwdArgs& f, auto tag) { conv_direct_bwd<decltype(tag)>(f); });
-}
-
 void textcnn_fwd_cpu(const TextCnnFwdArgs& a) {
   check_textcnn(a, "textcnn_fwd_cpu");
   const std::vector<int64_t> len = row_lengths(a, "textcnn_fwd_cpu");
-  if (a.dtype == DType::F32) return textcnn_forward<float>(a, len);
-  if (a.dtype == DType::F64) return textcnn_forward<double>(a, len);
-  TextCnnFwdArgs f = a;
-  WideTextCnn wide;
-  widen_textcnn(a, f, wide);
-  Wide pooled = output(a.pooled, a.dtype, a.B * total_filters(a), GradMode::Overwrite);
-  f.pooled = pooled.ptr();
-  textcnn_forward<float>(f, len);
-  round_into(pooled, a.pooled, a.dtype);
+  run_textcnn_fwd(a, [&](const TextCnnFwdArgs& f, auto tag) { textcnn_forward<decltype(tag)>(f, len); });
 }
 
 void textcnn_bwd_cpu(const TextCnnBwdArgs& a) {
-  const TextCnnFwdArgs& fa = a.fwd;
-  check_textcnn(fa, "textcnn_bwd_cpu");
-  if (fa.dtype == DType::F32) return textcnn_backward<float>(a);
-  if (fa.dtype == DType::F64) return textcnn_backward<double>(a);
-  const int64_t nb = fa.B * total_filters(fa);
-  TextCnnBwdArgs f = a;
-  WideTextCnn wide;
-  widen_textcnn(fa, f.fwd, wide);
-  Wide pooled = widen(fa.pooled, fa.dtype, nb), dpooled = widen(a.dpooled, fa.dtype, nb);
-  Wide dx = output(a.dx, fa.dtype, fa.T * fa.B * fa.C, a.input_mode);
-  Wide dw[kMaxTextCnnWidths], db[kMaxTextCnnWidths];
-  for (int w = 0; w < fa.num_widths; ++w) {
-    const TextCnnWidth& wd = fa.widths[w];
-    dw[w] = output(wd.dweight, fa.dtype, wd.F * wd.K * fa.C, a.param_mode);
-    db[w] = output(wd.dbias, fa.dtype, wd.F, a.param_mode);
-    f.fwd.widths[w].dweight = dw[w].ptr(), f.fwd.widths[w].dbias = db[w].ptr();
-  }
-  f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr(), f.dx = dx.ptr();
-  textcnn_backward<float>(f);
-  round_into(dx, a.dx, fa.dtype);
-  for (int w = 0; w < fa.num_widths; ++w) {
-    round_into(dw[w], fa.widths[w].dweight, fa.dtype);
-    round_into(db[w], fa.widths[w].dbias, fa.dtype);
-  }
+  check_textcnn(a.fwd, "textcnn_bwd_cpu");
+  run_textcnn_bwd(a, [](const TextCnnBwdArgs& f, auto tag) { textcnn_backward<decltype(tag)>(f); });
 }
 
 // ---- cost: the formulas of the opening comment -----------------------------------------------------

@@ -23,7 +23,7 @@
 // the comparison with v2 (tiles reuse each loaded element 64 times). Minimum traffic and flops are
 // the same as v2 (conv1d_fwd_cost / conv1d_bwd_cost).
 //
-// Reference: kernels/conv1d/conv1d_cpu.cc (conv1d_fwd_direct_cpu is the same loops on the CPU).
+// Reference: kernels/conv1d/conv1d_reference.cc (the same loops on the CPU, one output at a time).
 // Tests: tests/kernels/test_conv1d_cuda.cc. Bench: bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md.
 #include <cstdint>
 
@@ -97,7 +97,7 @@ static __global__ void conv1d_direct_bwd_weight_kernel(Geo g, const T* __restric
 
 namespace detail {
 
-void conv1d_fwd_cuda_direct(const Conv1dFwdArgs& a, const CudaContext& ctx) {
+void conv1d_fwd_direct_launch(const Conv1dFwdArgs& a, const CudaContext& ctx) {
   const Geo g = geo(a.g);
   dispatch_float_dtype(a.dtype, "conv1d_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -108,7 +108,7 @@ void conv1d_fwd_cuda_direct(const Conv1dFwdArgs& a, const CudaContext& ctx) {
   });
 }
 
-void conv1d_bwd_cuda_direct(const Conv1dBwdArgs& a, const CudaContext& ctx) {
+void conv1d_bwd_direct_launch(const Conv1dBwdArgs& a, const CudaContext& ctx) {
   const Geo g = geo(a.g);
   dispatch_float_dtype(a.dtype, "conv1d_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -1,5 +1,5 @@
 // kernels/conv1d/conv1d_cuda_igemm.cu: 1-D convolution over time as an implicit GEMM (variant v2,
-// the default), and the public conv1d_*_cuda launchers that switch over Conv1dVariant.
+// the default), and the public launchers of v1 and v2 (conv1d_*_cuda_direct, conv1d_*_cuda_igemm).
 //
 // Math (kernels/conv1d/conv1d.h; x [T, B, C], weight [F, K, C], y [T', B, F], s_k = k*dil - pad_left):
 //   forward     y[t', b, f]  = bias[f] + sum_k sum_c weight[f, k, c] x[t' + s_k, b, c]
@@ -30,10 +30,11 @@
 //   backward twice the forward flops (data + weight) + T'*B*F adds for the bias; dx, dweight,
 //            partials 4*splits*F*K*C bytes.
 //
-// Variants (Conv1dVariant): Direct (v1, conv1d_cuda_direct.cu), ImplicitGemm (v2, here), Fused (v3,
-// conv1d_cuda_textcnn.cu, the text-CNN block only). Hand-tuned kernels target K in 1..7.
+// Variants (rows of conv1d_variants.h): cuda-v1 (direct, conv1d_cuda_direct.cu), cuda-v2 (implicit
+// GEMM, here), and cuda-v3 of the text-CNN table (the fused block, conv1d_cuda_textcnn.cu).
+// Hand-tuned kernels target K in 1..7.
 //
-// Reference: kernels/conv1d/conv1d_cpu.cc. Tests: tests/kernels/test_conv1d_cuda.cc (suite "cuda").
+// Reference: kernels/conv1d/conv1d_reference.cc. Tests: tests/kernels/test_conv1d_cuda.cc (suite "cuda").
 // Bench: bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md.
 #include <algorithm>
 #include <climits>
@@ -253,10 +254,10 @@ void bwd_igemm(const Conv1dBwdArgs& a, const CudaContext& ctx) {
   if (a.dbias && F > 0) detail::conv1d_bias_grad_cuda(a.dtype, To * B, F, a.dy, a.dbias, a.param_mode, ctx);
 }
 
-void check_supported(const Conv1dFwdArgs& a, Conv1dVariant variant, const char* op) {
+void check_supported(const Conv1dFwdArgs& a, const char* op) {
   detail::conv1d_check_geometry(a.g, op);
   std::string why;
-  if (!conv1d_cuda_supports(a, variant, &why)) LOOM_THROW(ShapeError, op, ": ", why);
+  if (!conv1d_cuda_supports(a, &why)) LOOM_THROW(ShapeError, op, ": ", why);
 }
 
 Conv1dFwdArgs fwd_view(const Conv1dBwdArgs& a) {
@@ -300,13 +301,11 @@ void conv1d_bias_grad_cuda(DType dtype, std::int64_t rows, std::int64_t F, const
 
 }  // namespace detail
 
-bool conv1d_cuda_supports(const Conv1dFwdArgs& a, Conv1dVariant variant, std::string* why_not) {
+bool conv1d_cuda_supports(const Conv1dFwdArgs& a, std::string* why_not) {
   auto refuse = [&](const std::string& why) {
     if (why_not) *why_not = why;
     return false;
   };
-  if (variant == Conv1dVariant::Fused)
-    return refuse("Conv1dVariant::Fused is the text-CNN block (textcnn_fwd_cuda), not a plain convolution");
   if (a.dtype != DType::F32 && a.dtype != DType::F16 && a.dtype != DType::BF16)
     return refuse(std::string("the CUDA conv1d takes f32, f16 or bf16 storage (got ") + dtype_name(a.dtype) +
                   "; f64 runs on the CPU)");
@@ -323,25 +322,28 @@ bool conv1d_cuda_supports(const Conv1dFwdArgs& a, Conv1dVariant variant, std::st
   return true;
 }
 
-void conv1d_fwd_cuda(const Conv1dFwdArgs& a, const CudaContext& ctx, Conv1dVariant variant) {
-  check_supported(a, variant, "conv1d_fwd_cuda");
+void conv1d_fwd_cuda_direct(const Conv1dFwdArgs& a, const CudaContext& ctx) {
+  check_supported(a, "conv1d_fwd_cuda_direct");
   if (a.g.out_T() * a.g.B * a.g.F == 0) return;
-  if (variant == Conv1dVariant::Direct) {
-    detail::conv1d_fwd_cuda_direct(a, ctx);
-    return;
-  }
-  conv1d_gemm::dispatch_policy(a.dtype, ctx.math_mode, "conv1d_fwd_cuda", [&](auto policy) {
+  detail::conv1d_fwd_direct_launch(a, ctx);
+}
+
+void conv1d_bwd_cuda_direct(const Conv1dBwdArgs& a, const CudaContext& ctx) {
+  check_supported(fwd_view(a), "conv1d_bwd_cuda_direct");
+  detail::conv1d_bwd_direct_launch(a, ctx);
+}
+
+void conv1d_fwd_cuda_igemm(const Conv1dFwdArgs& a, const CudaContext& ctx) {
+  check_supported(a, "conv1d_fwd_cuda_igemm");
+  if (a.g.out_T() * a.g.B * a.g.F == 0) return;
+  conv1d_gemm::dispatch_policy(a.dtype, ctx.math_mode, "conv1d_fwd_cuda_igemm", [&](auto policy) {
     fwd_igemm<decltype(policy)>(a, ctx);
   });
 }
 
-void conv1d_bwd_cuda(const Conv1dBwdArgs& a, const CudaContext& ctx, Conv1dVariant variant) {
-  check_supported(fwd_view(a), variant, "conv1d_bwd_cuda");
-  if (variant == Conv1dVariant::Direct) {
-    detail::conv1d_bwd_cuda_direct(a, ctx);
-    return;
-  }
-  conv1d_gemm::dispatch_policy(a.dtype, ctx.math_mode, "conv1d_bwd_cuda", [&](auto policy) {
+void conv1d_bwd_cuda_igemm(const Conv1dBwdArgs& a, const CudaContext& ctx) {
+  check_supported(fwd_view(a), "conv1d_bwd_cuda_igemm");
+  conv1d_gemm::dispatch_policy(a.dtype, ctx.math_mode, "conv1d_bwd_cuda_igemm", [&](auto policy) {
     bwd_igemm<decltype(policy)>(a, ctx);
   });
 }

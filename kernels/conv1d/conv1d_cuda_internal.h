@@ -3,8 +3,8 @@
 //
 // Internal: only kernels/conv1d/*.cu and conv1d_cudnn.cc include this. Plain C++ (no CUDA
 // headers), like every kernel header. Who lives where:
-//   conv1d_cuda_igemm.cu    v2 implicit GEMM, the public conv1d_*_cuda switch over Conv1dVariant,
-//                           conv1d_check_geometry and the bias gradient
+//   conv1d_cuda_igemm.cu    v2 implicit GEMM, the public conv1d_*_cuda_{direct,igemm} launchers
+//                           (argument checks), conv1d_check_geometry and the bias gradient
 //   conv1d_cuda_direct.cu   v1, one thread per output element
 //   conv1d_cuda_textcnn.cu  v3, the fused text-CNN block (textcnn_*_cuda)
 //   conv1d_cudnn_layout.cu  the [T, B, C] <-> [B, T, C] transposes the cuDNN path needs
@@ -22,9 +22,9 @@ namespace loom::kernels::detail {
 // does).
 void conv1d_check_geometry(const Conv1dGeometry& g, const char* op);
 
-// v1 (trusts arguments conv1d_cuda_supports accepted).
-void conv1d_fwd_cuda_direct(const Conv1dFwdArgs&, const CudaContext&);
-void conv1d_bwd_cuda_direct(const Conv1dBwdArgs&, const CudaContext&);
+// v1's launches (trust arguments conv1d_cuda_supports accepted).
+void conv1d_fwd_direct_launch(const Conv1dFwdArgs&, const CudaContext&);
+void conv1d_bwd_direct_launch(const Conv1dBwdArgs&, const CudaContext&);
 
 // dbias[f] (+)= sum over the rows of dy [rows, F]: deterministic column sums (reduce_sum_cuda).
 void conv1d_bias_grad_cuda(DType dtype, std::int64_t rows, std::int64_t F, const void* dy, void* dbias,

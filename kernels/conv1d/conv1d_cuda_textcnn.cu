@@ -41,7 +41,7 @@
 //   The dense alternative (cuDNN conv + ReLU + max pool) writes and re-reads [T', B, sum F] and runs a
 //   backward T' times larger: the reason this block can beat it.
 //
-// Reference: kernels/conv1d/conv1d_cpu.cc (textcnn_*_cpu). Tests: tests/kernels/test_conv1d_cuda.cc.
+// Reference: kernels/conv1d/conv1d_reference.cc (textcnn_*_reference). Tests: tests/kernels/test_conv1d_cuda.cc.
 // Bench: bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md.
 #include <algorithm>
 #include <climits>

@@ -38,7 +38,7 @@
 // Bytes moved beyond cuDNN's own: forward 2*(T+pads)*B*C*s + 2*T'*B*F*s (transposes), backward
 // 2*T'*B*F*s + 2*(T+pads)*B*C*s (dy, x) + 2*(T+pads)*B*C*s (dx) + the bias sum T'*B*F*s.
 //
-// Reference: kernels/conv1d/conv1d_cpu.cc. Tests: tests/kernels/test_conv1d_cuda.cc (suite "cuda").
+// Reference: kernels/conv1d/conv1d_reference.cc. Tests: tests/kernels/test_conv1d_cuda.cc (suite "cuda").
 // Bench: bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md.
 #include <cudnn.h>
 #include <cuda_runtime_api.h>
@@ -50,7 +50,7 @@
 
 #include "core/cuda_context.h"
 #include "core/error.h"
-#include "ops/tensor.h"
+#include "core/workspace.h"
 #include "kernels/conv1d/conv1d_cuda_internal.h"
 
 namespace loom::kernels {
@@ -149,8 +149,9 @@ struct Conv {
   }
 };
 
-Tensor scratch(const CudaContext& ctx, std::int64_t B, std::int64_t T, std::int64_t C, DType dtype) {
-  return Tensor::empty({B, T, C}, dtype, Device::cuda(ctx.device()));
+// A [B, T, C] batch-major scratch of the storage type; it lives as long as `ws` (the call).
+void* scratch(Workspace& ws, std::int64_t B, std::int64_t T, std::int64_t C, DType dtype) {
+  return ws.alloc_bytes(static_cast<std::size_t>(B * T * C) * dtype_size(dtype));
 }
 
 void* workspace(const CudaContext& ctx, std::size_t bytes) { return bytes ? ctx.workspace(bytes) : nullptr; }
@@ -186,8 +187,10 @@ void conv1d_fwd_cudnn(const Conv1dFwdArgs& a, const CudaContext& ctx) {
   const Conv1dGeometry& g = a.g;
   if (g.B * g.out_T() * g.F == 0) return;
   Conv cv(g, a.dtype, ctx);
-  const Tensor xb = scratch(ctx, g.B, cv.T_in, g.C, a.dtype), yb = scratch(ctx, g.B, g.out_T(), g.F, a.dtype);
-  detail::conv1d_to_batch_major_cuda(a.dtype, g.T, g.B, g.C, cv.pad_left, cv.pad_right, a.x, xb.data_ptr(), ctx);
+  Workspace ws(Device::cuda(ctx.device()));
+  void* xb = scratch(ws, g.B, cv.T_in, g.C, a.dtype);
+  void* yb = scratch(ws, g.B, g.out_T(), g.F, a.dtype);
+  detail::conv1d_to_batch_major_cuda(a.dtype, g.T, g.B, g.C, cv.pad_left, cv.pad_right, a.x, xb, ctx);
 
   int count = 0, returned = 0;
   LOOM_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(cv.handle, &count));
@@ -199,9 +202,9 @@ void conv1d_fwd_cudnn(const Conv1dFwdArgs& a, const CudaContext& ctx) {
   std::size_t bytes = 0;
   LOOM_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(cv.handle, cv.x.d, cv.w.d, cv.conv.d, cv.y.d, algo, &bytes));
   const float one = 1.0f, zero = 0.0f;
-  LOOM_CUDNN_CHECK(cudnnConvolutionForward(cv.handle, &one, cv.x.d, xb.data_ptr(), cv.w.d, a.weight, cv.conv.d, algo,
-                                           workspace(ctx, bytes), bytes, &zero, cv.y.d, yb.data_ptr()));
-  detail::conv1d_to_time_major_cuda(a.dtype, g.out_T(), g.B, g.F, g.out_T(), 0, yb.data_ptr(), a.bias, a.y,
+  LOOM_CUDNN_CHECK(cudnnConvolutionForward(cv.handle, &one, cv.x.d, xb, cv.w.d, a.weight, cv.conv.d, algo,
+                                           workspace(ctx, bytes), bytes, &zero, cv.y.d, yb));
+  detail::conv1d_to_time_major_cuda(a.dtype, g.out_T(), g.B, g.F, g.out_T(), 0, yb, a.bias, a.y,
                                     GradMode::Overwrite, ctx);
 }
 
@@ -222,13 +225,14 @@ void conv1d_bwd_cudnn(const Conv1dBwdArgs& a, const CudaContext& ctx) {
   }
   if (!a.dweight && !a.dx) return;
   Conv cv(g, a.dtype, ctx);
-  const Tensor dyb = scratch(ctx, g.B, g.out_T(), g.F, a.dtype);
-  detail::conv1d_to_batch_major_cuda(a.dtype, g.out_T(), g.B, g.F, 0, 0, a.dy, dyb.data_ptr(), ctx);
+  Workspace ws(Device::cuda(ctx.device()));
+  void* dyb = scratch(ws, g.B, g.out_T(), g.F, a.dtype);
+  detail::conv1d_to_batch_major_cuda(a.dtype, g.out_T(), g.B, g.F, 0, 0, a.dy, dyb, ctx);
   const float one = 1.0f, zero = 0.0f;
 
   if (a.dweight) {
-    const Tensor xb = scratch(ctx, g.B, cv.T_in, g.C, a.dtype);
-    detail::conv1d_to_batch_major_cuda(a.dtype, g.T, g.B, g.C, cv.pad_left, cv.pad_right, a.x, xb.data_ptr(), ctx);
+    void* xb = scratch(ws, g.B, cv.T_in, g.C, a.dtype);
+    detail::conv1d_to_batch_major_cuda(a.dtype, g.T, g.B, g.C, cv.pad_left, cv.pad_right, a.x, xb, ctx);
     int count = 0, returned = 0;
     LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cv.handle, &count));
     cv.ask();
@@ -240,13 +244,13 @@ void conv1d_bwd_cudnn(const Conv1dBwdArgs& a, const CudaContext& ctx) {
     LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(cv.handle, cv.x.d, cv.y.d, cv.conv.d, cv.w.d, algo,
                                                                     &bytes));
     const float* beta = a.param_mode == GradMode::Accumulate ? &one : &zero;
-    LOOM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cv.handle, &one, cv.x.d, xb.data_ptr(), cv.y.d, dyb.data_ptr(),
+    LOOM_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cv.handle, &one, cv.x.d, xb, cv.y.d, dyb,
                                                     cv.conv.d, algo, workspace(ctx, bytes), bytes, beta, cv.w.d,
                                                     a.dweight));
   }
 
   if (a.dx && g.T * g.C > 0) {
-    const Tensor dxb = scratch(ctx, g.B, cv.T_in, g.C, a.dtype);
+    void* dxb = scratch(ws, g.B, cv.T_in, g.C, a.dtype);
     int count = 0, returned = 0;
     LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cv.handle, &count));
     cv.ask();
@@ -257,9 +261,9 @@ void conv1d_bwd_cudnn(const Conv1dBwdArgs& a, const CudaContext& ctx) {
     std::size_t bytes = 0;
     LOOM_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(cv.handle, cv.w.d, cv.y.d, cv.conv.d, cv.x.d, algo,
                                                                   &bytes));
-    LOOM_CUDNN_CHECK(cudnnConvolutionBackwardData(cv.handle, &one, cv.w.d, a.weight, cv.y.d, dyb.data_ptr(), cv.conv.d,
-                                                  algo, workspace(ctx, bytes), bytes, &zero, cv.x.d, dxb.data_ptr()));
-    detail::conv1d_to_time_major_cuda(a.dtype, g.T, g.B, g.C, cv.T_in, cv.pad_left, dxb.data_ptr(), nullptr, a.dx,
+    LOOM_CUDNN_CHECK(cudnnConvolutionBackwardData(cv.handle, &one, cv.w.d, a.weight, cv.y.d, dyb, cv.conv.d,
+                                                  algo, workspace(ctx, bytes), bytes, &zero, cv.x.d, dxb));
+    detail::conv1d_to_time_major_cuda(a.dtype, g.T, g.B, g.C, cv.T_in, cv.pad_left, dxb, nullptr, a.dx,
                                       a.input_mode, ctx);
   }
 }

@@ -1,13 +1,14 @@
-// tests/kernels/test_conv1d_cpu.cc: the CPU conv1d and text-CNN kernels (kernels/conv1d/conv1d_cpu.cc),
-// called directly.
+// tests/kernels/test_conv1d_cpu.cc: the CPU rows of the conv1d family's variant tables
+// (kernels/conv1d/conv1d_variants.h: "reference", "cpu"), called directly through the tables.
 //
-// Layer 3 of the pyramid first: the direct loops == the K-accumulated-GEMM form, forward and all
-// three gradients, over valid / same / explicit padding, dilation 1 and 2, K in {1, 3, 4, 5},
-// B = 1, and C, F that are multiples of nothing. Layer 1: every gradient of the GEMM form and of
-// the fused text-CNN block against central differences in F64 (h = 1e-6, rtol 1e-6, atol 1e-8:
-// the argument of tests/support/gradcheck.h). The fused block against the same computation
-// composed from the other CPU kernels (conv -> ReLU -> masked global max, and back). Then F16 /
-// BF16 storage against F32 on the rounded inputs, GradMode, the cost formulas, and T' < 1.
+// Layer 3 of the pyramid first: every CPU row of both tables == the naive reference, forward and
+// every gradient, in every dtype, over valid / same / explicit padding, dilation 1 and 2, K in
+// {1, 3, 4, 5}, B = 1, and C, F that are multiples of nothing. Layer 1: every gradient of every CPU
+// row (the reference included) and of the fused text-CNN block against central differences in
+// F64 (h = 1e-6, rtol 1e-6, atol 1e-8: the argument of tests/support/gradcheck.h). The fused block
+// against the same computation composed from the other CPU kernels (conv -> ReLU -> masked global
+// max, and back). Then F16 / BF16 storage against F32 on the rounded inputs, GradMode, the cost
+// formulas, T' < 1, and the tables themselves.
 //
 // Every output and Overwrite gradient starts as NaN, so a slot the kernel forgets to write fails
 // the comparison instead of passing by luck.
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_variants.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/pool/pool.h"
 #include "tests/support/compare.h"
@@ -29,6 +31,7 @@
 #include "tests/support/gradcheck.h"
 #include "tests/support/stored.h"
 #include "tests/support/values.h"
+#include "ops/conv1d.h"
 
 using namespace loom;
 using namespace loom::test;
@@ -40,7 +43,17 @@ namespace {
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 enum class Pad { Valid, Same, Explicit };
-enum class Form { Gemm, Direct };
+
+// The CPU rows of a table (by name: the reference first, then every faster form).
+template <class Row>
+std::vector<std::string> cpu_rows(const std::vector<Row>& rows) {
+  std::vector<std::string> names;
+  for (const Row& r : rows)
+    if (r.device == DeviceType::Cpu) names.push_back(r.name);
+  return names;
+}
+std::vector<std::string> conv_cpu_rows() { return cpu_rows(kernels::conv1d_variants()); }
+std::vector<std::string> textcnn_cpu_rows() { return cpu_rows(kernels::textcnn_variants()); }
 
 Conv1dGeometry geometry(int64_t T, int64_t B, int64_t C, int64_t F, int64_t K, int64_t dil, Pad pad,
                         int64_t left = 0, int64_t right = 0) {
@@ -79,13 +92,12 @@ std::vector<double> round_all(const std::vector<double>& v, DType t) {
   return out;
 }
 
-std::vector<double> conv_fwd(const ConvCase& c, DType t, Form form) {
+std::vector<double> conv_fwd(const ConvCase& c, DType t, const std::string& row) {
   Stored x(c.x, t), w(c.weight, t), b(c.bias, t), y(n_y(c.g), kNaN, t);
   kernels::Conv1dFwdArgs a;
   a.g = c.g, a.dtype = t;
   a.x = x.ptr(), a.weight = w.ptr(), a.bias = b.ptr(), a.y = y.ptr();
-  if (form == Form::Gemm) kernels::conv1d_fwd_cpu(a);
-  else kernels::conv1d_fwd_direct_cpu(a);
+  kernels::conv1d_variant(row).forward(a, nullptr);
   return y.values();
 }
 
@@ -99,7 +111,8 @@ struct BwdOptions {
   bool dx = true, dweight = true, dbias = true;
 };
 
-ConvGrads conv_bwd(const ConvCase& c, const std::vector<double>& dy, DType t, Form form, const BwdOptions& o = {}) {
+ConvGrads conv_bwd(const ConvCase& c, const std::vector<double>& dy, DType t, const std::string& row,
+                   const BwdOptions& o = {}) {
   Stored x(c.x, t), w(c.weight, t), dys(dy, t);
   Stored dx(o.dx ? n_x(c.g) : 0, o.prefill, t), dw(o.dweight ? n_w(c.g) : 0, o.prefill, t);
   Stored db(o.dbias ? static_cast<std::size_t>(c.g.F) : 0, o.prefill, t);
@@ -108,8 +121,7 @@ ConvGrads conv_bwd(const ConvCase& c, const std::vector<double>& dy, DType t, Fo
   a.x = x.ptr(), a.weight = w.ptr(), a.dy = dys.ptr();
   a.dx = dx.ptr(), a.dweight = dw.ptr(), a.dbias = db.ptr();
   a.input_mode = o.input_mode, a.param_mode = o.param_mode;
-  if (form == Form::Gemm) kernels::conv1d_bwd_cpu(a);
-  else kernels::conv1d_bwd_direct_cpu(a);
+  kernels::conv1d_variant(row).backward(a, nullptr, nullptr);
   return {dx.values(), dw.values(), db.values()};
 }
 
@@ -185,7 +197,8 @@ struct TextCnnOut {
 };
 
 // The fused forward, then (dpooled given) the fused backward on the forward's own pooled / argmax.
-TextCnnOut run_textcnn(const TextCnnCase& c, DType t, const std::vector<double>* dpooled, const BwdOptions& o = {}) {
+TextCnnOut run_textcnn(const TextCnnCase& c, DType t, const std::vector<double>* dpooled, const BwdOptions& o = {},
+                       const std::string& row = "cpu") {
   const std::size_t nb = static_cast<std::size_t>(c.B * c.SF());
   Stored x(c.x, t), pooled(nb, kNaN, t);
   std::vector<Stored> params, grads;  // per width: weight bias | dweight dbias
@@ -204,7 +217,7 @@ TextCnnOut run_textcnn(const TextCnnCase& c, DType t, const std::vector<double>*
     params.emplace_back(c.weight[w], t), params.emplace_back(c.bias[w], t);
     wd.weight = params[2 * w].ptr(), wd.bias = params[2 * w + 1].ptr();
   }
-  kernels::textcnn_fwd_cpu(a);
+  kernels::textcnn_variant(row).forward(a, nullptr);
   out.pooled = pooled.values();
   if (dpooled == nullptr) return out;
 
@@ -219,7 +232,7 @@ TextCnnOut run_textcnn(const TextCnnCase& c, DType t, const std::vector<double>*
     grads.emplace_back(o.dbias ? static_cast<std::size_t>(g.F) : 0, o.prefill, t);
     b.fwd.widths[w].dweight = grads[2 * w].ptr(), b.fwd.widths[w].dbias = grads[2 * w + 1].ptr();
   }
-  kernels::textcnn_bwd_cpu(b);
+  kernels::textcnn_variant(row).backward(b, nullptr, nullptr);
   out.dx = dx.values();
   for (std::size_t w = 0; w < c.widths.size(); ++w) {
     out.dweight.push_back(grads[2 * w].values());
@@ -255,7 +268,7 @@ TextCnnOut run_composed(const TextCnnCase& c, DType t, const std::vector<double>
     const Conv1dGeometry g = c.geometry_of(w);
     const int64_t Tp = g.out_T(), F = g.F, n = Tp * B * F;
     const ConvCase cc{g, c.x, c.weight[w], c.bias[w]};
-    const std::vector<double> z = conv_fwd(cc, t, Form::Gemm);
+    const std::vector<double> z = conv_fwd(cc, t, "cpu");
     Stored zs(z, t), r(static_cast<std::size_t>(n), kNaN, t);
     kernels::UnaryFwdArgs u;
     u.n = n, u.dtype = t, u.op = kernels::UnaryOp::Relu, u.x = zs.ptr(), u.y = r.ptr();
@@ -283,7 +296,7 @@ TextCnnOut run_composed(const TextCnnCase& c, DType t, const std::vector<double>
     kernels::UnaryBwdArgs ub;
     ub.n = n, ub.dtype = t, ub.op = kernels::UnaryOp::Relu, ub.y = r.ptr(), ub.dy = dr.ptr(), ub.dx = dz.ptr();
     kernels::unary_bwd_cpu(ub);
-    const ConvGrads gr = conv_bwd(cc, dz.values(), t, Form::Gemm);
+    const ConvGrads gr = conv_bwd(cc, dz.values(), t, "cpu");
     out.dx = plus(out.dx, gr.dx);
     out.dweight.push_back(gr.dweight), out.dbias.push_back(gr.dbias);
     off += F;
@@ -313,7 +326,7 @@ TextCnnCase textcnn_case(std::uint64_t seed) {
 bool well_separated(const TextCnnCase& c) {
   for (std::size_t w = 0; w < c.widths.size(); ++w) {
     const Conv1dGeometry g = c.geometry_of(w);
-    const std::vector<double> z = conv_fwd({g, c.x, c.weight[w], c.bias[w]}, DType::F64, Form::Direct);
+    const std::vector<double> z = conv_fwd({g, c.x, c.weight[w], c.bias[w]}, DType::F64, "reference");
     for (int64_t b = 0; b < c.B; ++b)
       for (int64_t f = 0; f < g.F; ++f) {
         std::vector<double> v;
@@ -343,7 +356,7 @@ TextCnnCase rounded(TextCnnCase c, DType t) {
   return c;
 }
 
-// The grid of geometries on which the two forms must agree.
+// The grid of geometries on which every row must agree with the reference.
 std::vector<Conv1dGeometry> geometry_grid() {
   std::vector<Conv1dGeometry> grid;
   for (int64_t B : {3, 1})
@@ -361,37 +374,62 @@ std::vector<Conv1dGeometry> geometry_grid() {
 
 }  // namespace
 
-TEST_CASE("conv1d cpu: direct loops == GEMM form, forward and every gradient") {
-  std::uint64_t seed = 100;
-  for (const Conv1dGeometry& g : geometry_grid()) {
-    for (DType t : {DType::F64, DType::F32}) {
-      INFO(describe(g), " ", dtype_name(t));
-      const ConvCase c = random_case(g, seed, seed % 2 == 0);  // every other case without bias
-      const std::vector<double> dy = random_values(static_cast<int64_t>(n_y(g)), seed + 5, -1, 1);
-      check_close(conv_fwd(c, t, Form::Gemm), conv_fwd(c, t, Form::Direct), t, "y");
-      const ConvGrads gemm = conv_bwd(c, dy, t, Form::Gemm), direct = conv_bwd(c, dy, t, Form::Direct);
-      check_close(gemm.dx, direct.dx, t, "dx");
-      check_close(gemm.dweight, direct.dweight, t, "dweight");
-      check_close(gemm.dbias, direct.dbias, t, "dbias");
-      ++seed;
+TEST_CASE("conv1d cpu: every CPU row == the reference, forward and every gradient, every dtype") {
+  for (const std::string& row : conv_cpu_rows()) {
+    if (row == "reference") continue;
+    std::uint64_t seed = 100;
+    for (const Conv1dGeometry& g : geometry_grid()) {
+      for (DType t : {DType::F64, DType::F32, DType::F16, DType::BF16}) {
+        INFO(row, " ", describe(g), " ", dtype_name(t));
+        const ConvCase c = random_case(g, seed, seed % 2 == 0);  // every other case without bias
+        const std::vector<double> dy = random_values(static_cast<int64_t>(n_y(g)), seed + 5, -1, 1);
+        check_close(conv_fwd(c, t, row), conv_fwd(c, t, "reference"), t, "y");
+        const ConvGrads got = conv_bwd(c, dy, t, row), want = conv_bwd(c, dy, t, "reference");
+        check_close(got.dx, want.dx, t, "dx");
+        check_close(got.dweight, want.dweight, t, "dweight");
+        check_close(got.dbias, want.dbias, t, "dbias");
+        ++seed;
+      }
     }
   }
 }
 
-TEST_CASE("conv1d cpu: F64 finite differences of the GEMM form") {
+TEST_CASE("conv1d cpu: every CPU text-CNN row == the reference, every dtype") {
+  for (const std::string& row : textcnn_cpu_rows()) {
+    if (row == "reference") continue;
+    for (DType t : {DType::F64, DType::F32, DType::F16, DType::BF16}) {
+      INFO(row, " ", dtype_name(t));
+      const TextCnnCase c = separated_textcnn_case(650);
+      const std::vector<double> dp = random_values(c.B * c.SF(), 31, -1, 1);
+      const TextCnnOut got = run_textcnn(c, t, &dp, {}, row), want = run_textcnn(c, t, &dp, {}, "reference");
+      check_close(got.pooled, want.pooled, t, "pooled");
+      check_equal(got.argmax, want.argmax, "argmax");
+      check_close(got.dx, want.dx, t, "dx");
+      for (std::size_t w = 0; w < c.widths.size(); ++w) {
+        INFO("width ", w);
+        check_close(got.dweight[w], want.dweight[w], t, "dweight");
+        check_close(got.dbias[w], want.dbias[w], t, "dbias");
+      }
+    }
+  }
+}
+
+TEST_CASE("conv1d cpu: F64 finite differences of every CPU row, the reference first") {
   const Conv1dGeometry cases[] = {geometry(6, 2, 3, 4, 3, 1, Pad::Valid), geometry(6, 2, 3, 4, 4, 2, Pad::Same),
                                   geometry(5, 1, 3, 2, 2, 3, Pad::Explicit, 3, 1)};
-  std::uint64_t seed = 300;
-  for (const Conv1dGeometry& g : cases) {
-    INFO(describe(g));
-    ConvCase c = random_case(g, seed);
-    const std::vector<double> w = random_values(static_cast<int64_t>(n_y(g)), seed + 7, -1, 1);
-    const ConvGrads analytic = conv_bwd(c, w, DType::F64, Form::Gemm);
-    auto loss = [&] { return dot(conv_fwd(c, DType::F64, Form::Gemm), w); };
-    check_close(analytic.dx, numeric_grad(c.x, loss), gradcheck_tolerance(), "dx");
-    check_close(analytic.dweight, numeric_grad(c.weight, loss), gradcheck_tolerance(), "dweight");
-    check_close(analytic.dbias, numeric_grad(c.bias, loss), gradcheck_tolerance(), "dbias");
-    seed += 10;
+  for (const std::string& row : conv_cpu_rows()) {
+    std::uint64_t seed = 300;
+    for (const Conv1dGeometry& g : cases) {
+      INFO(row, " ", describe(g));
+      ConvCase c = random_case(g, seed);
+      const std::vector<double> w = random_values(static_cast<int64_t>(n_y(g)), seed + 7, -1, 1);
+      const ConvGrads analytic = conv_bwd(c, w, DType::F64, row);
+      auto loss = [&] { return dot(conv_fwd(c, DType::F64, row), w); };
+      check_close(analytic.dx, numeric_grad(c.x, loss), gradcheck_tolerance(), "dx");
+      check_close(analytic.dweight, numeric_grad(c.weight, loss), gradcheck_tolerance(), "dweight");
+      check_close(analytic.dbias, numeric_grad(c.bias, loss), gradcheck_tolerance(), "dbias");
+      seed += 10;
+    }
   }
 }
 
@@ -399,8 +437,8 @@ TEST_CASE("conv1d cpu: GradMode and absent gradients") {
   const Conv1dGeometry g = geometry(8, 3, 5, 7, 3, 2, Pad::Same);
   const ConvCase c = random_case(g, 400);
   const std::vector<double> dy = random_values(static_cast<int64_t>(n_y(g)), 401, -1, 1);
-  for (Form form : {Form::Gemm, Form::Direct}) {
-    INFO((form == Form::Gemm ? "gemm" : "direct"));
+  for (const std::string& form : conv_cpu_rows()) {
+    INFO(form);
     const ConvGrads fresh = conv_bwd(c, dy, DType::F64, form);
     BwdOptions acc;
     acc.param_mode = GradMode::Accumulate, acc.prefill = 0.375;  // dx still overwrites its prefill
@@ -418,10 +456,12 @@ TEST_CASE("conv1d cpu: GradMode and absent gradients") {
   }
 }
 
-TEST_CASE("conv1d cpu: text-CNN block F64 finite differences") {
+TEST_CASE("conv1d cpu: text-CNN block F64 finite differences, every CPU row") {
+  for (const std::string& row : textcnn_cpu_rows()) {
+  INFO(row);
   TextCnnCase c = separated_textcnn_case(500);
   const std::vector<double> wts = random_values(c.B * c.SF(), 17, -1, 1);
-  const TextCnnOut r = run_textcnn(c, DType::F64, &wts);
+  const TextCnnOut r = run_textcnn(c, DType::F64, &wts, {}, row);
   // The case must exercise every path: ReLU on, ReLU off with a window, and no window at all.
   int active = 0, inactive = 0, empty = 0;
   for (std::size_t i = 0; i < r.pooled.size(); ++i) {
@@ -437,13 +477,14 @@ TEST_CASE("conv1d cpu: text-CNN block F64 finite differences") {
   CHECK(active > 0);
   CHECK(inactive >= c.B - 1);  // filter 2 of width 1, in every row that has a window
   CHECK(empty > 0);
-  auto loss = [&] { return dot(run_textcnn(c, DType::F64, nullptr).pooled, wts); };
+  auto loss = [&] { return dot(run_textcnn(c, DType::F64, nullptr, {}, row).pooled, wts); };
   check_close(r.dx, numeric_grad(c.x, loss), gradcheck_tolerance(), "dx");
   for (std::size_t w = 0; w < c.widths.size(); ++w) {
     INFO("width ", w);
     check_close(r.dweight[w], numeric_grad(c.weight[w], loss), gradcheck_tolerance(), "dweight");
     check_close(r.dbias[w], numeric_grad(c.bias[w], loss), gradcheck_tolerance(), "dbias");
   }
+}
 }
 
 TEST_CASE("conv1d cpu: fused text-CNN block == conv + bias + ReLU + masked max composed") {
@@ -477,9 +518,10 @@ TEST_CASE("conv1d cpu: text-CNN ties go to the first position") {
   // Filter 0 of width 0 with zero weights: its pre-activation is its bias at every position.
   std::fill_n(c.weight[0].begin(), g.K * g.C, 0.0);
   c.bias[0][0] = 0.3;
-  const TextCnnOut r = run_textcnn(c, DType::F64, nullptr);
+  for (const std::string& row : textcnn_cpu_rows())
   for (int64_t b = 0; b < c.B; ++b) {
-    INFO("row ", b);
+    const TextCnnOut r = run_textcnn(c, DType::F64, nullptr, {}, row);
+    INFO(row, ", row ", b);
     const std::size_t i = static_cast<std::size_t>(b * c.SF());
     const bool has_window = kernels::conv1d_output_length(g, c.length(b)) > 0;
     CHECK(r.argmax[i] == (has_window ? 0 : -1));
@@ -519,8 +561,8 @@ TEST_CASE("conv1d cpu: F16 and BF16 storage match F32 on the rounded inputs") {
     INFO(dtype_name(t));
     const ConvCase r{g, round_all(c.x, t), round_all(c.weight, t), round_all(c.bias, t)};
     const std::vector<double> dy_r = round_all(dy, t);
-    for (Form form : {Form::Gemm, Form::Direct}) {
-      INFO((form == Form::Gemm ? "gemm" : "direct"));
+    for (const std::string& form : conv_cpu_rows()) {
+      INFO(form);
       check_close(conv_fwd(c, t, form), conv_fwd(r, DType::F32, form), t, "y");
       const ConvGrads half = conv_bwd(c, dy, t, form), ref = conv_bwd(r, dy_r, DType::F32, form);
       check_close(half.dx, ref.dx, t, "dx");
@@ -593,11 +635,11 @@ TEST_CASE("conv1d cpu: T' < 1 is a ShapeError naming T, K, dilation and padding"
   f.g = g, f.dtype = DType::F64, f.x = x.data(), f.weight = w.data(), f.y = y.data();
   CHECK_SHAPE_ERROR([&] { kernels::conv1d_fwd_cpu(f); }, "conv1d_fwd_cpu", "T = 2", "K = 3", "dilation = 1",
                     "padding = (0, 0)");
-  CHECK_SHAPE_ERROR([&] { kernels::conv1d_fwd_direct_cpu(f); }, "conv1d_fwd_direct_cpu", "T = 2", "K = 3");
+  CHECK_SHAPE_ERROR([&] { kernels::conv1d_fwd_reference(f); }, "conv1d_fwd_reference", "T = 2", "K = 3");
   kernels::Conv1dBwdArgs b;
   b.g = g, b.dtype = DType::F64, b.x = x.data(), b.weight = w.data(), b.dy = y.data(), b.dx = x.data();
   CHECK_SHAPE_ERROR([&] { kernels::conv1d_bwd_cpu(b); }, "conv1d_bwd_cpu", "T = 2", "K = 3");
-  CHECK_SHAPE_ERROR([&] { kernels::conv1d_bwd_direct_cpu(b); }, "conv1d_bwd_direct_cpu", "T = 2", "K = 3");
+  CHECK_SHAPE_ERROR([&] { kernels::conv1d_bwd_reference(b); }, "conv1d_bwd_reference", "T = 2", "K = 3");
   f.g = geometry(4, 1, 3, 4, 3, 2, Pad::Valid);  // dilation 2 spans 5 > T = 4
   CHECK_SHAPE_ERROR([&] { kernels::conv1d_fwd_cpu(f); }, "T = 4", "K = 3", "dilation = 2");
   kernels::TextCnnFwdArgs t;
@@ -605,6 +647,7 @@ TEST_CASE("conv1d cpu: T' < 1 is a ShapeError naming T, K, dilation and padding"
   t.T = 2, t.B = 1, t.C = 3, t.dtype = DType::F64, t.x = x.data(), t.pooled = y.data(), t.argmax = argmax.data();
   t.widths[0].F = 4, t.widths[0].K = 3, t.widths[0].weight = w.data();
   CHECK_SHAPE_ERROR([&] { kernels::textcnn_fwd_cpu(t); }, "textcnn_fwd_cpu", "width 0", "T = 2", "K = 3");
+  CHECK_SHAPE_ERROR([&] { kernels::textcnn_fwd_reference(t); }, "textcnn_fwd_reference", "width 0", "T = 2", "K = 3");
   // With same padding T < K is fine: T' = T.
   f.g = geometry(2, 1, 3, 4, 3, 1, Pad::Same);
   kernels::conv1d_fwd_cpu(f);
@@ -613,10 +656,29 @@ TEST_CASE("conv1d cpu: T' < 1 is a ShapeError naming T, K, dilation and padding"
   const std::int32_t bad[1] = {3};
   t.widths[0].pad_left = t.widths[0].pad_right = 1, t.lengths = bad;
   CHECK_SHAPE_ERROR([&] { kernels::textcnn_fwd_cpu(t); }, "textcnn_fwd_cpu", "lengths[0] = 3");
+  CHECK_SHAPE_ERROR([&] { kernels::textcnn_fwd_reference(t); }, "textcnn_fwd_reference", "lengths[0] = 3");
 }
 
-TEST_CASE("conv1d cpu: variant names") {
-  CHECK(std::string(kernels::conv1d_variant_name(kernels::Conv1dVariant::Direct)) == "v1-direct");
-  CHECK(std::string(kernels::conv1d_variant_name(kernels::Conv1dVariant::ImplicitGemm)) == "v2-implicit-gemm");
-  CHECK(std::string(kernels::conv1d_variant_name(kernels::Conv1dVariant::Fused)) == "v3-fused");
+TEST_CASE("conv1d cpu: the variant tables") {
+  // The reference and the CPU training path are in every build, reference first; CUDA rows are named
+  // after ops::Conv1dVariant (rows of a backend this build lacks are absent, never null).
+  const std::vector<std::string> conv = conv_cpu_rows(), textcnn = textcnn_cpu_rows();
+  CHECK(conv == std::vector<std::string>{"reference", "cpu"});
+  CHECK(textcnn == std::vector<std::string>{"reference", "cpu"});
+  CHECK(std::string(ops::conv1d_variant_name(ops::Conv1dVariant::Direct)) == "cuda-v1");
+  CHECK(std::string(ops::conv1d_variant_name(ops::Conv1dVariant::ImplicitGemm)) == "cuda-v2");
+  CHECK(std::string(ops::conv1d_variant_name(ops::Conv1dVariant::Fused)) == "cuda-v3");
+  for (const auto& r : kernels::conv1d_variants()) {
+    INFO(r.name);
+    const bool complete = r.forward != nullptr && r.backward != nullptr;
+    CHECK(complete);
+    const std::string name = r.name;
+    CHECK((name == "reference" || name == "cpu" || name == "cuda-v1" || name == "cuda-v2" || name == "cudnn"));
+  }
+  for (const auto& r : kernels::textcnn_variants()) {
+    const std::string name = r.name;
+    CHECK((name == "reference" || name == "cpu" || name == "cuda-v3"));
+  }
+  CHECK_THROWS_WITH_AS(kernels::conv1d_variant("v9"), doctest::Contains("reference, cpu"), Error);
+  CHECK_THROWS_WITH_AS(kernels::textcnn_variant("cuda-v1"), doctest::Contains("reference, cpu"), Error);
 }

@@ -1,8 +1,10 @@
-// tests/kernels/test_conv1d_cuda.cc: the CUDA conv1d kernels (kernels/conv1d/conv1d_cuda_*.cu: v1
-// direct, v2 implicit GEMM, v3 the fused text-CNN block) and the cuDNN path (conv1d_cudnn.cc),
-// called directly, against the CPU reference. The pooling kernels: tests/kernels/test_pool_cuda.cc.
+// tests/kernels/test_conv1d_cuda.cc: every CUDA row of the conv1d family's variant tables
+// (kernels/conv1d/conv1d_variants.h: cuda-v1 direct, cuda-v2 implicit GEMM, cudnn; the text-CNN
+// table's cuda-v3 fused block), run through the tables against the CPU row "cpu" (itself held to
+// the naive reference by tests/kernels/test_conv1d_cpu.cc). A new CUDA row is tested here with no
+// change. The pooling kernels: tests/kernels/test_pool_cuda.cc.
 //
-// Layer 2 of the pyramid. For each backend x dtype (F32, F16, BF16) x shape, inputs are drawn once
+// Layer 2 of the pyramid. For each row x dtype (F32, F16, BF16) x shape, inputs are drawn once
 // and rounded to the dtype; the CPU runs in F32 on those values, the GPU in the dtype. Outputs and
 // gradients start as NaN (a position a kernel forgets fails), and a second forward + backward with
 // GradMode::Accumulate into the same gradient buffers must give twice the gradients.
@@ -33,13 +35,13 @@
 #include "core/device.h"
 #include "ops/tensor.h"
 #include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_variants.h"
 #include "tests/support/compare.h"
 #include "tests/support/devices.h"
 #include "tests/support/values.h"
 
 using namespace loom;
 using namespace loom::test;
-using kernels::Conv1dVariant;
 
 namespace {
 
@@ -56,16 +58,18 @@ class MathModeScope {
   MathMode saved_;
 };
 
-enum class Backend { Cpu, Direct, ImplicitGemm, Cudnn };
+// The rows of a table that run on CUDA, by name.
+template <class Row>
+std::vector<std::string> cuda_rows(const std::vector<Row>& rows) {
+  std::vector<std::string> names;
+  for (const Row& r : rows)
+    if (r.device == DeviceType::Cuda) names.push_back(r.name);
+  return names;
+}
 
-const char* backend_name(Backend b) {
-  switch (b) {
-    case Backend::Cpu: return "cpu";
-    case Backend::Direct: return "cuda v1 direct";
-    case Backend::ImplicitGemm: return "cuda v2 implicit gemm";
-    case Backend::Cudnn: return "cudnn";
-  }
-  return "?";
+template <class Row>
+const CudaContext* context_for(const Row& row) {
+  return row.device == DeviceType::Cuda ? &cuda_context(0) : nullptr;
 }
 
 constexpr DType kDtypes[] = {DType::F32, DType::F16, DType::BF16};
@@ -132,29 +136,12 @@ struct ConvOutputs {
   std::vector<float> y, dx, dweight, dbias;
 };
 
-void conv_fwd(const kernels::Conv1dFwdArgs& a, Backend be) {
-  switch (be) {
-    case Backend::Cpu: kernels::conv1d_fwd_cpu(a); return;
-    case Backend::Direct: kernels::conv1d_fwd_cuda(a, cuda_context(0), Conv1dVariant::Direct); return;
-    case Backend::ImplicitGemm: kernels::conv1d_fwd_cuda(a, cuda_context(0), Conv1dVariant::ImplicitGemm); return;
-    case Backend::Cudnn: kernels::conv1d_fwd_cudnn(a, cuda_context(0)); return;
-  }
-}
-
-void conv_bwd(const kernels::Conv1dBwdArgs& a, Backend be) {
-  switch (be) {
-    case Backend::Cpu: kernels::conv1d_bwd_cpu(a); return;
-    case Backend::Direct: kernels::conv1d_bwd_cuda(a, cuda_context(0), Conv1dVariant::Direct); return;
-    case Backend::ImplicitGemm: kernels::conv1d_bwd_cuda(a, cuda_context(0), Conv1dVariant::ImplicitGemm); return;
-    case Backend::Cudnn: kernels::conv1d_bwd_cudnn(a, cuda_context(0)); return;
-  }
-}
-
 // Forward + backward (Overwrite) -> *first, then again with Accumulate -> *second. False (reason
 // in *why) when the backend refuses the case.
-bool run_conv(const ConvCase& c, const ConvValues& v, DType t, Backend be, ConvOutputs* first, ConvOutputs* second,
-              std::string* why) {
-  const Device dev = be == Backend::Cpu ? Device::cpu() : Device::cuda(0);
+bool run_conv(const ConvCase& c, const ConvValues& v, DType t, const std::string& name, ConvOutputs* first,
+              ConvOutputs* second, std::string* why) {
+  const kernels::Conv1dVariantRow& row = kernels::conv1d_variant(name);
+  const Device dev = row.device == DeviceType::Cpu ? Device::cpu() : Device::cuda(0);
   const kernels::Conv1dGeometry g = geometry(c);
   const Tensor x = Tensor::from_vector(v.x, {g.T, g.B, g.C}, t, dev);
   const Tensor w = Tensor::from_vector(v.weight, {g.F, g.K, g.C}, t, dev);
@@ -169,15 +156,11 @@ bool run_conv(const ConvCase& c, const ConvValues& v, DType t, Backend be, ConvO
   a.weight = w.data_ptr();
   a.bias = bias.data_ptr();
   a.y = y.data_ptr();
-  if (be == Backend::Cudnn) {
-    if (!cudnn_compiled()) {
-      *why = "cuDNN is not compiled into this build";
-      return false;
-    }
-    if (!kernels::conv1d_cudnn_supports(a, why)) return false;
-  } else if (be != Backend::Cpu) {
-    const Conv1dVariant variant = be == Backend::Direct ? Conv1dVariant::Direct : Conv1dVariant::ImplicitGemm;
-    REQUIRE_MESSAGE(kernels::conv1d_cuda_supports(a, variant, why), *why);
+  // cuDNN may refuse a case (it is the fallback); our kernels must take every case here.
+  if (name == "cudnn") {
+    if (!kernels::variant_supports(row, a, why)) return false;
+  } else {
+    REQUIRE_MESSAGE(kernels::variant_supports(row, a, why), *why);
   }
   kernels::Conv1dBwdArgs b;
   b.g = g;
@@ -194,21 +177,23 @@ bool run_conv(const ConvCase& c, const ConvValues& v, DType t, Backend be, ConvO
     o->dweight = dw.to_vector();
     o->dbias = db.to_vector();
   };
-  conv_fwd(a, be);
-  conv_bwd(b, be);
+  auto step = [&] {
+    const auto saved = row.forward(a, context_for(row));
+    row.backward(b, context_for(row), saved.get());
+  };
+  step();
   collect(first);
   b.input_mode = b.param_mode = GradMode::Accumulate;
-  conv_fwd(a, be);
-  conv_bwd(b, be);
+  step();
   collect(second);
   return true;
 }
 
-void check_conv_backend(Backend be) {
+void check_conv_row(const std::string& be) {
   std::uint64_t seed = 0xc0;
   for (const DType t : kDtypes) {
     for (const ConvCase& c : conv_cases()) {
-      INFO(backend_name(be), " ", dtype_name(t), " ", c.name);
+      INFO(be, " ", dtype_name(t), " ", c.name);
       const kernels::Conv1dGeometry g = geometry(c);
       ConvValues v;
       v.x = rounded(g.T * g.B * g.C, ++seed, -1, 1, t);
@@ -223,15 +208,15 @@ void check_conv_backend(Backend be) {
       } catch (const CudnnError& e) {
         // cuDNN's legacy API may not offer a bf16 engine for every convolution on every GPU.
         const std::string what = e.what();
-        if (be != Backend::Cudnn || t != DType::BF16 || what.find("NOT_SUPPORTED") == std::string::npos) throw;
+        if (be != "cudnn" || t != DType::BF16 || what.find("NOT_SUPPORTED") == std::string::npos) throw;
         why = what;
       }
       if (!ran) {
         CHECK_MESSAGE(!why.empty(), "supports() refused without a reason");
-        MESSAGE("skipped ", backend_name(be), " ", dtype_name(t), " ", c.name, ": ", why);
+        MESSAGE("skipped ", be, " ", dtype_name(t), " ", c.name, ": ", why);
         continue;
       }
-      REQUIRE(run_conv(c, v, DType::F32, Backend::Cpu, &ref, &ref_acc, &why));
+      REQUIRE(run_conv(c, v, DType::F32, "cpu", &ref, &ref_acc, &why));
       for (const bool acc : {false, true}) {
         const ConvOutputs& o = acc ? got_acc : got;
         auto grad = [&](const std::vector<float>& r) { return acc ? twice(r) : r; };
@@ -282,8 +267,10 @@ struct TextCnnOutputs {
   std::vector<std::vector<float>> dweight, dbias;
 };
 
-bool run_textcnn(const TextCnnCase& c, const std::vector<std::vector<float>>& values, DType t, bool on_gpu,
+bool run_textcnn(const TextCnnCase& c, const std::vector<std::vector<float>>& values, DType t, const std::string& name,
                  TextCnnOutputs* first, TextCnnOutputs* second) {
+  const kernels::TextCnnVariantRow& row = kernels::textcnn_variant(name);
+  const bool on_gpu = row.device == DeviceType::Cuda;
   const Device dev = on_gpu ? Device::cuda(0) : Device::cpu();
   const int nw = static_cast<int>(c.widths.size());
   std::int64_t sumF = 0;
@@ -319,10 +306,8 @@ bool run_textcnn(const TextCnnCase& c, const std::vector<std::vector<float>>& va
     w.dweight = keep[k - 2].data_ptr();
     w.dbias = keep[k - 1].data_ptr();
   }
-  if (on_gpu) {
-    std::string why;
-    REQUIRE_MESSAGE(kernels::textcnn_cuda_supports(a, &why), why);
-  }
+  std::string why;
+  REQUIRE_MESSAGE(kernels::variant_supports(row, a, &why), why);
   b.dpooled = dpooled.data_ptr();
   b.dx = dx.data_ptr();
   auto collect = [&](TextCnnOutputs* o) {
@@ -337,13 +322,8 @@ bool run_textcnn(const TextCnnCase& c, const std::vector<std::vector<float>>& va
     }
   };
   auto step = [&] {
-    if (on_gpu) {
-      kernels::textcnn_fwd_cuda(a, cuda_context(0));
-      kernels::textcnn_bwd_cuda(b, cuda_context(0));
-    } else {
-      kernels::textcnn_fwd_cpu(a);
-      kernels::textcnn_bwd_cpu(b);
-    }
+    const auto saved = row.forward(a, context_for(row));
+    row.backward(b, context_for(row), saved.get());
   };
   step();
   collect(first);
@@ -353,8 +333,8 @@ bool run_textcnn(const TextCnnCase& c, const std::vector<std::vector<float>>& va
   return true;
 }
 
-void check_textcnn(DType t, const TextCnnCase& c, std::uint64_t seed) {
-  INFO("textcnn ", dtype_name(t), " ", c.name);
+void check_textcnn(const std::string& row, DType t, const TextCnnCase& c, std::uint64_t seed) {
+  INFO("textcnn ", row, " ", dtype_name(t), " ", c.name);
   std::int64_t sumF = 0, longest = 1;
   for (const auto& w : c.widths) {
     sumF += w.F;
@@ -375,8 +355,8 @@ void check_textcnn(DType t, const TextCnnCase& c, std::uint64_t seed) {
     values.push_back(rounded(w.F, seed + 3 + 2 * i, -2.0f, 0.5f, t));
   }
   TextCnnOutputs got, got_acc, ref, ref_acc;
-  run_textcnn(c, values, t, true, &got, &got_acc);
-  run_textcnn(c, values, DType::F32, false, &ref, &ref_acc);
+  run_textcnn(c, values, t, row, &got, &got_acc);
+  run_textcnn(c, values, DType::F32, "cpu", &ref, &ref_acc);
   check_close(got.pooled, ref.pooled, conv_tolerance(t, longest), "pooled");
   check_equal(got.argmax, ref.argmax, "argmax");
   check_equal(got_acc.argmax, ref.argmax, "argmax (second forward)");
@@ -396,19 +376,13 @@ void check_textcnn(DType t, const TextCnnCase& c, std::uint64_t seed) {
 }  // namespace
 
 TEST_SUITE("cuda") {
-  TEST_CASE("conv1d cuda v1 direct matches the CPU reference") {
+  TEST_CASE("conv1d: every CUDA row (cuda-v1, cuda-v2, cudnn) matches the CPU path") {
     LOOM_REQUIRE_CUDA_DEVICE();
-    check_conv_backend(Backend::Direct);
-  }
-
-  TEST_CASE("conv1d cuda v2 implicit gemm matches the CPU reference") {
-    LOOM_REQUIRE_CUDA_DEVICE();
-    check_conv_backend(Backend::ImplicitGemm);
-  }
-
-  TEST_CASE("conv1d cudnn matches the CPU reference") {
-    LOOM_REQUIRE_CUDA_DEVICE();
-    check_conv_backend(Backend::Cudnn);
+    const std::vector<std::string> rows = cuda_rows(kernels::conv1d_variants());
+    CHECK(std::find(rows.begin(), rows.end(), "cuda-v1") != rows.end());
+    CHECK(std::find(rows.begin(), rows.end(), "cuda-v2") != rows.end());
+    CHECK(cudnn_compiled() == (std::find(rows.begin(), rows.end(), "cudnn") != rows.end()));
+    for (const std::string& row : rows) check_conv_row(row);
   }
 
   TEST_CASE("conv1d cuda v2 with TF32 allowed stays within TF32 accuracy") {
@@ -424,9 +398,9 @@ TEST_SUITE("cuda") {
     std::string why;
     {
       const MathModeScope tf32(cuda_context(0), MathMode::AllowTf32);
-      REQUIRE(run_conv(c, v, DType::F32, Backend::ImplicitGemm, &got, &got_acc, &why));
+      REQUIRE(run_conv(c, v, DType::F32, "cuda-v2", &got, &got_acc, &why));
     }
-    REQUIRE(run_conv(c, v, DType::F32, Backend::Cpu, &ref, &ref_acc, &why));
+    REQUIRE(run_conv(c, v, DType::F32, "cpu", &ref, &ref_acc, &why));
     // TF32 keeps 10 mantissa bits of each operand (relative 2^-11 each): F16's budget fits.
     const Tolerance tf32 = conv_tolerance(DType::F16, g.K * g.C);
     check_close(got.y, ref.y, tf32, "y (tf32)");
@@ -434,11 +408,15 @@ TEST_SUITE("cuda") {
     check_close(got.dweight, ref.dweight, tf32, "dweight (tf32)");
   }
 
-  TEST_CASE("textcnn cuda v3 fused block matches the CPU reference") {
+  TEST_CASE("textcnn: every CUDA row (cuda-v3, the fused block) matches the CPU path") {
     LOOM_REQUIRE_CUDA_DEVICE();
-    std::uint64_t seed = 0x7e;
-    for (const DType t : kDtypes)
-      for (const TextCnnCase& c : textcnn_cases()) check_textcnn(t, c, seed += 16);
+    const std::vector<std::string> rows = cuda_rows(kernels::textcnn_variants());
+    CHECK(rows == std::vector<std::string>{"cuda-v3"});
+    for (const std::string& row : rows) {
+      std::uint64_t seed = 0x7e;
+      for (const DType t : kDtypes)
+        for (const TextCnnCase& c : textcnn_cases()) check_textcnn(row, t, c, seed += 16);
+    }
   }
 
   TEST_CASE("conv1d cuda refuses T shorter than the kernel and explains what it does not support") {
@@ -450,14 +428,14 @@ TEST_SUITE("cuda") {
     a.g.F = 5;
     a.g.K = 5;  // valid padding: T' = 3 - 4 = -1
     std::string why;
-    CHECK(kernels::conv1d_cuda_supports(a, Conv1dVariant::ImplicitGemm, &why));  // a shape error, not a capability
+    CHECK(kernels::conv1d_cuda_supports(a, &why));  // a shape error, not a capability
     const Tensor x = Tensor::zeros({3, 2, 4}, DType::F32, Device::cuda(0)), w = Tensor::zeros({5, 5, 4}, DType::F32, Device::cuda(0));
     const Tensor y = Tensor::zeros({1, 2, 5}, DType::F32, Device::cuda(0));
     a.x = x.data_ptr();
     a.weight = w.data_ptr();
     a.y = y.data_ptr();
-    CHECK_THROWS_AS(kernels::conv1d_fwd_cuda(a, cuda_context(0), Conv1dVariant::Direct), ShapeError);
-    CHECK_THROWS_AS(kernels::conv1d_fwd_cuda(a, cuda_context(0), Conv1dVariant::ImplicitGemm), ShapeError);
+    CHECK_THROWS_AS(kernels::conv1d_fwd_cuda_direct(a, cuda_context(0)), ShapeError);
+    CHECK_THROWS_AS(kernels::conv1d_fwd_cuda_igemm(a, cuda_context(0)), ShapeError);
     if (cudnn_compiled()) CHECK_THROWS_AS(kernels::conv1d_fwd_cudnn(a, cuda_context(0)), ShapeError);
     kernels::TextCnnFwdArgs tc;
     tc.T = 3;
@@ -470,12 +448,12 @@ TEST_SUITE("cuda") {
 
     a.g.T = 8;
     a.g.K = 9;
-    CHECK_FALSE(kernels::conv1d_cuda_supports(a, Conv1dVariant::ImplicitGemm, &why));
+    CHECK_FALSE(kernels::conv1d_cuda_supports(a, &why));
     CHECK(why.find("K in 1..7") != std::string::npos);
-    CHECK_FALSE(kernels::conv1d_cuda_supports(a, Conv1dVariant::Fused, &why));
+    CHECK_THROWS_AS(kernels::conv1d_variant("cuda-v3"), Error);  // the fused block is not a plain convolution
     a.g.K = 3;
     a.dtype = DType::F64;
-    CHECK_FALSE(kernels::conv1d_cuda_supports(a, Conv1dVariant::Direct, &why));
+    CHECK_FALSE(kernels::conv1d_cuda_supports(a, &why));
     CHECK(why.find("f64") != std::string::npos);
     tc.widths[0].K = 8;
     CHECK_FALSE(kernels::textcnn_cuda_supports(tc, &why));
