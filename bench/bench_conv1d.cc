@@ -1,5 +1,5 @@
-// bench/bench_conv1d.cc: the Conv1d and text-CNN block benchmark. Ours (CPU GEMM form; CUDA v1
-// direct and v2 implicit GEMM; v3 the fused block; cuDNN) against the CPU reference first, then
+// bench/bench_conv1d.cc: the Conv1d and text-CNN block benchmark. Every row of the variant tables
+// (kernels/conv1d/conv1d_variants.h) checked against the CPU row in F32 (the oracle) first, then
 // timed, and put side by side with torch.nn.Conv1d (+ ReLU + amax over time for the block) from
 // bench/torch_reference_conv.py on the same points. Harness, timer and JSON schema as bench_lstm.
 //
@@ -18,11 +18,12 @@
 //                                                per implementation and point), nothing run
 //
 // What runs at a point:
-//   conv   CPU: Impl::Cpu (K accumulated GEMMs). CUDA: every Conv1dVariant of Impl::Cuda that is a
-//          plain convolution (Direct, ImplicitGemm), and Impl::Cudnn.
-//   block  ops::textcnn, the fused node (CPU: GEMMs then a serial masked max; CUDA: the v3
-//          kernel), against the composed ops conv1d -> relu -> global_max_pool -> concat_last that
-//          layers::TextCnnBlock falls back to (on CUDA once per conv implementation).
+//   conv   every row of kernels::conv1d_variants() for the device (CPU: the naive reference and the
+//          K accumulated GEMMs; CUDA: cuda-v1, cuda-v2, cudnn), each selected through the ops.
+//   block  ops::textcnn, the fused node, once per row of kernels::textcnn_variants() for the
+//          device (CPU: the reference and GEMMs then a serial masked max; CUDA: the v3 kernel),
+//          against the composed ops conv1d -> relu -> global_max_pool -> concat_last that
+//          layers::TextCnnBlock falls back to (once per conv row other than the reference).
 // Forward-only runs under NoGradGuard; forward+backward records a Tape and seeds the output's
 // gradient with ones, like torch's y.backward(ones); x requires a gradient too (torch's does).
 //
@@ -88,38 +89,47 @@ struct Options {
   Peak cpu_peak;            // measured once at start (CPU runs only)
 };
 
-// The implementations a shape is run with on this device, in table order.
+// The rows of a variant table that run on this device and pass --impl (cpu rows always do).
+template <class Row>
+std::vector<std::string> rows_for(const std::vector<Row>& table, const Options& opt) {
+  const std::string& f = opt.impl_filter;
+  std::vector<std::string> out;
+  for (const Row& r : table) {
+    const std::string name = r.name;
+    if ((r.device == DeviceType::Cpu) != opt.device.is_cpu()) continue;
+    const bool is_cudnn = name == "cudnn";
+    const bool wanted = f == "all" || (f == "cudnn" && is_cudnn) || (f == "cuda" && !is_cudnn);
+    if (!opt.device.is_cpu() && !wanted) continue;
+    out.push_back(name);
+  }
+  return out;
+}
+
+// The implementations a shape is run with on this device, in table order: every row of the
+// kernel family's tables (a new row is benchmarked as soon as the ops can select it).
 std::vector<ImplCase> impls_for(const ConvShape& s, const Options& opt) {
   std::vector<ImplCase> out;
-  const std::string& f = opt.impl_filter;
-  if (opt.device.is_cpu()) {
-    if (s.block) out = {{Impl::Cpu, Conv1dVariant::Fused, Path::Fused}, {Impl::Cpu, Conv1dVariant::Fused, Path::Composed}};
-    else out = {{Impl::Cpu, Conv1dVariant::ImplicitGemm, Path::Conv}};
-    return out;
-  }
-  const Path conv_path = s.block ? Path::Composed : Path::Conv;
-  if (s.block && (f == "all" || f == "cuda")) out.push_back({Impl::Cuda, Conv1dVariant::Fused, Path::Fused});
-  if (f == "all" || f == "cuda")
-    for (Conv1dVariant v : {Conv1dVariant::Direct, Conv1dVariant::ImplicitGemm}) out.push_back({Impl::Cuda, v, conv_path});
-  if (f == "all" || f == "cudnn") out.push_back({Impl::Cudnn, Conv1dVariant::ImplicitGemm, conv_path});
+  auto add = [&](const std::string& row, Path path) {
+    ImplCase ic;
+    if (impl_case_of(row, path, &ic)) out.push_back(ic);
+    else std::fprintf(stderr, "bench_conv1d: row %s has no ops selection yet; not run\n", row.c_str());
+  };
+  if (s.block)
+    for (const std::string& row : rows_for(kernels::textcnn_variants(), opt)) add(row, Path::Fused);
+  for (const std::string& row : rows_for(kernels::conv1d_variants(), opt))
+    if (!s.block || row != "reference") add(row, s.block ? Path::Composed : Path::Conv);
   return out;
 }
 
 bool supported(const ImplCase& ic, const ConvShape& s, DType dtype, const Model& m, std::string* why) {
   if (ic.impl == Impl::Cpu) return true;
-  if (ic.impl == Impl::Cudnn && !cudnn_compiled()) {
-    *why = "cuDNN not compiled in";
-    return false;
-  }
   if (ic.path == Path::Fused) return ops::textcnn_supported(m.x, filters_of(m, {}), why);
+  const kernels::Conv1dVariantRow& row = kernels::conv1d_variant(ic.row);
   for (std::int64_t K : s.widths) {  // every width's convolution must fit
     kernels::Conv1dFwdArgs a;
     a.g.T = s.T, a.g.B = s.B, a.g.C = s.C, a.g.F = s.F, a.g.K = K;
     a.dtype = dtype;
-    bool ok = false;
-    if (ic.impl == Impl::Cuda) LOOM_IF_CUDA(ok = kernels::conv1d_cuda_supports(a, ic.variant, why));
-    if (ic.impl == Impl::Cudnn) LOOM_IF_CUDNN(ok = kernels::conv1d_cudnn_supports(a, why));
-    if (!ok) return false;
+    if (!kernels::variant_supports(row, a, why)) return false;
   }
   return true;
 }
@@ -184,8 +194,10 @@ void run_shape(Options& opt, const ConvShape& s, std::vector<ConvRow>& rows) {
       std::string why;
       try {
         if (!supported(ic, s, c.dtype, model, &why)) b.status = "unsupported: " + why;
-        const bool is_reference = ic.impl == Impl::Cpu && ic.path == Path::Conv && c.dtype == DType::F32;
-        if (b.status == "ok" && is_reference) b.rel_err = 0, b.status = "ok (reference)";
+        // The bench's oracle is the CPU row in F32 (the naive reference is too slow at full size;
+        // the tests hold the two together).
+        const bool is_oracle = ic.row == "cpu" && ic.path == Path::Conv && c.dtype == DType::F32;
+        if (b.status == "ok" && is_oracle) b.rel_err = 0, b.status = "ok (oracle)";
         else if (b.status == "ok") b.status = validate(ref, s, c, ic, opt.device, opt.phases, &b.rel_err);
       } catch (const std::exception& e) {
         b.status = error_status(e, ic);
@@ -242,8 +254,8 @@ std::vector<std::int64_t> parse_widths(const std::string& text) {
                "bench_conv1d: --widths takes positive integers separated by commas, got '", text, "'");
     out.push_back(std::stoll(item));
   }
-  LOOM_CHECK(!out.empty() && out.size() <= static_cast<std::size_t>(kernels::kMaxTextCnnWidths),
-             "bench_conv1d: --widths needs 1 to ", kernels::kMaxTextCnnWidths, " widths, got '", text, "'");
+  LOOM_CHECK(!out.empty() && out.size() <= static_cast<std::size_t>(ops::kMaxTextCnnWidths),
+             "bench_conv1d: --widths needs 1 to ", ops::kMaxTextCnnWidths, " widths, got '", text, "'");
   return out;
 }
 

@@ -21,10 +21,11 @@
 #include "ops/shape_ops.h"
 #include "ops/tensor.h"
 #include "kernels/conv1d/conv1d.h"
+#include "kernels/conv1d/conv1d_variants.h"
 
 namespace loom::bench {
 
-using kernels::Conv1dVariant;
+using ops::Conv1dVariant;
 
 // A plain conv has one width; a block has several (Kim's 3, 4, 5), each with F filters. Valid
 // padding and full-length rows throughout, as in the grid.
@@ -45,20 +46,34 @@ enum class Path {
   Composed,  // conv1d -> relu -> global_max_pool per width, concat_last
 };
 
+// One row of the kernel family's variant tables (kernels/conv1d/conv1d_variants.h), run through
+// the ops with the Impl and Conv1dVariant that select it.
 struct ImplCase {
   Impl impl;              // Cpu | Cuda | Cudnn
-  Conv1dVariant variant;  // Impl::Cuda's convolution kernel (Direct, ImplicitGemm); Fused for the block
+  Conv1dVariant variant;  // which row of impl: Reference or not on the CPU, Direct / ImplicitGemm / Fused on CUDA
   Path path;
+  std::string row;        // the table row's name: "reference", "cpu", "cuda-v1", "cuda-v2", "cuda-v3", "cudnn"
   std::string variant_name() const {
-    const std::string conv = impl == Impl::Cuda ? kernels::conv1d_variant_name(variant) : impl == Impl::Cpu ? "gemm" : "";
     switch (path) {
-      case Path::Conv: return conv;
-      case Path::Fused: return "fused";
-      case Path::Composed: return "composed" + (conv.empty() ? "" : "+" + conv);
+      case Path::Conv: return row;
+      case Path::Fused: return "fused/" + row;
+      case Path::Composed: return "composed+" + row;
     }
     return "";
   }
 };
+
+// The ImplCase that runs table row `row` on `path`; false for a row the ops cannot select.
+inline bool impl_case_of(const std::string& row, Path path, ImplCase* out) {
+  if (row == "reference") *out = {Impl::Cpu, Conv1dVariant::Reference, path, row};
+  else if (row == "cpu") *out = {Impl::Cpu, Conv1dVariant::ImplicitGemm, path, row};
+  else if (row == "cuda-v1") *out = {Impl::Cuda, Conv1dVariant::Direct, path, row};
+  else if (row == "cuda-v2") *out = {Impl::Cuda, Conv1dVariant::ImplicitGemm, path, row};
+  else if (row == "cuda-v3") *out = {Impl::Cuda, Conv1dVariant::Fused, path, row};
+  else if (row == "cudnn") *out = {Impl::Cudnn, Conv1dVariant::ImplicitGemm, path, row};
+  else return false;
+  return true;
+}
 
 inline kernels::Conv1dGeometry geometry(const ConvShape& s, std::int64_t B, std::int64_t K) {
   kernels::Conv1dGeometry g;
@@ -289,7 +304,7 @@ inline const Reference::Values& reference(Reference& ref, const ConvShape& s, DT
   Reference::Values v;
   v.model = instantiate(ref.master, round_like, DType::F32, Device::cpu(), Upstream::Random);
   if (!s.block) {
-    const ImplCase cpu{Impl::Cpu, Conv1dVariant::ImplicitGemm, Path::Conv};
+    const ImplCase cpu{Impl::Cpu, Conv1dVariant::ImplicitGemm, Path::Conv, "cpu"};
     v.conv = {{"y", host(run_step(v.model, cpu, true))}};
     for (auto& g : grads_of(v.model)) v.conv.push_back(std::move(g));
   } else {
