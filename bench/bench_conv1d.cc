@@ -293,7 +293,7 @@ std::vector<ConvShape> shapes_for(const std::string& op, bool single, bool quick
 }
 
 // --report: the table of earlier runs, for comparisons that repeat each side in several processes
-// (bench/run_cpu_compare_conv.sh). A torch row's % of roofline is scaled from loom's row at the
+// (bench/run_cpu_compare.sh conv1d). A torch row's % of roofline is scaled from loom's row at the
 // same point (same work, same peak).
 int report_main(const std::string& report_path, const std::string& torch_path) {
   std::vector<ConvRow> rows = best_of_runs(report_path);
