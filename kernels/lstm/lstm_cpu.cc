@@ -229,8 +229,8 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
   const bool training = c_saved != nullptr && gates_saved != nullptr;
   C* Zx = w.Zx.get();
   C* Zh = w.Zh.get();
-  C* h = w.h.get();
-  C* c = w.c.get();
+  C* h_state = w.h.get();  // the running state of each row, as in the CUDA twin
+  C* c_state = w.c.get();
 
 #pragma omp parallel num_threads(p.threads)
   {
@@ -243,13 +243,13 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
     // From here on this thread owns its rows: their state, Zh rows, y, saved c and gates.
     const Range rows = row_split(p, k, nt);
     for (int64_t bj = rows.begin * H; bj < rows.end * H; ++bj) {
-      h[bj] = h0 != nullptr ? h0[bj] : C(0);
-      c[bj] = c0 != nullptr ? c0[bj] : C(0);
+      h_state[bj] = h0 != nullptr ? h0[bj] : C(0);
+      c_state[bj] = c0 != nullptr ? c0[bj] : C(0);
     }
     for (int64_t s = 0; s < T; ++s) {
       const int64_t end = running_end(p, rows, s);
       if (end == rows.begin) break;  // rows only finish: nothing runs from here on
-      gemm<C>(Transpose::No, Transpose::Yes, end - rows.begin, G, H, h + rows.begin * H, H, w_hh, H, 0.0f,
+      gemm<C>(Transpose::No, Transpose::Yes, end - rows.begin, G, H, h_state + rows.begin * H, H, w_hh, H, 0.0f,
               Zh + rows.begin * G, G);
       for (int64_t b = rows.begin; b < end; ++b) {
         const int64_t len = p.len[static_cast<std::size_t>(b)];
@@ -262,13 +262,13 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
           const C f = sigmoid(zx[H + j] + zh[H + j] + bias[H + j]);
           const C g = std::tanh(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
           const C o = sigmoid(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
-          const C c_new = f * c[b * H + j] + i * g;
-          const C h_new = o * std::tanh(c_new);
-          c[b * H + j] = c_new;
-          h[b * H + j] = h_new;
-          y[tb * DH + j] = h_new;
+          const C c = f * c_state[b * H + j] + i * g;
+          const C h = o * std::tanh(c);
+          c_state[b * H + j] = c;
+          h_state[b * H + j] = h;
+          y[tb * DH + j] = h;
           if (training) {
-            c_saved[tb * H + j] = c_new;
+            c_saved[tb * H + j] = c;
             C* gate = gates_saved + tb * G;
             gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o;
           }
@@ -277,8 +277,10 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
     }
     for (int64_t b = rows.begin; b < rows.end; ++b)  // padding of y is defined as zero (lstm.h)
       for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) std::fill_n(y + (t * B + b) * DH, H, C(0));
-    if (dir.h_n != nullptr) std::copy(h + rows.begin * H, h + rows.end * H, static_cast<C*>(dir.h_n) + rows.begin * H);
-    if (dir.c_n != nullptr) std::copy(c + rows.begin * H, c + rows.end * H, static_cast<C*>(dir.c_n) + rows.begin * H);
+    if (dir.h_n != nullptr)
+      std::copy(h_state + rows.begin * H, h_state + rows.end * H, static_cast<C*>(dir.h_n) + rows.begin * H);
+    if (dir.c_n != nullptr)
+      std::copy(c_state + rows.begin * H, c_state + rows.end * H, static_cast<C*>(dir.c_n) + rows.begin * H);
   }
 }
 
