@@ -83,67 +83,8 @@ struct LstmSeqSaved {
   SavedDirection dirs[2];
 };
 
-// Node inputs: 0 x, then per direction d: 1+5d w_ih, 2+5d w_hh, 3+5d bias, 4+5d h0, 5+5d c0.
-// Outputs: 0 y, then per direction d: 1+2d h_n, 2+2d c_n.
-void lstm_seq_backward(Node& node, const LstmSeqSaved& saved) {
-  const int D = saved.args.D;
-  kernels::LstmSeqBwdArgs b;
-  b.fwd = saved.args;
-  b.fwd.x = saved.x.data_ptr();
-  b.fwd.y = saved.y.data_ptr();
-  b.fwd.lengths = saved.lengths.defined() ? saved.lengths.data<std::int32_t>() : nullptr;
-  const Tensor dy = node.grad_output_if_any(0);
-  b.dy = ptr_or_null(dy);
-
-  std::vector<GradTarget> param_targets, input_targets;
-  param_targets.reserve(6);
-  input_targets.reserve(5);
-  std::vector<Tensor> scratch;  // gradients nobody asked for still need somewhere to go
-  auto param_target = [&](int input, const Tensor& like) -> void* {
-    if (node.needs_grad(input)) {
-      param_targets.push_back(node.grad_input(input));
-      return param_targets.back().buffer.data_ptr();
-    }
-    scratch.push_back(Tensor::empty(like.shape(), like.dtype(), like.device()));
-    param_targets.push_back({scratch.back(), GradMode::Overwrite});
-    return scratch.back().data_ptr();
-  };
-  auto input_target = [&](int input) -> void* {
-    if (!node.needs_grad(input)) return nullptr;
-    input_targets.push_back(node.grad_input(input));
-    return input_targets.back().buffer.data_ptr();
-  };
-  b.dx = input_target(0);
-  for (int d = 0; d < D; ++d) {
-    const SavedDirection& s = saved.dirs[d];
-    kernels::LstmDirection& fd = b.fwd.dirs[d];
-    fd.w_ih = s.w_ih.data_ptr();
-    fd.w_hh = s.w_hh.data_ptr();
-    fd.bias = s.bias.data_ptr();
-    fd.h0 = ptr_or_null(s.h0);
-    fd.c0 = ptr_or_null(s.c0);
-    fd.h_n = fd.c_n = nullptr;  // forward outputs are not rewritten in backward
-    fd.c_saved = out_ptr_or_null(s.c_saved);
-    fd.gates_saved = out_ptr_or_null(s.gates_saved);
-    kernels::LstmDirectionGrad& g = b.grads[d];
-    g.dw_ih = param_target(1 + 5 * d, s.w_ih);
-    g.dw_hh = param_target(2 + 5 * d, s.w_hh);
-    g.dbias = param_target(3 + 5 * d, s.bias);
-    g.dh0 = input_target(4 + 5 * d);
-    g.dc0 = input_target(5 + 5 * d);
-    const Tensor dh_n = node.grad_output_if_any(1 + 2 * d), dc_n = node.grad_output_if_any(2 + 2 * d);
-    g.dh_n = ptr_or_null(dh_n);
-    g.dc_n = ptr_or_null(dc_n);
-    scratch.push_back(dh_n);  // keep alive until the kernel has run
-    scratch.push_back(dc_n);
-  }
-  std::vector<GradTarget*> params, inputs;
-  for (auto& t : param_targets) params.push_back(&t);
-  for (auto& t : input_targets) inputs.push_back(&t);
-  b.param_mode = unify_modes(params);
-  b.input_mode = unify_modes(inputs);
-  saved.row->backward(b, context_or_null(saved.x), saved.backend.get());
-}
+// The backward of lstm_seq; defined right after it.
+void lstm_seq_backward(Node& node, const LstmSeqSaved& saved);
 
 void check_direction(const Tensor& x, const LstmDirectionParams& p, std::int64_t H, int d) {
   const std::int64_t B = x.dim(1), C = x.dim(2);
@@ -316,5 +257,71 @@ LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector
   record_op("lstm_seq", inputs, outputs, [saved](Node& node) { lstm_seq_backward(node, saved); });
   return result;
 }
+
+namespace {
+
+// Node inputs: 0 x, then per direction d: 1+5d w_ih, 2+5d w_hh, 3+5d bias, 4+5d h0, 5+5d c0.
+// Outputs: 0 y, then per direction d: 1+2d h_n, 2+2d c_n.
+void lstm_seq_backward(Node& node, const LstmSeqSaved& saved) {
+  const int D = saved.args.D;
+  kernels::LstmSeqBwdArgs b;
+  b.fwd = saved.args;
+  b.fwd.x = saved.x.data_ptr();
+  b.fwd.y = saved.y.data_ptr();
+  b.fwd.lengths = saved.lengths.defined() ? saved.lengths.data<std::int32_t>() : nullptr;
+  const Tensor dy = node.grad_output_if_any(0);
+  b.dy = ptr_or_null(dy);
+
+  std::vector<GradTarget> param_targets, input_targets;
+  param_targets.reserve(6);
+  input_targets.reserve(5);
+  std::vector<Tensor> scratch;  // gradients nobody asked for still need somewhere to go
+  auto param_target = [&](int input, const Tensor& like) -> void* {
+    if (node.needs_grad(input)) {
+      param_targets.push_back(node.grad_input(input));
+      return param_targets.back().buffer.data_ptr();
+    }
+    scratch.push_back(Tensor::empty(like.shape(), like.dtype(), like.device()));
+    param_targets.push_back({scratch.back(), GradMode::Overwrite});
+    return scratch.back().data_ptr();
+  };
+  auto input_target = [&](int input) -> void* {
+    if (!node.needs_grad(input)) return nullptr;
+    input_targets.push_back(node.grad_input(input));
+    return input_targets.back().buffer.data_ptr();
+  };
+  b.dx = input_target(0);
+  for (int d = 0; d < D; ++d) {
+    const SavedDirection& s = saved.dirs[d];
+    kernels::LstmDirection& fd = b.fwd.dirs[d];
+    fd.w_ih = s.w_ih.data_ptr();
+    fd.w_hh = s.w_hh.data_ptr();
+    fd.bias = s.bias.data_ptr();
+    fd.h0 = ptr_or_null(s.h0);
+    fd.c0 = ptr_or_null(s.c0);
+    fd.h_n = fd.c_n = nullptr;  // forward outputs are not rewritten in backward
+    fd.c_saved = out_ptr_or_null(s.c_saved);
+    fd.gates_saved = out_ptr_or_null(s.gates_saved);
+    kernels::LstmDirectionGrad& g = b.grads[d];
+    g.dw_ih = param_target(1 + 5 * d, s.w_ih);
+    g.dw_hh = param_target(2 + 5 * d, s.w_hh);
+    g.dbias = param_target(3 + 5 * d, s.bias);
+    g.dh0 = input_target(4 + 5 * d);
+    g.dc0 = input_target(5 + 5 * d);
+    const Tensor dh_n = node.grad_output_if_any(1 + 2 * d), dc_n = node.grad_output_if_any(2 + 2 * d);
+    g.dh_n = ptr_or_null(dh_n);
+    g.dc_n = ptr_or_null(dc_n);
+    scratch.push_back(dh_n);  // keep alive until the kernel has run
+    scratch.push_back(dc_n);
+  }
+  std::vector<GradTarget*> params, inputs;
+  for (auto& t : param_targets) params.push_back(&t);
+  for (auto& t : input_targets) inputs.push_back(&t);
+  b.param_mode = unify_modes(params);
+  b.input_mode = unify_modes(inputs);
+  saved.row->backward(b, context_or_null(saved.x), saved.backend.get());
+}
+
+}  // namespace
 
 }  // namespace loom::ops
