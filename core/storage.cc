@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/compiled.h"
+#include "core/cuda_context.h"
 
 namespace loom {
 
