@@ -100,6 +100,38 @@ TEST_CASE("conv1d: a sequence shorter than the kernel is a clear error") {
   CHECK(ops::conv1d(x, w, Tensor(), same).shape() == Shape({2, 1, 4}));
 }
 
+TEST_CASE("conv1d and textcnn: Conv1dVariant::Reference runs the naive reference row through the ops") {
+  // Same values and gradients as the default CPU row (the GEMM form), so the reference is
+  // selectable from the op front-end (the bench times it this way).
+  const std::int64_t T = 8, B = 3, C = 4, F = 5;
+  const Tensor dy = Tensor::uniform({T - 2, B, F}, -1, 1, 21);
+  const Tensor dp = Tensor::uniform({B, 2 * F}, -1, 1, 22);
+  const Tensor lengths = loom::test::i32({8, 5, 1}, {B});
+  auto run = [&](ops::Conv1dVariant variant) {
+    Tensor x = Tensor::uniform({T, B, C}, -1, 1, 23), w3 = Tensor::uniform({F, 3, C}, -1, 1, 24);
+    Tensor w2 = Tensor::uniform({F, 2, C}, -1, 1, 25), b = Tensor::uniform({F}, -1, 1, 26);
+    for (Tensor* t : {&x, &w3, &w2, &b}) t->set_requires_grad(true);
+    ops::Conv1dOptions o;
+    o.impl = Impl::Cpu;
+    o.variant = variant;
+    Tape tape;
+    Tensor y, pooled, loss;
+    {
+      auto rec = tape.record();
+      y = ops::conv1d(x, w3, b, o);
+      pooled = ops::textcnn(x, lengths, {{w3, b, {}}, {w2, Tensor(), {}}}, o).pooled;
+      loss = ops::add(dot(y, dy), dot(pooled, dp));
+    }
+    tape.backward(loss);
+    return std::vector<std::vector<float>>{flat(y), flat(pooled), flat(x.grad()), flat(w3.grad()), flat(w2.grad()),
+                                           flat(b.grad())};
+  };
+  const auto reference = run(ops::Conv1dVariant::Reference), cpu = run(ops::Conv1dVariant::ImplicitGemm);
+  for (std::size_t i = 0; i < cpu.size(); ++i)
+    check_close(reference[i], cpu[i], DType::F32, "output or gradient " + std::to_string(i));
+  CHECK(std::string(ops::conv1d_variant_name(ops::Conv1dVariant::Reference)) == "reference");
+}
+
 // ---- PyTorch parity ------------------------------------------------------------------------------
 
 namespace {
