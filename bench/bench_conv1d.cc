@@ -49,50 +49,33 @@
 // OMP_WAIT_POLICY: libgomp reads it once at load time, so main() restarts the bench with passive
 // when it is unset, as the `loom` binary does (core/parallel.h); the header prints it and warns on
 // the CPU when a caller set something else, because spinning OpenMP threads slow the GEMMs after them.
-#include <CLI/CLI.hpp>
-
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "ops/build_info.h"
-#include "bench/common/report.h"
-#include "bench/common/roofline.h"
-#include "bench/common/timer.h"
+#include "bench/common/options.h"
+#include "bench/common/run.h"
 #include "bench/bench_conv1d_model.h"
-#include "core/cuda_context.h"
 #include "core/device.h"
 #include "ops/dispatch.h"
 #include "core/parallel.h"
-#include "kernels/gemm/gemm.h"
 
 namespace loom::bench {
 namespace {
 
-struct Options {
-  Device device = Device::cpu();
+// The shared settings (bench/common/run.h) and what this family adds: its shapes.
+struct Options : RunSettings {
   std::vector<ConvShape> shapes;
-  std::vector<DtypeCase> dtypes;
-  std::vector<std::string> phases;
-  std::string impl_filter = "all";
-  int warmup = 3, reps = 20;
-  double validate_gflop = 10;
-  std::map<std::string, std::vector<TorchTime>> torch;
-  std::ofstream json;
-  std::string device_name;  // the GPU's name, or the CPU GEMM provider
-  Peak cpu_peak;            // measured once at start (CPU runs only)
 };
 
 // The rows of a variant table that run on this device and pass --impl (cpu rows always do).
 template <class Row>
 std::vector<std::string> rows_for(const std::vector<Row>& table, const Options& opt) {
-  const std::string& f = opt.impl_filter;
+  const std::string& f = opt.impl;
   std::vector<std::string> out;
   for (const Row& r : table) {
     const std::string name = r.name;
@@ -147,19 +130,6 @@ ConvPoint point_of(const ConvShape& s, const DtypeCase& c, const std::string& ph
   return p;
 }
 
-void emit(Options& opt, std::vector<ConvRow>& rows, ConvRow row) {
-  if (opt.json.is_open()) opt.json << to_json(row).dump() << std::endl;
-  std::fprintf(stderr, "%s %s%s: %s ms (p10 %s, p90 %s) %s\n", conv_point_key(row).c_str(), row.impl.c_str(),
-               row.variant.empty() ? "" : ("/" + row.variant).c_str(), fmt("%.3f", row.time.median).c_str(),
-               fmt("%.3f", row.time.p10).c_str(), fmt("%.3f", row.time.p90).c_str(), row.status.c_str());
-  rows.push_back(std::move(row));
-}
-
-// TF32 is a property of the device's context, read by every F32 convolution (ours and cuDNN's).
-void set_math_mode(Device device, [[maybe_unused]] MathMode mode) {
-  if (device.is_cuda()) LOOM_IF_CUDA(cuda_context(device.index).math_mode = mode);
-}
-
 // A refusal that only shows up when cuDNN is asked for an engine (e.g. no BF16 engine for this
 // convolution on this GPU) is a capability, not a failure of the bench.
 std::string error_status(const std::exception& e, const ImplCase& ic) {
@@ -172,9 +142,7 @@ std::string error_status(const std::exception& e, const ImplCase& ic) {
 void run_shape(Options& opt, const ConvShape& s, std::vector<ConvRow>& rows) {
   const Master master = make_master(s, s.B);
   const double ref_gflop = reference_gflop(s);
-  std::int64_t Bv = s.B;
-  if (ref_gflop > opt.validate_gflop)
-    Bv = std::max<std::int64_t>(std::min<std::int64_t>(s.B, 8), static_cast<std::int64_t>(s.B * opt.validate_gflop / ref_gflop));
+  const std::int64_t Bv = validation_extent(s.B, ref_gflop, opt.validate_gflop);
   Reference ref(Bv == s.B ? master : make_master(s, Bv));
 
   for (const DtypeCase& c : opt.dtypes) {
@@ -206,7 +174,7 @@ void run_shape(Options& opt, const ConvShape& s, std::vector<ConvRow>& rows) {
     for (const std::string& phase : opt.phases) {
       const bool training = phase == "fwd+bwd";
       const Work w = work_of(s, c.dtype, training);
-      const Peak peak = opt.device.is_cpu() ? opt.cpu_peak : gpu_peak(opt.device_name, c.dtype, c.tf32);
+      const Peak peak = peak_for(opt, c);
       for (std::size_t i = 0; i < impls.size(); ++i) {
         const ImplCase& ic = impls[i];
         ConvRow row = base[i];
@@ -214,36 +182,13 @@ void run_shape(Options& opt, const ConvShape& s, std::vector<ConvRow>& rows) {
         row.gflop = w.gflop;
         if (row.status.rfind("ok", 0) == 0) {
           auto step = [&] { run_step(model, ic, training); };
-          try {
-            if (opt.device.is_cpu()) {
-              row.time = time_cpu(step, opt.warmup, opt.reps);
-            } else {
-              const GpuStats g = time_gpu(opt.device.index, step, opt.warmup, opt.reps);
-              row.time = g.events;
-              row.wall = g.wall;
-            }
-          } catch (const std::exception& e) {
-            row.status = error_status(e, ic);
-          }
+          time_row(opt, step, opt.warmup, opt.reps, &row, [&](const std::exception& e) { return error_status(e, ic); });
         }
-        row.tflops = row.gflop / (row.time.median * 1e-3) / 1e3;
-        row.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, row.time.median, peak);
-        const auto t = opt.torch.find(conv_point_key(row));
-        if (t != opt.torch.end()) {
-          row.torch = t->second;
-          for (TorchTime& tt : row.torch) tt.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, tt.time.median, peak);
-          row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
-        }
-        emit(opt, rows, row);
+        finish_row(opt, peak, w.bytes, std::move(row), rows);
       }
     }
   }
   set_math_mode(opt.device, MathMode::Default);
-}
-
-std::string env_or_unset(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "(unset)";
 }
 
 std::vector<std::int64_t> parse_widths(const std::string& text) {
@@ -308,9 +253,7 @@ int report_main(const std::string& report_path, const std::string& torch_path) {
   std::printf("# report of %s%s: the fastest run of each implementation at each point\n", report_path.c_str(),
               torch_path.empty() ? "" : (" joined with " + torch_path).c_str());
   print_conv_markdown(std::cout, rows);
-  for (const ConvRow& r : rows)
-    if (r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0) return 1;
-  return 0;
+  return exit_status(rows);
 }
 
 }  // namespace
@@ -321,17 +264,18 @@ int main(int argc, char** argv) {
   using namespace loom;
   using namespace loom::bench;
   CLI::App app{"loom Conv1d / text-CNN benchmark: ours vs cuDNN vs torch (bench/torch_reference_conv.py)"};
-  std::string device_str = "auto", grid = "targets", op = "all", widths_str = "3,4,5", tf32_str, phase_str = "all";
-  std::string impl_str = "all", json_path, torch_path, report_path;
-  std::vector<std::string> dtype_strs;
-  bool quick = false;
+  DriverSpec spec;
+  spec.name = "bench_conv1d";
+  spec.gpu_dtypes = {"f32", "bf16"};
+  spec.validate_gflop = 10;
+  spec.validate_help = "largest CPU reference run at the full batch (GFLOP)";
+  spec.impl_help = "all | cpu | cuda | cudnn";
+  spec.torch_help = "torch_reference_conv.py output to compare with";
+  spec.torch_families = {"conv1d", "textcnn"};
+  CommonFlags flags;
+  add_common_options(app, flags, spec)->check(CLI::IsMember({"all", "cpu", "cuda", "cudnn"}));
+  std::string op = "all", widths_str = "3,4,5", report_path;
   std::int64_t B = 0, T = 0, C = 0, F = 0, K = 0;
-  int threads = 0, reps = 0, warmup = -1;
-  double validate_gflop = 10;
-  app.add_option("--device", device_str, "auto (cuda:0 when there is a GPU, else cpu) | cpu | cuda | cuda:N");
-  app.add_flag("--quick", quick, "a tiny grid with few repetitions (CI smoke)");
-  app.add_option("--grid", grid, "targets (the issue's target points) | full (the issue's whole grid)")
-      ->check(CLI::IsMember({"targets", "full"}));
   app.add_option("--op", op, "conv (the convolution alone) | block (the text-CNN block) | all")
       ->check(CLI::IsMember({"conv", "block", "all"}));
   app.add_option("--B", B, "one point: batch (default 64)");
@@ -340,106 +284,30 @@ int main(int argc, char** argv) {
   app.add_option("--F", F, "one point: filters per width (default 100)");
   app.add_option("--K", K, "one point: kernel width of the plain conv (default 3)");
   app.add_option("--widths", widths_str, "one point: the block's kernel widths, comma-separated (default 3,4,5)");
-  app.add_option("--dtype", dtype_strs, "f32 bf16 f16 or all, one or more (default: f32 on cpu, f32 bf16 on cuda)")
-      ->check(CLI::IsMember({"f32", "bf16", "f16", "all"}));
-  app.add_option("--tf32", tf32_str, "TF32 for F32 points: off | on | both (default: off on cpu, both on cuda)")
-      ->check(CLI::IsMember({"off", "on", "both"}));
-  app.add_option("--phase", phase_str, "fwd | fwd+bwd | all")->check(CLI::IsMember({"fwd", "fwd+bwd", "all"}));
-  app.add_option("--impl", impl_str, "all | cpu | cuda | cudnn")->check(CLI::IsMember({"all", "cpu", "cuda", "cudnn"}));
-  app.add_option("--threads", threads, "CPU threads (default: LOOM_NUM_THREADS or all cores)");
-  app.add_option("--reps", reps, "timed repetitions (default 20 cpu, 100 cuda; 5 with --quick)");
-  app.add_option("--warmup", warmup, "untimed repetitions first (default 3 cpu, 10 cuda; 1 with --quick)");
-  app.add_option("--validate-gflop", validate_gflop, "largest CPU reference run at the full batch (GFLOP)");
-  app.add_option("--json", json_path, "append one JSON line per point to this file");
-  app.add_option("--torch-json", torch_path, "torch_reference_conv.py output to compare with");
   app.add_option("--report", report_path,
                  "run nothing: print the table of a --json file from one or more runs (the fastest run of "
                  "each implementation at each point), joined with --torch-json");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    if (!report_path.empty()) return report_main(report_path, torch_path);
+    if (!report_path.empty()) return report_main(report_path, flags.torch);
     Options opt;
-    if (device_str == "auto") device_str = cuda_device_count() > 0 ? "cuda" : "cpu";
-    opt.device = parse_device(device_str);
+    if (!resolve(flags, spec, &opt)) return 0;
     const bool gpu = opt.device.is_cuda();
-    if (gpu && cuda_device_count() <= opt.device.index) {
-      std::printf("skipped: no CUDA device (%s)\n", cuda_unavailable_reason().c_str());
-      return 0;
-    }
-    if (threads > 0) set_num_threads(threads);
-    opt.reps = reps > 0 ? reps : quick ? 5 : gpu ? 100 : 20;
-    opt.warmup = warmup >= 0 ? warmup : quick ? 1 : gpu ? 10 : 3;
-    opt.validate_gflop = validate_gflop;
-    opt.impl_filter = impl_str;
-    LOOM_CHECK(gpu || impl_str == "all" || impl_str == "cpu", "bench_conv1d: --impl ", impl_str, " needs --device cuda");
+    LOOM_CHECK(gpu || opt.impl == "all" || opt.impl == "cpu", "bench_conv1d: --impl ", opt.impl, " needs --device cuda");
 
     const bool single = B || T || C || F || K || app.count("--widths");
     ConvShape point{T ? T : 50, B ? B : 64, C ? C : 128, F ? F : 100, parse_widths(widths_str), false};
-    opt.shapes = shapes_for(op, single, quick, grid, gpu, point, K ? K : 3);
+    opt.shapes = shapes_for(op, single, flags.quick, flags.grid, gpu, point, K ? K : 3);
 
-    if (dtype_strs.empty()) dtype_strs = gpu ? std::vector<std::string>{"f32", "bf16"} : std::vector<std::string>{"f32"};
-    if (tf32_str.empty()) tf32_str = gpu ? "both" : "off";
-    LOOM_CHECK(gpu || tf32_str == "off", "bench_conv1d: --tf32 ", tf32_str, " needs --device cuda");
-    auto wants = [&](const char* d) {
-      for (const std::string& s : dtype_strs)
-        if (s == d || s == "all") return true;
-      return false;
-    };
-    if (wants("f32")) {
-      if (tf32_str != "on") opt.dtypes.push_back({DType::F32, false});
-      if (tf32_str != "off") opt.dtypes.push_back({DType::F32, true});
-    }
-    if (wants("bf16")) opt.dtypes.push_back({DType::BF16, false});
-    if (wants("f16")) opt.dtypes.push_back({DType::F16, false});
-    opt.phases = phase_str == "all" ? std::vector<std::string>{"fwd", "fwd+bwd"} : std::vector<std::string>{phase_str};
-    if (!torch_path.empty()) opt.torch = load_conv_torch_times(torch_path);
-    if (!json_path.empty()) {
-      opt.json.open(json_path, std::ios::app);
-      LOOM_CHECK(opt.json.good(), "bench_conv1d: cannot write ", json_path);
-    }
-
-    // Everything a reader needs to trust the numbers, before the numbers.
-    std::printf("# loom bench_conv1d on %s\n", opt.device.str().c_str());
-    std::istringstream info(build_info_text(build_info()));
-    for (std::string line; std::getline(info, line);) std::printf("# %s\n", line.c_str());
-    std::printf("# threads %d; BLAS %s; OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s "
-                "OMP_WAIT_POLICY=%s LOOM_NUM_THREADS=%s\n",
-                num_threads(), kernels::cpu_gemm_provider().c_str(), env_or_unset("OPENBLAS_CORETYPE").c_str(),
-                env_or_unset("OPENBLAS_NUM_THREADS").c_str(), env_or_unset("OMP_NUM_THREADS").c_str(),
-                env_or_unset("OMP_WAIT_POLICY").c_str(), env_or_unset("LOOM_NUM_THREADS").c_str());
-    if (!gpu && env_or_unset("OMP_WAIT_POLICY") != "passive")
-      std::printf("# WARNING: OMP_WAIT_POLICY is not passive: spinning OpenMP threads slow the GEMMs after them; "
-                  "start the bench with OMP_WAIT_POLICY=passive in its environment\n");
-    opt.device_name = gpu ? build_info().devices.at(opt.device.index).name : kernels::cpu_gemm_provider();
-    if (!gpu) {
-      opt.cpu_peak = cpu_peak(measure_cpu_sgemm_gflops(2048, quick ? 2 : 5));
-      std::printf("# roofline: %s on %d threads\n", opt.cpu_peak.source.c_str(), num_threads());
-      std::printf("# timer: steady_clock per repetition; %d warm-up, %d timed; median and p10/p90\n", opt.warmup,
-                  opt.reps);
-    } else {
-      for (const char* p : {"f32", "tf32", "bf16/f16"}) {
-        const DType dt = std::string(p) == "bf16/f16" ? DType::BF16 : DType::F32;
-        std::printf("# roofline %s: %s\n", p, gpu_peak(opt.device_name, dt, std::string(p) == "tf32").source.c_str());
-      }
-      std::printf("# timer: CUDA events on loom's stream per repetition, stream synchronized before and after "
-                  "(wall time in the JSON); %d warm-up, %d timed; median and p10/p90\n",
-                  opt.warmup, opt.reps);
-    }
-    std::printf("# work: conv = conv1d_fwd_cost (+ conv1d_bwd_cost: dx, dW, db); block = textcnn_fwd_cost "
-                "(+ textcnn_bwd_cost: the SPARSE backward, so dense backwards are not credited for zeros)\n");
-    std::printf("# %zu shapes x %zu dtypes x %zu phases%s\n", opt.shapes.size(), opt.dtypes.size(), opt.phases.size(),
-                opt.torch.empty() ? ""
-                                  : (", torch timings for " + std::to_string(opt.torch.size()) + " points").c_str());
-    std::fflush(stdout);
-
+    print_header(opt, spec, flags,
+                 {"work: conv = conv1d_fwd_cost (+ conv1d_bwd_cost: dx, dW, db); block = textcnn_fwd_cost "
+                  "(+ textcnn_bwd_cost: the SPARSE backward, so dense backwards are not credited for zeros)"},
+                 std::to_string(opt.shapes.size()) + " shapes x " + std::to_string(opt.dtypes.size()) + " dtypes x " +
+                     std::to_string(opt.phases.size()) + " phases");
     std::vector<ConvRow> rows;
     for (const ConvShape& s : opt.shapes) run_shape(opt, s, rows);
-    std::printf("\n");
-    print_conv_markdown(std::cout, rows);
-    for (const ConvRow& r : rows)
-      if (r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0) return 1;
-    return 0;
+    return print_table(rows);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_conv1d: %s\n", e.what());
     return 1;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/common/run.h"
 #include "ops/autograd.h"
 #include "core/error.h"
 #include "ops/conv1d.h"
@@ -33,11 +34,6 @@ struct ConvShape {
   std::int64_t T = 50, B = 64, C = 128, F = 100;
   std::vector<std::int64_t> widths{3};
   bool block = false;
-};
-
-struct DtypeCase {
-  DType dtype;
-  bool tf32;
 };
 
 enum class Path {
@@ -142,12 +138,7 @@ struct Master {
 inline Master make_master(const ConvShape& s, std::int64_t B) {
   constexpr std::uint64_t kSeed = 0xc0417;
   Master m;
-  std::uint64_t offset = 0;
-  auto draw = [&](const loom::Shape& dims, float bound) {
-    Tensor t = Tensor::uniform(dims, -bound, bound, kSeed, offset);
-    offset += 2 * static_cast<std::uint64_t>(numel(dims));
-    return t;
-  };
+  UniformDraws draw(kSeed);
   m.x = draw({s.T, B, s.C}, 1.0f);
   for (std::int64_t K : s.widths) {
     const float k = 1.0f / std::sqrt(static_cast<float>(s.C * K));
@@ -243,8 +234,6 @@ inline Tensor run_step(Model& m, const ImplCase& ic, bool training, Tensor* argm
 
 // ---- validation ---------------------------------------------------------------------------------
 
-using Named = std::vector<std::pair<std::string, std::vector<float>>>;
-
 inline std::vector<float> host(const Tensor& t) { return t.to(Device::cpu()).to_vector(); }
 
 inline Named grads_of(const Model& m) {
@@ -255,23 +244,6 @@ inline Named grads_of(const Model& m) {
     out.emplace_back("db" + tag, host(m.biases[w].grad()));
   }
   return out;
-}
-
-// Normwise: max |a - e| / max |e| per tensor, the worst tensor named. A wrong kernel gives O(1).
-inline double worst_rel_err(const Named& got, const Named& want, std::string* where) {
-  double worst = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const auto& a = got[i].second;
-    const auto& e = want[i].second;
-    LOOM_CHECK(a.size() == e.size(), "bench: ", got[i].first, " has ", a.size(), " values, reference ", e.size());
-    double diff = 0, scale = 1e-30;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-      diff = std::max(diff, std::fabs(static_cast<double>(a[k]) - e[k]));
-      scale = std::max(scale, std::fabs(static_cast<double>(e[k])));
-    }
-    if (!(diff / scale <= worst)) worst = diff / scale, *where = got[i].first;  // NaN wins too
-  }
-  return worst;
 }
 
 // Sanity bounds for whole tensors, not the test suite's per-element table (tests/support/

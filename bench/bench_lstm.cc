@@ -34,31 +34,19 @@
 // Timing (bench/common/timer.h): CPU with steady_clock per repetition; GPU with CUDA events on
 // loom's stream per repetition, the stream synchronized around each, wall time kept alongside.
 // Without a GPU, --device cuda prints "skipped: no CUDA device" and exits 0.
-#include <CLI/CLI.hpp>
-
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iostream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "ops/build_info.h"
-#include "bench/common/report.h"
-#include "bench/common/roofline.h"
-#include "bench/common/timer.h"
+#include "bench/common/options.h"
+#include "bench/common/run.h"
 #include "ops/autograd.h"
-#include "core/cuda_context.h"
 #include "core/device.h"
 #include "ops/dispatch.h"
 #include "ops/lstm.h"
 #include "core/parallel.h"
-#include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"
 #include "kernels/lstm/lstm_variants.h"
 
@@ -72,11 +60,6 @@ struct LstmShape {
   std::int64_t T = 50, B = 64, C = 128, H = 256;
   int L = 1, D = 1;
   bool variable = false;  // per-row lengths (else every row runs all T steps)
-};
-
-struct DtypeCase {
-  DType dtype;
-  bool tf32;
 };
 
 // One row of the variant table; the report shows it as "<impl>/<row>".
@@ -153,12 +136,7 @@ struct Master {
 Master make_master(const LstmShape& s, std::int64_t T) {
   constexpr std::uint64_t kSeed = 0x15f3;
   Master m;
-  std::uint64_t offset = 0;
-  auto draw = [&](const loom::Shape& dims, float bound) {
-    Tensor t = Tensor::uniform(dims, -bound, bound, kSeed, offset);
-    offset += 2 * static_cast<std::uint64_t>(numel(dims));
-    return t;
-  };
+  UniformDraws draw(kSeed);
   m.x = draw({T, s.B, s.C}, 1.0f);
   if (s.variable) m.lengths = lengths_for(T, s.B);
   const float k = 1.0f / std::sqrt(static_cast<float>(s.H));
@@ -244,8 +222,6 @@ Outputs forward_backward(Model& m, const ops::LstmSeqOptions& o) {
 
 // ---- validation -------------------------------------------------------------------------------
 
-using Named = std::vector<std::pair<std::string, std::vector<float>>>;
-
 Named collect(const Model& m, const Outputs& o, const LstmShape& s, bool with_grads) {
   auto host = [](const Tensor& t) { return t.to(Device::cpu()).to_vector(); };
   Named out{{"y", host(o.y)}};
@@ -264,23 +240,6 @@ Named collect(const Model& m, const Outputs& o, const LstmShape& s, bool with_gr
   return out;
 }
 
-// Normwise: max |a - e| / max |e| per tensor, worst tensor named. Kernels that are wrong give O(1).
-double worst_rel_err(const Named& got, const Named& ref, std::string* where) {
-  double worst = 0;
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const auto& a = got[i].second;
-    const auto& e = ref[i].second;
-    LOOM_CHECK(a.size() == e.size(), "bench: ", got[i].first, " has ", a.size(), " values, reference ", e.size());
-    double diff = 0, scale = 1e-30;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-      diff = std::max(diff, std::fabs(static_cast<double>(a[k]) - e[k]));
-      scale = std::max(scale, std::fabs(static_cast<double>(e[k])));
-    }
-    if (!(diff / scale <= worst)) worst = diff / scale, *where = got[i].first;  // NaN wins too
-  }
-  return worst;
-}
-
 // Sanity bounds, not the test suite's tolerance table (tests/support/compare.h): errors compound
 // over T recurrent steps and over T*B-row weight-gradient sums, so these are ~10x the per-op
 // tolerances; a broken kernel is off by O(1).
@@ -292,18 +251,10 @@ double tolerance(const DtypeCase& c) {
 
 // ---- the run ----------------------------------------------------------------------------------
 
-struct Options {
-  Device device = Device::cpu();
+// The shared settings (bench/common/run.h) and what this family adds: its shapes and rows.
+struct Options : RunSettings {
   std::vector<LstmShape> shapes;
-  std::vector<DtypeCase> dtypes;
-  std::vector<std::string> phases;
   std::vector<ImplCase> impls;
-  int warmup = 3, reps = 20;
-  double validate_gflop = 100;
-  std::map<std::string, std::vector<TorchTime>> torch;
-  std::ofstream json;
-  std::string device_name;  // the GPU's name, or the CPU GEMM provider
-  Peak cpu_peak;            // measured once at start (CPU runs only)
 };
 
 bool supported(const ImplCase& ic, const LstmShape& s, DType dtype, const Model& m, std::string* why) {
@@ -373,27 +324,11 @@ std::string validate(Reference& ref, const LstmShape& s, const DtypeCase& c, con
   return buf;
 }
 
-void emit(Options& opt, std::vector<Row>& rows, Row row) {
-  if (opt.json.is_open()) opt.json << to_json(row).dump() << std::endl;
-  std::fprintf(stderr, "%s %s%s: %s ms (p10 %s, p90 %s) %s\n", point_key(row).c_str(), row.impl.c_str(),
-               row.variant.empty() ? "" : ("/" + row.variant).c_str(), fmt("%.3f", row.time.median).c_str(),
-               fmt("%.3f", row.time.p10).c_str(), fmt("%.3f", row.time.p90).c_str(), row.status.c_str());
-  rows.push_back(std::move(row));
-}
-
-// TF32 is a property of the device's context, read by every F32 GEMM (ours, cuBLAS, cuDNN).
-void set_math_mode(Device device, [[maybe_unused]] MathMode mode) {
-  if (device.is_cuda()) LOOM_IF_CUDA(cuda_context(device.index).math_mode = mode);
-}
-
 void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
   const Master master = make_master(s, s.T);
   Reference ref;
   const double ref_gflop = work_of(s, DType::F32, true).gflop;  // one fwd+bwd on the CPU
-  ref.Tv = ref_gflop <= opt.validate_gflop
-               ? s.T
-               : std::max<std::int64_t>(std::min<std::int64_t>(s.T, 8),
-                                        static_cast<std::int64_t>(s.T * opt.validate_gflop / ref_gflop));
+  ref.Tv = validation_extent(s.T, ref_gflop, opt.validate_gflop);
   ref.master = ref.Tv == s.T ? master : make_master(s, ref.Tv);
 
   for (const DtypeCase& c : opt.dtypes) {
@@ -426,38 +361,13 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
           auto step = [&] { training ? forward_backward(model, o) : forward_inference(model, o); };
           const int warmup = ic.is_reference_row() ? std::min(opt.warmup, 1) : opt.warmup;
           const int reps = ic.is_reference_row() ? std::min(opt.reps, 3) : opt.reps;
-          try {
-            if (opt.device.is_cpu()) {
-              row.time = time_cpu(step, warmup, reps);
-            } else {
-              const GpuStats g = time_gpu(opt.device.index, step, warmup, reps);
-              row.time = g.events;
-              row.wall = g.wall;
-            }
-          } catch (const std::exception& e) {
-            row.status = std::string("error: ") + e.what();
-          }
+          time_row(opt, step, warmup, reps, &row);
         }
-        const Peak peak = opt.device.is_cpu() ? opt.cpu_peak : gpu_peak(opt.device_name, c.dtype, c.tf32);
-        row.tflops = row.gflop / (row.time.median * 1e-3) / 1e3;
-        row.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, row.time.median, peak);
-        const auto t = opt.torch.find(point_key(row));
-        if (t != opt.torch.end()) {
-          row.torch = t->second;
-          for (TorchTime& tt : row.torch)
-            tt.pct_roofline = pct_of_roofline(row.gflop * 1e9, w.bytes, tt.time.median, peak);
-          row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
-        }
-        emit(opt, rows, row);
+        finish_row(opt, peak_for(opt, c), w.bytes, std::move(row), rows);
       }
     }
   }
   set_math_mode(opt.device, MathMode::Default);
-}
-
-std::string env_or_unset(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "(unset)";
 }
 
 }  // namespace
@@ -468,56 +378,35 @@ int main(int argc, char** argv) {
   using namespace loom::bench;
   loom::ensure_passive_openmp_wait(argv);  // measure what `loom` runs (core/parallel.h)
   CLI::App app{"loom LSTM benchmark: ours vs cuDNN vs torch.nn.LSTM (bench/torch_reference.py)"};
-  std::string device_str = "auto", grid = "targets", dtype_str, tf32_str, lengths_str = "all", phase_str = "all";
-  std::string impl_str = "all", json_path, torch_path;
-  bool quick = false, bidirectional = false;
+  DriverSpec spec;
+  spec.name = "bench_lstm";
+  spec.gpu_dtypes = {"f32", "bf16", "f16"};
+  spec.validate_gflop = 100;
+  spec.validate_help = "largest CPU reference run at full T (GFLOP)";
+  spec.impl_help = "all | cpu | cuda | cudnn (the rows of that kind) | one row of the variant table by name "
+                   "(reference, cpu, cuda-v1, cuda-v2, cudnn, cudnn-persist)";
+  spec.torch_help = "torch_reference.py output to compare with";
+  spec.torch_families = {"lstm"};
+  CommonFlags flags;
+  add_common_options(app, flags, spec);
+  std::string lengths_str = "all";
+  bool bidirectional = false;
   std::int64_t H = 0, B = 0, T = 0, C = 0;
-  int layers = 0, threads = 0, reps = 0, warmup = -1;
-  double validate_gflop = 100, cpu_peak_gflops = 0;
-  app.add_option("--device", device_str, "auto (cuda:0 when there is a GPU, else cpu) | cpu | cuda | cuda:N");
-  app.add_flag("--quick", quick, "a tiny grid with few repetitions (CI smoke)");
-  app.add_option("--grid", grid, "targets (the issue's target points) | full (the issue's whole grid)")
-      ->check(CLI::IsMember({"targets", "full"}));
+  int layers = 0;
   app.add_option("--H", H, "one point: hidden size");
   app.add_option("--B", B, "one point: batch");
   app.add_option("--T", T, "one point: time steps");
   app.add_option("--C", C, "one point: input features");
   app.add_option("--layers", layers, "one point: number of layers");
   app.add_flag("--bidirectional", bidirectional, "one point: two directions per layer");
-  app.add_option("--dtype", dtype_str, "f32 | bf16 | f16 | all (default: f32 on cpu, all on cuda)")
-      ->check(CLI::IsMember({"f32", "bf16", "f16", "all"}));
-  app.add_option("--tf32", tf32_str, "TF32 for F32 points: off | on | both (default: off on cpu, both on cuda)")
-      ->check(CLI::IsMember({"off", "on", "both"}));
   app.add_option("--lengths", lengths_str, "fixed | variable | all")
       ->check(CLI::IsMember({"fixed", "variable", "all"}));
-  app.add_option("--phase", phase_str, "fwd | fwd+bwd | all")->check(CLI::IsMember({"fwd", "fwd+bwd", "all"}));
-  app.add_option("--impl", impl_str,
-                 "all | cpu | cuda | cudnn (the rows of that kind) | one row of the variant table by name "
-                 "(reference, cpu, cuda-v1, cuda-v2, cudnn, cudnn-persist)");
-  app.add_option("--threads", threads, "CPU threads (default: LOOM_NUM_THREADS or all cores)");
-  app.add_option("--reps", reps, "timed repetitions (default 20 cpu, 100 cuda; 5 with --quick)");
-  app.add_option("--warmup", warmup, "untimed repetitions first (default 3 cpu, 10 cuda; 1 with --quick)");
-  app.add_option("--validate-gflop", validate_gflop, "largest CPU reference run at full T (GFLOP)");
-  app.add_option("--cpu-peak", cpu_peak_gflops,
-                 "CPU roofline in GFLOP/s instead of measuring an sgemm at start (on a loaded machine the "
-                 "measurement reads low and every percentage high)");
-  app.add_option("--json", json_path, "append one JSON line per point to this file");
-  app.add_option("--torch-json", torch_path, "torch_reference.py output to compare with");
   CLI11_PARSE(app, argc, argv);
 
   try {
     Options opt;
-    if (device_str == "auto") device_str = cuda_device_count() > 0 ? "cuda" : "cpu";
-    opt.device = parse_device(device_str);
+    if (!resolve(flags, spec, &opt)) return 0;
     const bool gpu = opt.device.is_cuda();
-    if (gpu && cuda_device_count() <= opt.device.index) {
-      std::printf("skipped: no CUDA device (%s)\n", cuda_unavailable_reason().c_str());
-      return 0;
-    }
-    if (threads > 0) set_num_threads(threads);
-    opt.reps = reps > 0 ? reps : quick ? 5 : gpu ? 100 : 20;
-    opt.warmup = warmup >= 0 ? warmup : quick ? 1 : gpu ? 10 : 3;
-    opt.validate_gflop = validate_gflop;
 
     // Shapes: one point, or a grid. Each grid entry pairs a layout with the lengths it is run with.
     std::vector<LstmShape> grid_shapes;
@@ -527,10 +416,10 @@ int main(int argc, char** argv) {
       s.L = layers ? layers : 1, s.D = bidirectional ? 2 : 1;
       for (bool v : {false, true}) grid_shapes.push_back(s), grid_shapes.back().variable = v;
       if (lengths_str == "all") lengths_str = "fixed";  // one point means one lengths setting unless asked
-    } else if (quick) {
+    } else if (flags.quick) {
       for (int ld : {1, 2})
         for (bool v : {false, true}) grid_shapes.push_back({20, 8, 32, 64, ld, ld, v});
-    } else if (grid == "targets") {
+    } else if (flags.grid == "targets") {
       for (std::int64_t h : gpu ? std::vector<std::int64_t>{256, 512} : std::vector<std::int64_t>{256}) {
         grid_shapes.push_back({50, 64, 128, h, 1, 1, false});  // the uni-directional target
         grid_shapes.push_back({50, 64, 128, h, 2, 2, true});   // the packed BiLSTM target
@@ -545,67 +434,20 @@ int main(int argc, char** argv) {
     for (const LstmShape& s : grid_shapes)
       if (lengths_str == "all" || (lengths_str == "variable") == s.variable) opt.shapes.push_back(s);
 
-    if (dtype_str.empty()) dtype_str = gpu ? "all" : "f32";
-    if (tf32_str.empty()) tf32_str = gpu ? "both" : "off";
-    LOOM_CHECK(gpu || tf32_str == "off", "bench_lstm: --tf32 ", tf32_str, " needs --device cuda");
-    if (dtype_str == "f32" || dtype_str == "all") {
-      if (tf32_str != "on") opt.dtypes.push_back({DType::F32, false});
-      if (tf32_str != "off") opt.dtypes.push_back({DType::F32, true});
-    }
-    if (dtype_str == "bf16" || dtype_str == "all") opt.dtypes.push_back({DType::BF16, false});
-    if (dtype_str == "f16" || dtype_str == "all") opt.dtypes.push_back({DType::F16, false});
-    opt.phases = phase_str == "all" ? std::vector<std::string>{"fwd", "fwd+bwd"} : std::vector<std::string>{phase_str};
     for (const LstmVariantRow& row : kernels::lstm_variants()) {
       const ImplCase ic{&row};
       if (row.device != opt.device.type) continue;
-      if (impl_str == "all" || impl_str == ic.name() || impl_str == row.name) opt.impls.push_back(ic);
+      if (opt.impl == "all" || opt.impl == ic.name() || opt.impl == row.name) opt.impls.push_back(ic);
     }
-    LOOM_CHECK(!opt.impls.empty(), "bench_lstm: --impl ", impl_str, " has nothing to run on ", opt.device.str());
-    if (!torch_path.empty()) opt.torch = load_torch_times(torch_path);
-    if (!json_path.empty()) {
-      opt.json.open(json_path, std::ios::app);
-      LOOM_CHECK(opt.json.good(), "bench_lstm: cannot write ", json_path);
-    }
+    LOOM_CHECK(!opt.impls.empty(), "bench_lstm: --impl ", opt.impl, " has nothing to run on ", opt.device.str());
 
-    // Everything a reader needs to trust the numbers, before the numbers.
-    std::printf("# loom bench_lstm on %s\n", opt.device.str().c_str());
-    std::istringstream info(build_info_text(build_info()));
-    for (std::string line; std::getline(info, line);) std::printf("# %s\n", line.c_str());
-    std::printf("# threads %d; BLAS %s; OPENBLAS_CORETYPE=%s OPENBLAS_NUM_THREADS=%s OMP_NUM_THREADS=%s "
-                "OMP_WAIT_POLICY=%s LOOM_NUM_THREADS=%s\n",
-                num_threads(), kernels::cpu_gemm_provider().c_str(), env_or_unset("OPENBLAS_CORETYPE").c_str(),
-                env_or_unset("OPENBLAS_NUM_THREADS").c_str(), env_or_unset("OMP_NUM_THREADS").c_str(),
-                env_or_unset("OMP_WAIT_POLICY").c_str(), env_or_unset("LOOM_NUM_THREADS").c_str());
-    opt.device_name = gpu ? build_info().devices.at(opt.device.index).name : kernels::cpu_gemm_provider();
-    if (!gpu) {
-      opt.cpu_peak = cpu_peak_gflops > 0 ? Peak{cpu_peak_gflops * 1e9, 0, fmt("given with --cpu-peak: %.1f GFLOP/s",
-                                                                              cpu_peak_gflops)}
-                                         : cpu_peak(measure_cpu_sgemm_gflops(2048, quick ? 2 : 5));
-      std::printf("# roofline: %s on %d threads\n", opt.cpu_peak.source.c_str(), num_threads());
-      std::printf("# timer: steady_clock per repetition; %d warm-up, %d timed; median and p10/p90\n", opt.warmup,
-                  opt.reps);
-    } else {
-      for (const char* p : {"f32", "tf32", "bf16/f16"}) {
-        const DType dt = std::string(p) == "bf16/f16" ? DType::BF16 : DType::F32;
-        std::printf("# roofline %s: %s\n", p, gpu_peak(opt.device_name, dt, std::string(p) == "tf32").source.c_str());
-      }
-      std::printf("# timer: CUDA events on loom's stream per repetition, stream synchronized before and after "
-                  "(wall time in the JSON); %d warm-up, %d timed; median and p10/p90\n",
-                  opt.warmup, opt.reps);
-    }
-    std::printf("# %zu shapes x %zu dtypes x %zu phases x %zu implementations%s\n", opt.shapes.size(),
-                opt.dtypes.size(), opt.phases.size(), opt.impls.size(),
-                opt.torch.empty() ? ""
-                                  : (", torch timings for " + std::to_string(opt.torch.size()) + " points").c_str());
-    std::fflush(stdout);
-
+    print_header(opt, spec, flags, {},
+                 std::to_string(opt.shapes.size()) + " shapes x " + std::to_string(opt.dtypes.size()) + " dtypes x " +
+                     std::to_string(opt.phases.size()) + " phases x " + std::to_string(opt.impls.size()) +
+                     " implementations");
     std::vector<Row> rows;
     for (const LstmShape& s : opt.shapes) run_shape(opt, s, rows);
-    std::printf("\n");
-    print_markdown(std::cout, rows);
-    for (const Row& r : rows)
-      if (r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0) return 1;
-    return 0;
+    return print_table(rows);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_lstm: %s\n", e.what());
     return 1;
