@@ -38,12 +38,6 @@ using SavedPtr = std::shared_ptr<const kernels::BackendSaved>;
 const void* ptr_or_null(const Tensor& t) { return t.defined() ? t.data_ptr() : nullptr; }
 void* out_ptr_or_null(const GradTarget& t) { return t.buffer.defined() ? t.buffer.data_ptr() : nullptr; }
 
-// What a row's forward / backward takes: nullptr for CPU tensors, the device's context for CUDA ones.
-const CudaContext* context_for(const Tensor& t) {
-  if (t.device().is_cpu()) return nullptr;
-  LOOM_IF_CUDA(return &context_of(t));
-}
-
 kernels::Conv1dGeometry to_kernel(const Conv1dGeometry& g) {
   kernels::Conv1dGeometry k;
   k.T = g.T, k.B = g.B, k.C = g.C, k.F = g.F, k.K = g.K;
@@ -147,11 +141,6 @@ const kernels::Conv1dVariantRow& pick_conv_row(const Tensor& x, const kernels::C
   LOOM_THROW(Error, "conv1d: no CUDA implementation fits: ", why_cuda, "; cuDNN: ", why_cudnn);
 }
 
-// "loom: <op> -> <row> (<why>)" under LOOM_TRACE=1.
-void trace_row(const char* op, const char* row, const std::string& why) {
-  ::loom::detail::trace_choice(op, (std::string(row) + " (" + why + ")").c_str());
-}
-
 // Gradient destinations of parameters that share one GradMode in the kernel (a weight and its
 // bias): when any of them accumulates, a fresh (Overwrite) sibling is zeroed so all can accumulate.
 GradMode shared_param_mode(std::vector<GradTarget*> targets) {
@@ -188,8 +177,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   a.y = y.data_ptr();
   std::string why;
   const kernels::Conv1dVariantRow& row = pick_conv_row(x, a, options, &why);
-  trace_row("conv1d", row.name, why);
-  const SavedPtr saved = row.forward(a, context_for(x));
+  const SavedPtr saved = run_row_forward("conv1d", row, why, x, a);
 
   const kernels::Conv1dVariantRow* ran = &row;
   record_op("conv1d", {&x, &weight, &bias}, {&y}, [ran, g, saved, saved_x = x, saved_weight = weight](Node& node) {
@@ -211,7 +199,7 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     b.param_mode = shared_param_mode({&dw, &db});  // one param_mode for dweight and dbias
     b.dweight = out_ptr_or_null(dw);
     b.dbias = out_ptr_or_null(db);
-    ran->backward(b, context_for(dy), saved.get());
+    run_row_backward(*ran, dy, b, saved.get());
   });
   return y;
 }
@@ -304,8 +292,7 @@ TextCnnResult textcnn(const Tensor& x, const Tensor& lengths, const std::vector<
   std::string why;
   LOOM_CHECK(kernels::variant_supports(*row, a, &why),
              "textcnn: the fused CUDA block does not support these arguments: ", why);
-  trace_row("textcnn", row->name, x.device().is_cpu() ? "CPU tensors" : "CUDA tensors");
-  const SavedPtr saved = row->forward(a, context_for(x));
+  const SavedPtr saved = run_row_forward("textcnn", *row, x.device().is_cpu() ? "CPU tensors" : "CUDA tensors", x, a);
 
   std::vector<const Tensor*> inputs{&x};
   std::vector<Tensor> weights, biases;
@@ -348,7 +335,7 @@ TextCnnResult textcnn(const Tensor& x, const Tensor& lengths, const std::vector<
                 k.dweight = out_ptr_or_null(targets[2 * w]);
                 k.dbias = out_ptr_or_null(targets[2 * w + 1]);
               }
-              row->backward(b, context_for(dpooled), saved.get());
+              run_row_backward(*row, dpooled, b, saved.get());
             });
   return r;
 }

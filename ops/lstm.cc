@@ -44,13 +44,6 @@ DType saved_dtype(DType storage) { return storage == DType::F64 ? DType::F64 : D
 
 using kernels::LstmVariantRow;
 
-// What a variant row takes: the device's context for CUDA tensors, nullptr for CPU ones.
-const CudaContext* context_or_null(const Tensor& x) {
-  const CudaContext* cuda = nullptr;
-  if (x.device().is_cuda()) LOOM_IF_CUDA(cuda = &context_of(x));
-  return cuda;
-}
-
 // The tensors one direction of the node keeps.
 struct SavedDirection {
   Tensor w_ih, w_hh, bias, h0, c0;  // bias = b_ih + b_hh
@@ -208,7 +201,6 @@ LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector
   const LstmVariantRow& row = pick_row(x, a, options, &reason);
   result.impl = impl_of(row);
   result.row = row.name;
-  ::loom::detail::trace_choice("lstm_seq", (result.row + " (" + reason + ")").c_str());
 
   // A training forward is one with somewhere to save (lstm.h): every row gets the F32 buffers.
   const DType sd = saved_dtype(x.dtype());
@@ -237,7 +229,7 @@ LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector
     k.c_saved = out_ptr_or_null(s.c_saved);
     k.gates_saved = out_ptr_or_null(s.gates_saved);
   }
-  saved.backend = row.forward(a, context_or_null(x));
+  saved.backend = run_row_forward("lstm_seq", row, reason, x, a);
   if (!record) return result;
 
   saved.row = &row;
@@ -319,7 +311,7 @@ void lstm_seq_backward(Node& node, const LstmSeqSaved& saved) {
   for (auto& t : input_targets) inputs.push_back(&t);
   b.param_mode = unify_modes(params);
   b.input_mode = unify_modes(inputs);
-  saved.row->backward(b, context_or_null(saved.x), saved.backend.get());
+  run_row_backward(*saved.row, saved.x, b, saved.backend.get());
 }
 
 }  // namespace

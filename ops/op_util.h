@@ -1,7 +1,7 @@
 // ops/op_util.h (internal): argument checks shared by the op front-ends.
 #pragma once
 
-#include "ops/dispatch.h"
+#include "core/error.h"
 #include "ops/tensor.h"
 
 namespace loom::ops::detail {
@@ -26,13 +26,5 @@ inline std::int64_t rows_of(const Tensor& t) {
   const std::int64_t c = cols_of(t);
   return c == 0 ? 0 : t.numel() / c;
 }
-
-// The CUDA context for a tensor's device; only called inside LOOM_IF_CUDA(...).
-inline const CudaContext& ctx(const Tensor& t) { return cuda_context(t.device().index); }
-
-inline const char* backend_name(const Tensor& t) { return t.device().is_cpu() ? "cpu" : "cuda"; }
-
-// LOOM_TRACE=1: "loom: <op> -> cpu|cuda", once per pair.
-inline void trace(const char* op, const Tensor& on) { ::loom::detail::trace_choice(op, backend_name(on)); }
 
 }  // namespace loom::ops::detail
