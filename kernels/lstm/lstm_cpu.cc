@@ -25,7 +25,9 @@
 //   dW_ih = sum dz^T x_t    dW_hh = sum dz^T h_prev    db = sum dz    dx_t = dz W_ih
 // dh0, dc0 are the carries left after the row's step 0 (dh_n, dc_n for a row of length 0).
 //
-// How it runs, per direction (the plan of the fused CUDA variant, architecture section 6):
+// How it runs, per direction (the same plan as the fused CUDA variant: the input projection as one
+// GEMM before the loop, per step one recurrent GEMM and one pointwise pass, the weight and input
+// gradients as one GEMM each after it):
 //   forward:  Zx = x W_ih^T for all T*B rows in ONE GEMM into a [T*B, G] buffer; then per step one
 //             recurrent GEMM Zh = h_state W_hh^T into a [B, G] scratch and ONE pointwise pass that
 //             finishes z, writes y, the saved c and gates, and the row's state. The state buffers
@@ -49,7 +51,8 @@
 // split by rows (Zx, dx) or by gate rows of the weight gradient (dW_ih, dW_hh, and db's columns),
 // with one barrier before them (backward) or after them (forward). Inside the regions every GEMM
 // runs single-threaded BLAS on its calling thread (gemm_openblas checks omp_in_parallel). This is
-// architecture 11b's rule made structural: an OpenMP pointwise region per step followed by a
+// the thread rule (one pool; BLAS single-threaded inside parallel regions or BLAS-threaded outside
+// them, never both) made structural: an OpenMP pointwise region per step followed by a
 // BLAS-threaded GEMM made libgomp's spinning threads fight OpenBLAS's for the 2 cores, and
 // measured 5x slower (500 ms against 96 ms fwd+bwd at T 50, B 64, C 128, H 256) unless
 // OMP_WAIT_POLICY=passive was set. Problems below loom::kParallelGrain of work run on one thread.

@@ -11,7 +11,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
@@ -22,6 +21,7 @@
 #include "kernels/lstm/lstm_variants.h"
 #include "tests/support/compare.h"
 #include "tests/support/gradcheck.h"
+#include "tests/support/stored.h"
 #include "tests/support/values.h"
 
 namespace loom::test::lstm {
@@ -42,47 +42,6 @@ inline std::vector<const LstmVariantRow*> cpu_rows() {
 }
 
 inline const double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// A host buffer in any float storage type, written from and read back as doubles. Empty = absent
-// (the kernel receives nullptr).
-class Stored {
- public:
-  Stored(const std::vector<double>& v, DType t) : t_(t), n_(v.size()), bytes_(v.size() * dtype_size(t)) {
-    for (std::size_t k = 0; k < n_; ++k) set(k, v[k]);
-  }
-  Stored(std::size_t n, double fill, DType t) : Stored(std::vector<double>(n, fill), t) {}
-  void* ptr() { return n_ == 0 ? nullptr : bytes_.data(); }
-  std::vector<double> values() const {
-    std::vector<double> v(n_);
-    for (std::size_t k = 0; k < n_; ++k) v[k] = get(k);
-    return v;
-  }
-
- private:
-  void set(std::size_t k, double v) {
-    unsigned char* p = bytes_.data() + k * dtype_size(t_);
-    if (t_ == DType::F64) std::memcpy(p, &v, 8);
-    const float f = static_cast<float>(v);
-    if (t_ == DType::F32) std::memcpy(p, &f, 4);
-    const std::uint16_t h = t_ == DType::F16 ? float_to_half_bits(f) : float_to_bf16_bits(f);
-    if (t_ == DType::F16 || t_ == DType::BF16) std::memcpy(p, &h, 2);
-  }
-  double get(std::size_t k) const {
-    const unsigned char* p = bytes_.data() + k * dtype_size(t_);
-    double d = 0;
-    float f = 0;
-    std::uint16_t h = 0;
-    switch (t_) {
-      case DType::F64: std::memcpy(&d, p, 8); return d;
-      case DType::F32: std::memcpy(&f, p, 4); return f;
-      case DType::F16: std::memcpy(&h, p, 2); return half_bits_to_float(h);
-      default: std::memcpy(&h, p, 2); return bf16_bits_to_float(h);
-    }
-  }
-  DType t_;
-  std::size_t n_;
-  std::vector<unsigned char> bytes_;
-};
 
 struct LstmCase {
   std::int64_t T = 4, B = 3, C = 5, H = 3;

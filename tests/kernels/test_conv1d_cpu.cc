@@ -136,22 +136,6 @@ Tolerance gradcheck_tolerance() {
   return {o.rtol, o.atol};
 }
 
-// d loss / d v[k] by central differences, perturbing v in place (loss reads v).
-std::vector<double> numeric_grad(std::vector<double>& v, const std::function<double()>& loss) {
-  const double h = GradcheckOptions{}.h;
-  std::vector<double> g(v.size());
-  for (std::size_t k = 0; k < v.size(); ++k) {
-    const double old = v[k];
-    v[k] = old + h;
-    const double up = loss();
-    v[k] = old - h;
-    const double down = loss();
-    v[k] = old;
-    g[k] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 std::vector<double> plus(std::vector<double> a, const std::vector<double>& b) {
   for (std::size_t k = 0; k < a.size(); ++k) a[k] += b[k];
   return a;

@@ -117,21 +117,6 @@ double dot(const std::vector<double>& a, const std::vector<double>& b) {
   return s;
 }
 
-std::vector<double> numeric_grad(std::vector<double>& v, const std::function<double()>& loss) {
-  const double h = GradcheckOptions{}.h;
-  std::vector<double> g(v.size());
-  for (std::size_t k = 0; k < v.size(); ++k) {
-    const double old = v[k];
-    v[k] = old + h;
-    const double up = loss();
-    v[k] = old - h;
-    const double down = loss();
-    v[k] = old;
-    g[k] = (up - down) / (2 * h);
-  }
-  return g;
-}
-
 Tolerance gradcheck_tolerance() {
   const GradcheckOptions o;
   return {o.rtol, o.atol};

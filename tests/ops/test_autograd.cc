@@ -1,6 +1,8 @@
-// tests/ops/test_autograd.cc: the tape's bookkeeping (architecture section 5): what records,
-// where gradients live, how they accumulate. The ops used are the simplest ones (mul, add, sum,
-// tanh); their own derivatives are checked in test_ops_*.cc.
+// tests/ops/test_autograd.cc: the tape's bookkeeping (an explicit eager tape: ops append nodes in
+// execution order inside a recording scope, backward walks them in reverse): what records, where
+// gradients live (parameters keep and accumulate theirs, activations' die with the tape), how they
+// accumulate. The ops used are the simplest ones (mul, add, sum, tanh); their own derivatives are
+// checked in test_ops_*.cc.
 #include <doctest/doctest.h>
 
 #include <algorithm>

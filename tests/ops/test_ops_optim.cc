@@ -230,7 +230,8 @@ TEST_CASE("adamw: cost reads four arrays and writes three") {
 TEST_SUITE("cuda") {
   TEST_CASE("sgd and adamw: CUDA matches the torch formulas") {
     LOOM_REQUIRE_CUDA_DEVICE();
-    // Master weights and optimizer state are F32 (architecture section 7), so F32 only here.
+    // Master weights and optimizer state are F32 (mixed precision computes only on F16/BF16 working
+    // copies), so F32 only here.
     run_sgd_case({0.05f, 0.9f, 0.01f, ops::Nesterov::On}, 5, Device::cuda(), "CUDA SGD Nesterov");
     run_sgd_case({0.1f, 0.0f, 0.05f, ops::Nesterov::Off}, 3, Device::cuda(), "CUDA plain SGD");
     run_adamw_case({1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f}, 6, Device::cuda(), "CUDA AdamW");

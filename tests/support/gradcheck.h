@@ -63,6 +63,15 @@ struct GradcheckOptions {
   std::vector<int> constant_inputs;
 };
 
+// d loss / d v[k] for every k by central differences with GradcheckOptions' h, for tests that
+// call kernels on raw buffers (loss reads v, which is perturbed in place and left as it was).
+inline std::vector<double> numeric_grad(std::vector<double>& v, const std::function<double()>& loss) {
+  const double h = GradcheckOptions{}.h;
+  std::vector<double> g(v.size());
+  for (std::size_t k = 0; k < v.size(); ++k) g[k] = central_difference(v[k], h, loss);
+  return g;
+}
+
 namespace detail {
 
 inline bool is_constant(const GradcheckOptions& o, int i) {
