@@ -9,6 +9,9 @@
 //   BlockReduce; for a given launch shape they add the same numbers in the same order on every run
 //   (no atomics).
 // - dispatch_float_dtype() maps a run-time DType to the storage type a kernel template needs.
+// - launch<kernel>(grid, block, stream, args...) starts a kernel. It is the one place that knows
+//   which backend runs kernels: the GPU (nvcc) or the CPU simulator in sim/ (LOOM_SIM), so no
+//   kernel body and no call site needs an #if.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -18,12 +21,20 @@
 #include <cub/block/block_reduce.cuh>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include "core/cuda_context.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/grad_mode.h"
+
+#ifdef LOOM_SIM
+#include "sim/launch.h"
+#endif
 
 namespace loom::kernels {
 
@@ -94,6 +105,78 @@ __device__ __forceinline__ float block_sum(float v) {
   const float total = Reduce(temp).Sum(v);
   __syncthreads();
   return total;
+}
+
+// ---- kernel launch -----------------------------------------------------------------------------
+//
+//   launch<my_kernel<T>>(grid, block, stream, n, x, y);  // was: my_kernel<T><<<grid, block, 0, stream>>>(n, x, y)
+//   LOOM_CUDA_CHECK_LAUNCH();                            // the call site still checks, as before
+//
+// The kernel is a template argument, not a function argument, so the simulator can print its name
+// (kernel_name below). The arguments are converted to the kernel's own parameter types first, just
+// as a <<< >>> launch or a plain function call converts them; `values` then holds one argument per
+// parameter, exactly what each backend wants:
+//   - nvcc: cudaLaunchKernel takes an array with the address of every argument.
+//   - LOOM_SIM: the simulator calls the kernel itself once per CUDA thread, on the CPU.
+// Neither backend checks for errors here. A failed launch is recorded where cudaGetLastError()
+// finds it, so the LOOM_CUDA_CHECK_LAUNCH() after each call site reports it with that site's
+// file:line, exactly as it did after <<< >>>.
+
+namespace launch_detail {
+
+// Cuts the kernel's name out of kernel_name's own signature, as GCC prints it:
+//   "const char* ...::kernel_name() [with auto Kernel = loom::kernels::my_kernel<float>]".
+// Clang writes "[Kernel = &loom::kernels::my_kernel]", so a leading '&' is dropped too.
+inline std::string name_from_signature(const std::string& pretty) {
+  const std::string key = "Kernel = ";
+  const std::size_t start = pretty.find(key);
+  if (start == std::string::npos) return pretty;  // an unknown compiler: keep the whole signature
+  std::size_t begin = start + key.size();
+  if (begin < pretty.size() && pretty[begin] == '&') ++begin;
+  const std::size_t end = pretty.find_first_of(";]", begin);
+  return pretty.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+}
+
+// "loom::kernels::my_kernel<float>": the name the simulator prints in its reports.
+template <auto Kernel>
+const char* kernel_name() {
+  static const std::string name = name_from_signature(__PRETTY_FUNCTION__);
+  return name.c_str();
+}
+
+// The kernel pointer is passed again as an ordinary argument only so that Params (the kernel's
+// parameter types) can be deduced from it.
+template <auto Kernel, class... Params, class... Args>
+void launch_kernel(void (*)(Params...), dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream,
+                   Args&&... args) {
+  static_assert(sizeof...(Params) == sizeof...(Args), "launch: the kernel takes a different number of arguments");
+  std::tuple<Params...> values(std::forward<Args>(args)...);
+#ifdef LOOM_SIM
+  auto run_one_thread = [&values] { std::apply(Kernel, values); };  // each call copies the arguments, as a GPU does
+  ::loom::sim::LaunchShape shape{grid, block, shared_bytes, stream, kernel_name<Kernel>()};
+  ::loom::sim::launch(shape, run_one_thread);
+#else
+  std::apply(
+      [&](auto&... value) {
+        void* argv[] = {static_cast<void*>(&value)..., nullptr};  // the nullptr keeps the array non-empty
+        // The status is also what cudaGetLastError() returns next; the call site's check reads it there.
+        (void)cudaLaunchKernel(reinterpret_cast<const void*>(Kernel), grid, block, argv, shared_bytes, stream);
+      },
+      values);
+#endif
+}
+
+}  // namespace launch_detail
+
+template <auto Kernel, class... Args>
+void launch(dim3 grid, dim3 block, cudaStream_t stream, Args&&... args) {
+  launch_detail::launch_kernel<Kernel>(Kernel, grid, block, 0, stream, std::forward<Args>(args)...);
+}
+
+// The same, with `shared_bytes` of dynamic shared memory (extern __shared__) per block.
+template <auto Kernel, class... Args>
+void launch_with_shared(dim3 grid, dim3 block, std::size_t shared_bytes, cudaStream_t stream, Args&&... args) {
+  launch_detail::launch_kernel<Kernel>(Kernel, grid, block, shared_bytes, stream, std::forward<Args>(args)...);
 }
 
 // ---- dtype dispatch ------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ void conv1d_fwd_direct_launch(const Conv1dFwdArgs& a, const CudaContext& ctx) {
   const Geo g = geo(a.g);
   dispatch_float_dtype(a.dtype, "conv1d_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    conv1d_direct_fwd_kernel<T><<<blocks_for(g.To * g.B * g.F), kBlock, 0, ctx.stream()>>>(
+    launch<conv1d_direct_fwd_kernel<T>>(blocks_for(g.To * g.B * g.F), kBlock, ctx.stream(),
         g, static_cast<const T*>(a.x), static_cast<const T*>(a.weight), static_cast<const T*>(a.bias),
         static_cast<T*>(a.y));
     LOOM_CUDA_CHECK_LAUNCH();
@@ -114,12 +114,12 @@ void conv1d_bwd_direct_launch(const Conv1dBwdArgs& a, const CudaContext& ctx) {
     using T = typename decltype(tag)::type;
     const T* dy = static_cast<const T*>(a.dy);
     if (a.dx && g.T * g.B * g.C > 0) {
-      conv1d_direct_bwd_data_kernel<T><<<blocks_for(g.T * g.B * g.C), kBlock, 0, ctx.stream()>>>(
+      launch<conv1d_direct_bwd_data_kernel<T>>(blocks_for(g.T * g.B * g.C), kBlock, ctx.stream(),
           g, dy, static_cast<const T*>(a.weight), static_cast<T*>(a.dx), a.input_mode);
       LOOM_CUDA_CHECK_LAUNCH();
     }
     if (a.dweight && g.F * g.K * g.C > 0) {
-      conv1d_direct_bwd_weight_kernel<T><<<blocks_for(g.F * g.K * g.C), kBlock, 0, ctx.stream()>>>(
+      launch<conv1d_direct_bwd_weight_kernel<T>>(blocks_for(g.F * g.K * g.C), kBlock, ctx.stream(),
           g, static_cast<const T*>(a.x), dy, static_cast<T*>(a.dweight), a.param_mode);
       LOOM_CUDA_CHECK_LAUNCH();
     }

@@ -139,7 +139,7 @@ void launch_igemm(const IgemmArgs<typename P::T>& g, unsigned grid_z, const Cuda
   const std::int64_t m_tiles = (g.M + kBM - 1) / kBM;
   const dim3 grid(static_cast<unsigned>((g.N + kBN - 1) / kBN),
                   static_cast<unsigned>(std::max<std::int64_t>(1, std::min<std::int64_t>(m_tiles, 65535))), grid_z);
-  conv1d_igemm_kernel<P, kAJFast, kBJFast><<<grid, P::NT, 0, ctx.stream()>>>(g);
+  launch<conv1d_igemm_kernel<P, kAJFast, kBJFast>>(grid, P::NT, ctx.stream(), g);
   LOOM_CUDA_CHECK_LAUNCH();
 }
 
@@ -245,9 +245,9 @@ void bwd_igemm(const Conv1dBwdArgs& a, const CudaContext& ctx) {
     }
     launch_igemm<P, false, true>(q, static_cast<unsigned>(K * splits), ctx);
     if (splits > 1) {
-      conv1d_weight_finish_kernel<T><<<blocks_for(n), kBlock, 0, ctx.stream()>>>(n, q.splits, q.out.partial,
-                                                                                 static_cast<T*>(a.dweight),
-                                                                                 a.param_mode);
+      launch<conv1d_weight_finish_kernel<T>>(blocks_for(n), kBlock, ctx.stream(), n, q.splits, q.out.partial,
+                                             static_cast<T*>(a.dweight),
+                                             a.param_mode);
       LOOM_CUDA_CHECK_LAUNCH();
     }
   }

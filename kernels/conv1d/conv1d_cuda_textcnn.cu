@@ -346,7 +346,7 @@ void textcnn_fwd_cuda(const TextCnnFwdArgs& a, const CudaContext& ctx) {
   conv1d_gemm::dispatch_policy(a.dtype, ctx.math_mode, "textcnn_fwd_cuda", [&](auto policy) {
     using P = decltype(policy);
     const dim3 grid(static_cast<unsigned>(tiles), grid_dim(a.B));
-    conv1d_textcnn_fwd_kernel<P><<<grid, P::NT, 0, ctx.stream()>>>(d);
+    launch<conv1d_textcnn_fwd_kernel<P>>(grid, P::NT, ctx.stream(), d);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -371,7 +371,7 @@ void textcnn_bwd_cuda(const TextCnnBwdArgs& a, const CudaContext& ctx) {
     using T = typename decltype(tag)::type;
     if (params && most > 0) {
       const dim3 grid(blocks_for(most), static_cast<unsigned>(a.fwd.num_widths));
-      conv1d_textcnn_bwd_param_kernel<T><<<grid, kBlock, 0, ctx.stream()>>>(d);
+      launch<conv1d_textcnn_bwd_param_kernel<T>>(grid, kBlock, ctx.stream(), d);
       LOOM_CUDA_CHECK_LAUNCH();
     }
     if (a.dx && a.fwd.T * a.fwd.B * a.fwd.C > 0) {
@@ -380,7 +380,7 @@ void textcnn_bwd_cuda(const TextCnnBwdArgs& a, const CudaContext& ctx) {
                       grid_dim((a.fwd.T + rows_per_block - 1) / rows_per_block));
       LOOM_CHECK_SHAPE((a.fwd.T + rows_per_block - 1) / rows_per_block <= 65535, "textcnn_bwd_cuda: T = ", a.fwd.T,
                        " is too long for one launch (at most ", 65535 * rows_per_block, ")");
-      conv1d_textcnn_bwd_dx_kernel<T><<<grid, kDxWarps * 32, 0, ctx.stream()>>>(d);
+      launch<conv1d_textcnn_bwd_dx_kernel<T>>(grid, kDxWarps * 32, ctx.stream(), d);
       LOOM_CUDA_CHECK_LAUNCH();
     }
   });

@@ -57,7 +57,7 @@ void conv1d_to_batch_major_cuda(DType dtype, std::int64_t T, std::int64_t B, std
   if (B * T_dst * C == 0) return;
   dispatch_float_dtype(dtype, "conv1d_to_batch_major_cuda", [&](auto tag) {
     using S = typename decltype(tag)::type;
-    conv1d_to_batch_major_kernel<S><<<blocks_for(B * T_dst * C), kBlock, 0, ctx.stream()>>>(
+    launch<conv1d_to_batch_major_kernel<S>>(blocks_for(B * T_dst * C), kBlock, ctx.stream(),
         T, B, C, T_dst, pad_left, static_cast<const S*>(src), static_cast<S*>(dst));
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -69,7 +69,7 @@ void conv1d_to_time_major_cuda(DType dtype, std::int64_t T, std::int64_t B, std:
   if (T * B * C == 0) return;
   dispatch_float_dtype(dtype, "conv1d_to_time_major_cuda", [&](auto tag) {
     using S = typename decltype(tag)::type;
-    conv1d_to_time_major_kernel<S><<<blocks_for(T * B * C), kBlock, 0, ctx.stream()>>>(
+    launch<conv1d_to_time_major_kernel<S>>(blocks_for(T * B * C), kBlock, ctx.stream(),
         T, B, C, T_src, offset, static_cast<const S*>(src), static_cast<const S*>(bias), static_cast<S*>(dst), mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });

@@ -155,7 +155,7 @@ void unary_fwd_cuda(const UnaryFwdArgs& a, const CudaContext& ctx) {
   if (a.n == 0) return;
   dispatch_float_dtype(a.dtype, "unary_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    elementwise_unary_fwd_kernel<T><<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_unary_fwd_kernel<T>>(blocks_for(a.n), kBlock, ctx.stream(),
         a.n, a.op, static_cast<const T*>(a.x), static_cast<T*>(a.y));
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -165,7 +165,7 @@ void unary_bwd_cuda(const UnaryBwdArgs& a, const CudaContext& ctx) {
   if (a.n == 0) return;
   dispatch_float_dtype(a.dtype, "unary_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    elementwise_unary_bwd_kernel<T><<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_unary_bwd_kernel<T>>(blocks_for(a.n), kBlock, ctx.stream(),
         a.n, a.op, static_cast<const T*>(a.y), static_cast<const T*>(a.dy), static_cast<T*>(a.dx), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -175,7 +175,7 @@ void binary_cuda(const BinaryArgs& a, const CudaContext& ctx) {
   if (a.rows == 0 || a.cols == 0) return;
   dispatch_float_dtype(a.dtype, "binary_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    elementwise_binary_kernel<T><<<blocks_for(a.rows * a.cols), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_binary_kernel<T>>(blocks_for(a.rows * a.cols), kBlock, ctx.stream(),
         a.rows, a.cols, a.op, a.b_layout, static_cast<const T*>(a.a), static_cast<const T*>(a.b),
         static_cast<T*>(a.y), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
@@ -186,7 +186,7 @@ void scale_cuda(const ScaleArgs& a, const CudaContext& ctx) {
   if (a.n == 0) return;
   dispatch_float_dtype(a.dtype, "scale_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    elementwise_scale_kernel<T><<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_scale_kernel<T>>(blocks_for(a.n), kBlock, ctx.stream(),
         a.n, a.alpha, a.alpha_device, static_cast<const T*>(a.x), static_cast<T*>(a.y), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -202,7 +202,7 @@ void fill_cuda(const FillArgs& a, const CudaContext& ctx) {
   if (a.dtype == DType::I32) {
     LOOM_CHECK_SHAPE(a.value >= INT32_MIN && a.value <= INT32_MAX && a.value == std::floor(a.value),
                      "fill_cuda: value ", a.value, " is not an int32");
-    elementwise_fill_kernel<std::int32_t><<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_fill_kernel<std::int32_t>>(blocks_for(a.n), kBlock, ctx.stream(),
         a.n, static_cast<std::int32_t>(a.value), static_cast<std::int32_t*>(a.y));
     LOOM_CUDA_CHECK_LAUNCH();
     return;
@@ -216,7 +216,7 @@ void fill_cuda(const FillArgs& a, const CudaContext& ctx) {
     if constexpr (std::is_same_v<T, float>) value = v;
     else if constexpr (std::is_same_v<T, __half>) value = __float2half_rn(v);
     else value = __float2bfloat16_rn(v);
-    elementwise_fill_kernel<T><<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(a.n, value, static_cast<T*>(a.y));
+    launch<elementwise_fill_kernel<T>>(blocks_for(a.n), kBlock, ctx.stream(), a.n, value, static_cast<T*>(a.y));
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -233,7 +233,7 @@ void cast_cuda(const CastArgs& a, const CudaContext& ctx) {
     using S = typename decltype(src_tag)::type;
     dispatch_float_dtype(a.dst_dtype, "cast_cuda (destination)", [&](auto dst_tag) {
       using D = typename decltype(dst_tag)::type;
-      elementwise_cast_kernel<S, D><<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(
+      launch<elementwise_cast_kernel<S, D>>(blocks_for(a.n), kBlock, ctx.stream(),
           a.n, static_cast<const S*>(a.src), static_cast<D*>(a.dst), a.mode);
       LOOM_CUDA_CHECK_LAUNCH();
     });
@@ -248,7 +248,7 @@ void dropout_cuda(const DropoutArgs& a, const CudaContext& ctx) {
       static_cast<std::int64_t>(((a.offset + static_cast<std::uint64_t>(a.n) - 1) >> 2) - (a.offset >> 2) + 1);
   dispatch_float_dtype(a.dtype, "dropout_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    elementwise_dropout_kernel<T><<<blocks_for(num_blocks), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_dropout_kernel<T>>(blocks_for(num_blocks), kBlock, ctx.stream(),
         a.n, a.p, keep_prob, a.seed, a.offset, num_blocks, static_cast<const T*>(a.x), static_cast<T*>(a.y), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -271,7 +271,7 @@ void copy_block_cuda(const CopyBlockArgs& a, const CudaContext& ctx) {
       return;
     }
     if (a.dtype == DType::I32) {
-      elementwise_copy_block_i32_kernel<<<blocks_for(a.rows * a.cols), kBlock, 0, ctx.stream()>>>(
+      launch<elementwise_copy_block_i32_kernel>(blocks_for(a.rows * a.cols), kBlock, ctx.stream(),
           a.rows, a.cols, reinterpret_cast<const std::int32_t*>(src), a.src_ld, reinterpret_cast<std::int32_t*>(dst),
           a.dst_ld);
       LOOM_CUDA_CHECK_LAUNCH();
@@ -281,7 +281,7 @@ void copy_block_cuda(const CopyBlockArgs& a, const CudaContext& ctx) {
   LOOM_CHECK_SHAPE(a.dtype != DType::I32, "copy_block_cuda: GradMode::Accumulate needs a float dtype, got i32");
   dispatch_float_dtype(a.dtype, "copy_block_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    elementwise_copy_block_kernel<T><<<blocks_for(a.rows * a.cols), kBlock, 0, ctx.stream()>>>(
+    launch<elementwise_copy_block_kernel<T>>(blocks_for(a.rows * a.cols), kBlock, ctx.stream(),
         a.rows, a.cols, reinterpret_cast<const T*>(src), a.src_ld, reinterpret_cast<T*>(dst), a.dst_ld, a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });

@@ -95,14 +95,14 @@ void embedding_fwd_cuda(const EmbeddingFwdArgs& a, const CudaContext& ctx) {
   if (a.n == 0) return;
   if (a.E == 0) {
     if (a.bad_ids) {
-      embedding_count_bad_kernel<<<blocks_for(a.n), kBlock, 0, stream>>>(a.n, a.V, a.ids, a.bad_ids);
+      launch<embedding_count_bad_kernel>(blocks_for(a.n), kBlock, stream, a.n, a.V, a.ids, a.bad_ids);
       LOOM_CUDA_CHECK_LAUNCH();
     }
     return;
   }
   dispatch_float_dtype(a.dtype, "embedding_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    embedding_fwd_kernel<T><<<blocks_for(a.n * a.E), kBlock, 0, stream>>>(
+    launch<embedding_fwd_kernel<T>>(blocks_for(a.n * a.E), kBlock, stream,
         a.n, a.V, a.E, a.ids, static_cast<const T*>(a.weight), static_cast<T*>(a.out), a.bad_ids);
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -143,12 +143,12 @@ void embedding_bwd_cuda(const EmbeddingBwdArgs& a, const CudaContext& ctx) {
     auto* sorted_positions = reinterpret_cast<std::int32_t*>(ws + key_bytes + pos_bytes);
     void* temp = ws + key_bytes + 2 * pos_bytes;
 
-    embedding_iota_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, positions);
+    launch<embedding_iota_kernel>(blocks_for(n), kBlock, stream, n, positions);
     LOOM_CUDA_CHECK_LAUNCH();
     LOOM_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, ids, sorted_ids, positions, sorted_positions, n,
                                                     0, end_bit, stream));
     LOOM_CUDA_CHECK_LAUNCH();
-    embedding_bwd_runs_kernel<T><<<blocks_for(a.n * a.E), kBlock, 0, stream>>>(
+    launch<embedding_bwd_runs_kernel<T>>(blocks_for(a.n * a.E), kBlock, stream,
         a.n, a.V, a.E, sorted_ids, sorted_positions, static_cast<const T*>(a.dout), static_cast<T*>(a.dweight), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });

@@ -158,14 +158,14 @@ void softmax_xent_fwd_cuda(const SoftmaxXentFwdArgs& a, const CudaContext& ctx) 
     auto* row_loss = static_cast<float*>(ctx.workspace(2 * static_cast<std::size_t>(a.N) * sizeof(float)));
     float* row_weight = row_loss + a.N;
     if (a.N > 0) {
-      loss_softmax_xent_rows_kernel<T><<<blocks_for(a.N * 32), kBlock, 0, stream>>>(
+      launch<loss_softmax_xent_rows_kernel<T>>(blocks_for(a.N * 32), kBlock, stream,
           a.N, a.K, static_cast<const T*>(a.logits), a.targets, static_cast<const float*>(a.class_weight), row_loss,
           row_weight, a.bad_targets);
       LOOM_CUDA_CHECK_LAUNCH();
     }
     // N == 0 gives 0 / 0 = NaN, as PyTorch's mean over an empty batch.
-    loss_finish_kernel<<<1, kBlock, 0, stream>>>(a.N, row_loss, row_weight, 0.0f, static_cast<float*>(a.loss),
-                                                 static_cast<float*>(a.weight_sum));
+    launch<loss_finish_kernel>(1, kBlock, stream, a.N, row_loss, row_weight, 0.0f, static_cast<float*>(a.loss),
+                               static_cast<float*>(a.weight_sum));
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -175,7 +175,7 @@ void softmax_xent_bwd_cuda(const SoftmaxXentBwdArgs& a, const CudaContext& ctx) 
   if (a.N == 0) return;
   dispatch_float_dtype(a.dtype, "softmax_xent_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    loss_softmax_xent_bwd_kernel<T><<<blocks_for(a.N * 32), kBlock, 0, ctx.stream()>>>(
+    launch<loss_softmax_xent_bwd_kernel<T>>(blocks_for(a.N * 32), kBlock, ctx.stream(),
         a.N, a.K, static_cast<const T*>(a.logits), a.targets, static_cast<const float*>(a.class_weight),
         static_cast<const float*>(a.weight_sum), static_cast<const float*>(a.dloss), static_cast<T*>(a.dlogits),
         a.mode);
@@ -191,14 +191,14 @@ void bce_logits_fwd_cuda(const BceLogitsFwdArgs& a, const CudaContext& ctx) {
     const int blocks = static_cast<int>(std::min<std::int64_t>(kPartialBlocks, (total + kBlock - 1) / kBlock));
     auto* partial = static_cast<float*>(ctx.workspace(kPartialBlocks * sizeof(float)));
     if (blocks > 0) {
-      loss_bce_partial_kernel<T><<<blocks, kBlock, 0, stream>>>(total, a.K, static_cast<const T*>(a.logits),
-                                                                static_cast<const T*>(a.targets),
-                                                                static_cast<const float*>(a.pos_weight), partial);
+      launch<loss_bce_partial_kernel<T>>(blocks, kBlock, stream, total, a.K, static_cast<const T*>(a.logits),
+                                         static_cast<const T*>(a.targets),
+                                         static_cast<const float*>(a.pos_weight), partial);
       LOOM_CUDA_CHECK_LAUNCH();
     }
     // total == 0 gives 0 / 0 = NaN, as PyTorch's mean over nothing.
-    loss_finish_kernel<<<1, kBlock, 0, stream>>>(blocks, partial, nullptr, static_cast<float>(total),
-                                                 static_cast<float*>(a.loss), nullptr);
+    launch<loss_finish_kernel>(1, kBlock, stream, blocks, partial, nullptr, static_cast<float>(total),
+                               static_cast<float*>(a.loss), nullptr);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -208,7 +208,7 @@ void bce_logits_bwd_cuda(const BceLogitsBwdArgs& a, const CudaContext& ctx) {
   if (total == 0) return;
   dispatch_float_dtype(a.dtype, "bce_logits_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    loss_bce_bwd_kernel<T><<<blocks_for(total), kBlock, 0, ctx.stream()>>>(
+    launch<loss_bce_bwd_kernel<T>>(blocks_for(total), kBlock, ctx.stream(),
         total, a.K, static_cast<float>(total), static_cast<const T*>(a.logits), static_cast<const T*>(a.targets),
         static_cast<const float*>(a.pos_weight), static_cast<const float*>(a.dloss), static_cast<T*>(a.dlogits),
         a.mode);

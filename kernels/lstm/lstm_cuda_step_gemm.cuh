@@ -84,7 +84,7 @@ inline void lstm_step_gemm(const StepGemm& g, std::int64_t s, std::int64_t T, in
 inline void lstm_make_pointer_table(StepGemm& g, std::int64_t T, int D, const CudaContext& ctx, Workspace& ws) {
   if (D == 1 || T == 0) return;
   g.table = ws.alloc<const void*>(3 * T * D);
-  lstm_gemm_pointer_table_kernel<<<blocks_for(3 * T * D), kBlock, 0, ctx.stream()>>>(g.spec, T, D, g.table);
+  launch<lstm_gemm_pointer_table_kernel>(blocks_for(3 * T * D), kBlock, ctx.stream(), g.spec, T, D, g.table);
   LOOM_CUDA_CHECK_LAUNCH();
 }
 

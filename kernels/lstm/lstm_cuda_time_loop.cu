@@ -326,7 +326,7 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, const FwdStep
     st.dir[d].c_n = static_cast<S*>(a.dirs[d].c_n);
   }
   const dim3 state_grid(blocks_for(B * H), static_cast<unsigned>(D));
-  lstm_init_state_kernel<S><<<state_grid, kBlock, 0, stream>>>(st);
+  launch<lstm_init_state_kernel<S>>(state_grid, kBlock, stream, st);
   LOOM_CUDA_CHECK_LAUNCH();
 
   // 3. Recurrent GEMM of step s, [B, H] x [H, 4H] per direction. Column-major: C^T [4H, B] =
@@ -381,7 +381,7 @@ void lstm_fwd_run(const LstmSeqFwdArgs& a, const CudaContext& ctx, const FwdStep
   }
 
   // 5. h_n, c_n.
-  lstm_final_state_kernel<S><<<state_grid, kBlock, 0, stream>>>(st);
+  launch<lstm_final_state_kernel<S>>(state_grid, kBlock, stream, st);
   LOOM_CUDA_CHECK_LAUNCH();
 }
 
@@ -479,7 +479,7 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, const Bwd
     any_state_grad = any_state_grad || st.dir[d].dh0 || st.dir[d].dc0;
   }
   if (any_state_grad) {
-    lstm_initial_state_grad_kernel<S><<<dim3(blocks_for(B * H), static_cast<unsigned>(D)), kBlock, 0, stream>>>(st);
+    launch<lstm_initial_state_grad_kernel<S>>(dim3(blocks_for(B * H), static_cast<unsigned>(D)), kBlock, stream, st);
     LOOM_CUDA_CHECK_LAUNCH();
   }
 
@@ -500,7 +500,7 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, const Bwd
     w.lda = G;
     if (q.dw_hh) {
       if (h_prev == nullptr) h_prev = ws.alloc<S>(T * B * H);
-      lstm_gather_h_prev_kernel<S><<<blocks_for(T * B * H), kBlock, 0, stream>>>(
+      launch<lstm_gather_h_prev_kernel<S>>(blocks_for(T * B * H), kBlock, stream,
           T, B, H, D, d, p.reverse ? 1 : 0, a.lengths, static_cast<const S*>(a.y), static_cast<const S*>(p.h0),
           h_prev);
       LOOM_CUDA_CHECK_LAUNCH();
@@ -571,7 +571,7 @@ template <class S>
 void fwd_fused(const LstmSeqFwdArgs& a, const CudaContext& ctx) {
   const dim3 grid(blocks_for(a.B * a.H), static_cast<unsigned>(a.D));
   lstm_cuda::lstm_fwd_run<S>(a, ctx, [&](const FwdStep<S>& step, int s) {
-    lstm_cuda::lstm_pointwise_fwd_kernel<S><<<grid, kBlock, 0, ctx.stream()>>>(step, s);
+    launch<lstm_cuda::lstm_pointwise_fwd_kernel<S>>(grid, kBlock, ctx.stream(), step, s);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -580,7 +580,7 @@ template <class S>
 void bwd_fused(const LstmSeqBwdArgs& a, const CudaContext& ctx) {
   const dim3 grid(blocks_for(a.fwd.B * a.fwd.H), static_cast<unsigned>(a.fwd.D));
   lstm_cuda::lstm_bwd_run<S>(a, ctx, [&](const BwdStep<S>& step, int s) {
-    lstm_cuda::lstm_pointwise_bwd_kernel<S><<<grid, kBlock, 0, ctx.stream()>>>(step, s);
+    launch<lstm_cuda::lstm_pointwise_bwd_kernel<S>>(grid, kBlock, ctx.stream(), step, s);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }

@@ -182,7 +182,7 @@ struct Ew {
   void operator()(EwOp op, std::int64_t cols, Block a, Block b, float* out, std::int64_t ldo,
                   std::int64_t out_dir_stride) const {
     const dim3 grid(blocks_for(B * cols), static_cast<unsigned>(D));
-    lstm_v1_elementwise_kernel<<<grid, kBlock, 0, ctx.stream()>>>(op, B, cols, a, b, out, ldo, out_dir_stride);
+    launch<lstm_v1_elementwise_kernel>(grid, kBlock, ctx.stream(), op, B, cols, a, b, out, ldo, out_dir_stride);
     LOOM_CUDA_CHECK_LAUNCH();
   }
 };
@@ -207,7 +207,7 @@ void fwd_unfused(const LstmSeqFwdArgs& a, const CudaContext& ctx) {
   const dim3 grid_g(blocks_for(B * G), static_cast<unsigned>(D)), grid_h(blocks_for(B * H), static_cast<unsigned>(D));
 
   lstm_cuda::lstm_fwd_run<S>(a, ctx, [&](const FwdStep<S>& step, int s) {
-    lstm_v1_gather_fwd_kernel<S><<<grid_g, kBlock, 0, ctx.stream()>>>(step, s, P);
+    launch<lstm_v1_gather_fwd_kernel<S>>(grid_g, kBlock, ctx.stream(), step, s, P);
     LOOM_CUDA_CHECK_LAUNCH();
     ew(EwOp::Sigmoid, 2 * H, Block{P, G, sg}, Block{}, P, G, sg);          // i, f
     ew(EwOp::Tanh, H, gate(2), Block{}, P + 2 * H, G, sg);                 // g
@@ -219,7 +219,7 @@ void fwd_unfused(const LstmSeqFwdArgs& a, const CudaContext& ctx) {
     ew(EwOp::Add, H, hblk(fc), hblk(ig), cn, H, sh);                       // c
     ew(EwOp::Tanh, H, hblk(cn), Block{}, tc, H, sh);                       // tanh(c)
     ew(EwOp::Mul, H, gate(3), hblk(tc), hn, H, sh);                        // h = o * tanh(c)
-    lstm_v1_commit_fwd_kernel<S><<<grid_h, kBlock, 0, ctx.stream()>>>(step, s, P, cn, hn);
+    launch<lstm_v1_commit_fwd_kernel<S>>(grid_h, kBlock, ctx.stream(), step, s, P, cn, hn);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -250,7 +250,7 @@ void bwd_unfused(const LstmSeqBwdArgs& g, const CudaContext& ctx) {
   const dim3 grid_h(blocks_for(B * H), static_cast<unsigned>(D));
 
   lstm_cuda::lstm_bwd_run<S>(g, ctx, [&](const BwdStep<S>& step, int s) {
-    lstm_v1_gather_bwd_kernel<S><<<grid_h, kBlock, 0, ctx.stream()>>>(step, s, gates, c, c_prev, dh, dc_in);
+    launch<lstm_v1_gather_bwd_kernel<S>>(grid_h, kBlock, ctx.stream(), step, s, gates, c, c_prev, dh, dc_in);
     LOOM_CUDA_CHECK_LAUNCH();
     ew(EwOp::Tanh, H, hblk(c), Block{}, tc, H, sh);                          // tanh(c)
     ew(EwOp::Mul, H, hblk(dh), gate(3), tmp, H, sh);                         // dh * o
@@ -265,7 +265,7 @@ void bwd_unfused(const LstmSeqBwdArgs& g, const CudaContext& ctx) {
     ew(EwOp::SigmoidBwd, H, dgate(1), gate(1), dz + H, G, sg);               // dzf
     ew(EwOp::TanhBwd, H, dgate(2), gate(2), dz + 2 * H, G, sg);              // dzg
     ew(EwOp::SigmoidBwd, H, dgate(3), gate(3), dz + 3 * H, G, sg);           // dzo
-    lstm_v1_commit_bwd_kernel<S><<<grid_h, kBlock, 0, ctx.stream()>>>(step, s, dz, dc_prev);
+    launch<lstm_v1_commit_bwd_kernel<S>>(grid_h, kBlock, ctx.stream(), step, s, dz, dc_prev);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }

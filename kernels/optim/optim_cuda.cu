@@ -81,9 +81,9 @@ void sgd_step_cuda(const SgdArgs& a, const CudaContext& ctx) {
   LOOM_CHECK(a.momentum == 0.0f || a.momentum_buf != nullptr, "sgd_step_cuda: momentum ", a.momentum,
              " needs a momentum buffer");
   if (a.n == 0) return;
-  optim_sgd_kernel<<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(a.n, a.lr, a.momentum, a.weight_decay, a.nesterov,
-                                                                 a.step, a.param, a.grad, a.momentum_buf,
-                                                                 a.grad_scale);
+  launch<optim_sgd_kernel>(blocks_for(a.n), kBlock, ctx.stream(), a.n, a.lr, a.momentum, a.weight_decay, a.nesterov,
+                           a.step, a.param, a.grad, a.momentum_buf,
+                           a.grad_scale);
   LOOM_CUDA_CHECK_LAUNCH();
 }
 
@@ -103,7 +103,7 @@ void adamw_step_cuda(const AdamWArgs& a, const CudaContext& ctx) {
   k.step_size = static_cast<float>(lr / bias_correction1);
   k.bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
   k.decay = static_cast<float>(1.0 - lr * static_cast<double>(a.weight_decay));
-  optim_adamw_kernel<<<blocks_for(a.n), kBlock, 0, ctx.stream()>>>(a.n, k, a.param, a.grad, a.m, a.v, a.grad_scale);
+  launch<optim_adamw_kernel>(blocks_for(a.n), kBlock, ctx.stream(), a.n, k, a.param, a.grad, a.m, a.v, a.grad_scale);
   LOOM_CUDA_CHECK_LAUNCH();
 }
 

@@ -168,13 +168,13 @@ void maxpool1d_fwd_cuda(const MaxPool1dFwdArgs& a, const CudaContext& ctx) {
   dispatch_float_dtype(a.dtype, "maxpool1d_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (T_out * a.B * a.C > 0) {
-      pool_maxpool_fwd_kernel<T><<<blocks_for(T_out * a.B * a.C), kBlock, 0, ctx.stream()>>>(a, T_out);
+      launch<pool_maxpool_fwd_kernel<T>>(blocks_for(T_out * a.B * a.C), kBlock, ctx.stream(), a, T_out);
       LOOM_CUDA_CHECK_LAUNCH();
     }
   });
   if (a.out_lengths && a.B > 0) {
-    pool_out_lengths_kernel<<<blocks_for(a.B), kBlock, 0, ctx.stream()>>>(a.B, a.T, a.kernel, a.stride, a.lengths,
-                                                                         a.out_lengths);
+    launch<pool_out_lengths_kernel>(blocks_for(a.B), kBlock, ctx.stream(), a.B, a.T, a.kernel, a.stride, a.lengths,
+                                    a.out_lengths);
     LOOM_CUDA_CHECK_LAUNCH();
   }
 }
@@ -186,7 +186,7 @@ void maxpool1d_bwd_cuda(const MaxPool1dBwdArgs& a, const CudaContext& ctx) {
   dispatch_float_dtype(a.dtype, "maxpool1d_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (a.T * a.B * a.C == 0) return;
-    pool_maxpool_bwd_kernel<T><<<blocks_for(a.T * a.B * a.C), kBlock, 0, ctx.stream()>>>(a, T_out);
+    launch<pool_maxpool_bwd_kernel<T>>(blocks_for(a.T * a.B * a.C), kBlock, ctx.stream(), a, T_out);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -196,7 +196,7 @@ void global_pool_fwd_cuda(const GlobalPoolFwdArgs& a, const CudaContext& ctx) {
   dispatch_float_dtype(a.dtype, "global_pool_fwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (a.B * a.C == 0) return;
-    pool_global_fwd_kernel<T><<<blocks_for(a.B * a.C), kBlock, 0, ctx.stream()>>>(a);
+    launch<pool_global_fwd_kernel<T>>(blocks_for(a.B * a.C), kBlock, ctx.stream(), a);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -206,7 +206,7 @@ void global_pool_bwd_cuda(const GlobalPoolBwdArgs& a, const CudaContext& ctx) {
   dispatch_float_dtype(a.dtype, "global_pool_bwd_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if (a.T * a.B * a.C == 0) return;
-    pool_global_bwd_kernel<T><<<blocks_for(a.T * a.B * a.C), kBlock, 0, ctx.stream()>>>(a);
+    launch<pool_global_bwd_kernel<T>>(blocks_for(a.T * a.B * a.C), kBlock, ctx.stream(), a);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }

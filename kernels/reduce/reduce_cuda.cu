@@ -166,19 +166,19 @@ void reduce_sum_cuda(const ReduceArgs& a, const CudaContext& ctx) {
     T* y = static_cast<T*>(a.y);
     if (a.dim == ReduceDim::Last) {
       if (a.cols <= kThreadRowMaxCols) {
-        reduce_rows_thread_kernel<T><<<blocks_for(a.rows), kBlock, 0, stream>>>(a.rows, a.cols, a.scale, x, y, a.mode);
+        launch<reduce_rows_thread_kernel<T>>(blocks_for(a.rows), kBlock, stream, a.rows, a.cols, a.scale, x, y, a.mode);
       } else if (a.cols <= kWarpRowMaxCols) {
-        reduce_rows_warp_kernel<T><<<blocks_for(a.rows * 32), kBlock, 0, stream>>>(a.rows, a.cols, a.scale, x, y,
-                                                                                    a.mode);
+        launch<reduce_rows_warp_kernel<T>>(blocks_for(a.rows * 32), kBlock, stream, a.rows, a.cols, a.scale, x, y,
+                                           a.mode);
       } else {
         const unsigned grid = static_cast<unsigned>(std::min<std::int64_t>(a.rows, kMaxBlocks));
-        reduce_rows_block_kernel<T><<<grid, kBlock, 0, stream>>>(a.rows, a.cols, a.scale, x, y, a.mode);
+        launch<reduce_rows_block_kernel<T>>(grid, kBlock, stream, a.rows, a.cols, a.scale, x, y, a.mode);
       }
       LOOM_CUDA_CHECK_LAUNCH();
       return;
     }
     if (a.rows <= 2 * kChunkRows) {
-      reduce_cols_kernel<T><<<blocks_for(a.cols), kBlock, 0, stream>>>(a.rows, a.cols, a.scale, x, y, a.mode);
+      launch<reduce_cols_kernel<T>>(blocks_for(a.cols), kBlock, stream, a.rows, a.cols, a.scale, x, y, a.mode);
       LOOM_CUDA_CHECK_LAUNCH();
       return;
     }
@@ -187,10 +187,10 @@ void reduce_sum_cuda(const ReduceArgs& a, const CudaContext& ctx) {
     const std::int64_t chunks = (a.rows + chunk_rows - 1) / chunk_rows;
     auto* partial = static_cast<float*>(ctx.workspace(static_cast<std::size_t>(chunks * a.cols) * sizeof(float)));
     const dim3 grid(static_cast<unsigned>((a.cols + kBlock - 1) / kBlock), static_cast<unsigned>(chunks));
-    reduce_cols_partial_kernel<T><<<grid, kBlock, 0, stream>>>(a.rows, a.cols, chunk_rows, x, partial);
+    launch<reduce_cols_partial_kernel<T>>(grid, kBlock, stream, a.rows, a.cols, chunk_rows, x, partial);
     LOOM_CUDA_CHECK_LAUNCH();
-    reduce_cols_finish_kernel<T><<<blocks_for(a.cols), kBlock, 0, stream>>>(chunks, a.cols, a.scale, partial, y,
-                                                                            a.mode);
+    launch<reduce_cols_finish_kernel<T>>(blocks_for(a.cols), kBlock, stream, chunks, a.cols, a.scale, partial, y,
+                                         a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
@@ -199,7 +199,7 @@ void broadcast_cuda(const BroadcastArgs& a, const CudaContext& ctx) {
   if (a.rows == 0 || a.cols == 0) return;
   dispatch_float_dtype(a.dtype, "broadcast_cuda", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    reduce_broadcast_kernel<T><<<blocks_for(a.rows * a.cols), kBlock, 0, ctx.stream()>>>(
+    launch<reduce_broadcast_kernel<T>>(blocks_for(a.rows * a.cols), kBlock, ctx.stream(),
         a.rows, a.cols, a.dim, a.scale, static_cast<const T*>(a.y), static_cast<T*>(a.x), a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
@@ -215,10 +215,10 @@ void sum_squares_cuda(const SumSquaresArgs& a, const CudaContext& ctx) {
     using T = typename decltype(tag)::type;
     const int blocks = static_cast<int>(std::min<std::int64_t>(kSumSquaresBlocks, (a.n + kBlock - 1) / kBlock));
     auto* partial = static_cast<float*>(ctx.workspace(kSumSquaresBlocks * sizeof(float)));
-    reduce_sum_squares_partial_kernel<T><<<blocks, kBlock, 0, stream>>>(a.n, static_cast<const T*>(a.x), partial);
+    launch<reduce_sum_squares_partial_kernel<T>>(blocks, kBlock, stream, a.n, static_cast<const T*>(a.x), partial);
     LOOM_CUDA_CHECK_LAUNCH();
     static_assert(kSumSquaresBlocks % 32 == 0 && kSumSquaresBlocks <= 1024, "one thread per partial");
-    reduce_sum_squares_finish_kernel<<<1, kSumSquaresBlocks, 0, stream>>>(blocks, partial, a.out, a.mode);
+    launch<reduce_sum_squares_finish_kernel>(1, kSumSquaresBlocks, stream, blocks, partial, a.out, a.mode);
     LOOM_CUDA_CHECK_LAUNCH();
   });
 }
