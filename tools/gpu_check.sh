@@ -1,88 +1,90 @@
 #!/usr/bin/env bash
-# tools/gpu_check.sh: everything a GPU can prove, in one command that fits in minutes.
+# tools/gpu_check.sh: everything a GPU can prove about loom, in steps that fit a short GPU lease.
 #
-# On a machine with an NVIDIA GPU: probe the machine, configure for its architecture, build, run
-# the CUDA tests (ctest -L cuda), the selftest and whatever benches exist, and write a dated
-# results file under bench/results/ (and $OUT when set, for the device tool to bring back).
+#   bash tools/gpu_check.sh            # every step in order: 0 1 2 3 4 5
+#   bash tools/gpu_check.sh 2          # one step (or several: `gpu_check.sh 2 5`)
+#   LOOM_GPU_CHECK_SIM=1 bash tools/gpu_check.sh   # the dry run here, against the simulator build
 #
-# The GPU machine has no package manager: first run tools/stage_headers.sh on a machine that has
-# the Debian packages, and carry third_party_headers/ along. cuDNN is looked for in the CUDA
-# toolkit and in PyTorch's nvidia wheels. Without OpenBLAS the CPU GEMM uses the portable loops.
+# Steps (tools/gpu_check/N_*.sh, each runnable alone; tools/gpu_check/README.md explains them and
+# gives the device-tool command):
+#   0 probe     the GPU, driver, architecture, nvcc, cuDNN and PyTorch
+#   1 build     configure for the detected architecture only; ninja
+#   2 ctest     ctest -L cuda, once
+#   3 selftest  loom doctor, loom selftest, a short `loom train` + `loom eval` on the demo corpus
+#   4 bench     LSTM and conv1d benches at the target points, PyTorch alongside, short fixed budgets
+#   5 summary   one dated markdown page from the logs
+#
+# Each step runs under `timeout` (LOOM_GPU_CHECK_BUDGET_<N> seconds, 300 by default, 60 for the
+# probe and the summary) and appends its output to <out>/<N>_<name>.log as it goes, so a step killed
+# at its limit still leaves what it measured; this script appends one line per step with its exit
+# status and time, and the chain goes on (a later step that needs an earlier one's output says so).
+# LOOM_GPU_CHECK_TOTAL (seconds) caps the whole chain: each step gets at most what is left of it,
+# less a reserve for the summary, which always runs last. The output folder: see tools/gpu_check/env.sh
+# ($OUT/gpu_check under the device tool, else bench/results/<date>-gpu-check/).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/gpu_check/env.sh"
 
-stamp=$(date -u +%Y-%m-%dT%H%MZ)
-gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 | tr ' ' '-' | tr -cd 'A-Za-z0-9_-')
-results=bench/results/${stamp}-gpu-check-${gpu:-unknown}.md
-mkdir -p bench/results
-log=$(mktemp)
-exec > >(tee "$log") 2>&1
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(0 1 2 3 4 5)
+total=${LOOM_GPU_CHECK_TOTAL:-0}  # 0: no cap
+reserve=20                        # seconds kept for the summary when the total is capped
+chain_start=$(date +%s)
+status=0
 
-section() { printf '\n## %s\n\n```\n' "$1"; }
-end_section() { printf '```\n'; }
+script_of() { ls "$here/gpu_check/$1"_*.sh 2>/dev/null | head -1; }
+log_of() {
+  case $1 in
+    0) echo 0_probe.log ;; 1) echo 1_build.log ;; 2) echo 2_ctest.log ;;
+    3) echo 3_selftest.log ;; 4) echo 4_bench.log ;; *) echo "" ;;
+  esac
+}
 
-echo "# loom gpu_check, $stamp"
-section "probe"
-nvidia-smi || echo "nvidia-smi failed"
-command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
-nvcc --version | tail -2
-python_cudnn=$(python3 - <<'PY' 2>/dev/null
-import importlib.util, os
-spec = importlib.util.find_spec("nvidia.cudnn")
-print(list(spec.submodule_search_locations)[0] if spec else "")
-PY
-)
-echo "cudnn.h candidates:"; ls /usr/include/cudnn.h /usr/local/cuda/include/cudnn.h "$python_cudnn/include/cudnn.h" 2>/dev/null
-echo "libcudnn candidates:"; ls /usr/lib/x86_64-linux-gnu/libcudnn.so* /usr/local/cuda/lib64/libcudnn.so* "$python_cudnn"/lib/libcudnn.so* 2>/dev/null
-python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cudnn', torch.backends.cudnn.version())" 2>/dev/null || echo "no torch"
-arch=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -1 | tr -d '.')
-echo "architecture: ${arch:-unknown}"
-end_section
+echo "loom gpu_check: mode $gc_mode, LOOM_CUDA=$gc_shape, steps ${steps[*]}, output $gc_out"
+for n in "${steps[@]}"; do
+  script=$(script_of "$n")
+  if [ -z "$script" ]; then
+    echo "no step $n (steps are 0..5)" >&2
+    exit 2
+  fi
+  name=$(basename "$script" .sh)
+  eval "limit=\${LOOM_GPU_CHECK_BUDGET_$n:-}"
+  if [ -z "$limit" ]; then
+    case $n in 0 | 5) limit=60 ;; *) limit=300 ;; esac
+  fi
+  if [ "$total" -gt 0 ]; then
+    left=$((total - ($(date +%s) - chain_start)))
+    [ "$n" != 5 ] && left=$((left - reserve))
+    [ "$left" -lt "$limit" ] && limit=$left
+    if [ "$limit" -lt 15 ]; then
+      echo "[gpu_check] step $n ($name): not run, ${left} s left of LOOM_GPU_CHECK_TOTAL=$total"
+      status=1
+      continue
+    fi
+  fi
 
-section "configure and build"
-cudnn_root=""
-[ -f /usr/local/cuda/include/cudnn.h ] || cudnn_root=$python_cudnn
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release ${arch:+-DCMAKE_CUDA_ARCHITECTURES=$arch} \
-  -DLOOM_CUDA=ON ${cudnn_root:+-DLOOM_CUDNN_ROOT=$cudnn_root} 2>&1 | grep -E "loom|Error|error" 
-cmake --build build-gpu -j "$(nproc)" 2>&1 | tail -5
-build_ok=${PIPESTATUS[0]}
-end_section
-
-section "loom doctor"
-./build-gpu/loom doctor
-end_section
-
-section "ctest -L cuda"
-ctest --test-dir build-gpu -L cuda --output-on-failure -j 4 2>&1 | tail -60
-end_section
-
-section "all tests"
-ctest --test-dir build-gpu --output-on-failure -j 8 2>&1 | tail -15
-end_section
-
-section "loom selftest"
-./build-gpu/loom selftest
-end_section
-
-# Benches: PyTorch first (its own cuDNN, same shapes, dtypes and TF32 pinning), then ours with
-# the torch timings joined in, so every ratio comes from this one run on this one GPU.
-raw=bench/results/${stamp}-raw
-mkdir -p "$raw"
-for family in lstm conv1d; do
-  script=bench/torch_reference.py
-  [ "$family" = conv1d ] && script=bench/torch_reference_conv.py
-  section "bench_$family (ours vs cuDNN vs PyTorch, target points)"
-  timeout 240 python3 "$script" --device cuda --json "$raw/torch_$family.jsonl" > /dev/null 2>&1 \
-    || echo "torch reference for $family failed or timed out"
-  timeout 300 ./build-gpu/bench_$family --device cuda --torch-json "$raw/torch_$family.jsonl" \
-    --json "$raw/loom_$family.jsonl"
-  end_section
+  log=$(log_of "$n")
+  start=$(date +%s)
+  echo "[gpu_check] step $n ($name): limit $limit s, started $(date -u +%H:%M:%SZ)"
+  if [ -n "$log" ]; then
+    # A fresh log per run of a step; JSON lines and the summary are the steps' own files.
+    : > "$gc_out/$log"
+    LOOM_GPU_CHECK_STEP_BUDGET=$limit timeout -k 10 "$limit" bash "$script" >> "$gc_out/$log" 2>&1
+    rc=$?
+    line="[gpu_check] step $n ($name): exit $rc in $(($(date +%s) - start)) s (limit $limit s)"
+    echo "$line" >> "$gc_out/$log"
+    echo "$line"
+    # The last lines of the step, so a reader of the console sees how it ended.
+    grep -v '^\[gpu_check\]' "$gc_out/$log" | tail -4 | sed 's/^/    /'
+  else
+    LOOM_GPU_CHECK_STEP_BUDGET=$limit timeout -k 10 "$limit" bash "$script"
+    rc=$?
+    echo "[gpu_check] step $n ($name): exit $rc in $(($(date +%s) - start)) s (limit $limit s)"
+  fi
+  [ "$rc" = 0 ] || status=1
 done
 
-echo "build exit status: $build_ok"
-cp "$log" "$results"
-if [ -n "${OUT:-}" ]; then
-  cp "$results" "$OUT/"
-  cp -r "$raw" "$OUT/" 2>/dev/null
-fi
-echo "results written to $results"
+# The summary on the console too, where the device tool shows the last 12,000 characters.
+page=$(ls "$gc_out"/summary-*.md 2>/dev/null | tail -1)
+[ -n "$page" ] && [[ " ${steps[*]} " == *" 5 "* ]] && cat "$page"
+exit "$status"
