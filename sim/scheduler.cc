@@ -1,0 +1,466 @@
+// sim/scheduler.cc: runs a kernel launch (sim/launch.h) and implements the synchronization the
+// device language is built on (block_barrier, warp_sync, warp_exchange in sim/device.h).
+//
+// A launch runs its blocks one after another. The threads of a block are fibers (sim/fiber.h),
+// resumed in rounds: in each round every runnable fiber runs until it reaches a sync point
+// (__syncthreads, a warp shuffle/vote/__syncwarp) or exits, then switches back here. A sync point
+// completes the moment its last participant arrives, and releases everyone waiting at it:
+//   - __syncthreads: when every live (not exited) thread of the block waits at the barrier;
+//   - a warp operation with mask m: when every lane of m waits at a warp operation with mask m.
+// A round in which no fiber can run while some still wait is a deadlock: it is reported as
+// synccheck, the block's fibers are abandoned and the rest of the launch is skipped.
+//
+// Fibers are created once and reused: fiber i always serves thread i of whatever block runs, and
+// after a thread exits its fiber waits at the top of its loop for the next block.
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/device.h"
+#include "sim/fiber.h"
+#include "sim/launch.h"
+#include "sim/state.h"
+
+// The linker defines these for a section whose name is a C identifier. Weak: a program with no
+// __shared__ variable has no such section, and both are then null.
+extern "C" char __start_loom_sim_shared[] __attribute__((weak));
+extern "C" char __stop_loom_sim_shared[] __attribute__((weak));
+
+namespace loom::sim {
+namespace {
+
+constexpr unsigned kMaxThreadsPerBlock = 1024;
+constexpr std::size_t kMaxSharedBytes = 48 * 1024;
+
+enum class Wait { none, barrier, warp, exited };
+
+struct SimThread {
+  ThreadState state;
+  Wait wait = Wait::none;
+  unsigned mask = 0;                   // while wait == warp: the mask it waits with
+  bool exchange = false;               // ... and whether it posted a value (else __syncwarp)
+  const void* const* view = nullptr;   // what the last completed exchange returns to this lane
+};
+
+struct Warp {
+  unsigned exists = 0;   // lanes this block has (a partial last warp has fewer than 32)
+  unsigned exited = 0;
+  unsigned arrived = 0;  // lanes waiting at a warp operation
+  const void* posted[32] = {};
+  // The answer of a completed exchange, indexed by the lowest lane of its mask: two groups of one
+  // warp in flight at once are disjoint, so their lowest lanes differ.
+  const void* views[32][32] = {};
+};
+
+// splitmix64: small, and the same sequence on every platform (std::shuffle's is not specified).
+struct Rng {
+  std::uint64_t state = 0;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }  // the bias is irrelevant here
+  template <class T>
+  void shuffle(std::vector<T>& v) {
+    for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[below(i)]);
+  }
+};
+
+struct Scheduler {
+  Fiber* host = nullptr;
+  std::vector<std::unique_ptr<Fiber>> fibers;
+  std::vector<SimThread> threads;
+  std::vector<Warp> warps;
+  std::vector<unsigned> order;
+  SimThread* running = nullptr;
+  unsigned running_index = 0;
+
+  void (*body)(void*) = nullptr;
+  void* closure = nullptr;
+  unsigned block_threads = 0;
+  unsigned live = 0, at_barrier = 0;
+  bool abandon = false;  // a kernel threw or a deadlock was found: skip the rest of the launch
+
+  bool seed_set = false;
+  std::uint64_t seed = 0;
+  Rng rng;
+  SchedulerStats stats;
+};
+
+Scheduler& sched() {
+  thread_local Scheduler s;
+  return s;
+}
+
+void fiber_main(void* arg);
+
+// Switches from the running fiber back to the scheduler; returns when the scheduler resumes it.
+void yield_to_scheduler() {
+  Scheduler& s = sched();
+  Fiber::switch_to(s.fibers[s.running_index].get(), s.host);
+}
+
+void fiber_main(void* arg) {
+  const auto index = static_cast<unsigned>(reinterpret_cast<std::uintptr_t>(arg));
+  for (;;) {
+    Scheduler& s = sched();
+    try {
+      s.body(s.closure);
+    } catch (const std::exception& e) {
+      report_fault(Check::launch, std::string("the kernel threw: ") + e.what());
+      s.abandon = true;
+    } catch (...) {
+      report_fault(Check::launch, "the kernel threw an exception that is not a std::exception");
+      s.abandon = true;
+    }
+    s.threads[index].wait = Wait::exited;
+    yield_to_scheduler();
+  }
+}
+
+void ensure_fibers(Scheduler& s, unsigned n) {
+  if (s.host == nullptr) s.host = Fiber::for_current_thread();
+  while (s.fibers.size() < n) {
+    const auto index = static_cast<std::uintptr_t>(s.fibers.size());
+    s.fibers.push_back(std::make_unique<Fiber>(&fiber_main, reinterpret_cast<void*>(index)));
+  }
+  if (s.threads.size() < n) s.threads.resize(n);
+  const unsigned nwarps = (n + 31) / 32;
+  if (s.warps.size() < nwarps) s.warps.resize(nwarps);
+}
+
+std::string hex(unsigned v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+// "3", "3..7", "0..15 and 20": the indices i of [0, n) with pick(i), as ranges.
+template <class Pick>
+std::string ranges(unsigned n, Pick pick) {
+  std::string out;
+  for (unsigned i = 0; i < n;) {
+    if (!pick(i)) { ++i; continue; }
+    unsigned j = i;
+    while (j + 1 < n && pick(j + 1)) ++j;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(i);
+    if (j > i) out += ".." + std::to_string(j);
+    i = j + 1;
+  }
+  return out;
+}
+
+// Names who waits where when no fiber can run.
+std::string describe_deadlock(const Scheduler& s) {
+  const unsigned n = s.block_threads;
+  std::string msg = "deadlock: no thread of the block can continue. ";
+  if (s.at_barrier > 0) {
+    msg += "__syncthreads reached by " + std::to_string(s.at_barrier) + " of " +
+           std::to_string(s.live) + " live threads (" +
+           ranges(n, [&](unsigned i) { return s.threads[i].wait == Wait::barrier; }) + "). ";
+  }
+  for (unsigned w = 0; w < (n + 31) / 32; ++w) {
+    const Warp& warp = s.warps[w];
+    unsigned seen = 0;  // masks already described
+    for (unsigned l = 0; l < 32; ++l) {
+      const unsigned i = w * 32 + l;
+      if (i >= n || s.threads[i].wait != Wait::warp || (seen >> l & 1u)) continue;
+      const unsigned mask = s.threads[i].mask;
+      const unsigned same = [&] {
+        unsigned m = 0;
+        for (unsigned k = 0; k < 32 && w * 32 + k < n; ++k) {
+          const SimThread& t = s.threads[w * 32 + k];
+          if (t.wait == Wait::warp && t.mask == mask) m |= 1u << k;
+        }
+        return m;
+      }();
+      seen |= same;
+      msg += "Threads " + ranges(n, [&](unsigned k) { return k / 32 == w && (same >> (k % 32) & 1u); }) +
+             " (warp " + std::to_string(w) + ") wait in " +
+             (s.threads[i].exchange ? "a warp shuffle/vote" : "__syncwarp") + " with mask " + hex(mask) +
+             "; ";
+      const unsigned missing = mask & ~same;
+      for (unsigned k = 0; k < 32; ++k) {
+        if (!(missing >> k & 1u)) continue;
+        const SimThread& t = s.threads[w * 32 + k];
+        const char* where = (warp.exited >> k & 1u)       ? "exited"
+                            : t.wait == Wait::barrier     ? "waits at __syncthreads"
+                            : t.wait == Wait::warp        ? "waits in a warp operation with another mask"
+                                                          : "is running";
+        msg += "the mask names lane " + std::to_string(k) + ", which " + where + "; ";
+      }
+    }
+  }
+  return msg;
+}
+
+// Releases the block barrier if every live thread waits at it.
+void maybe_release_barrier(Scheduler& s) {
+  if (s.at_barrier == 0 || s.at_barrier != s.live) return;
+  for (unsigned i = 0; i < s.block_threads; ++i) {
+    SimThread& t = s.threads[i];
+    if (t.wait != Wait::barrier) continue;
+    t.wait = Wait::none;
+    ++t.state.barrier_epoch;
+  }
+  s.at_barrier = 0;
+}
+
+// Completes the warp operation of `mask` in warp w if every lane of it has arrived with that mask.
+void maybe_complete_warp_op(Scheduler& s, unsigned w, unsigned mask) {
+  Warp& warp = s.warps[w];
+  if ((warp.arrived & mask) != mask) return;
+  SimThread* lanes = &s.threads[w * 32];
+  for (unsigned l = 0; l < 32; ++l) {
+    if ((mask >> l & 1u) && lanes[l].mask != mask) return;  // met a lane waiting with another mask
+  }
+  const unsigned lowest = static_cast<unsigned>(__builtin_ctz(mask));
+  const void** view = warp.views[lowest];
+  for (unsigned l = 0; l < 32; ++l) view[l] = (mask >> l & 1u) ? warp.posted[l] : nullptr;
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!(mask >> l & 1u)) continue;
+    lanes[l].wait = Wait::none;
+    lanes[l].view = view;
+    ++lanes[l].state.warp_epoch;
+  }
+  warp.arrived &= ~mask;
+}
+
+void resume(Scheduler& s, unsigned i) {
+  SimThread& t = s.threads[i];
+  threadIdx = uint3{t.state.thread.x, t.state.thread.y, t.state.thread.z};
+  s.running = &t;
+  s.running_index = i;
+  ++s.stats.switches;
+  Fiber::switch_to(s.host, s.fibers[i].get());
+  s.running = nullptr;
+  switch (t.wait) {
+    case Wait::exited:
+      --s.live;
+      s.warps[i / 32].exited |= 1u << (i % 32);
+      maybe_release_barrier(s);  // exited threads no longer count toward __syncthreads
+      break;
+    case Wait::barrier:
+      maybe_release_barrier(s);
+      break;
+    case Wait::warp:
+      maybe_complete_warp_op(s, i / 32, t.mask);
+      break;
+    case Wait::none:
+      break;
+  }
+}
+
+// Abandons every fiber of the block that is stopped inside the kernel; nothing on their stacks is
+// destroyed (a stuck kernel's locals are plain values; unwinding across fibers is not possible).
+void abandon_block(Scheduler& s) {
+  for (unsigned i = 0; i < s.block_threads; ++i) {
+    if (s.threads[i].wait != Wait::exited) s.fibers[i]->reset();
+  }
+}
+
+void run_block(Scheduler& s, const LaunchShape& shape, const Index3& block) {
+  const unsigned bx = shape.block.x, by = shape.block.y;
+  const unsigned n = s.block_threads;
+  blockIdx = uint3{block.x, block.y, block.z};
+  for (unsigned i = 0; i < n; ++i) {
+    SimThread& t = s.threads[i];
+    ThreadState& st = t.state;
+    st.kernel = shape.kernel;
+    st.block = block;
+    st.thread = Index3{i % bx, (i / bx) % by, i / (bx * by)};
+    st.block_dim = Index3{shape.block.x, shape.block.y, shape.block.z};
+    st.grid_dim = Index3{shape.grid.x, shape.grid.y, shape.grid.z};
+    st.linear = i;
+    st.warp = i / 32;
+    st.lane = i % 32;
+    st.barrier_epoch = 0;
+    st.warp_epoch = 0;
+    st.stack_lo = s.fibers[i]->stack_lo();
+    st.stack_hi = s.fibers[i]->stack_hi();
+    t.wait = Wait::none;
+    t.mask = 0;
+    t.view = nullptr;
+  }
+  for (unsigned w = 0; w < (n + 31) / 32; ++w) {
+    Warp& warp = s.warps[w];
+    const unsigned lanes = n - w * 32 < 32 ? n - w * 32 : 32;
+    warp.exists = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
+    warp.exited = 0;
+    warp.arrived = 0;
+  }
+  s.live = n;
+  s.at_barrier = 0;
+  checks_block_begin();
+  ++s.stats.blocks;
+
+  s.order.resize(n);
+  for (unsigned i = 0; i < n; ++i) s.order[i] = i;
+  while (s.live > 0) {
+    if (s.seed != 0) s.rng.shuffle(s.order);
+    bool ran = false;
+    for (unsigned i : s.order) {
+      if (s.threads[i].wait != Wait::none) continue;
+      resume(s, i);
+      ran = true;
+      if (s.abandon) break;
+    }
+    if (s.abandon) break;
+    if (!ran) {
+      // Name the first waiting thread as the one "at fault", so the report shows the block.
+      for (unsigned i = 0; i < n; ++i) {
+        if (s.threads[i].wait == Wait::exited) continue;
+        s.running = &s.threads[i];
+        break;
+      }
+      report_fault(Check::synccheck, describe_deadlock(s));
+      s.running = nullptr;
+      s.abandon = true;
+      break;
+    }
+  }
+  if (s.abandon) abandon_block(s);
+}
+
+bool valid_shape(const LaunchShape& shape) {
+  const dim3 g = shape.grid, b = shape.block;
+  if (g.x == 0 || g.y == 0 || g.z == 0 || b.x == 0 || b.y == 0 || b.z == 0) return false;
+  if (g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535) return false;
+  if (b.x > 1024 || b.y > 1024 || b.z > 64) return false;
+  if (static_cast<std::uint64_t>(b.x) * b.y * b.z > kMaxThreadsPerBlock) return false;
+  // Static __shared__ sizes are not known per kernel here (every kernel's variables share one
+  // section), so only the dynamic part is checked.
+  return shape.dynamic_shared_bytes <= kMaxSharedBytes;
+}
+
+std::uint64_t seed_from_env() {
+  const char* v = std::getenv("LOOM_SIM_SEED");
+  return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
+}
+
+}  // namespace
+
+// ---- the sim API (sim/device.h) -----------------------------------------------------------------
+
+void block_barrier() {
+  Scheduler& s = sched();
+  s.running->wait = Wait::barrier;
+  ++s.at_barrier;
+  yield_to_scheduler();
+}
+
+namespace {
+const void* const* warp_op(unsigned mask, const void* mine, bool exchange) {
+  Scheduler& s = sched();
+  SimThread& t = *s.running;
+  const unsigned lane = t.state.lane;
+  Warp& warp = s.warps[t.state.warp];
+  // Lanes past the end of a partial last warp do not exist; a full mask there means "all lanes".
+  mask &= warp.exists;
+  if (!(mask >> lane & 1u)) {
+    report_fault(Check::synccheck, "a warp operation's mask " + hex(mask) + " does not include the calling lane " +
+                                       std::to_string(lane) + " (undefined behavior in CUDA)");
+    mask |= 1u << lane;  // carry on as if it did, so the launch ends normally
+  }
+  t.wait = Wait::warp;
+  t.mask = mask;
+  t.exchange = exchange;
+  warp.posted[lane] = mine;
+  warp.arrived |= 1u << lane;
+  yield_to_scheduler();
+  return t.view;
+}
+}  // namespace
+
+void warp_sync(unsigned mask) { warp_op(mask, nullptr, false); }
+
+const void* const* warp_exchange(unsigned mask, const void* mine) { return warp_op(mask, mine, true); }
+
+unsigned lane_id() { return sched().running->state.lane; }
+
+unsigned active_mask() {
+  const Scheduler& s = sched();
+  const Warp& warp = s.warps[s.running->state.warp];
+  return warp.exists & ~warp.exited;
+}
+
+// ---- state.h ---------------------------------------------------------------------------------------
+
+const ThreadState* current_thread() {
+  const SimThread* t = sched().running;
+  return t == nullptr ? nullptr : &t->state;
+}
+
+Span shared_memory() { return Span{__start_loom_sim_shared, __stop_loom_sim_shared}; }
+
+// ---- sim/launch.h ------------------------------------------------------------------------------------
+
+void set_schedule_seed(std::uint64_t seed) {
+  Scheduler& s = sched();
+  s.seed_set = true;
+  s.seed = seed;
+  s.rng.state = seed;
+}
+
+std::uint64_t schedule_seed() {
+  Scheduler& s = sched();
+  if (!s.seed_set) set_schedule_seed(seed_from_env());
+  return s.seed;
+}
+
+SchedulerStats scheduler_stats() { return sched().stats; }
+
+void launch(const LaunchShape& shape, void (*body)(void* closure), void* closure) {
+  Scheduler& s = sched();
+  if (s.running != nullptr) {
+    report_fault(Check::launch, "a kernel launched a kernel (dynamic parallelism is not simulated)");
+    s.abandon = true;
+    return;
+  }
+  if (!valid_shape(shape)) {
+    set_last_error(cudaErrorInvalidConfiguration);
+    return;
+  }
+  schedule_seed();  // reads LOOM_SIM_SEED on the first launch
+  const unsigned n = shape.block.x * shape.block.y * shape.block.z;
+  ensure_fibers(s, n);
+  s.body = body;
+  s.closure = closure;
+  s.block_threads = n;
+  s.abandon = false;
+  gridDim = shape.grid;
+  blockDim = shape.block;
+  ++s.stats.launches;
+  checks_launch_begin(shape.kernel);
+
+  const std::uint64_t gx = shape.grid.x, gy = shape.grid.y;
+  const std::uint64_t blocks = gx * gy * shape.grid.z;
+  auto run_linear = [&](std::uint64_t b) {
+    const Index3 block{static_cast<unsigned>(b % gx), static_cast<unsigned>(b / gx % gy),
+                       static_cast<unsigned>(b / (gx * gy))};
+    run_block(s, shape, block);
+  };
+  if (s.seed == 0) {
+    for (std::uint64_t b = 0; b < blocks && !s.abandon; ++b) run_linear(b);
+  } else if (blocks <= (1u << 24)) {
+    std::vector<std::uint32_t> perm(blocks);
+    for (std::uint64_t b = 0; b < blocks; ++b) perm[b] = static_cast<std::uint32_t>(b);
+    s.rng.shuffle(perm);
+    for (std::uint64_t b = 0; b < blocks && !s.abandon; ++b) run_linear(perm[b]);
+  } else {
+    // Too many blocks to permute: start at a drawn block and wrap around.
+    const std::uint64_t first = s.rng.below(blocks);
+    for (std::uint64_t b = 0; b < blocks && !s.abandon; ++b) run_linear((first + b) % blocks);
+  }
+  checks_launch_end();
+  s.body = nullptr;
+  s.closure = nullptr;
+}
+
+}  // namespace loom::sim
