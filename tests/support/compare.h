@@ -78,19 +78,21 @@ std::string first_mismatch(const std::vector<A>& actual, const std::vector<E>& e
 }
 
 // check_close(actual, expected, dtype, "what"): one doctest CHECK that names what was compared
-// and the first element out of tolerance.
+// and the first element out of tolerance. Returns whether it passed, for a caller that must know
+// (a test that may report a skip: tests/support/devices.h).
 template <typename A, typename E>
-void check_close(const std::vector<A>& actual, const std::vector<E>& expected, Tolerance tol,
+bool check_close(const std::vector<A>& actual, const std::vector<E>& expected, Tolerance tol,
                  const std::string& what) {
   const std::string msg = first_mismatch(actual, expected, tol);
   INFO(what, ": ", msg);
   CHECK(msg.empty());
+  return msg.empty();
 }
 
 template <typename A, typename E>
-void check_close(const std::vector<A>& actual, const std::vector<E>& expected, DType dtype,
+bool check_close(const std::vector<A>& actual, const std::vector<E>& expected, DType dtype,
                  const std::string& what) {
-  check_close(actual, expected, tolerance(dtype), what + " [" + dtype_name(dtype) + " tolerance]");
+  return check_close(actual, expected, tolerance(dtype), what + " [" + dtype_name(dtype) + " tolerance]");
 }
 
 // Exact equality (bit patterns, integer results), with the same reporting.
