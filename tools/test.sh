@@ -5,10 +5,31 @@
 #
 #   bash tools/test.sh                           # the default build shape (CUDA when nvcc exists)
 #   BUILD_DIR=build-cpu bash tools/test.sh -DLOOM_CUDA=OFF   # the CPU-only shape
+#   bash tools/test.sh -DLOOM_CUDA=SIM           # the CUDA kernels on the CPU simulator (sim/)
+#
+# The SIM shape builds in build-sim and runs the `cuda` and `sim` labelled tests (the CPU tests
+# already run in the other shapes) once per schedule seed in LOOM_SIM_SEEDS (default "1 2"): each
+# seed resumes the fibers of a block in a different order, so code that assumes lockstep warps
+# fails under at least one of them. LOOM_TEST_LABEL overrides the label regex in any shape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+sim=0
+for arg in "$@"; do [ "$arg" = "-DLOOM_CUDA=SIM" ] && sim=1; done
+if [ "$sim" = 1 ]; then
+  export BUILD_DIR=${BUILD_DIR:-build-sim}
+  LOOM_TEST_LABEL=${LOOM_TEST_LABEL:-cuda|sim}
+fi
 BUILD_DIR=${BUILD_DIR:-build}
 # The live peers of the parity tests (tests/peers/), run by /usr/bin/python3: PyTorch (layers,
 # models, checkpoints), NLTK (the tweet tokenizer) and scikit-learn (metrics).
 LOOM_EXTRA_PACKAGES="python3-torch python3-nltk python3-sklearn ${LOOM_EXTRA_PACKAGES:-}" bash tools/setup.sh "$@"
-ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)"
+label_args=()
+[ -n "${LOOM_TEST_LABEL:-}" ] && label_args=(-L "$LOOM_TEST_LABEL")
+if [ "$sim" = 1 ]; then
+  for seed in ${LOOM_SIM_SEEDS:-1 2}; do
+    echo "loom test: SIM shape, schedule seed $seed"
+    LOOM_SIM_SEED=$seed ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${label_args[@]}"
+  done
+else
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${label_args[@]}"
+fi
