@@ -22,7 +22,11 @@
 #include <cxxabi.h>
 #include <dlfcn.h>
 #include <driver_types.h>  // cudaError_t values for the sticky fault
+#include <elf.h>
+#include <fcntl.h>
 #include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -178,6 +182,59 @@ int error_of(Check check) {
   return check == Check::memcheck ? cudaErrorIllegalAddress : cudaErrorLaunchFailure;
 }
 
+// A __shared__ variable of the program. Kernels' shared arrays are function-local statics, which
+// only the full symbol table names (dladdr sees the dynamic one), so the table is read from the file.
+struct SharedVariable {
+  std::uintptr_t addr = 0;
+  std::size_t size = 0;
+  std::string name;
+};
+
+// The variables of the loom_sim_shared section of the file that holds `in_section`, sorted by address;
+// empty if the file cannot be read (stripped, not ELF64).
+std::vector<SharedVariable> load_shared_variables(const void* in_section) {
+  std::vector<SharedVariable> vars;
+  Dl_info info{};
+  link_map* map = nullptr;
+  if (dladdr1(in_section, &info, reinterpret_cast<void**>(&map), RTLD_DL_LINKMAP) == 0 || map == nullptr) return vars;
+  const char* file = map->l_name != nullptr && map->l_name[0] != '\0' ? map->l_name : "/proc/self/exe";
+  const int fd = open(file, O_RDONLY);
+  if (fd < 0) return vars;
+  struct stat st {};
+  void* image = fstat(fd, &st) == 0 ? mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0)
+                                    : MAP_FAILED;
+  close(fd);
+  if (image == MAP_FAILED) return vars;
+  const auto* base = static_cast<const char*>(image);
+  const auto bytes = static_cast<std::size_t>(st.st_size);
+  const auto* eh = reinterpret_cast<const Elf64_Ehdr*>(base);
+  if (bytes >= sizeof(Elf64_Ehdr) && std::memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 && eh->e_ident[EI_CLASS] == ELFCLASS64 &&
+      eh->e_shoff + eh->e_shnum * sizeof(Elf64_Shdr) <= bytes && eh->e_shstrndx < eh->e_shnum) {
+    const auto* sections = reinterpret_cast<const Elf64_Shdr*>(base + eh->e_shoff);
+    const char* section_names = base + sections[eh->e_shstrndx].sh_offset;
+    unsigned shared = 0;
+    for (unsigned i = 1; i < eh->e_shnum; ++i) {
+      if (std::strcmp(section_names + sections[i].sh_name, "loom_sim_shared") == 0) shared = i;
+    }
+    for (unsigned i = 1; shared != 0 && i < eh->e_shnum; ++i) {
+      if (sections[i].sh_type != SHT_SYMTAB || sections[i].sh_offset + sections[i].sh_size > bytes) continue;
+      const auto* syms = reinterpret_cast<const Elf64_Sym*>(base + sections[i].sh_offset);
+      const char* strings = base + sections[sections[i].sh_link].sh_offset;
+      for (std::size_t k = 0; k < sections[i].sh_size / sizeof(Elf64_Sym); ++k) {
+        if (syms[k].st_shndx != shared || ELF64_ST_TYPE(syms[k].st_info) != STT_OBJECT) continue;
+        int status = 0;
+        char* demangled = abi::__cxa_demangle(strings + syms[k].st_name, nullptr, nullptr, &status);
+        vars.push_back({map->l_addr + syms[k].st_value, syms[k].st_size,
+                        status == 0 ? demangled : strings + syms[k].st_name});
+        std::free(demangled);
+      }
+    }
+  }
+  munmap(image, bytes);
+  std::sort(vars.begin(), vars.end(), [](const auto& a, const auto& b) { return a.addr < b.addr; });
+  return vars;
+}
+
 // ---- shared memory: racecheck and initcheck ----------------------------------------------------------
 
 // One thread's access to a shared byte.
@@ -202,6 +259,24 @@ struct SharedShadow {
 };
 SharedShadow g_shared;
 
+// "0x55d0c1a2b3c4 (neighbour_exchange(float*, bool)::s, byte 4 of 256)", or the section offset when the
+// symbol table names nothing there.
+std::string describe_shared(const char* p) {
+  static bool loaded = false;
+  static std::vector<SharedVariable> vars;
+  if (!loaded) {
+    loaded = true;
+    vars = load_shared_variables(p);
+  }
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  for (const SharedVariable& v : vars) {
+    if (a >= v.addr && a < v.addr + v.size) {
+      return hex(a) + " (" + v.name + ", byte " + std::to_string(a - v.addr) + " of " + std::to_string(v.size) + ")";
+    }
+  }
+  return hex(a) + " (shared byte +" + std::to_string(p - g_shared.span.lo) + ")";
+}
+
 Touch touch_now(const ThreadState& t, std::uintptr_t pc) {
   Touch touch;
   touch.pc = pc;
@@ -225,16 +300,23 @@ bool unordered(const Touch& before, const ThreadState& t) {
   return true;
 }
 
-void report_hazard(const char* kind, const ThreadState& t, const char* shared_byte, std::size_t offset,
-                   const Touch& other, const char* other_verb, const char* my_verb, std::uintptr_t pc) {
-  if (repeat(Check::racecheck, pc, other.pc)) return;
-  const std::string first = std::string(kind) + " hazard on shared byte +" + std::to_string(offset) +
-                            " (" + hex(reinterpret_cast<std::uintptr_t>(shared_byte)) + "): " + other_verb +
-                            " by thread " + thread_coords(other.thread, t.block_dim) + ", " + my_verb +
-                            " by thread " + thread_coords(t.linear, t.block_dim) +
-                            " with no __syncthreads between";
-  const std::string details = std::string("  ") + other_verb + " at " + describe_pc(other.pc) + "\n  " +
-                              my_verb + " at " + describe_pc(pc) + "\n";
+// The first hazard one access meets: reported once per access, not once per byte.
+struct Hazard {
+  const char* kind = nullptr;  // nullptr: none
+  std::size_t byte = 0;        // offset in the section
+  Touch other;
+  const char* other_verb = "";
+};
+
+void report_hazard(const Hazard& h, const ThreadState& t, bool is_write, std::uintptr_t pc) {
+  if (repeat(Check::racecheck, pc, h.other.pc)) return;
+  const char* sync = h.other.thread / 32u == t.warp ? "__syncthreads or __syncwarp" : "__syncthreads";
+  const std::string first = std::string(h.kind) + " hazard on shared memory " +
+                            describe_shared(g_shared.span.lo + h.byte) + ": " + h.other_verb + " by thread " +
+                            thread_coords(h.other.thread, t.block_dim) + ", " + (is_write ? "written" : "read") +
+                            " by thread " + thread_coords(t.linear, t.block_dim) + " with no " + sync + " between";
+  const std::string details = std::string("  ") + h.other_verb + " at " + describe_pc(h.other.pc) + "\n  " +
+                              (is_write ? "written" : "read") + " at " + describe_pc(pc) + "\n";
   record(Check::racecheck, error_of(Check::racecheck), first, details);
 }
 
@@ -253,8 +335,8 @@ void shared_access(const ThreadState& t, std::uintptr_t addr, std::size_t size, 
   if ((mask & bit(Check::memcheck)) != 0 && (size & (size - 1)) == 0 && size <= 16 &&
       addr % size != 0 && !repeat(Check::memcheck, pc)) {
     record(Check::memcheck, cudaErrorMisalignedAddress,
-           std::string("misaligned shared ") + (is_write ? "write" : "read") + " of " +
-               std::to_string(size) + " bytes at " + hex(addr) + " (shared byte +" + std::to_string(offset) + ")",
+           std::string("misaligned shared ") + (is_write ? "write" : "read") + " of " + std::to_string(size) +
+               " bytes at " + describe_shared(reinterpret_cast<const char*>(addr)),
            "  at " + describe_pc(pc) + "\n");
   }
   if ((mask & (bit(Check::racecheck) | bit(Check::initcheck))) == 0) return;
@@ -262,30 +344,37 @@ void shared_access(const ThreadState& t, std::uintptr_t addr, std::size_t size, 
   g_shared.dirty_hi = std::max(g_shared.dirty_hi, end);
   const bool race = (mask & bit(Check::racecheck)) != 0;
   const Touch now = touch_now(t, pc);
-  bool reported_uninit = false;
+  Hazard hazard;
+  std::size_t unwritten = end;  // the first byte read that no thread wrote
   for (std::size_t i = offset; i < end; ++i) {
     SharedByte& b = g_shared.bytes[i];
-    const char* where = g_shared.span.lo + i;
+    if (race && hazard.kind == nullptr) {
+      const Touch* other = nullptr;
+      if (is_write && unordered(b.write, t)) {
+        hazard.kind = "write-after-write", hazard.other_verb = "written", other = &b.write;
+      } else if (is_write && (unordered(b.read, t) || unordered(b.other_read, t))) {
+        hazard.kind = "write-after-read", hazard.other_verb = "read";
+        other = unordered(b.read, t) ? &b.read : &b.other_read;
+      } else if (!is_write && unordered(b.write, t)) {
+        hazard.kind = "read-after-write", hazard.other_verb = "written", other = &b.write;
+      }
+      if (other != nullptr) hazard.byte = i, hazard.other = *other;
+    }
     if (is_write) {
-      if (race && unordered(b.write, t)) report_hazard("write-after-write", t, where, i, b.write, "written", "written again", pc);
-      if (race && unordered(b.read, t)) report_hazard("write-after-read", t, where, i, b.read, "read", "written", pc);
-      else if (race && unordered(b.other_read, t)) report_hazard("write-after-read", t, where, i, b.other_read, "read", "written", pc);
       b.write = now;
       continue;
     }
-    if (b.write.epoch == 0 && (mask & bit(Check::initcheck)) != 0 && !reported_uninit) {
-      reported_uninit = true;  // one report per access, naming its first unwritten byte
-      if (!repeat(Check::initcheck, pc)) {
-        record(Check::initcheck, error_of(Check::initcheck),
-               "read of " + std::to_string(size) + " bytes of shared memory at " + hex(addr) +
-                   " that no thread of this block wrote (shared byte +" + std::to_string(i) + ")",
-               "  at " + describe_pc(pc) + "\n");
-      }
-    }
-    if (race && unordered(b.write, t)) report_hazard("read-after-write", t, where, i, b.write, "written", "read", pc);
+    if (b.write.epoch == 0 && unwritten == end) unwritten = i;
     if (b.read.epoch == now.epoch && b.read.thread != now.thread) b.other_read = b.read;
     b.read = now;
   }
+  if (unwritten != end && (mask & bit(Check::initcheck)) != 0 && !repeat(Check::initcheck, pc)) {
+    record(Check::initcheck, error_of(Check::initcheck),
+           "read of " + std::to_string(size) + " bytes of shared memory at " +
+               describe_shared(g_shared.span.lo + unwritten) + " that no thread of this block wrote",
+           "  at " + describe_pc(pc) + "\n");
+  }
+  if (hazard.kind != nullptr) report_hazard(hazard, t, is_write, pc);
 }
 
 // ---- device memory: memcheck and initcheck -----------------------------------------------------------
@@ -340,6 +429,10 @@ void device_access(const Allocation& a, std::uintptr_t addr, std::size_t size, b
   }
 }
 
+const std::size_t kMissed = 8;
+std::uintptr_t g_missed[kMissed] = {};  // recent addresses that are in no allocation (0: empty)
+const Allocation* g_recent[2] = {};     // live allocations recently accessed (kernels alternate inputs and outputs)
+
 // Every instrumented access of a kernel file comes here first.
 inline void on_access(std::uintptr_t addr, std::size_t size, bool is_write, std::uintptr_t pc) {
   const unsigned mask = g_mask;  // enabled_mask() was read by checks_launch_begin
@@ -353,10 +446,25 @@ inline void on_access(std::uintptr_t addr, std::size_t size, bool is_write, std:
     shared_access(*t, addr, size, is_write, pc, mask);
     return;
   }
-  if (const Allocation* a = find_allocation(reinterpret_cast<const void*>(addr))) {
-    device_access(*a, addr, size, is_write, pc, mask);
-  }
   // Anything else (kernel parameters, host statics, constants) is not checked: no map of them.
+  // Those addresses repeat in every thread (the launch closure's captured arguments), so the last
+  // few that missed skip the allocation lookup. Exact addresses, not pages: a page may hold an
+  // allocation's edge. Allocations do not change during a launch; checks_launch_begin clears it.
+  for (const Allocation* a : g_recent) {  // the common case, without the allocation table
+    if (a != nullptr && addr >= reinterpret_cast<std::uintptr_t>(a->base) &&
+        addr + size <= reinterpret_cast<std::uintptr_t>(a->base) + a->bytes) {
+      device_access(*a, addr, size, is_write, pc, mask);
+      return;
+    }
+  }
+  std::uintptr_t& missed = g_missed[(addr >> 3) % kMissed];
+  if (missed == addr) return;
+  if (const Allocation* a = find_allocation(reinterpret_cast<const void*>(addr))) {
+    if (a->live) g_recent[1] = g_recent[0], g_recent[0] = a;
+    device_access(*a, addr, size, is_write, pc, mask);
+  } else {
+    missed = addr;
+  }
 }
 
 }  // namespace
@@ -405,6 +513,8 @@ int take_sticky_fault() {
 
 void checks_launch_begin(const char* kernel) {
   enabled_mask();
+  std::fill(std::begin(g_missed), std::end(g_missed), 0);
+  std::fill(std::begin(g_recent), std::end(g_recent), nullptr);
   g_faults.kernel = kernel;
   g_faults.seen.clear();
 }
@@ -436,9 +546,10 @@ void checks_launch_end() {
   for (const auto& [key, repeats] : g_faults.seen) {
     if (repeats == 0) continue;
     const auto check = static_cast<Check>(std::get<0>(key));
-    emit(std::string("loom-sim ") + check_name(check) + ": the fault above at " +
-         describe_pc(std::get<1>(key)) + " happened " + std::to_string(repeats) +
-         " more times in this launch of " + g_faults.kernel + "\n");
+    const std::uintptr_t other_site = check == Check::racecheck ? std::get<2>(key) : 0;
+    emit(std::string("loom-sim ") + check_name(check) + ": " + std::to_string(repeats) +
+         " more like the report at " + describe_pc(std::get<1>(key)) +
+         (other_site != 0 ? " and " + describe_pc(other_site) : "") + " in this launch of " + g_faults.kernel + "\n");
   }
   g_faults.seen.clear();
   g_faults.kernel = nullptr;
