@@ -38,14 +38,6 @@ unsigned lane_id();
 // Lanes of the calling warp that exist (a partial last warp has fewer) and have not exited.
 unsigned active_mask();
 
-// Copies another lane's posted value. Not instrumented: the source is that lane's fiber stack, which
-// is the simulator's business, not a device memory access of the kernel.
-__attribute__((no_sanitize_address)) inline void copy_posted(void* dst, const void* src,
-                                                             std::size_t bytes) {
-  const auto* s = static_cast<const unsigned char*>(src);
-  auto* d = static_cast<unsigned char*>(dst);
-  for (std::size_t i = 0; i < bytes; ++i) d[i] = s[i];
-}
 }  // namespace loom::sim
 
 // ---- built-in variables -----------------------------------------------------------------------------
@@ -78,40 +70,27 @@ inline void __threadfence_block() {}
 inline unsigned __activemask() { return loom::sim::active_mask(); }
 
 namespace loom::sim {
+// One-step shuffle: every lane of mask posts `mine` and names the lane it reads (src_lane, or -1 for
+// "keep my own value"); when the last lane arrives, the scheduler copies each lane's answer into its
+// `result` while all of them still wait, so a shuffle costs one sync point, not two. A source lane
+// outside mask (undefined in CUDA) leaves `result` as it was.
+void warp_shuffle(unsigned mask, const void* mine, void* result, std::size_t bytes, int src_lane);
+// One-step vote: the bits of the lanes of mask whose predicate is nonzero.
+unsigned warp_ballot(unsigned mask, int predicate);
+
 // The shuffle all four __shfl*_sync share: `source(lane)` is the lane to read, or -1 for "keep my
-// own value" (CUDA's rule for a source outside the lane's width-segment). Reading a lane that is not
-// in mask is undefined in CUDA; here it keeps the caller's own value.
+// own value" (CUDA's rule for a source outside the lane's width-segment).
 template <class T, class Source>
 T shuffle(unsigned mask, T var, Source source) {
   static_assert(std::is_trivially_copyable_v<T>, "__shfl*_sync needs a trivially copyable type");
-  const void* const* posted = warp_exchange(mask, &var);
-  const int src = source(static_cast<int>(lane_id()));
   T result = var;
-  if (src >= 0 && src < 32 && posted[src] != nullptr) copy_posted(&result, posted[src], sizeof(T));
-  warp_sync(mask);
+  warp_shuffle(mask, &var, &result, sizeof(T), source(static_cast<int>(lane_id())));
   return result;
 }
 
 // Lanes are split into segments of `width` (a power of two <= 32); segment_lo/hi bound the caller's.
 inline int segment_lo(int lane, int width) { return lane & ~(width - 1); }
 inline int segment_hi(int lane, int width) { return lane | (width - 1); }
-
-// The posted predicates of a vote, as a bit mask of the lanes that posted (and which of them are set).
-inline void vote(unsigned mask, int pred, unsigned* posted_lanes, unsigned* true_lanes) {
-  const int mine = pred;
-  const void* const* posted = warp_exchange(mask, &mine);
-  unsigned in = 0, set = 0;
-  for (unsigned l = 0; l < 32; ++l) {
-    if (posted[l] == nullptr) continue;
-    int p = 0;
-    copy_posted(&p, posted[l], sizeof p);
-    in |= 1u << l;
-    if (p != 0) set |= 1u << l;
-  }
-  warp_sync(mask);
-  *posted_lanes = in;
-  *true_lanes = set;
-}
 }  // namespace loom::sim
 
 // srcLane is taken modulo width (CUDA: "the value held by srcLane modulo width").
@@ -147,21 +126,9 @@ T __shfl_xor_sync(unsigned mask, T var, int laneMask, int width = warpSize) {
   });
 }
 
-inline unsigned __ballot_sync(unsigned mask, int predicate) {
-  unsigned in = 0, set = 0;
-  loom::sim::vote(mask, predicate, &in, &set);
-  return set;
-}
-inline int __any_sync(unsigned mask, int predicate) {
-  unsigned in = 0, set = 0;
-  loom::sim::vote(mask, predicate, &in, &set);
-  return set != 0;
-}
-inline int __all_sync(unsigned mask, int predicate) {
-  unsigned in = 0, set = 0;
-  loom::sim::vote(mask, predicate, &in, &set);
-  return set == in;
-}
+inline unsigned __ballot_sync(unsigned mask, int predicate) { return loom::sim::warp_ballot(mask, predicate); }
+inline int __any_sync(unsigned mask, int predicate) { return loom::sim::warp_ballot(mask, predicate) != 0; }
+inline int __all_sync(unsigned mask, int predicate) { return loom::sim::warp_ballot(mask, !predicate) == 0; }
 
 // ---- atomics ---------------------------------------------------------------------------------------
 // No locking: one OS thread runs every fiber, and a fiber only switches at a barrier or warp

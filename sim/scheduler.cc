@@ -14,6 +14,8 @@
 // after a thread exits its fiber waits at the top of its loop for the next block.
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <string>
@@ -37,12 +39,29 @@ constexpr std::size_t kMaxSharedBytes = 48 * 1024;
 
 enum class Wait { none, barrier, warp, exited };
 
+// What a lane waiting at a warp operation asked for.
+enum class WarpOp { sync, exchange, shuffle, ballot };
+const char* op_name(WarpOp op) {
+  switch (op) {
+    case WarpOp::sync: return "__syncwarp";
+    case WarpOp::exchange: return "a warp exchange";
+    case WarpOp::shuffle: return "a __shfl*_sync";
+    case WarpOp::ballot: return "a vote (__ballot/__any/__all_sync)";
+  }
+  return "a warp operation";
+}
+
 struct SimThread {
   ThreadState state;
   Wait wait = Wait::none;
-  unsigned mask = 0;                   // while wait == warp: the mask it waits with
-  bool exchange = false;               // ... and whether it posted a value (else __syncwarp)
-  const void* const* view = nullptr;   // what the last completed exchange returns to this lane
+  // While wait == warp: the mask it waits with, the operation, and for a shuffle the lane it reads,
+  // where its answer goes and how many bytes (a vote's answer is an unsigned).
+  unsigned mask = 0;
+  WarpOp op = WarpOp::sync;
+  int src_lane = -1;
+  void* result = nullptr;
+  std::size_t bytes = 0;
+  const void* const* view = nullptr;  // what the last completed exchange returns to this lane
 };
 
 struct Warp {
@@ -156,48 +175,50 @@ std::string ranges(unsigned n, Pick pick) {
   return out;
 }
 
-// Names who waits where when no fiber can run.
+// Names who waits where when no fiber can run: a summary line, then one line per stuck group.
 std::string describe_deadlock(const Scheduler& s) {
   const unsigned n = s.block_threads;
-  std::string msg = "deadlock: no thread of the block can continue. ";
+  std::string summary = "deadlock: no thread of the block can continue";
+  std::string details;
   if (s.at_barrier > 0) {
-    msg += "__syncthreads reached by " + std::to_string(s.at_barrier) + " of " +
-           std::to_string(s.live) + " live threads (" +
-           ranges(n, [&](unsigned i) { return s.threads[i].wait == Wait::barrier; }) + "). ";
+    summary += "; __syncthreads reached by " + std::to_string(s.at_barrier) + " of " + std::to_string(s.live) +
+               " live threads";
+    details += "\nthreads " + ranges(n, [&](unsigned i) { return s.threads[i].wait == Wait::barrier; }) +
+               " wait at __syncthreads";
   }
   for (unsigned w = 0; w < (n + 31) / 32; ++w) {
     const Warp& warp = s.warps[w];
-    unsigned seen = 0;  // masks already described
-    for (unsigned l = 0; l < 32; ++l) {
-      const unsigned i = w * 32 + l;
-      if (i >= n || s.threads[i].wait != Wait::warp || (seen >> l & 1u)) continue;
-      const unsigned mask = s.threads[i].mask;
-      const unsigned same = [&] {
-        unsigned m = 0;
-        for (unsigned k = 0; k < 32 && w * 32 + k < n; ++k) {
-          const SimThread& t = s.threads[w * 32 + k];
-          if (t.wait == Wait::warp && t.mask == mask) m |= 1u << k;
-        }
-        return m;
-      }();
-      seen |= same;
-      msg += "Threads " + ranges(n, [&](unsigned k) { return k / 32 == w && (same >> (k % 32) & 1u); }) +
-             " (warp " + std::to_string(w) + ") wait in " +
-             (s.threads[i].exchange ? "a warp shuffle/vote" : "__syncwarp") + " with mask " + hex(mask) +
-             "; ";
-      const unsigned missing = mask & ~same;
-      for (unsigned k = 0; k < 32; ++k) {
-        if (!(missing >> k & 1u)) continue;
-        const SimThread& t = s.threads[w * 32 + k];
-        const char* where = (warp.exited >> k & 1u)       ? "exited"
-                            : t.wait == Wait::barrier     ? "waits at __syncthreads"
-                            : t.wait == Wait::warp        ? "waits in a warp operation with another mask"
-                                                          : "is running";
-        msg += "the mask names lane " + std::to_string(k) + ", which " + where + "; ";
+    const SimThread* lanes = &s.threads[w * 32];
+    const unsigned nlanes = n - w * 32 < 32 ? n - w * 32 : 32;
+    unsigned described = 0;
+    for (unsigned l = 0; l < nlanes; ++l) {
+      if (lanes[l].wait != Wait::warp || (described >> l & 1u)) continue;
+      const unsigned mask = lanes[l].mask;
+      unsigned waiting = 0;  // lanes waiting with this same mask
+      for (unsigned k = 0; k < nlanes; ++k) {
+        if (lanes[k].wait == Wait::warp && lanes[k].mask == mask) waiting |= 1u << k;
       }
+      described |= waiting;
+      const std::string who = "threads " + ranges(n, [&](unsigned i) {
+                                return i / 32 == w && (waiting >> (i % 32) & 1u);
+                              });
+      if (described == waiting) summary += "; " + who + " wait in " + op_name(lanes[l].op);
+      details += "\nwarp " + std::to_string(w) + ": " + who + " wait in " + op_name(lanes[l].op) +
+                 " with mask " + hex(mask) + ", which names";
+      const unsigned missing = mask & ~waiting;
+      // The missing lanes, grouped by what they do instead.
+      auto name_missing = [&](const char* what, auto pick) {
+        const std::string r = ranges(32, [&](unsigned k) { return (missing >> k & 1u) && pick(k); });
+        if (!r.empty()) details += " lanes " + r + ", which " + what + ";";
+      };
+      name_missing("exited", [&](unsigned k) { return (warp.exited >> k & 1u) != 0; });
+      name_missing("wait at __syncthreads", [&](unsigned k) { return lanes[k].wait == Wait::barrier; });
+      name_missing("wait in a warp operation with another mask", [&](unsigned k) {
+        return lanes[k].wait == Wait::warp;
+      });
     }
   }
-  return msg;
+  return summary + details;
 }
 
 // Releases the block barrier if every live thread waits at it.
@@ -213,20 +234,57 @@ void maybe_release_barrier(Scheduler& s) {
 }
 
 // Completes the warp operation of `mask` in warp w if every lane of it has arrived with that mask.
+// Every lane of the group is stopped, so the values they posted (on their stacks) are all readable.
 void maybe_complete_warp_op(Scheduler& s, unsigned w, unsigned mask) {
   Warp& warp = s.warps[w];
   if ((warp.arrived & mask) != mask) return;
   SimThread* lanes = &s.threads[w * 32];
+  const WarpOp op = lanes[__builtin_ctz(mask)].op;
+  bool same_op = true;
   for (unsigned l = 0; l < 32; ++l) {
-    if ((mask >> l & 1u) && lanes[l].mask != mask) return;  // met a lane waiting with another mask
+    if (!(mask >> l & 1u)) continue;
+    if (lanes[l].mask != mask) return;  // met a lane waiting with another mask: not complete
+    same_op = same_op && lanes[l].op == op && lanes[l].bytes == lanes[__builtin_ctz(mask)].bytes;
   }
-  const unsigned lowest = static_cast<unsigned>(__builtin_ctz(mask));
-  const void** view = warp.views[lowest];
-  for (unsigned l = 0; l < 32; ++l) view[l] = (mask >> l & 1u) ? warp.posted[l] : nullptr;
+  if (!same_op && check_enabled(Check::synccheck)) {
+    s.running = &lanes[__builtin_ctz(mask)];
+    report_fault(Check::synccheck, "the lanes of mask " + hex(mask) + " of warp " + std::to_string(w) +
+                                       " met in different warp operations (divergent code paths)");
+    s.running = nullptr;
+  }
+  switch (op) {
+    case WarpOp::sync:
+      break;
+    case WarpOp::exchange: {
+      const void** view = warp.views[__builtin_ctz(mask)];
+      for (unsigned l = 0; l < 32; ++l) view[l] = (mask >> l & 1u) ? warp.posted[l] : nullptr;
+      for (unsigned l = 0; l < 32; ++l) {
+        if (mask >> l & 1u) lanes[l].view = view;
+      }
+      break;
+    }
+    case WarpOp::shuffle:
+      for (unsigned l = 0; l < 32; ++l) {
+        if (!(mask >> l & 1u)) continue;
+        const int src = lanes[l].src_lane;
+        if (src < 0 || src >= 32 || !(mask >> src & 1u) || lanes[src].op != WarpOp::shuffle) continue;
+        std::memcpy(lanes[l].result, warp.posted[src], lanes[l].bytes);
+      }
+      break;
+    case WarpOp::ballot: {
+      unsigned ballot = 0;
+      for (unsigned l = 0; l < 32; ++l) {
+        if ((mask >> l & 1u) && *static_cast<const int*>(warp.posted[l]) != 0) ballot |= 1u << l;
+      }
+      for (unsigned l = 0; l < 32; ++l) {
+        if (mask >> l & 1u) *static_cast<unsigned*>(lanes[l].result) = ballot;
+      }
+      break;
+    }
+  }
   for (unsigned l = 0; l < 32; ++l) {
     if (!(mask >> l & 1u)) continue;
     lanes[l].wait = Wait::none;
-    lanes[l].view = view;
     ++lanes[l].state.warp_epoch;
   }
   warp.arrived &= ~mask;
@@ -313,11 +371,13 @@ void run_block(Scheduler& s, const LaunchShape& shape, const Index3& block) {
     }
     if (s.abandon) break;
     if (!ran) {
-      // Name the first waiting thread as the one "at fault", so the report shows the block.
-      for (unsigned i = 0; i < n; ++i) {
-        if (s.threads[i].wait == Wait::exited) continue;
-        s.running = &s.threads[i];
-        break;
+      // The report names the block through a thread "at fault": the first one stuck in a warp
+      // operation (those name the missing lanes), else the first at the barrier.
+      for (unsigned i = 0; i < n && s.running == nullptr; ++i) {
+        if (s.threads[i].wait == Wait::warp) s.running = &s.threads[i];
+      }
+      for (unsigned i = 0; i < n && s.running == nullptr; ++i) {
+        if (s.threads[i].wait == Wait::barrier) s.running = &s.threads[i];
       }
       report_fault(Check::synccheck, describe_deadlock(s));
       s.running = nullptr;
@@ -356,7 +416,8 @@ void block_barrier() {
 }
 
 namespace {
-const void* const* warp_op(unsigned mask, const void* mine, bool exchange) {
+// Every warp operation: post, wait until the group of `mask` completes (maybe_complete_warp_op).
+void warp_op(unsigned mask, WarpOp op, const void* mine, void* result, std::size_t bytes, int src_lane) {
   Scheduler& s = sched();
   SimThread& t = *s.running;
   const unsigned lane = t.state.lane;
@@ -364,23 +425,41 @@ const void* const* warp_op(unsigned mask, const void* mine, bool exchange) {
   // Lanes past the end of a partial last warp do not exist; a full mask there means "all lanes".
   mask &= warp.exists;
   if (!(mask >> lane & 1u)) {
-    report_fault(Check::synccheck, "a warp operation's mask " + hex(mask) + " does not include the calling lane " +
-                                       std::to_string(lane) + " (undefined behavior in CUDA)");
-    mask |= 1u << lane;  // carry on as if it did, so the launch ends normally
+    if (check_enabled(Check::synccheck)) {
+      report_fault(Check::synccheck, std::string(op_name(op)) + " with mask " + hex(mask) +
+                                         " does not include the calling lane " + std::to_string(lane) +
+                                         " (undefined behavior in CUDA)");
+    }
+    mask |= 1u << lane;  // carry on as if it did
   }
   t.wait = Wait::warp;
   t.mask = mask;
-  t.exchange = exchange;
+  t.op = op;
+  t.result = result;
+  t.bytes = bytes;
+  t.src_lane = src_lane;
   warp.posted[lane] = mine;
   warp.arrived |= 1u << lane;
   yield_to_scheduler();
-  return t.view;
 }
 }  // namespace
 
-void warp_sync(unsigned mask) { warp_op(mask, nullptr, false); }
+void warp_sync(unsigned mask) { warp_op(mask, WarpOp::sync, nullptr, nullptr, 0, -1); }
 
-const void* const* warp_exchange(unsigned mask, const void* mine) { return warp_op(mask, mine, true); }
+const void* const* warp_exchange(unsigned mask, const void* mine) {
+  warp_op(mask, WarpOp::exchange, mine, nullptr, 0, -1);
+  return sched().running->view;
+}
+
+void warp_shuffle(unsigned mask, const void* mine, void* result, std::size_t bytes, int src_lane) {
+  warp_op(mask, WarpOp::shuffle, mine, result, bytes, src_lane);
+}
+
+unsigned warp_ballot(unsigned mask, int predicate) {
+  unsigned ballot = 0;
+  warp_op(mask, WarpOp::ballot, &predicate, &ballot, sizeof ballot, -1);
+  return ballot;
+}
 
 unsigned lane_id() { return sched().running->state.lane; }
 

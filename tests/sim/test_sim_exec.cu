@@ -10,7 +10,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <numeric>
@@ -261,7 +261,7 @@ TEST_CASE("sim: a shuffle whose mask names lanes that did not arrive is reported
   run<partial_mask_shuffle>("partial_mask_shuffle", dim3(1), dim3(32), out.data());
   CHECK(cudaGetLastError() != cudaSuccess);
   CHECK(loom::sim::fault_count(Check::synccheck) >= 1);
-  CHECK(loom::sim::fault_log().find("lane 16, which exited") != std::string::npos);
+  CHECK(loom::sim::fault_log().find("lanes 16..31, which exited") != std::string::npos);
 }
 
 // The mask names lanes 0..15 only, but lane 20 calls the shuffle too.
@@ -290,7 +290,10 @@ TEST_CASE("sim: an exception thrown inside a kernel is reported and abandons the
   run<throwing_kernel>("throwing_kernel", dim3(4), dim3(64), &count);
   CHECK(cudaGetLastError() != cudaSuccess);
   CHECK(loom::sim::fault_count(Check::launch) == 1);
-  CHECK(count == 64);  // block 0 finished; block 1 stopped at the throw; blocks 2, 3 never ran
+  // Thread order: block 0 finishes, block 1 stops at the throw, blocks 2 and 3 never run. A seeded
+  // block order runs a different number of whole blocks first.
+  CHECK(count % 64 == 0);
+  CHECK(count < 256);
   // The fibers are reusable afterwards.
   count = 0;
   loom::sim::clear_faults();
@@ -367,16 +370,17 @@ __global__ void speed_kernel(float* out) {
 
 TEST_CASE("sim: launch and fiber-switch speed (printed; see sim/README.md)") {
   std::vector<float> out(4, 0);
-  const int launches = 2000;
+  const int launches = 3000;
   const auto before = loom::sim::scheduler_stats();
-  const auto t0 = std::chrono::steady_clock::now();
+  // CPU time, not wall time: CI machines are shared, and the number goes into the README.
+  const std::clock_t t0 = std::clock();
   for (int i = 0; i < launches; ++i) run<speed_kernel>("speed_kernel", dim3(2), dim3(64), out.data());
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double seconds = static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
   const auto after = loom::sim::scheduler_stats();
   REQUIRE(cudaGetLastError() == cudaSuccess);
   CHECK(out[0] == 1520.0f);  // lanes 0..31 read 63..32: (32 + 63) * 16
   const double switches = static_cast<double>(after.switches - before.switches);
-  std::printf("loom-sim speed: %.0f launches/s, %.1f M fiber switches/s (%.0f resumptions per launch)\n",
+  std::printf("loom-sim speed: %.0f launches/s, %.1f M fiber switches/s (%.0f resumptions per launch), CPU time\n",
               launches / seconds, switches / seconds / 1e6, switches / launches);
 }
 
