@@ -52,11 +52,20 @@ constexpr int warpSize = 32;
 
 // ---- declaration specifiers ----------------------------------------------------------------------
 // host_defines.h makes __shared__ empty in host mode, which would silently turn a shared array into
-// one copy per thread on each fiber's stack. Instead: one static object per declaration, all of them
-// in the linker section loom_sim_shared. Blocks run one at a time, so one copy is the running block's
-// shared memory, and [__start_loom_sim_shared, __stop_loom_sim_shared) is all of it (for the checks).
+// one copy per thread on each fiber's stack. Instead: one static object per declaration. Blocks run
+// one at a time, so that one copy is the running block's shared memory.
+// With clang, all of them also go into the linker section loom_sim_shared, so
+// [__start_loom_sim_shared, __stop_loom_sim_shared) is all shared memory and the checks can tell a
+// shared access from any other (sim/state.h, shared_memory()). GCC 12 cannot do that: it silently
+// ignores a section attribute on the statics of function templates (every templated kernel's tiles)
+// and refuses to put an inline function's statics (comdat) and a plain function's into one section
+// ("section type conflict"). Under GCC the section is empty and shared_memory() returns [0, 0).
 #undef __shared__
+#if defined(__clang__)
 #define __shared__ __attribute__((section("loom_sim_shared"))) static
+#else
+#define __shared__ static
+#endif
 
 #ifndef __launch_bounds__
 #define __launch_bounds__(...)
