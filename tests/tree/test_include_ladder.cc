@@ -10,6 +10,8 @@
 // kernels/ a family (kernels/lstm, kernels/conv1d, ...) includes its own headers, kernels/common,
 // and the two building-block families the others are made of (gemm, reduce), and nothing else.
 // Above the ops floor no `kernels::` name appears: layers and models see ops' own types only.
+// No source file starts a kernel with a triple-chevron launch: every launch goes through
+// launch<kernel>() in kernels/common/launch.cuh, the one place that picks the GPU or the simulator.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -104,6 +106,56 @@ std::string violation(const Include& inc) {
   return to_floor->second < floors().at(from) ? "" : where + " (not a lower floor)";
 }
 
+// The triple chevron, spelled in two pieces so that this file does not break its own rule.
+const std::string kChevron = std::string("<<") + "<";
+
+// Removes comments from one line of C++. `in_block` carries an open /* ... */ from line to line.
+std::string code_of(const std::string& line, bool* in_block) {
+  std::string code;
+  std::size_t i = 0;
+  while (i < line.size()) {
+    if (*in_block) {
+      const std::size_t close = line.find("*/", i);
+      if (close == std::string::npos) return code;
+      *in_block = false;
+      i = close + 2;
+    } else if (line.compare(i, 2, "//") == 0) {
+      return code;
+    } else if (line.compare(i, 2, "/*") == 0) {
+      *in_block = true;
+      i += 2;
+    } else {
+      code += line[i++];
+    }
+  }
+  return code;
+}
+
+// "file:line: text" for every line of `text` with a triple chevron outside comments.
+std::vector<std::string> chevron_launches(const std::string& file, const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  bool in_block = false;
+  for (int n = 1; std::getline(in, line); ++n)
+    if (code_of(line, &in_block).find(kChevron) != std::string::npos)
+      out.push_back(file + ":" + std::to_string(n) + ": " + line);
+  return out;
+}
+
+// Every C++ and CUDA source file of the tree: the ladder's folders and the simulator's.
+std::vector<fs::path> source_files(const fs::path& root) {
+  std::vector<fs::path> out;
+  std::vector<std::string> folders{"sim"};
+  for (const auto& entry : floors()) folders.push_back(entry.first);
+  for (const std::string& folder : folders) {
+    if (!fs::exists(root / folder)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(root / folder))
+      if (entry.is_regular_file() && is_source(entry.path())) out.push_back(entry.path());
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("source tree: no include runs up the ladder and no kernels:: name shows above ops") {
@@ -138,4 +190,34 @@ TEST_CASE("source tree: the ladder check rejects what it should") {
   CHECK(violation({"tools/loom.cc", 1, "CLI/CLI.hpp"}) == "");
   CHECK(above_ops("models"));
   CHECK_FALSE(above_ops("bench"));
+}
+
+TEST_CASE("source tree: every kernel starts through launch<kernel>(), never a triple chevron") {
+  const fs::path root = LOOM_SOURCE_DIR;
+  const std::vector<fs::path> files = source_files(root);
+  REQUIRE(files.size() > 100);  // the walk really read the tree
+  std::vector<std::string> found;
+  for (const fs::path& path : files) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    for (const std::string& hit : chevron_launches(fs::relative(path, root).generic_string(), text.str()))
+      found.push_back(hit);
+  }
+  std::ostringstream report;
+  for (const auto& f : found) report << "  " << f << "\n";
+  INFO("triple-chevron launches (use launch<kernel>(grid, block, stream, args...)):\n" << report.str());
+  CHECK(found.empty());
+}
+
+TEST_CASE("source tree: the triple-chevron check rejects what it should") {
+  const std::string bad = "  my_kernel" + kChevron + "grid, kBlock, 0, stream>>>(n, x);";
+  CHECK(chevron_launches("kernels/x.cu", bad).size() == 1);
+  CHECK(chevron_launches("kernels/x.cu", "  launch<my_kernel>(grid, kBlock, stream, n, x);").empty());
+  CHECK(chevron_launches("kernels/x.cu", "  // was: my_kernel" + kChevron + "grid, kBlock, 0, stream>>>(n, x)").empty());
+  CHECK(chevron_launches("kernels/x.cu", "/* old:\n my_kernel" + kChevron + "g, b>>>(x);\n*/").empty());
+  CHECK(chevron_launches("kernels/x.cu", "/* note */" + bad).size() == 1);  // code after a closed comment
+  const std::vector<std::string> second_line = chevron_launches("kernels/x.cu", "int a;\n" + bad);
+  REQUIRE(second_line.size() == 1);
+  CHECK(second_line.front().rfind("kernels/x.cu:2:", 0) == 0);  // names the file and line
 }
