@@ -11,6 +11,11 @@
 set -uo pipefail
 source "$(dirname "$0")/env.sh"
 
+budget=$(gc_budget 300)
+start=$(date +%s)
+# left RESERVE: the seconds of the budget not yet spent, less RESERVE for what follows (at least 10).
+left() { local l=$((budget - ($(date +%s) - start) - $1)); echo $((l < 10 ? 10 : l)); }
+
 gc_section "step 1: configure (LOOM_CUDA=$gc_shape${gc_arch:+, architecture $gc_arch})"
 if [ ! -f third_party_headers/doctest/doctest.h ] && [ ! -f /usr/include/doctest/doctest.h ]; then
   echo "doctest is missing: run tools/stage_headers.sh where apt works and carry third_party_headers"
@@ -20,17 +25,15 @@ args=(-S . -B "$gc_build" -G Ninja -DCMAKE_BUILD_TYPE=Release "-DLOOM_CUDA=$gc_s
 [ -n "$gc_arch" ] && args+=("-DCMAKE_CUDA_ARCHITECTURES=$gc_arch")
 # The exact files, not a prefix: the wheel's include/ and lib/ need not share one root.
 [ -n "$gc_cudnn_library" ] && args+=("-DCUDNN_INCLUDE_DIR=$gc_cudnn_include" "-DCUDNN_LIBRARY=$gc_cudnn_library")
-gc_run 120 cmake "${args[@]}" || exit 1
+gc_run "$(left 15)" cmake "${args[@]}" || exit 1
 grep -E '^(CMAKE_CUDA_ARCHITECTURES|LOOM_CUDA|CUDNN_INCLUDE_DIR|CUDNN_LIBRARY):' "$gc_build/CMakeCache.txt"
 
-budget=$(gc_budget 300)
 gc_section "step 1: build (ninja, $gc_jobs jobs)"
-start=$(date +%s)
-gc_run "$((budget - 20))" cmake --build "$gc_build" -j "$gc_jobs" --target loom_tests loom -- -k 0
+# 15 s kept for the loader report below.
+gc_run "$(left 15)" cmake --build "$gc_build" -j "$gc_jobs" --target loom_tests loom -- -k 0
 status=$?
-left=$((budget - 20 - ($(date +%s) - start)))
-if [ "$left" -gt 10 ]; then
-  gc_run "$left" cmake --build "$gc_build" -j "$gc_jobs" -- -k 0 || status=1
+if [ "$(left 15)" -gt 10 ]; then
+  gc_run "$(left 15)" cmake --build "$gc_build" -j "$gc_jobs" -- -k 0 || status=1
 else
   echo "no time left for the remaining targets (benches)"
   status=1

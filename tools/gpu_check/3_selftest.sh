@@ -15,6 +15,9 @@ if [ ! -x "$loom" ]; then
   exit 2
 fi
 budget=$(gc_budget 300)
+start=$(date +%s)
+# left RESERVE: the seconds of the budget not yet spent, less RESERVE for what follows (at least 10).
+left() { local l=$((budget - ($(date +%s) - start) - $1)); echo $((l < 10 ? 10 : l)); }
 if [ "$gc_mode" = gpu ]; then rows=${LOOM_GPU_CHECK_ROWS:-20000} epochs=2; else rows=${LOOM_GPU_CHECK_ROWS:-1000} epochs=1; fi
 demo=$gc_build/gpu_check_demo
 status=0
@@ -23,19 +26,18 @@ gc_section "step 3: loom doctor"
 gc_run 30 "$loom" doctor || status=1
 
 gc_section "step 3: loom selftest"
-gc_run "$((budget / 4))" "$loom" selftest || status=1
+gc_run "$((budget / 3))" "$loom" selftest || status=1
 
 gc_section "step 3: loom train on the synthetic corpus ($rows rows, $epochs epochs, --device $gc_device)"
 rm -rf "$demo"
 gc_run 30 "$loom" synth --out "$demo/data" --rows "$rows" --seed 42 || status=1
-# What is left of the budget, less a margin for eval.
-train_limit=$((budget - budget / 4 - 90))
-gc_run "$train_limit" "$loom" train --input "$demo/data/train.csv" --id-col id --arch lstm-cnn --epochs "$epochs" \
+# Training gets what is left, less a margin for eval.
+gc_run "$(left 35)" "$loom" train --input "$demo/data/train.csv" --id-col id --arch lstm-cnn --epochs "$epochs" \
   --test-split 0 --device "$gc_device" --seed 42 --ckpt-dir "$demo/model" || status=1
 
 gc_section "step 3: loom eval on the held-out split"
 if [ -d "$demo/model" ]; then
-  gc_run 40 "$loom" eval --model "$demo/model" --input "$demo/data/test.csv" --output "$demo/eval.json" || status=1
+  gc_run "$(left 5)" "$loom" eval --model "$demo/model" --input "$demo/data/test.csv" --output "$demo/eval.json" || status=1
 else
   echo "no trained model to evaluate"
   status=1
