@@ -8,7 +8,7 @@
 // doctest_discover_tests(ADD_LABELS) turns into the ctest label `cuda` (ctest -L cuda).
 //
 // cuDNN: a test of the cuDNN rows starts with LOOM_REQUIRE_CUDNN() (a build without cuDNN, e.g. the
-// simulator's, skips), and a cuDNN refusal at run time of a combination that supports() accepted
+// simulator's, skips; every cuDNN skip line starts "skipped: cuDNN", which the expression matches), and a cuDNN refusal at run time of a combination that supports() accepted
 // (cuDNN's limits are not all documented) is collected in a CudnnRefusals and reported with
 // LOOM_SKIP_CUDNN_REFUSAL at the end of the test case: a skip carrying cuDNN's status, not a failure.
 #pragma once
@@ -34,8 +34,8 @@
 #define LOOM_REQUIRE_CUDNN()                                              \
   do {                                                                    \
     if (!::loom::cudnn_compiled()) {                                      \
-      std::cout << "skipped: no cuDNN in this build" << std::endl;        \
-      MESSAGE("skipped: no cuDNN in this build");                         \
+      std::cout << "skipped: cuDNN is not in this build" << std::endl;    \
+      MESSAGE("skipped: cuDNN is not in this build");                     \
       return;                                                             \
     }                                                                     \
   } while (0)

@@ -40,7 +40,7 @@ else
 fi
 
 gc_section "what the loader resolves"
-for bin in loom_tests loom bench_lstm bench_conv1d; do
+for bin in tests/loom_tests loom bench_lstm bench_conv1d; do
   if [ -x "$gc_build/$bin" ]; then
     echo "$bin: built"
     ldd "$gc_build/$bin" | grep -E 'cudnn|cublas|cudart|not found' | sed 's/^/  /'

@@ -45,7 +45,7 @@ fenced() {
   echo
   echo "## Build"
   echo
-  fenced "$(log 1_build.log)" '^(build:|[a-z_0-9]+: (built|NOT BUILT)|  .*(cudnn|cublas|cudart|not found)|CMAKE_CUDA_ARCH|LOOM_CUDA|CUDNN_)' 30
+  fenced "$(log 1_build.log)" '^(build:|[a-z_0-9/]+: (built|NOT BUILT)|  .*(cudnn|cublas|cudart|not found)|CMAKE_CUDA_ARCH|LOOM_CUDA|CUDNN_)' 30
   errors=$(grep -c -E 'error:|FAILED:' "$(log 1_build.log)" 2>/dev/null)
   if [ "${errors:-0}" -gt 0 ]; then
     echo "First compiler errors:"
