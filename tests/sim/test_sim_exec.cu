@@ -7,6 +7,8 @@
 // std::vector or static arrays, which the checks treat as host memory and leave alone.
 #include <doctest/doctest.h>
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -189,6 +191,30 @@ TEST_CASE("sim: shuffles (xor/up/down/idx with width) and votes give CUDA's answ
     CHECK(fout[t] == 0.5f * static_cast<float>(base + (lane ^ 2)));
     CHECK(dout[t] == 0.25 * (lane < 31 ? t + 1 : t));
     CHECK(fout[64 + t] == static_cast<float>(32 * base + 496));  // sum of base..base+31
+  }
+}
+
+// Every type the kernels shuffle: the bits come through unchanged.
+__global__ void shuffle_types(long long* wide, unsigned long long* uwide, __half* h, __nv_bfloat16* b) {
+  const unsigned t = threadIdx.x;
+  wide[t] = __shfl_xor_sync(0xffffffffu, -(1ll << 40) - static_cast<long long>(t), 3);
+  uwide[t] = __shfl_sync(0xffffffffu, (1ull << 63) + t, 31 - static_cast<int>(t));
+  h[t] = __shfl_down_sync(0xffffffffu, __float2half_rn(static_cast<float>(t)), 1);
+  b[t] = __shfl_up_sync(0xffffffffu, __float2bfloat16_rn(static_cast<float>(t)), 1);
+}
+
+TEST_CASE("sim: shuffles carry 64-bit integers, __half and __nv_bfloat16") {
+  std::vector<long long> wide(32);
+  std::vector<unsigned long long> uwide(32);
+  std::vector<__half> h(32);
+  std::vector<__nv_bfloat16> b(32);
+  run<shuffle_types>("shuffle_types", dim3(1), dim3(32), wide.data(), uwide.data(), h.data(), b.data());
+  REQUIRE(cudaGetLastError() == cudaSuccess);
+  for (int t = 0; t < 32; ++t) {
+    CHECK(wide[t] == -(1ll << 40) - (t ^ 3));
+    CHECK(uwide[t] == (1ull << 63) + static_cast<unsigned>(31 - t));
+    CHECK(__half2float(h[t]) == static_cast<float>(t < 31 ? t + 1 : t));
+    CHECK(__bfloat162float(b[t]) == static_cast<float>(t > 0 ? t - 1 : t));
   }
 }
 
