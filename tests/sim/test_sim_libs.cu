@@ -457,6 +457,28 @@ TEST_CASE("sim WMMA: each lane owns elements lane + 32 i of the tile") {
   CHECK(out.get() == A);
 }
 
+namespace {
+__global__ void wmma_load_ld(const __half* A, float* out, unsigned ldm) {
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> a;
+  wmma::load_matrix_sync(a, A, ldm);
+  out[threadIdx.x] = __half2float(a.x[0]);
+}
+}  // namespace
+
+TEST_CASE("sim WMMA: a leading dimension or pointer against the documented rules is a memcheck fault") {
+  Quiet quiet;
+  DeviceVec<__half> A(std::vector<__half>(16 * 40, from_f<__half>(1.0f)));
+  DeviceVec<float> out(32);
+  run("wmma_load_ld", dim3(1), dim3(32), [&] { wmma_load_ld(A.p, out.p, 40); });  // 80 bytes: fine
+  CHECK(loom::sim::fault_count_total() == 0);
+  run("wmma_load_ld", dim3(1), dim3(32), [&] { wmma_load_ld(A.p, out.p, 39); });  // 78 bytes
+  CHECK(loom::sim::fault_count(loom::sim::Check::memcheck) > 0);
+  CHECK(loom::sim::fault_log().find("ldm = 39 a multiple of 16 bytes") != std::string::npos);
+  Quiet::reset();
+  run("wmma_load_ld", dim3(1), dim3(32), [&] { wmma_load_ld(A.p + 8, out.p, 40); });  // 16-byte aligned only
+  CHECK(loom::sim::fault_count(loom::sim::Check::memcheck) > 0);
+}
+
 // ---- CUB --------------------------------------------------------------------------------------------
 
 namespace {
