@@ -59,7 +59,8 @@ constexpr int warpSize = 32;
 // shared access from any other (sim/state.h, shared_memory()). GCC 12 cannot do that: it silently
 // ignores a section attribute on the statics of function templates (every templated kernel's tiles)
 // and refuses to put an inline function's statics (comdat) and a plain function's into one section
-// ("section type conflict"). Under GCC the section is empty and shared_memory() returns [0, 0).
+// ("section type conflict"). Under GCC the section is empty, and the checks find the shared
+// variables in the symbol table instead (sim/checks_symbols.h).
 #undef __shared__
 #if defined(__clang__)
 #define __shared__ __attribute__((section("loom_sim_shared"))) static
