@@ -270,7 +270,8 @@ inline bool lstm_rows_contiguous_in_time(const LstmSeqFwdArgs& a, int d) {
 void check_supported(const LstmSeqFwdArgs& a, const char* op) {
   std::string why;
   if (!lstm_seq_cuda_supports(a, &why)) LOOM_THROW(ShapeError, op, ": ", why);
-  LOOM_CHECK(a.y && (a.x || a.T * a.B == 0), op, ": x and y must be given");
+  // An empty input (T*B == 0) has empty x and y, whose pointers may be null.
+  LOOM_CHECK((a.y && a.x) || a.T * a.B == 0, op, ": x and y must be given");
   for (int d = 0; d < a.D; ++d)
     LOOM_CHECK(a.dirs[d].w_ih && a.dirs[d].w_hh && a.dirs[d].bias, op, ": direction ", d,
                " needs w_ih, w_hh and bias");
@@ -395,7 +396,7 @@ void lstm_bwd_run(const LstmSeqBwdArgs& gargs, const CudaContext& ctx, const Bwd
   const cudaStream_t stream = ctx.stream();
   const std::size_t elem = dtype_size(a.dtype);
   for (int d = 0; d < D; ++d) {
-    LOOM_CHECK(a.dirs[d].c_saved && a.dirs[d].gates_saved, "lstm_seq_bwd_cuda: direction ", d,
+    LOOM_CHECK((a.dirs[d].c_saved && a.dirs[d].gates_saved) || T * B == 0, "lstm_seq_bwd_cuda: direction ", d,
                " has no saved c/gates (run the forward with c_saved and gates_saved)");
   }
 

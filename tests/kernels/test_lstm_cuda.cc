@@ -32,6 +32,11 @@
 
 #include "core/cuda_context.h"
 #include "core/device.h"
+#include "ops/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/lstm.h"
+#include "ops/reduce.h"
+#include "ops/shape_ops.h"
 #include "ops/tensor.h"
 #include "kernels/lstm/lstm.h"
 #include "kernels/lstm/lstm_variants.h"
@@ -355,5 +360,48 @@ TEST_SUITE("cuda") {
     a.lengths = nullptr;
     a.dirs[0].reverse = true;
     CHECK_FALSE(kernels::variant_supports(kernels::lstm_variant("cudnn"), a, &why));
+  }
+
+  // An empty input (T = 0 or B = 0) is legal: y is empty, h_n = h0, c_n = c0, and the weight
+  // gradients are zero. The CPU rows always accepted it; the CUDA backward used to throw.
+  TEST_CASE("lstm_seq cuda rows accept T*B == 0 like the CPU rows, forward and backward") {
+    LOOM_REQUIRE_CUDA_DEVICE();
+    const std::int64_t C = 3, H = 4;
+    for (const auto& [T, B] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 2}, {3, 0}}) {
+      auto run_row = [&, T = T, B = B](const std::string& row, Device dev) {
+        auto leaf = [&](const Shape& shape, std::uint64_t seed) {
+          Tensor t = Tensor::uniform(shape, -1, 1, seed).to(dev);
+          t.set_requires_grad(true);
+          return t;
+        };
+        const Tensor x = leaf({T, B, C}, 1), w_ih = leaf({4 * H, C}, 2), w_hh = leaf({4 * H, H}, 3),
+                     b_ih = leaf({4 * H}, 4), b_hh = leaf({4 * H}, 5), h0 = leaf({B, H}, 6), c0 = leaf({B, H}, 7);
+        Tape tape;
+        Tensor loss;
+        ops::LstmSeqResult r;
+        {
+          auto rec = tape.record();
+          ops::LstmSeqOptions opt;
+          opt.row = row;
+          r = ops::lstm_seq(x, Tensor(), {{ops::Direction::Forward, w_ih, w_hh, b_ih, b_hh, h0, c0}}, opt);
+          // h_n + 2 c_n summed, plus a zero-weight sum of an empty-free scalar so loss is never empty.
+          const Tensor hc = ops::add(ops::reshape(r.h_n[0], {B * H}), ops::scale(ops::reshape(r.c_n[0], {B * H}), 2));
+          loss = ops::sum(ops::concat_last({hc, ops::scale(ops::reshape(w_ih, {4 * H * C}), 0)}), ops::ReduceDim::Last);
+        }
+        CHECK(r.y.numel() == 0);
+        tape.backward(loss);
+        std::vector<std::vector<double>> out{r.h_n[0].to_vector_f64(), r.c_n[0].to_vector_f64()};
+        for (const Tensor& t : {w_ih, w_hh, b_ih, b_hh, h0, c0}) out.push_back(t.grad().to_vector_f64());
+        return out;
+      };
+      INFO("T = ", T, " B = ", B);
+      const auto want = run_row("cpu", Device::cpu());
+      for (const std::string row : {"cuda-v1", "cuda-v2"}) {
+        INFO(row);
+        const auto got = run_row(row, Device::cuda(0));
+        REQUIRE(got.size() == want.size());
+        for (std::size_t i = 0; i < want.size(); ++i) CHECK(got[i] == want[i]);
+      }
+    }
   }
 }
