@@ -10,7 +10,10 @@
 # The SIM shape builds in build-sim and runs the `cuda` and `sim` labelled tests (the CPU tests
 # already run in the other shapes) once per schedule seed in LOOM_SIM_SEEDS (default "1 2"): each
 # seed resumes the fibers of a block in a different order, so code that assumes lockstep warps
-# fails under at least one of them. LOOM_TEST_LABEL overrides the label regex in any shape.
+# fails under at least one of them. The second and later seeds also run with LOOM_CUDA_ALLOC=plain:
+# every tensor is then a fresh cudaMalloc, so initcheck sees a read of memory no kernel wrote (the
+# caching allocator would hand back bytes an earlier kernel wrote). LOOM_TEST_LABEL overrides the
+# label regex in any shape.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sim=0
@@ -26,9 +29,12 @@ LOOM_EXTRA_PACKAGES="python3-torch python3-nltk python3-sklearn ${LOOM_EXTRA_PAC
 label_args=()
 [ -n "${LOOM_TEST_LABEL:-}" ] && label_args=(-L "$LOOM_TEST_LABEL")
 if [ "$sim" = 1 ]; then
+  alloc=${LOOM_CUDA_ALLOC:-}
   for seed in ${LOOM_SIM_SEEDS:-1 2}; do
-    echo "loom test: SIM shape, schedule seed $seed"
-    LOOM_SIM_SEED=$seed ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${label_args[@]}"
+    echo "loom test: SIM shape, schedule seed $seed, CUDA allocator ${alloc:-caching}"
+    LOOM_SIM_SEED=$seed LOOM_CUDA_ALLOC=$alloc \
+      ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${label_args[@]}"
+    alloc=plain
   done
 else
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "${label_args[@]}"
