@@ -15,9 +15,8 @@
 // host allocator put there next.
 //
 // find_allocation() runs on every checked load and store of a kernel, so the table is a sorted
-// map from the start of each allocation's low redzone (O(log n)), in front of which sits a
-// one-entry cache of the last hit: consecutive accesses of a kernel almost always hit the same
-// buffer. The simulator runs on one host thread (loom calls CUDA from one thread), so nothing here
+// map from the start of each allocation's low redzone (O(log n)), in front of which sits a small
+// cache of the last few hits: a kernel's accesses go to a handful of buffers. The simulator runs on one host thread (loom calls CUDA from one thread), so nothing here
 // locks.
 #include <algorithm>
 #include <cstdint>
@@ -58,7 +57,10 @@ struct Table {
   std::size_t freed_bytes = 0;
   std::size_t live_bytes = 0;
   std::uint64_t next_id = 1;
-  const Record* last_hit = nullptr;        // the one-entry cache
+  // The last few records found, newest first: a kernel streams through a handful of buffers at
+  // once (inputs and an output), so a single entry would be replaced on nearly every access.
+  static constexpr int kCache = 4;
+  const Record* recent[kCache] = {};
 };
 
 Table& table() {
@@ -71,19 +73,24 @@ std::size_t round_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign;
 const Record* find_record(const void* p) {
   Table& t = table();
   const char* c = static_cast<const char*>(p);
-  if (t.last_hit && c >= t.last_hit->lo() && c < t.last_hit->hi()) return t.last_hit;
+  for (const Record* r : t.recent) {
+    if (r != nullptr && c >= r->lo() && c < r->hi()) return r;
+  }
   auto it = t.by_lo.upper_bound(reinterpret_cast<std::uintptr_t>(p));
   if (it == t.by_lo.begin()) return nullptr;
   --it;
   const Record& r = it->second;
   if (c >= r.hi()) return nullptr;
-  t.last_hit = &r;
+  for (int i = Table::kCache - 1; i > 0; --i) t.recent[i] = t.recent[i - 1];
+  t.recent[0] = &r;
   return &r;
 }
 
 void release(std::map<std::uintptr_t, Record>::iterator it) {
   Table& t = table();
-  if (t.last_hit == &it->second) t.last_hit = nullptr;
+  for (const Record*& r : t.recent) {
+    if (r == &it->second) r = nullptr;
+  }
   std::free(it->second.raw);
   t.by_lo.erase(it);
 }
@@ -195,6 +202,11 @@ bool all_written(const void* p, std::size_t bytes, const void** first) {
   const std::size_t offset = static_cast<std::size_t>(c - r->info.base);
   const std::size_t in_bounds = bytes < r->info.bytes - offset ? bytes : r->info.bytes - offset;
   const unsigned char* shadow = r->written.get() + offset;
+  if (in_bounds == bytes && bytes <= 16) {  // one kernel access: a loop beats a call to memchr
+    std::size_t i = 0;
+    while (i < bytes && shadow[i] != 0) ++i;
+    if (i == bytes) return true;
+  }
   const void* hole = std::memchr(shadow, 0, in_bounds);
   if (hole) {
     if (first) *first = c + (static_cast<const unsigned char*>(hole) - shadow);
