@@ -29,6 +29,18 @@
 #include "sim/memory.h"
 #include "sim/state.h"
 
+// Under AddressSanitizer (tools/sim_asan.sh) the checks' own callbacks are off and ASan is memcheck.
+// ASan sees one host block per allocation, redzones included, so the redzones and the bytes of a
+// freed allocation are poisoned for it by hand: an access there is then an ASan report.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define LOOM_SIM_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define LOOM_SIM_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define LOOM_SIM_POISON(p, n) ((void)(p), (void)(n))
+#define LOOM_SIM_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace loom::sim {
 namespace {
 
@@ -91,6 +103,7 @@ void release(std::map<std::uintptr_t, Record>::iterator it) {
   for (const Record*& r : t.recent) {
     if (r == &it->second) r = nullptr;
   }
+  LOOM_SIM_UNPOISON(it->second.raw, it->second.raw_bytes);
   std::free(it->second.raw);
   t.by_lo.erase(it);
 }
@@ -122,6 +135,8 @@ void* device_alloc(std::size_t bytes) {
     return nullptr;
   }
   std::memset(raw, kPoison, raw_bytes);
+  LOOM_SIM_POISON(raw, kRedzone);
+  LOOM_SIM_POISON(raw + kRedzone + bytes, raw_bytes - kRedzone - bytes);  // the rounding and the high redzone
   Record r;
   r.raw = raw;
   r.raw_bytes = raw_bytes;
@@ -145,6 +160,7 @@ DeviceFree device_free(void* p) {
   Record& r = it->second;
   r.info.live = false;
   std::memset(r.info.base, kPoison, r.info.bytes);  // stale reads see poison, not the old values
+  LOOM_SIM_POISON(r.info.base, r.info.bytes);
   t.live_bytes -= r.info.bytes;
   t.freed.push_back(it->first);
   t.freed_bytes += r.info.bytes;
