@@ -22,6 +22,7 @@
 #include "sim/checks.h"
 #include "sim/launch.h"
 
+TEST_SUITE("sim") {
 namespace {
 
 using loom::sim::Check;
@@ -411,3 +412,4 @@ TEST_CASE("sim: launch and fiber-switch speed (printed; see sim/README.md)") {
 }
 
 }  // namespace
+}  // TEST_SUITE("sim")
