@@ -70,7 +70,7 @@ unsigned enabled_mask() {
   if (!g_mask_known) {
     g_mask_known = true;
     const char* env = std::getenv("LOOM_SIM_CHECKS");
-    if (env != nullptr && !parse_checks(env, &g_mask)) {
+    if (env != nullptr && env[0] != '\0' && !parse_checks(env, &g_mask)) {
       std::fprintf(stderr,
                    "loom-sim: LOOM_SIM_CHECKS=%s names an unknown check; running all of them "
                    "(known: memcheck,initcheck,racecheck,synccheck, all, none)\n",
@@ -321,33 +321,31 @@ void device_access(const Allocation& a, std::uintptr_t addr, std::size_t size, b
                    std::uintptr_t pc, unsigned mask) {
   const auto base = reinterpret_cast<std::uintptr_t>(a.base);
   const std::uintptr_t end = base + a.bytes;
-  const std::string where = allocation_text(a);
-  std::string what, problem;  // what went wrong, in the headline and in the detail line
-  int error = cudaErrorIllegalAddress;
-  if (!a.live) {
-    what = "use after free: ";
-    problem = "address is byte +" + std::to_string(addr - base) + " of " + where;
-  } else if (addr < base) {
-    what = "invalid ";
-    problem = "address is " + std::to_string(base - addr) + " bytes before the start of " + where;
-  } else if (addr >= end) {
-    what = "invalid ";
-    problem = "address is " + std::to_string(addr - end) + " bytes past the end of " + where;
-  } else if (addr + size > end) {
-    what = "invalid ";
-    problem = "access runs " + std::to_string(addr + size - end) + " bytes past the end of " + where;
-  } else if ((size & (size - 1)) == 0 && size <= 16 && addr % size != 0) {
-    what = "misaligned ", error = cudaErrorMisalignedAddress;
-    problem = "address is not a multiple of " + std::to_string(size) + " (byte +" +
-              std::to_string(addr - base) + " of " + where + ")";
-  }
-  if (!problem.empty()) {
-    if ((mask & bit(Check::memcheck)) != 0 && !repeat(Check::memcheck, pc)) {
-      record(Check::memcheck, error,
-             what + "global " + (is_write ? "write" : "read") + " of " + std::to_string(size) + " bytes at " +
-                 hex(addr),
-             "  " + problem + "\n  at " + describe_pc(pc) + "\n");
+  const bool misaligned = (size & (size - 1)) == 0 && size <= 16 && addr % size != 0;
+  if (!a.live || addr < base || addr + size > end || misaligned) {
+    if ((mask & bit(Check::memcheck)) == 0 || repeat(Check::memcheck, pc)) return;
+    const std::string where = allocation_text(a);
+    std::string what = "invalid ", problem;  // the headline's word, and the detail line
+    int error = cudaErrorIllegalAddress;
+    if (!a.live) {
+      what = "use after free: ";
+      problem = "address is byte +" + std::to_string(addr - base) + " of " + where;
+    } else if (addr < base) {
+      problem = "address is " + std::to_string(base - addr) + " bytes before the start of " + where;
+    } else if (addr >= end) {
+      problem = "address is " + std::to_string(addr - end) + " bytes past the end of " + where;
+    } else if (addr + size > end) {
+      problem = "access runs " + std::to_string(addr + size - end) + " bytes past the end of " + where;
+    } else {
+      what = "misaligned ";
+      error = cudaErrorMisalignedAddress;
+      problem = "address is not a multiple of " + std::to_string(size) + " (byte +" +
+                std::to_string(addr - base) + " of " + where + ")";
     }
+    record(Check::memcheck, error,
+           what + "global " + (is_write ? "write" : "read") + " of " + std::to_string(size) + " bytes at " +
+               hex(addr),
+           "  " + problem + "\n  at " + describe_pc(pc) + "\n");
     return;
   }
   if (is_write) {
@@ -360,8 +358,9 @@ void device_access(const Allocation& a, std::uintptr_t addr, std::size_t size, b
     record(Check::initcheck, error_of(Check::initcheck),
            "global read of " + std::to_string(size) + " bytes at " + hex(addr) +
                " reads memory never written",
-           "  byte +" + std::to_string(reinterpret_cast<std::uintptr_t>(first) - base) + " of " + where +
-               " was never written (by a copy, a memset or a kernel)\n  at " + describe_pc(pc) + "\n");
+           "  byte +" + std::to_string(reinterpret_cast<std::uintptr_t>(first) - base) + " of " +
+               allocation_text(a) + " was never written (by a copy, a memset or a kernel)\n  at " +
+               describe_pc(pc) + "\n");
   }
 }
 

@@ -11,7 +11,8 @@ namespace loom::sim {
 
 // Selects the checks as LOOM_SIM_CHECKS does: a comma list of memcheck, initcheck, racecheck,
 // synccheck, or "all" / "none". Takes effect at the next launch. Returns false (and changes nothing)
-// when a name is unknown.
+// when a name is unknown. With every access check off, kernel stores are not recorded as writes, so
+// initcheck turned on later reports reads of what those kernels wrote.
 bool set_checks(const std::string& spec);
 
 // The faults reported since the last clear_faults(), repeats included.
