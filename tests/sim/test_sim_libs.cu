@@ -97,7 +97,7 @@ TEST_SUITE("sim") {
 
 // ---- runtime ----------------------------------------------------------------------------------------
 
-TEST_CASE("sim runtime: one H100 by default, with its documented properties") {
+TEST_CASE("sim runtime: one H100 by default with its documented properties") {
   int count = 0;
   REQUIRE(cudaGetDeviceCount(&count) == cudaSuccess);
   CHECK(count == 1);
@@ -122,7 +122,7 @@ TEST_CASE("sim runtime: one H100 by default, with its documented properties") {
   cudaGetLastError();
 }
 
-TEST_CASE("sim runtime: the last error is returned once; peeking keeps it; names are the real ones") {
+TEST_CASE("sim runtime: the last error is returned once and peeking keeps it and the names are the real ones") {
   cudaGetLastError();
   CHECK(cudaSetDevice(3) == cudaErrorInvalidDevice);
   CHECK(cudaPeekAtLastError() == cudaErrorInvalidDevice);
@@ -137,7 +137,7 @@ TEST_CASE("sim runtime: the last error is returned once; peeking keeps it; names
   CHECK(v == CUDART_VERSION);
 }
 
-TEST_CASE("sim runtime: malloc poisons, copies and memsets round-trip and mark bytes written") {
+TEST_CASE("sim runtime: malloc poisons while copies and memsets round-trip and mark bytes written") {
   const std::size_t n = 100;
   DeviceVec<float> a(n), b(n);
   // Fresh memory reads as NaN (0xFF bytes) and is unwritten.
@@ -200,7 +200,7 @@ TEST_CASE("sim runtime: bad pointers and sizes give the documented errors") {
   CHECK(cudaGetLastError() == cudaErrorMemoryAllocation);
 }
 
-TEST_CASE("sim runtime: streams and events, with elapsed time from the host clock") {
+TEST_CASE("sim runtime: streams and events with elapsed time from the host clock") {
   cudaStream_t s = nullptr;
   REQUIRE(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) == cudaSuccess);
   cudaEvent_t start = nullptr, stop = nullptr, untimed = nullptr;
@@ -305,7 +305,7 @@ TEST_CASE("sim cuBLAS: GemmEx and GemmBatchedEx match a double loop for every op
   check_gemm_all_ops<__nv_bfloat16, float>();
 }
 
-TEST_CASE("sim cuBLAS: TF32 rounds the inputs, beta 0 ignores C, bad arguments are refused") {
+TEST_CASE("sim cuBLAS: TF32 rounds the inputs and beta 0 ignores C and bad arguments are refused") {
   cublasHandle_t h = nullptr;
   REQUIRE(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
   const int k = 8;
@@ -345,7 +345,7 @@ TEST_CASE("sim cuBLAS: TF32 rounds the inputs, beta 0 ignores C, bad arguments a
   cublasDestroy(h);
 }
 
-TEST_CASE("sim cuBLAS: an unwritten input is an initcheck fault, a short buffer a memcheck fault") {
+TEST_CASE("sim cuBLAS: an unwritten input is an initcheck fault and a short buffer a memcheck fault") {
   Quiet quiet;
   cublasHandle_t h = nullptr;
   REQUIRE(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
@@ -413,7 +413,7 @@ void check_wmma(const std::vector<float>& a, const std::vector<float>& b, bool r
 
 }  // namespace
 
-TEST_CASE("sim WMMA: m16n16k16 (half, bf16) and m16n16k8 (tf32) match a loop") {
+TEST_CASE("sim WMMA: m16n16k16 (half or bf16) and m16n16k8 (tf32) match a loop") {
   std::vector<float> a(16 * 16), b(16 * 16);
   for (int i = 0; i < 256; ++i) {
     a[i] = static_cast<float>(i * 5 % 9) - 4.0f;
@@ -427,7 +427,7 @@ TEST_CASE("sim WMMA: m16n16k16 (half, bf16) and m16n16k8 (tf32) match a loop") {
   check_wmma<wmma::precision::tf32, 8, float, wmma::col_major>(a, b, true, same);
 }
 
-TEST_CASE("sim WMMA: tf32 truncates unrounded inputs; __float_to_tf32 rounds to nearest, ties away") {
+TEST_CASE("sim WMMA: tf32 truncates unrounded inputs while __float_to_tf32 rounds to nearest with ties away") {
   // 1 + 2^-11 + 2^-13: the top 19 bits say 1, rounding to 10 mantissa bits says 1 + 2^-10.
   const float x = 1.0f + std::ldexp(1.0f, -11) + std::ldexp(1.0f, -13);
   CHECK(wmma::__float_to_tf32(x) == 1.0f + std::ldexp(1.0f, -10));
@@ -508,7 +508,7 @@ void check_block_sum(int num_valid) {
 }
 }  // namespace
 
-TEST_CASE("sim CUB: BlockReduce sums a block (full and partial warps, num_valid)") {
+TEST_CASE("sim CUB: BlockReduce sums a block (full and partial warps and num_valid)") {
   check_block_sum<256>(-1);
   check_block_sum<80>(-1);
   check_block_sum<256>(77);
