@@ -110,8 +110,9 @@ std::string thread_coords(unsigned linear, const Index3& dim) {
 using symbols::describe_pc;
 using symbols::hex;
 
-// Records a fault and prints it unless the same (check, site) was printed earlier in this launch.
-// `first_line` follows "loom-sim <check>: "; `details` are more lines, each starting with two spaces.
+// Counts a fault, keeps the first one's error for the runtime, and prints it (callers ask repeat()
+// first, so a site prints once per launch). `first_line` follows "loom-sim <check>: "; `details` are
+// more lines, each starting with two spaces.
 void record(Check check, int cuda_error, const std::string& first_line, const std::string& details) {
   ++g_faults.count[static_cast<int>(check)];
   if (g_faults.pending_error == 0) g_faults.pending_error = cuda_error;
