@@ -129,7 +129,7 @@ __global__ void scale(const float* x, float* y, int n) {
 
 TEST_SUITE("sim") {
 
-TEST_CASE("sim checks: memcheck finds a write one past the end, once per launch, with its thread") {
+TEST_CASE("sim checks: memcheck finds a write one past the end once per launch and names its thread") {
   Clean clean;
   const int n = 300;  // 2 blocks of 256: thread (44,0,0) of block (1,0,0) is element 300
   float* p = device_array<float>(n);
