@@ -404,12 +404,23 @@ std::uint64_t seed_from_env() {
   return v == nullptr ? 0 : std::strtoull(v, nullptr, 10);
 }
 
+// The sync points only make sense on a CUDA thread; a host call (a __device__ function called from a
+// test, say) would otherwise crash on a null pointer with no hint.
+Scheduler& sched_in_kernel(const char* what) {
+  Scheduler& s = sched();
+  if (s.running == nullptr) {
+    std::fprintf(stderr, "loom-sim: %s called outside a kernel launch\n", what);
+    std::abort();
+  }
+  return s;
+}
+
 }  // namespace
 
 // ---- the sim API (sim/device.h) -----------------------------------------------------------------
 
 void block_barrier() {
-  Scheduler& s = sched();
+  Scheduler& s = sched_in_kernel("__syncthreads");
   s.running->wait = Wait::barrier;
   ++s.at_barrier;
   yield_to_scheduler();
@@ -418,7 +429,7 @@ void block_barrier() {
 namespace {
 // Every warp operation: post, wait until the group of `mask` completes (maybe_complete_warp_op).
 void warp_op(unsigned mask, WarpOp op, const void* mine, void* result, std::size_t bytes, int src_lane) {
-  Scheduler& s = sched();
+  Scheduler& s = sched_in_kernel(op_name(op));
   SimThread& t = *s.running;
   const unsigned lane = t.state.lane;
   Warp& warp = s.warps[t.state.warp];
@@ -461,10 +472,10 @@ unsigned warp_ballot(unsigned mask, int predicate) {
   return ballot;
 }
 
-unsigned lane_id() { return sched().running->state.lane; }
+unsigned lane_id() { return sched_in_kernel("lane_id").running->state.lane; }
 
 unsigned active_mask() {
-  const Scheduler& s = sched();
+  const Scheduler& s = sched_in_kernel("__activemask");
   const Warp& warp = s.warps[s.running->state.warp];
   return warp.exists & ~warp.exited;
 }
