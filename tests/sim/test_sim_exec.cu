@@ -115,7 +115,7 @@ __global__ void reverse_block(const int* in, int* out) {
   out[blockIdx.x * 256 + i] = tile[255 - i];
 }
 
-TEST_CASE("sim: __syncthreads orders shared memory (a block-wide reversal, 4 blocks)") {
+TEST_CASE("sim: __syncthreads orders shared memory (a block-wide reversal in 4 blocks)") {
   std::vector<int> in(1024), out(1024, -1);
   std::iota(in.begin(), in.end(), 0);
   run<reverse_block>("reverse_block", dim3(4), dim3(256), in.data(), out.data());
@@ -204,7 +204,7 @@ __global__ void shuffle_types(long long* wide, unsigned long long* uwide, __half
   b[t] = __shfl_up_sync(0xffffffffu, __float2bfloat16_rn(static_cast<float>(t)), 1);
 }
 
-TEST_CASE("sim: shuffles carry 64-bit integers, __half and __nv_bfloat16") {
+TEST_CASE("sim: shuffles carry 64-bit integers and __half and __nv_bfloat16") {
   std::vector<long long> wide(32);
   std::vector<unsigned long long> uwide(32);
   std::vector<__half> h(32);
@@ -267,7 +267,7 @@ __global__ void barrier_in_branch(int* out) {
   }
 }
 
-TEST_CASE("sim: a __syncthreads in a branch not taken by every thread is reported as synccheck, no hang") {
+TEST_CASE("sim: a __syncthreads in a branch not taken by every thread is reported as synccheck without a hang") {
   ExpectFaults guard;
   std::vector<int> out(256, 0);
   run<barrier_in_branch>("barrier_in_branch", dim3(2), dim3(256), out.data());
