@@ -364,7 +364,7 @@ TEST_SUITE("cuda") {
 
   // An empty input (T = 0 or B = 0) is legal: y is empty, h_n = h0, c_n = c0, and the weight
   // gradients are zero. The CPU rows always accepted it; the CUDA backward used to throw.
-  TEST_CASE("lstm_seq cuda rows accept T*B == 0 like the CPU rows, forward and backward") {
+  TEST_CASE("lstm_seq cuda rows accept an empty input (T or B zero) like the CPU rows in forward and backward") {
     LOOM_REQUIRE_CUDA_DEVICE();
     const std::int64_t C = 3, H = 4;
     for (const auto& [T, B] : std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 2}, {3, 0}}) {
