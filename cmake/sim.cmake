@@ -28,6 +28,7 @@ set(LOOM_SIM_SOURCES
   sim/runtime.cc
   sim/cublas.cc
   sim/checks.cc
+  sim/profile.cc
 )
 add_library(loom_sim STATIC ${LOOM_SIM_SOURCES})
 target_include_directories(loom_sim PUBLIC ${PROJECT_SOURCE_DIR})

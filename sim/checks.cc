@@ -34,6 +34,7 @@
 
 #include "sim/checks.h"
 #include "sim/checks_symbols.h"
+#include "sim/profile.h"
 #include "sim/state.h"
 
 namespace loom::sim {
@@ -374,6 +375,7 @@ const Allocation* g_recent[2] = {};      // live allocations recently hit (a ker
 
 // Every instrumented access of a kernel file comes here first.
 inline void on_access(std::uintptr_t addr, std::size_t size, bool is_write, std::uintptr_t pc) {
+  if (g_profile_active) profile_access(addr, size, is_write, pc);  // sim/profile.cc, LOOM_SIM_PROFILE=1
   const unsigned mask = g_mask;  // enabled_mask() was read by checks_launch_begin
   if ((mask & (bit(Check::memcheck) | bit(Check::initcheck) | bit(Check::racecheck))) == 0) return;
   const ThreadState* t = current_thread();

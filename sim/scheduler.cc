@@ -24,6 +24,7 @@
 #include "sim/device.h"
 #include "sim/fiber.h"
 #include "sim/launch.h"
+#include "sim/profile.h"
 #include "sim/state.h"
 
 // The linker defines these for a section whose name is a C identifier. Weak: a program with no
@@ -230,6 +231,7 @@ void maybe_release_barrier(Scheduler& s) {
     t.wait = Wait::none;
     ++t.state.barrier_epoch;
   }
+  if (g_profile_active) profile_barrier(s.at_barrier);
   s.at_barrier = 0;
 }
 
@@ -288,6 +290,7 @@ void maybe_complete_warp_op(Scheduler& s, unsigned w, unsigned mask) {
     ++lanes[l].state.warp_epoch;
   }
   warp.arrived &= ~mask;
+  if (g_profile_active) profile_warp_sync(w);
 }
 
 void resume(Scheduler& s, unsigned i) {
@@ -385,6 +388,7 @@ void run_block(Scheduler& s, const LaunchShape& shape, const Index3& block) {
       break;
     }
   }
+  if (g_profile_active) profile_block_end();
   if (s.abandon) abandon_block(s);
 }
 
@@ -528,6 +532,8 @@ void launch(const LaunchShape& shape, void (*body)(void* closure), void* closure
   blockDim = shape.block;
   ++s.stats.launches;
   checks_launch_begin(shape.kernel);
+  profile_launch_begin(shape.kernel, Index3{shape.grid.x, shape.grid.y, shape.grid.z},
+                       Index3{shape.block.x, shape.block.y, shape.block.z});
 
   const std::uint64_t gx = shape.grid.x, gy = shape.grid.y;
   const std::uint64_t blocks = gx * gy * shape.grid.z;
@@ -549,6 +555,7 @@ void launch(const LaunchShape& shape, void (*body)(void* closure), void* closure
     for (std::uint64_t b = 0; b < blocks && !s.abandon; ++b) run_linear((first + b) % blocks);
   }
   checks_launch_end();
+  profile_launch_end();
   s.body = nullptr;
   s.closure = nullptr;
 }
