@@ -9,8 +9,8 @@
 // scheduler and the checks call. Only plain types here, like sim/state.h.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
