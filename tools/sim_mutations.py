@@ -16,6 +16,7 @@ tracks (the caching allocator would hand back memory an earlier kernel wrote).
 """
 import argparse
 import datetime
+import filecmp
 import os
 import re
 import shutil
@@ -71,20 +72,22 @@ def run(cmd, cwd, env=None, timeout=None):
 
 
 def copy_tree(dst):
-    """Copies the tracked files (and untracked, not ignored ones) keeping their times, so a rebuild
-    after a second run recompiles only what changed."""
+    """Copies the tracked files (and untracked, not ignored ones), so a rebuild after a second run
+    recompiles only what changed."""
     rc, out, _ = run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT)
     if rc != 0:
         sys.exit("git ls-files failed:\n" + out)
+    # A file whose copy differs in content is copied and stamped now (not with the source's
+    # time): an object built from a mutant is newer than the source, and ninja would keep it.
     for rel in out.splitlines():
         src, to = os.path.join(ROOT, rel), os.path.join(dst, rel)
         if not os.path.isfile(src):
             continue
-        if os.path.exists(to) and os.path.getmtime(to) == os.path.getmtime(src) and \
-                os.path.getsize(to) == os.path.getsize(src):
+        if os.path.exists(to) and filecmp.cmp(src, to, shallow=False):
             continue
         os.makedirs(os.path.dirname(to), exist_ok=True)
         shutil.copy2(src, to)
+        os.utime(to)  # now: newer than any object built from an older (or mutated) copy
 
 
 def build(build_dir):
@@ -135,12 +138,14 @@ def main():
         if original.count(old) != 1:
             rows.append((name, test, expect, "NOT APPLIED: the text to mutate is not in %s exactly once" % rel, ""))
             continue
+        rc, out, _ = build(build_dir)  # the previous mutant's file is restored: rebuild it first
+        if rc != 0:
+            sys.exit("the restored tree does not build:\n" + out[-4000:])
         base_rc, base_out, _ = run_test(build_dir, test)
         if base_rc != 0:
             rows.append((name, test, expect, "BASELINE FAILS (exit %d): fix that first" % base_rc, ""))
             print(base_out[-3000:])
             continue
-        stat = os.stat(path)
         with open(path, "w") as f:
             f.write(original.replace(old, new))
         try:
@@ -152,7 +157,7 @@ def main():
         finally:
             with open(path, "w") as f:
                 f.write(original)
-            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # rebuild the restored file
+            os.utime(path)  # now, so ninja rebuilds the restored file (an older time would not)
         checks = fired(out)
         caught = rc != 0
         if not caught:
