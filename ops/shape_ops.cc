@@ -162,7 +162,10 @@ Tensor concat_last(const std::vector<Tensor>& parts) {
   Shape out_shape = first.shape();
   out_shape.back() = total;
   Tensor y = Tensor::empty(out_shape, first.dtype(), first.device());
-  const std::int64_t rows = detail::rows_of(first);
+  // The rows are the product of the leading dimensions: not rows_of(first), which is 0 when part 0
+  // is empty ([B, 0]) and would leave every other part uncopied.
+  std::int64_t rows = 1;
+  for (std::size_t d = 0; d + 1 < out_shape.size(); ++d) rows *= out_shape[d];
   std::int64_t col = 0;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     kernels::CopyBlockArgs a = column_block(rows, widths[i], total, col, first.dtype());

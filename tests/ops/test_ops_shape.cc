@@ -82,6 +82,10 @@ TEST_CASE("concat_last and split_last: forward values") {
   CHECK(parts[1].shape() == Shape{2, 3});
   // 1-D works too (one row).
   CHECK(ops::concat_last({f64({1}, {1}), f64({2, 3}, {2})}).to_vector_f64() == std::vector<double>{1, 2, 3});
+  // An empty part first: the rows come from the leading dimensions, not from part 0's width
+  // (found by the SIM shape's initcheck: the joined tensor was left unwritten).
+  CHECK(ops::concat_last({f64({}, {0}), f64({2, 3}, {2})}).to_vector_f64() == std::vector<double>{2, 3});
+  CHECK(ops::concat_last({f64({}, {2, 0}), b}).to_vector_f64() == b.to_vector_f64());
   // Large enough to be copied by several threads.
   const std::vector<float> big = random_floats(3000 * 50, 13, -1, 1);
   const Tensor x = Tensor::from_vector(big, {3000, 50});
@@ -111,6 +115,8 @@ TEST_SUITE("cuda") {
                           {diff_input({130, 6}, 16)}, "split_last + concat_last");
     compare_cuda_with_cpu([](const std::vector<Tensor>& in) { return ops::concat_last({in[0], in[1]}); },
                           {diff_input({4, 33, 7}, 17), diff_input({4, 33, 65}, 18)}, "concat_last 3-D");
+    compare_cuda_with_cpu([](const std::vector<Tensor>& in) { return ops::concat_last({in[0], in[1]}); },
+                          {diff_input({4, 0}, 20), diff_input({4, 9}, 21)}, "concat_last with an empty part first");
     compare_cuda_with_cpu([](const std::vector<Tensor>& in) { return ops::slice0(ops::reshape(in[0], {6, -1}), 1, 4); },
                           {diff_input({3, 2, 50}, 19)}, "reshape + slice0");
   }
