@@ -4,6 +4,10 @@
 // gemm_portable.cc. F16/BF16 operands are widened to F32 for the CPU call and C is rounded back.
 // CUDA: cublasGemmEx with F32/F16/BF16 operands and F32 accumulation (CUBLAS_COMPUTE_32F; TF32
 // only when the context's math_mode is AllowTf32). F64 is CPU only.
+// Output type: by default C has the storage type of A and B. With out = GemmOut::F32, A and B are
+// F16/BF16 (or F32) and C is F32: the F32 accumulator is written (or, beta != 0, added) without a
+// rounding to the low precision, which is what the mixed-precision LSTM and conv1d paths want for
+// their pre-activations and weight gradients.
 // Row-major on a column-major library: C^T = op(B)^T op(A)^T, so the cuBLAS call swaps A and B.
 #pragma once
 
@@ -16,11 +20,15 @@ namespace loom::kernels {
 
 enum class Transpose { No, Yes };
 
+// The type of C: the operands' storage type, or F32 whatever the operands are.
+enum class GemmOut { Storage, F32 };
+
 struct GemmArgs {
   Transpose trans_a = Transpose::No, trans_b = Transpose::No;
   std::int64_t M = 0, N = 0, K = 0;  // op(A) is [M, K], op(B) is [K, N], C is [M, N]
   float alpha = 1.0f, beta = 0.0f;   // beta 0: C is write-only (its old contents may be NaN)
-  DType dtype = DType::F32;          // storage type of A, B and C
+  DType dtype = DType::F32;          // storage type of A and B (and of C unless out is F32)
+  GemmOut out = GemmOut::Storage;    // F32: C is float (A, B F32, F16 or BF16)
   const void* A = nullptr;           // [M, K] (No) or [K, M] (Yes), row stride lda
   std::int64_t lda = 0;
   const void* B = nullptr;           // [K, N] (No) or [N, K] (Yes), row stride ldb

@@ -12,7 +12,8 @@
 // (all arithmetic is F32): A and B are widened to F32 temporaries (C too when beta != 0), one
 // sgemm accumulates in F32, and C is rounded back once, the same F32 accumulation cuBLAS does
 // with CUBLAS_COMPUTE_32F. I32 has no GEMM.
-// Edge cases are settled here so providers never see them: M or N == 0 does nothing, and K == 0
+// GemmOut::F32 (F16/BF16 operands, F32 C) widens A and B the same way and lets the F32 product land
+// in C directly. Edge cases are settled here so providers never see them: M or N == 0 does nothing, and K == 0
 // (or a call with nothing to multiply) leaves C = beta * C, where beta == 0 writes exact zeros
 // (C is write-only then, even if it held NaN).
 //
@@ -67,6 +68,11 @@ void gemm_half(const GemmArgs& a) {
   const std::int64_t b_cols = a.trans_b == Transpose::No ? a.N : a.K;
   const std::vector<float> A = widen(static_cast<const T*>(a.A), a_rows, a_cols, a.lda);
   const std::vector<float> B = widen(static_cast<const T*>(a.B), b_rows, b_cols, a.ldb);
+  if (a.out == GemmOut::F32) {  // the accumulator is the result: no rounding of C at all
+    detail::sgemm_rowmajor(a.trans_a, a.trans_b, a.M, a.N, a.K, a.alpha, A.data(), a_cols, B.data(), b_cols, a.beta,
+                           static_cast<float*>(a.C), a.ldc);
+    return;
+  }
   T* C = static_cast<T*>(a.C);
   // beta == 0: C is write-only, so its old contents are never read (they may be NaN).
   std::vector<float> C32 = a.beta != 0.0f ? widen(static_cast<const T*>(C), a.M, a.N, a.ldc)
@@ -83,16 +89,23 @@ void gemm_half(const GemmArgs& a) {
 Cost gemm_cost(const GemmArgs& a) {
   const double M = static_cast<double>(a.M), N = static_cast<double>(a.N), K = static_cast<double>(a.K);
   const double s = static_cast<double>(dtype_size(a.dtype));
+  const double sc = a.out == GemmOut::F32 ? 4.0 : s;  // C's element size
   Cost c;
   c.flops = 2.0 * M * N * K;
-  c.bytes = s * (M * K + K * N + M * N * (a.beta != 0.0f ? 2.0 : 1.0));
+  c.bytes = s * (M * K + K * N) + sc * M * N * (a.beta != 0.0f ? 2.0 : 1.0);
   return c;
 }
 
 void gemm_cpu(const GemmArgs& a) {
   LOOM_CHECK_SHAPE(a.dtype != DType::I32, "gemm_cpu: i32 has no matrix product (use f32, f64, f16 or bf16)");
+  LOOM_CHECK_SHAPE(a.out == GemmOut::Storage || a.dtype != DType::F64,
+                   "gemm_cpu: an F32 output needs f32, f16 or bf16 operands, got f64");
   if (a.M == 0 || a.N == 0) return;
   if (a.K == 0) {  // an empty sum: C = beta * C
+    if (a.out == GemmOut::F32) {
+      scale_c<float>(a);
+      return;
+    }
     switch (a.dtype) {
       case DType::F32: scale_c<float>(a); return;
       case DType::F64: scale_c<double>(a); return;

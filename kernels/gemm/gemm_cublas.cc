@@ -8,7 +8,7 @@
 // ask cuBLAS for the product with the operands swapped: m = N, n = M, first operand B (op from
 // trans_b), second operand A (op from trans_a). No data moves; only the roles change.
 //
-// Precision: A, B and C share one storage type (F32, F16 or BF16); products accumulate in F32
+// Precision: A, B and C share one storage type (F32, F16 or BF16), or C is F32 (GemmOut::F32); products accumulate in F32
 // (CUBLAS_COMPUTE_32F), or in TF32 tensor cores for F32 when the context's math_mode is AllowTf32.
 // alpha and beta are host floats. F64 runs only on the CPU (gemm_cpu), I32 nowhere.
 //
@@ -70,12 +70,15 @@ void gemm_cublas(const GemmArgs& a, const CudaContext& ctx) {
       LOOM_THROW(ShapeError, "gemm_cublas: dtype ", dtype_name(a.dtype),
                  " is not supported on CUDA (f32, f16 and bf16 only; f64 runs on the CPU)");
   }
+  // C's type: the operands' (Storage), or F32 (the accumulator kept, for mixed precision).
+  const cudaDataType_t c_type = a.out == GemmOut::F32 ? CUDA_R_32F : type;
+  const std::size_t c_elem = a.out == GemmOut::F32 ? 4 : elem;
   const int M = to_int(a.M, "M"), N = to_int(a.N, "N"), K = to_int(a.K, "K");
   if (M == 0 || N == 0) return;
   const int ldc = to_int(a.ldc, "ldc");
   LOOM_CHECK_SHAPE(ldc >= N, "gemm_cublas: ldc = ", ldc, " is smaller than N = ", N);
   if (K == 0) {
-    scale_c_only(a, type, elem, ctx);
+    scale_c_only(a, c_type, c_elem, ctx);
     return;
   }
   const int lda = to_int(a.lda, "lda"), ldb = to_int(a.ldb, "ldb");
@@ -89,7 +92,7 @@ void gemm_cublas(const GemmArgs& a, const CudaContext& ctx) {
   const float alpha = a.alpha, beta = a.beta;
   // C^T [N, M] = op(B)^T [N, K] * op(A)^T [K, M], all column-major views of the row-major buffers.
   LOOM_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), to_cublas(a.trans_b), to_cublas(a.trans_a), N, M, K, &alpha,
-                                 a.B, type, ldb, a.A, type, lda, &beta, a.C, type, ldc, compute,
+                                 a.B, type, ldb, a.A, type, lda, &beta, a.C, c_type, ldc, compute,
                                  CUBLAS_GEMM_DEFAULT));
 }
 
