@@ -18,5 +18,6 @@ set(LOOM_MODELS_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/models/test_models.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_grad.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_torch.cc
+  ${PROJECT_SOURCE_DIR}/tests/models/test_models_autocast_torch.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_learning.cc
 )

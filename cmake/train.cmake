@@ -5,6 +5,7 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/checkpoint.cc
   ${PROJECT_SOURCE_DIR}/train/early_stopping.cc
   ${PROJECT_SOURCE_DIR}/train/evaluate.cc
+  ${PROJECT_SOURCE_DIR}/train/grad_scaler.cc
   ${PROJECT_SOURCE_DIR}/train/metrics_log.cc
   ${PROJECT_SOURCE_DIR}/train/objective.cc
   ${PROJECT_SOURCE_DIR}/train/options.cc
@@ -22,7 +23,9 @@ set(LOOM_TRAIN_SOURCES
 )
 set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_cli.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_grad_scaler.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_learning_real.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_mixed_precision.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_resume.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_schedule.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_tasks.cc

@@ -1,0 +1,1 @@
+// core/cpu_features.cc: (being written for the mixed-precision issue)

@@ -1,0 +1,1 @@
+// ops/autocast.cc: (being written for the mixed-precision issue)

@@ -1,0 +1,1 @@
+// ops/autocast_policy.cc: (being written for the mixed-precision issue)

@@ -1,0 +1,1 @@
+// tests/ops/test_autocast.cc: (being written for the mixed-precision issue)

@@ -1,0 +1,1 @@
+// tests/train/test_grad_scaler.cc: (being written for the mixed-precision issue)

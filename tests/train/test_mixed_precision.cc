@@ -1,0 +1,1 @@
+// tests/train/test_mixed_precision.cc: (being written for the mixed-precision issue)

@@ -1,0 +1,1 @@
+// train/grad_scaler.cc: (being written for the mixed-precision issue)
