@@ -7,10 +7,15 @@
 #                                           #   (bench/torch_reference_conv.py, oneDNN)
 #   bash bench/run_cpu_compare.sh models    # `loom train` vs the same classifiers trained in PyTorch
 #                                           #   (bench/torch_train_classifiers.py) on sentiment140_100k
+#   bash bench/run_cpu_compare.sh precision # `loom train --precision fp32` vs `--precision bf16`
+#                                           #   (SEEDS, default "42 43") and PyTorch under
+#                                           #   torch.autocast("cpu", bfloat16), same data and modules
 #
 # Knobs (environment): THREADS (2), REPS (20), ROUNDS (lstm 1, conv1d 3), BUILD_DIR (build-bench;
 # models: build), OUT_DIR ($BUILD_DIR/bench-results), PYTHON (/usr/bin/python3: Debian's
-# interpreter, the one with torch), TORCH_TUNED_ENV; for models DATA_DIR, ARCHS and EPOCHS (4).
+# interpreter, the one with torch), TORCH_TUNED_ENV; for models and precision DATA_DIR, ARCHS and
+# EPOCHS (4); for precision also SEEDS ("42 43", loom's runs) and TORCH_EPOCHS (EPOCHS: PyTorch's
+# autocast run, once per architecture at the first seed; only its epoch time enters the table).
 #   THREADS=1 REPS=50 bash bench/run_cpu_compare.sh lstm
 #   BUILD_DIR=build ROUNDS=1 REPS=3 bash bench/run_cpu_compare.sh conv1d     # a quick look
 #   ARCHS="cnn lstm" EPOCHS=1 bash bench/run_cpu_compare.sh models
@@ -60,9 +65,9 @@ cd "$(dirname "$0")/.."
 
 family=${1:-}
 case $family in
-  lstm | conv1d | models) ;;
+  lstm | conv1d | models | precision) ;;
   *)
-    echo "usage: bash bench/run_cpu_compare.sh lstm|conv1d|models   (knobs: see the comment at the top)" >&2
+    echo "usage: bash bench/run_cpu_compare.sh lstm|conv1d|models|precision   (knobs: see the comment at the top)" >&2
     exit 2
     ;;
 esac
@@ -71,7 +76,7 @@ threads=${THREADS:-2}
 reps=${REPS:-20}
 tuned_env=${TORCH_TUNED_ENV:-OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1}
 python=${PYTHON:-/usr/bin/python3}
-if [ "$family" = models ]; then build=${BUILD_DIR:-build}; else build=${BUILD_DIR:-build-bench}; fi
+if [ "$family" = models ] || [ "$family" = precision ]; then build=${BUILD_DIR:-build}; else build=${BUILD_DIR:-build-bench}; fi
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -229,6 +234,64 @@ compare_models() {
   printf '%s' "$table"
 }
 
+# precision: per architecture and seed, loom fp32 then loom bf16 back to back (the same load),
+# then PyTorch's autocast(bfloat16) run of the same module once. Epoch time: the median over the
+# run's epochs (training steps plus the validation pass); dev accuracy: the best epoch's, on dev.csv;
+# both averaged over the seeds. The issue's targets: bf16 time <= 0.75x fp32, |dev acc difference|
+# <= 0.005, and loom bf16 faster than PyTorch autocast bf16.
+compare_precision() {
+  local data=${DATA_DIR:-../shared/data/sentiment140_100k} archs=${ARCHS:-lstm bilstm lstm-cnn}
+  local epochs=${EPOCHS:-4} seeds=${SEEDS:-42 43} arch seed prec log times acc first_seed summary
+  if [ ! -f "$data/train.csv" ] || [ ! -f "$data/dev.csv" ]; then
+    echo "skipped: $data/train.csv or dev.csv not found (the shared sentiment140_100k data set)"
+    return
+  fi
+  if [ ! -x "$build/loom" ]; then
+    echo "no $build/loom: build it first (bash tools/setup.sh, or BUILD_DIR=...)" >&2
+    exit 1
+  fi
+  local common=(--embed-dim 128 --hidden 128 --dropout 0.5 --max-vocab 20000 --max-len 50 --batch-size 64
+                --lr 1e-3 --clip-grad-norm 1)
+  local table="| model | fp32 s/epoch | bf16 s/epoch | bf16 / fp32 time | fp32 dev acc | bf16 dev acc | bf16 - fp32 acc | PyTorch autocast bf16 s/epoch | PyTorch / loom bf16 time |"$'\n'
+  table+="|---|---|---|---|---|---|---|---|---|"$'\n'
+  for arch in $archs; do
+    declare -A med=() accsum=()
+    for prec in fp32 bf16; do med[$prec]=""; accsum[$prec]=0; done
+    for seed in $seeds; do
+      for prec in fp32 bf16; do
+        log="$out/loom-$arch-$prec-$seed.log"
+        rm -rf "$out/run-$arch-$prec-$seed"
+        "$build/loom" --threads "$threads" train --input "$data/train.csv" --val-split 0.05 --test "$data/dev.csv" \
+          --arch "$arch" "${common[@]}" --epochs "$epochs" --seed "$seed" --precision "$prec" \
+          --monitor val_accuracy --patience "$epochs" --ckpt-dir "$out/run-$arch-$prec-$seed" > "$log" 2>&1 || status=1
+        times=$(sed -n 's/^Epoch [0-9]*\/[0-9]* - \([0-9.]*\)s - .*/\1/p' "$log" | xargs)
+        acc=$(awk '/^test:/ {t=1} t && $1 == "accuracy" {print $2; exit}' "$log")
+        echo "# $arch $prec seed $seed: epochs [$times] s, dev ${acc:-?}; load $(load)"
+        med[$prec]+="$(echo "$times" | median) "
+        accsum[$prec]=$(awk -v a="${accsum[$prec]}" -v b="${acc:-nan}" 'BEGIN {print a + b}')
+      done
+    done
+    first_seed=${seeds%% *}
+    OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1 "$python" bench/torch_train_classifiers.py \
+      --arch "$arch" --input "$data/train.csv" --test "$data/dev.csv" --val-split 0.05 "${common[@]}" \
+      --epochs "${TORCH_EPOCHS:-$epochs}" --seed "$first_seed" --autocast bf16 \
+      --threads "$threads" --cache-dir "$out/token-cache" > "$out/torch-$arch-bf16.jsonl" || status=1
+    summary=$("$python" -c 'import json,sys; r = json.loads(open(sys.argv[1]).readlines()[-1]); print(*r["epoch_seconds"])' "$out/torch-$arch-bf16.jsonl" 2>/dev/null || echo nan)
+    echo "# $arch torch autocast bf16 seed $first_seed: epochs [$summary] s; load $(load)"
+    local n f32 b16 tb a32 a16
+    n=$(echo "$seeds" | wc -w)
+    f32=$(echo "${med[fp32]}" | median); b16=$(echo "${med[bf16]}" | median); tb=$(echo "$summary" | median)
+    a32=$(awk -v s="${accsum[fp32]}" -v n="$n" 'BEGIN {printf "%.4f", s / n}')
+    a16=$(awk -v s="${accsum[bf16]}" -v n="$n" 'BEGIN {printf "%.4f", s / n}')
+    table+="| $arch | $f32 | $b16 | $(awk -v a="$b16" -v b="$f32" 'BEGIN {printf "%.2fx", a / b}') | $a32 | $a16 | $(awk -v a="$a16" -v b="$a32" 'BEGIN {printf "%+.4f", a - b}') | $tb | $(awk -v a="$tb" -v b="$b16" 'BEGIN {printf "%.2fx", a / b}') |"$'\n'
+    unset med accsum
+  done
+  echo "# load after: $(load)"
+  echo
+  echo "s/epoch: median over epochs, then over seeds ($seeds); dev acc: mean over seeds of the best epoch's."
+  printf '%s' "$table"
+}
+
 status=0
 first=1
 export LOOM_NUM_THREADS=$threads
@@ -253,6 +316,12 @@ case $family in
     mkdir -p "$out"
     print_settings
     compare_models
+    ;;
+  precision)
+    out=${OUT_DIR:-$build/bench-results/precision}
+    mkdir -p "$out"
+    print_settings "; loom's CPU: $("$build/loom" doctor 2>/dev/null | grep -i -m1 'bf16' || echo '(doctor says nothing of bf16)')"
+    compare_precision
     ;;
 esac
 exit $status

@@ -77,19 +77,30 @@ def gflop(shape, training):
 
 # ---- one point -------------------------------------------------------------------------------------
 
-def make_step(shape, dtype, device, training):
+def make_step(shape, dtype, device, training, autocast=False):
+    """autocast: the module, x and the gradients stay f32 and the step runs inside
+    torch.autocast(device, dtype) (PyTorch's mixed precision, the peer of loom's --precision;
+    the output is cast back to f32 as a loss would); otherwise everything is stored in dtype."""
     T, B, C, H, L, D, variable = shape
     torch.manual_seed(0x15F3)
-    lstm = torch.nn.LSTM(C, H, num_layers=L, bidirectional=(D == 2)).to(device=device, dtype=dtype)
-    x = torch.empty(T, B, C, device=device, dtype=dtype).uniform_(-1, 1).requires_grad_(training)
+    storage = torch.float32 if autocast else dtype
+    lstm = torch.nn.LSTM(C, H, num_layers=L, bidirectional=(D == 2)).to(device=device, dtype=storage)
+    x = torch.empty(T, B, C, device=device, dtype=storage).uniform_(-1, 1).requires_grad_(training)
     lengths = torch.tensor(lengths_for(T, B), dtype=torch.int64)  # pack_padded_sequence wants them on the CPU
-    ones = torch.ones(T, B, D * H, device=device, dtype=dtype)
+    ones = torch.ones(T, B, D * H, device=device, dtype=storage)
 
-    def forward():
+    def run_lstm():
         if not variable:
             return lstm(x)[0]
         packed = pack_padded_sequence(x, lengths, enforce_sorted=False)
         return pad_packed_sequence(lstm(packed)[0], total_length=T)[0]
+
+    def forward():
+        if not autocast:
+            return run_lstm()
+        with torch.autocast(device.type, dtype=dtype):
+            y = run_lstm()
+        return y.float()
 
     return training_step(forward, x, lstm, ones, training)
 
@@ -103,6 +114,9 @@ def main():
     p.add_argument("--bidirectional", action="store_true")
     p.add_argument("--dtype", choices=["f32", "bf16", "f16", "all"])
     p.add_argument("--lengths", default="all", choices=["fixed", "variable", "all"])
+    p.add_argument("--autocast", action="store_true",
+                   help="bf16/f16 points also run as torch.autocast (f32 module and data, the low "
+                        "precision chosen per op by PyTorch): variant '<label> autocast'")
     a = p.parse_args()
 
     run = Run(a, "torch_reference.py", lambda gpu: [a.dtype or ("all" if gpu else "f32")])
@@ -116,19 +130,22 @@ def main():
         for dtype_name, tf32 in run.cases:
             torch.backends.cuda.matmul.allow_tf32 = tf32
             torch.backends.cudnn.allow_tf32 = tf32
-            for phase in run.phases:
+            modes = [False, True] if a.autocast and dtype_name != "f32" else [False]
+            for phase, autocast in ((ph, m) for ph in run.phases for m in modes):
                 training = phase == "fwd+bwd"
-                row = run.row("lstm", variant_label(run.gpu, a.threads), dtype_name, tf32, phase,
+                label = variant_label(run.gpu, a.threads) + (" autocast" if autocast else "")
+                row = run.row("lstm", label, dtype_name, tf32, phase,
                               gflop(shape, training), T=T, B=B, C=C, H=H, L=L, D=D,
                               lengths="variable" if variable else "fixed", us_per_step=None, validated_T=0)
-                run.measure(row, lambda: make_step(shape, DTYPES[dtype_name], run.device, training),
-                            f"{dtype_name}{'+tf32' if tf32 else ''} {phase} T{T} B{B} C{C} H{H} {L}x{D} "
-                            f"{row['lengths']}")
+                run.measure(row, lambda: make_step(shape, DTYPES[dtype_name], run.device, training, autocast),
+                            f"{dtype_name}{'+tf32' if tf32 else ''}{' autocast' if autocast else ''} {phase} "
+                            f"T{T} B{B} C{C} H{H} {L}x{D} {row['lengths']}")
 
     return run.print_table(
         "| dtype | phase | T | B | C | H | LxD | lengths | ms median | p10 / p90 | us/step | TFLOP/s | status |",
         "|---|---|--:|--:|--:|--:|---|---|--:|--:|--:|--:|---|",
-        lambda r: [f"{r['dtype']}{'+tf32' if r['tf32'] else ''}", r["phase"], str(r["T"]), str(r["B"]), str(r["C"]),
+        lambda r: [f"{r['dtype']}{'+tf32' if r['tf32'] else ''}{' autocast' if r['variant'].endswith('autocast') else ''}",
+                   r["phase"], str(r["T"]), str(r["B"]), str(r["C"]),
                    str(r["H"]), f"{r['L']}x{r['D']}", r["lengths"]],
         lambda r: [f"{r['us_per_step']:.1f}", f"{r['tflops']:.3g}"])
 

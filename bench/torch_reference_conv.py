@@ -87,21 +87,31 @@ def gflop(shape, training):
 
 # ---- one point -------------------------------------------------------------------------------------
 
-def make_step(shape, dtype, device, training):
+def make_step(shape, dtype, device, training, autocast=False):
+    """autocast: module, x and gradients f32, the step inside torch.autocast(device, dtype) (the
+    output cast back to f32 as a loss would); otherwise everything is stored in dtype."""
     T, B, C, F, widths, block = shape
     torch.manual_seed(0xC0417)
-    convs = torch.nn.ModuleList([torch.nn.Conv1d(C, F, K) for K in widths]).to(device=device, dtype=dtype)
-    x_tbc = torch.empty(T, B, C, device=device, dtype=dtype).uniform_(-1, 1)
+    storage = torch.float32 if autocast else dtype
+    convs = torch.nn.ModuleList([torch.nn.Conv1d(C, F, K) for K in widths]).to(device=device, dtype=storage)
+    x_tbc = torch.empty(T, B, C, device=device, dtype=storage).uniform_(-1, 1)
     x = x_tbc.permute(1, 2, 0).contiguous().requires_grad_(training)  # [B, C, T], untimed
     if block:
-        ones = torch.ones(B, len(widths) * F, device=device, dtype=dtype)
+        ones = torch.ones(B, len(widths) * F, device=device, dtype=storage)
     else:
-        ones = torch.ones(B, F, T - widths[0] + 1, device=device, dtype=dtype)
+        ones = torch.ones(B, F, T - widths[0] + 1, device=device, dtype=storage)
 
-    def forward():
+    def run_convs():
         if not block:
             return convs[0](x)
         return torch.cat([torch.relu(conv(x)).amax(dim=2) for conv in convs], dim=1)
+
+    def forward():
+        if not autocast:
+            return run_convs()
+        with torch.autocast(device.type, dtype=dtype):
+            y = run_convs()
+        return y.float()
 
     return training_step(forward, x, convs, ones, training)
 
@@ -115,6 +125,8 @@ def main():
     p.add_argument("--widths", help="one point: the block's kernel widths, comma-separated (default 3,4,5)")
     p.add_argument("--dtype", nargs="+", choices=["f32", "bf16", "f16", "all"],
                    help="one or more (default: f32 on cpu, f32 bf16 on cuda)")
+    p.add_argument("--autocast", action="store_true",
+                   help="bf16/f16 points also run as torch.autocast (f32 module and data): variant '... autocast'")
     a = p.parse_args()
     a.widths_given = a.widths is not None
     a.widths = a.widths or "3,4,5"
@@ -132,14 +144,16 @@ def main():
             torch.backends.cudnn.allow_tf32 = tf32
             for phase in run.phases:
                 training = phase == "fwd+bwd"
-                for benchmark in ((False, True) if run.gpu else (False,)):
+                modes = (False, True) if a.autocast and dtype_name != "f32" else (False,)
+                for benchmark, autocast in ((b, m) for b in ((False, True) if run.gpu else (False,)) for m in modes):
                     torch.backends.cudnn.benchmark = benchmark
-                    variant = variant_label(run.gpu, a.threads) + (" [benchmark]" if benchmark else "")
+                    variant = (variant_label(run.gpu, a.threads) + (" [benchmark]" if benchmark else "")
+                               + (" autocast" if autocast else ""))
                     row = run.row("textcnn" if block else "conv1d", variant, dtype_name, tf32, phase,
                                   gflop(shape, training), T=T, B=B, C=C, F=F,
                                   widths=",".join(str(k) for k in widths), padding="valid", lengths="fixed",
                                   validated_B=0)
-                    run.measure(row, lambda: make_step(shape, DTYPES[dtype_name], run.device, training),
+                    run.measure(row, lambda: make_step(shape, DTYPES[dtype_name], run.device, training, autocast),
                                 f"{'block' if block else 'conv'} {dtype_name}{'+tf32' if tf32 else ''} {phase} "
                                 f"T{T} B{B} C{C} F{F} K{row['widths']} {variant}")
     torch.backends.cudnn.benchmark = False

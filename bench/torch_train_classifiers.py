@@ -15,6 +15,11 @@ Trains one of loom's classifiers, written as the PyTorch module tests/peers/torc
 An epoch's time covers what loom's "Epoch N/M - S s" covers: the training steps and the pass over
 the validation split. Tokenizing and building the vocabulary are outside it (in both programs).
 
+--autocast bf16 runs the forward and the loss of training and evaluation inside
+torch.autocast("cpu", dtype=torch.bfloat16): PyTorch's mixed precision on the CPU (its CPU autocast
+op list decides which ops run in bf16; parameters and AdamW stay fp32), the peer of
+`loom train --precision bf16`.
+
   /usr/bin/python3 bench/torch_train_classifiers.py --arch lstm --input train.csv --test dev.csv
 Prints one JSON object per epoch and a final one, all on stdout (one per line).
 """
@@ -97,13 +102,21 @@ def batches(ids, labels, order, batch_size):
         yield tokens, lengths, targets
 
 
-def evaluate(model, ids, labels, batch_size):
+def autocast(kind):
+    """The mixed-precision region of --autocast (a no-op context for none)."""
+    if kind == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def evaluate(model, ids, labels, batch_size, kind="none"):
     """(accuracy, mean BCE loss) over all rows, in eval mode (no dropout)."""
     model.eval()
     correct, loss_sum = 0, 0.0
     with torch.no_grad():
         for tokens, lengths, targets in batches(ids, labels, list(range(len(ids))), batch_size):
-            logits = model(tokens, lengths)
+            with autocast(kind):
+                logits = model(tokens, lengths).float()
             loss_sum += F.binary_cross_entropy_with_logits(logits, targets, reduction="sum").item()
             correct += int(((logits > 0).float() == targets).sum())
     model.train()
@@ -132,6 +145,8 @@ def main():
     p.add_argument("--cache-dir", default="")
     p.add_argument("--foreach", type=int, default=1,
                    help="AdamW(foreach=...): 1 (default here) is the faster multi-tensor update")
+    p.add_argument("--autocast", default="none", choices=["none", "bf16"],
+                   help="bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16)")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -153,6 +168,7 @@ def main():
     model = TorchTextClassifier(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.0, foreach=a.foreach)
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "arch": a.arch, "foreach": bool(a.foreach),
+                      "autocast": a.autocast,
                       "train": len(train_ids), "val": len(val_ids), "test": len(test_ids),
                       "vocab": len(vocab) + 2,
                       "parameters": sum(p.numel() for p in model.parameters())}), flush=True)
@@ -166,13 +182,14 @@ def main():
         model.train()
         for tokens, lengths, targets in batches(train_ids, train_y, order, a.batch_size):
             optimizer.zero_grad()
-            loss = F.binary_cross_entropy_with_logits(model(tokens, lengths), targets)
+            with autocast(a.autocast):
+                loss = F.binary_cross_entropy_with_logits(model(tokens, lengths).float(), targets)
             loss.backward()
             if a.clip_grad_norm > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_grad_norm)
             optimizer.step()
         train_seconds = time.perf_counter() - start
-        val_acc, val_loss = evaluate(model, val_ids, val_y, a.batch_size)
+        val_acc, val_loss = evaluate(model, val_ids, val_y, a.batch_size, a.autocast)
         seconds = time.perf_counter() - start
         epoch_seconds.append(seconds)
         if val_acc > best[0]:
@@ -181,7 +198,7 @@ def main():
                           "val_accuracy": round(val_acc, 4), "val_loss": round(val_loss, 4)}), flush=True)
 
     model.load_state_dict(best[2])
-    test_acc, test_loss = evaluate(model, test_ids, test_labels, a.batch_size)
+    test_acc, test_loss = evaluate(model, test_ids, test_labels, a.batch_size, a.autocast)
     print(json.dumps({"best_epoch": best[1], "best_val_accuracy": round(best[0], 4),
                       "test_accuracy": round(test_acc, 4), "test_loss": round(test_loss, 4),
                       "epoch_seconds": [round(s, 2) for s in epoch_seconds]}), flush=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/gpu_check/4_bench.sh: the LSTM and conv1d benches at the target points, with short
 # fixed repetition counts so both families fit the step's budget. Per family, PyTorch first (its own
-# cuDNN, same shapes, dtypes and TF32 settings: bench/torch_reference*.py), then loom's bench with
+# cuDNN, same shapes, dtypes and TF32 settings, and for bf16/f16 also under torch.autocast:
+# bench/torch_reference*.py), then loom's bench with
 # those timings joined in, so every ratio comes from this one run on this one GPU.
 #
 # Each of the four runs gets a quarter of the budget (under 160 s, PyTorch is skipped); JSON lines are appended per point as they are
@@ -34,7 +35,9 @@ for family in lstm conv1d; do
   [ "$family" = conv1d ] && script=bench/torch_reference_conv.py
   gc_section "step 4: $family, PyTorch reference"
   if [ "$with_torch" = 1 ]; then
-    PYTHONUNBUFFERED=1 gc_run "$slice" python3 "$script" --device cuda "${reps[@]}" --json "$torch_json" \
+    # --autocast: the bf16/f16 points also run under torch.autocast (PyTorch's mixed precision, the
+    # peer of loom's --precision), besides the module stored in that dtype.
+    PYTHONUNBUFFERED=1 gc_run "$slice" python3 "$script" --device cuda "${reps[@]}" --autocast --json "$torch_json" \
       || echo "PyTorch reference for $family failed or timed out: loom's rows will have no ratio"
   elif [ "$gc_mode" = gpu ]; then
     echo "skipped: $budget s is too little for PyTorch and loom both"
