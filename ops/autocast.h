@@ -78,4 +78,11 @@ Precision autocast_precision();
 Tensor autocast_input(const char* op, const Tensor& x);
 std::vector<Tensor> autocast_inputs(const char* op, const std::vector<Tensor>& xs);
 
+// For a Low op that computes in its master's dtype and casts its result instead (embedding: the
+// table stays F32, the gathered rows are cast): y in the region's dtype; y itself elsewhere.
+Tensor autocast_output(const char* op, const Tensor& y);
+
+// How many weight casts the cache has made on this thread (cache hits do not count): for tests.
+std::int64_t autocast_weight_casts();
+
 }  // namespace loom::ops
