@@ -9,13 +9,18 @@
 // argument as tests/support/gradcheck.h sets the tolerance (h = 1e-6, rtol 1e-6, atol 1e-8). The
 // threaded path gets the same finite-difference check with rows split over threads, and must not
 // depend on the thread count. Then rows of length 0, the cost formulas, bad arguments and the table
-// itself. Every CPU row against the reference: test_lstm_cpu_rows.cc.
+// itself; and the vectorized F32 pointwise passes of the threaded path (lstm_pointwise_cpu.h): the
+// polynomial exp against exp in double over a dense sweep, and the baseline and AVX-512 builds
+// giving the same bits. Every CPU row against the reference: test_lstm_cpu_rows.cc.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "kernels/lstm/lstm_pointwise_cpu.h"
 #include "tests/kernels/lstm_cpu_harness.h"
 #include "tests/support/errors.h"
 
@@ -193,4 +198,90 @@ TEST_CASE("lstm_seq: the variant table") {
     CHECK((row.forward != nullptr && row.backward != nullptr));
   }
   CHECK_THROWS_WITH_AS(kernels::lstm_variant("cuda-v9"), doctest::Contains("reference, cpu"), Error);
+}
+
+// ---- the vectorized F32 pointwise passes (kernels/lstm/lstm_pointwise_cpu.h) -------------------
+
+TEST_CASE("lstm_seq cpu: the polynomial exp against exp in double") {
+  // Bound, derived: the Taylor tail r^8 / 8! <= 5.3e-9 relative for |r| <= ln2 / 2, plus one
+  // rounding (<= 2^-24 = 6.0e-8 relative) in each of the 7 Horner steps, the reduction and the final
+  // product with 2^n: 5.3e-9 + 9 * 6.0e-8 = 5.5e-7. The measured maximum is printed.
+  double max_rel = 0, at = 0;
+  for (std::int64_t k = -87 * 4096; k <= 88 * 4096; ++k) {  // every 1/4096 of [-87, 88]
+    const float x = static_cast<float>(k) / 4096.0f;
+    const double want = std::exp(static_cast<double>(x));
+    const double rel = std::fabs(static_cast<double>(kernels::lstm_cpu::fast_exp(x)) - want) / want;
+    if (rel > max_rel) max_rel = rel, at = x;
+  }
+  MESSAGE("polynomial exp: max relative error ", max_rel, " at x = ", at);
+  CHECK(max_rel <= 5.5e-7);
+  // Outside the range it clamps (exp(88) = 1.65e38, exp(-87) = 1.6e-38): sigmoid and tanh are
+  // then 0, 1 or -1 to F32 already. NaN propagates, so a diverging run stays visibly NaN.
+  CHECK(kernels::lstm_cpu::fast_exp(1000.0f) == kernels::lstm_cpu::fast_exp(88.0f));
+  CHECK(std::isfinite(kernels::lstm_cpu::fast_exp(std::numeric_limits<float>::infinity())));
+  CHECK(std::isnan(kernels::lstm_cpu::fast_exp(std::numeric_limits<float>::quiet_NaN())));
+}
+
+namespace {
+
+struct PointwiseBuffers {
+  std::vector<float> zx, zh, bias, c, h, y, c_saved, gates;
+};
+
+PointwiseBuffers pointwise_inputs(std::int64_t H, std::uint64_t seed) {
+  const std::int64_t G = 4 * H;
+  PointwiseBuffers p;
+  std::vector<double> z = random_values(3 * G + H, seed, -6.0, 6.0);
+  auto take = [&](std::size_t from, std::int64_t n) {
+    return std::vector<float>(z.begin() + static_cast<std::ptrdiff_t>(from), z.begin() + static_cast<std::ptrdiff_t>(from + n));
+  };
+  p.zx = take(0, G), p.zh = take(static_cast<std::size_t>(G), G), p.bias = take(static_cast<std::size_t>(2 * G), G);
+  p.c = take(static_cast<std::size_t>(3 * G), H);
+  p.zx[0] = 200.0f, p.zx[1] = -200.0f, p.zx[2 * H] = 1e-6f;  // saturated gates, and tanh near 0
+  p.h.assign(static_cast<std::size_t>(H), 0.0f), p.y = p.h, p.c_saved = p.h;
+  p.gates.assign(static_cast<std::size_t>(G), 0.0f);
+  return p;
+}
+
+kernels::lstm_cpu::PointwiseFwd fwd_args(PointwiseBuffers& p) {
+  return {p.zx.data(), p.zh.data(), p.bias.data(), p.c.data(), p.h.data(), p.y.data(), p.c_saved.data(), p.gates.data()};
+}
+
+}  // namespace
+
+TEST_CASE("lstm_seq cpu: the pointwise passes give the same bits from the baseline and the dispatched build") {
+  MESSAGE("dispatched pointwise build: ", std::string(kernels::lstm_cpu::pointwise_isa()));
+  for (std::int64_t H : {1, 37, 256}) {  // 37: a vector body and a remainder in every lane width
+    INFO("H = ", H);
+    PointwiseBuffers a = pointwise_inputs(H, 700 + static_cast<std::uint64_t>(H)), b = a;
+    kernels::lstm_cpu::pointwise_fwd(fwd_args(a), H);
+    kernels::lstm_cpu::pointwise_fwd_baseline(fwd_args(b), H);
+    CHECK(a.c == b.c);
+    CHECK(a.h == b.h);
+    CHECK(a.y == a.h);
+    CHECK(a.c_saved == a.c);
+    CHECK(a.gates == b.gates);
+    for (float v : a.gates) CHECK((v >= -1.0f && v <= 1.0f));  // saturated gates stay in range, no NaN
+    // Backward from what the forward saved; dc_out aliases dc_in, as in the kernel.
+    const std::int64_t G = 4 * H;
+    std::vector<double> r = random_values(3 * H, 800 + static_cast<std::uint64_t>(H), -1.0, 1.0);
+    std::vector<float> dy(r.begin(), r.begin() + H), dh(r.begin() + H, r.begin() + 2 * H);
+    std::vector<float> dc_a(r.begin() + 2 * H, r.end()), dc_b = dc_a, c_prev = b.zh;
+    std::vector<float> dz_a(static_cast<std::size_t>(G)), dz_b = dz_a, hn_a(static_cast<std::size_t>(H)), hn_b = hn_a;
+    kernels::lstm_cpu::pointwise_bwd({a.gates.data(), a.c.data(), c_prev.data(), dy.data(), dh.data(), dc_a.data(),
+                                      dz_a.data(), dc_a.data(), hn_a.data()}, H);
+    kernels::lstm_cpu::pointwise_bwd_baseline({b.gates.data(), b.c.data(), c_prev.data(), dy.data(), dh.data(),
+                                               dc_b.data(), dz_b.data(), dc_b.data(), hn_b.data()}, H);
+    CHECK(dz_a == dz_b);
+    CHECK(dc_a == dc_b);
+    CHECK(hn_a == hn_b);
+    CHECK(hn_a == a.h);  // the backward's recomputed h is the forward's h, bit for bit
+  }
+  // A NaN pre-activation gives a NaN state, not a clamped number.
+  PointwiseBuffers n = pointwise_inputs(4, 900);
+  n.zx[2 * 4 + 1] = std::numeric_limits<float>::quiet_NaN();  // g of unit 1
+  kernels::lstm_cpu::pointwise_fwd(fwd_args(n), 4);
+  CHECK(std::isnan(n.c[1]));
+  CHECK(std::isnan(n.h[1]));
+  CHECK(!std::isnan(n.h[0]));
 }
