@@ -39,6 +39,7 @@ struct EvalOptions {
   double threshold = -1;                  // < 0: the model's
   std::int64_t batch_size = 256;
   std::string device = "auto", impl = "auto";
+  std::string precision;                  // fp32 | bf16 | fp16; empty: the training precision
   int threads = 0;
 };
 void add_eval_options(CLI::App& app, EvalOptions& o);
@@ -53,6 +54,7 @@ struct PredictOptions {
   double threshold = -1;
   std::int64_t batch_size = 256;
   std::string device = "auto", impl = "auto";
+  std::string precision;                  // fp32 | bf16 | fp16; empty: the training precision
   int threads = 0;
 };
 void add_predict_options(CLI::App& app, PredictOptions& o);

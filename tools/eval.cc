@@ -33,6 +33,8 @@ void add_eval_options(CLI::App& app, EvalOptions& o) {
   app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
+  app.add_option("--precision", o.precision, "fp32, bf16 or fp16 (default: the precision the model was trained in)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   app.add_option("--threads", o.threads, "CPU threads (0 = all cores)");
 }
 
@@ -43,6 +45,9 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
   const Device device = train::resolve_device(o.device, out);
   train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
   const train::RunConfig& rc = run.config;
+  const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
+  out << "precision: " << ops::precision_name(precision) << (o.precision.empty() ? " (as trained)" : "") << "\n";
+  train::note_precision(precision, device, out);
   train::TrainOptions t = rc.training;  // the training columns, then the overrides
   if (!o.format.empty()) t.format = o.format;
   if (!o.encoding.empty()) t.encoding = o.encoding;
@@ -66,7 +71,8 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
   // The loss here is unweighted: class weights belong to training, not to the measurement.
   const train::Objective objective(rc.task, k, std::vector<std::int64_t>(static_cast<std::size_t>(k), 1), k, "none",
                                    "none", device);
-  const train::Scores scores = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, &objective, o.batch_size);
+  const train::Scores scores = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, &objective, o.batch_size,
+                                                       precision);
   const train::Evaluation ev = train::evaluate(scores, rows, rc.task, rc.label_names, threshold);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   out << "eval: " << rows.size() << " tweets of " << o.input << " with " << run.weights_path << " ("

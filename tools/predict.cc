@@ -76,6 +76,8 @@ void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
+  app.add_option("--precision", o.precision, "fp32, bf16 or fp16 (default: the precision the model was trained in)")
+      ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   app.add_option("--threads", o.threads, "CPU threads (0 = all cores)");
 }
 
@@ -85,6 +87,8 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
   const Device device = train::resolve_device(o.device, log);
   train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
   const train::RunConfig& rc = run.config;
+  const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
+  train::note_precision(precision, device, log);
   train::TrainOptions t = rc.training;
   if (!o.format.empty()) t.format = o.format;
   if (!o.encoding.empty()) t.encoding = o.encoding;
@@ -104,7 +108,7 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
   if (d.skipped.count) log << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
   const auto rows = data::encode_examples(d, train::tokenize_all(d, rc.tokenizer), rc.vocab);
   const auto k = static_cast<std::int64_t>(rc.label_names.size());
-  const train::Scores s = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, nullptr, o.batch_size);
+  const train::Scores s = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, nullptr, o.batch_size, precision);
   const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
   const std::vector<int> decided = train::decide(s, rc.task, threshold);
 

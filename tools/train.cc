@@ -81,8 +81,14 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--threshold", o.threshold, "Decision threshold on probabilities (binary, multi-label)")->group(L);
 
   app.add_option("--device", o.device, "auto (CUDA when present), cpu, cuda or cuda:N")->group(R);
-  app.add_option("--precision", o.precision, "fp32 (fp16, bf16: with the mixed-precision issue)")
+  app.add_option("--precision", o.precision,
+                 "fp32, bf16 or fp16: the forward and loss in autocast regions, F32 master weights and AdamW")
       ->check(CLI::IsMember({"fp32", "fp16", "bf16"}))->group(R);
+  app.add_option("--loss-scale-init", o.loss_scale_init, "fp16: the loss scaler's first scale (PyTorch's 2^16)")
+      ->group(R);
+  app.add_option("--loss-scale-growth-interval", o.loss_scale_growth_interval,
+                 "fp16: consecutive finite steps before the loss scale doubles")
+      ->group(R);
   app.add_option("--impl", o.impl, "LSTM / conv kernels: auto, cpu, cuda (loom's) or cudnn")
       ->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}))->group(R);
   app.add_option("--seed", o.seed, "Seeds init, dropout, shuffling and the split")->group(R);

@@ -202,7 +202,8 @@ void write_trainer_state(const std::string& dir, const TrainerState& s) {
                    {"generator", {{"seed", std::to_string(s.gen_seed)}, {"offset", std::to_string(s.gen_offset)}}},
                    {"data_order", {{"seed", std::to_string(s.data_seed)}, {"next_epoch", s.epoch + 1}}},
                    {"finished", s.finished},
-                   {"stopped_early", s.stopped_early}});
+                   {"stopped_early", s.stopped_early},
+                   {"grad_scaler", s.grad_scaler}});
 }
 
 TrainerState read_trainer_state(const std::string& dir) {
@@ -219,6 +220,8 @@ TrainerState read_trainer_state(const std::string& dir) {
     s.data_seed = std::stoull(j.at("data_order").at("seed").get<std::string>());
     s.finished = j.at("finished").get<bool>();
     s.stopped_early = j.at("stopped_early").get<bool>();
+    // Absent in runs from before mixed precision, null in fp32 / bf16 runs.
+    if (const auto it = j.find("grad_scaler"); it != j.end()) s.grad_scaler = *it;
   } catch (const std::exception& e) {
     LOOM_THROW(CheckpointError, path, ": malformed (", e.what(), ")");
   }

@@ -7,7 +7,8 @@
 //   last.safetensors     weights after the last finished epoch (what --resume continues from)
 //   optimizer.safetensors  AdamW moments "exp_avg.<param>" / "exp_avg_sq.<param>" (loom layouts)
 //                        and per-parameter step counts in the metadata
-//   trainer_state.json   epoch, step, schedule, dropout generator, early stopping, best metric
+//   trainer_state.json   epoch, step, schedule, dropout generator, early stopping, best metric,
+//                        fp16's loss scaler (scale, growth tracker, skipped steps)
 //   metrics.csv, metrics.jsonl, curves.png|curves.txt, report_test.txt, report_test.json
 // Every file is replaced atomically (io::write_file_atomic: temp file, fsync, rename), so a run
 // killed at any moment leaves each file whole. The set is made consistent by an epoch stamp:
@@ -79,6 +80,7 @@ struct TrainerState {
   std::uint64_t data_seed = 0;  // epoch_batches(seed, epoch): the order is a pure function of both
   bool finished = false;        // the run ended (epochs done or early stop): nothing to resume
   bool stopped_early = false;
+  nlohmann::json grad_scaler;   // GradScaler::state() of an fp16 run; null otherwise
 };
 void write_trainer_state(const std::string& dir, const TrainerState& s);
 TrainerState read_trainer_state(const std::string& dir);

@@ -12,8 +12,10 @@ namespace loom::train {
 
 Scores predict_scores(const models::TextClassifier& model, const std::vector<data::EncodedExample>& rows,
                       data::TaskKind task, std::int64_t num_labels, std::int64_t max_len,
-                      const Objective* objective, std::int64_t batch_size) {
+                      const Objective* objective, std::int64_t batch_size, ops::Precision precision) {
   NoGradGuard no_grad;
+  // One region for the whole pass: the weights are cast once, not once per batch.
+  const ops::AutocastScope amp(precision);
   Scores s;
   s.n = static_cast<std::int64_t>(rows.size());
   s.k = task == data::TaskKind::Binary ? 1 : num_labels;

@@ -17,6 +17,7 @@
 #include "data/batching.h"
 #include "metrics/metrics.h"
 #include "models/text_classifier.h"
+#include "ops/autocast.h"
 #include "train/objective.h"
 
 namespace loom::train {
@@ -29,10 +30,13 @@ struct Scores {
 };
 
 // Eval phase, no gradient. objective may be null (no loss); rows must then be all unlabeled or
-// all labeled alike (data::collate).
+// all labeled alike (data::collate). precision: the forward and the loss run in an
+// ops::AutocastScope of it (F32: no region, the F32 paths exactly as before); the scores are
+// computed from the logits widened to F32 either way.
 Scores predict_scores(const models::TextClassifier& model, const std::vector<data::EncodedExample>& rows,
                       data::TaskKind task, std::int64_t num_labels, std::int64_t max_len,
-                      const Objective* objective, std::int64_t batch_size = 256);
+                      const Objective* objective, std::int64_t batch_size = 256,
+                      ops::Precision precision = ops::Precision::F32);
 
 // The decisions: binary p >= threshold; multi-class argmax; multi-label each p >= threshold.
 // Returns class ids (binary, multi-class; size n) or [n, K] 0/1 (multi-label).

@@ -13,7 +13,10 @@
 namespace loom::train {
 namespace {
 
-const char* kHeader = "epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s";
+const char* kHeader =
+    "epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s,skipped_steps";
+// The header before the skipped_steps column (metrics.csv of older runs, still resumable).
+const char* kHeader13 = "epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s";
 
 std::string num(double v) {
   if (std::isnan(v)) return "";
@@ -28,7 +31,7 @@ std::string csv_line(const EpochRow& r) {
   std::ostringstream os;
   os << r.epoch << ',' << r.step << ',' << r.split << ',' << num(r.loss) << ',' << num(r.accuracy) << ','
      << num(r.precision) << ',' << num(r.recall) << ',' << num(r.f1) << ',' << num(r.auc) << ',' << num(r.lr) << ','
-     << num(r.grad_norm) << ',' << num(r.time_s) << ',' << num(r.tweets_per_s);
+     << num(r.grad_norm) << ',' << num(r.time_s) << ',' << num(r.tweets_per_s) << ',' << num(r.skipped_steps);
   return os.str();
 }
 
@@ -37,7 +40,7 @@ std::string json_line(const EpochRow& r) {
                       {"loss", jnum(r.loss)},     {"accuracy", jnum(r.accuracy)}, {"precision", jnum(r.precision)},
                       {"recall", jnum(r.recall)}, {"f1", jnum(r.f1)},         {"auc", jnum(r.auc)},
                       {"lr", jnum(r.lr)},         {"grad_norm", jnum(r.grad_norm)}, {"time_s", jnum(r.time_s)},
-                      {"tweets_per_s", jnum(r.tweets_per_s)}};
+                      {"tweets_per_s", jnum(r.tweets_per_s)}, {"skipped_steps", jnum(r.skipped_steps)}};
   return j.dump();
 }
 
@@ -70,10 +73,12 @@ std::vector<EpochRow> read_metrics_csv(const std::string& path) {
   std::vector<EpochRow> rows;
   std::string line;
   int n = 0;
+  std::size_t columns = 14;
   while (std::getline(f, line)) {
     ++n;
     if (n == 1) {
-      if (line != kHeader) LOOM_THROW(DataError, path, ":1: unexpected header '", line, "'");
+      if (line == kHeader13) columns = 13;
+      else if (line != kHeader) LOOM_THROW(DataError, path, ":1: unexpected header '", line, "'");
       continue;
     }
     if (line.empty()) continue;
@@ -82,14 +87,16 @@ std::vector<EpochRow> read_metrics_csv(const std::string& path) {
     std::string cell;
     while (std::getline(ss, cell, ',')) cells.push_back(cell);
     if (!line.empty() && line.back() == ',') cells.push_back("");
-    if (cells.size() != 13) LOOM_THROW(DataError, path, ":", n, ": expected 13 fields, got ", cells.size());
+    if (cells.size() != columns)
+      LOOM_THROW(DataError, path, ":", n, ": expected ", columns, " fields, got ", cells.size());
     EpochRow r;
     r.epoch = static_cast<int>(parse_num(cells[0], path, n));
     r.step = static_cast<std::int64_t>(parse_num(cells[1], path, n));
     r.split = cells[2];
-    double* fields[] = {&r.loss, &r.accuracy, &r.precision, &r.recall, &r.f1,
-                        &r.auc,  &r.lr,       &r.grad_norm, &r.time_s, &r.tweets_per_s};
-    for (int i = 0; i < 10; ++i) *fields[i] = parse_num(cells[3 + i], path, n);
+    double* fields[] = {&r.loss, &r.accuracy, &r.precision, &r.recall,       &r.f1,
+                        &r.auc,  &r.lr,       &r.grad_norm, &r.time_s,       &r.tweets_per_s,
+                        &r.skipped_steps};
+    for (std::size_t i = 0; i + 3 < columns; ++i) *fields[i] = parse_num(cells[3 + i], path, n);
     rows.push_back(r);
   }
   return rows;

@@ -3,13 +3,16 @@
 // One row per epoch per split (train, val), columns fixed so scripts can rely on them (Keras's
 // CSVLogger has one row per epoch; a split column keeps train and validation values of the same
 // metric in one column, which is what plotting tools want):
-//   epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s
+//   epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s,skipped_steps
+// skipped_steps: train rows only, the optimizer steps of the epoch that fp16's loss scaler skipped
+// for inf/NaN gradients (0 for fp32 and bf16, which have no scaler).
 // A value that does not apply (AUC of the training split, precision of ...) is empty in the CSV
 // and null in the JSONL. For multi-label tasks accuracy is subset accuracy and precision, recall
 // and f1 are micro averages; for multi-class they are macro averages; for binary they are those
 // of the positive class (scikit-learn's average='binary').
 // On --resume the files are appended to, after dropping rows of epochs later than the checkpoint
 // (written by a run that died after logging but before checkpointing), so every epoch appears once.
+// Files from before the skipped_steps column (13 columns) are still read, that column empty.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +30,7 @@ struct EpochRow {
   std::string split;         // "train" | "val" | "test"
   double loss = kNone, accuracy = kNone, precision = kNone, recall = kNone, f1 = kNone, auc = kNone;
   double lr = kNone, grad_norm = kNone, time_s = kNone, tweets_per_s = kNone;
+  double skipped_steps = kNone;
 };
 
 class MetricsLog {

@@ -56,6 +56,8 @@ void visit_fields(Options& o, Visitor&& v) {
   v("threshold", o.threshold);
   v("device", o.device);
   v("precision", o.precision);
+  v("loss_scale_init", o.loss_scale_init);
+  v("loss_scale_growth_interval", o.loss_scale_growth_interval);
   v("impl", o.impl);
   v("seed", o.seed);
   v("deterministic", o.deterministic);

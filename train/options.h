@@ -64,7 +64,9 @@ struct TrainOptions {
 
   // ---- run ----
   std::string device = "auto";             // auto | cpu | cuda[:N]
-  std::string precision = "fp32";          // fp32 (fp16 / bf16 arrive with the mixed-precision issue)
+  std::string precision = "fp32";          // fp32 | bf16 | fp16 (autocast regions; F32 master weights)
+  double loss_scale_init = 65536.0;        // fp16: the loss scaler's first scale (PyTorch's 2^16)
+  std::int64_t loss_scale_growth_interval = 2000;  // fp16: finite steps before the scale doubles
   std::string impl = "auto";               // auto | cpu | cuda | cudnn (LSTM and conv kernels)
   std::uint64_t seed = 42;
   bool deterministic = false;

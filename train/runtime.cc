@@ -25,12 +25,13 @@ Device resolve_device(const std::string& flag, std::ostream& out) {
   return d;
 }
 
-void check_precision(const std::string& flag) {
-  if (flag == "fp32") return;
-  if (flag == "fp16" || flag == "bf16")
-    LOOM_THROW(Error, "--precision ", flag,
-               ": mixed-precision training arrives with the mixed-precision issue; use --precision fp32 for now");
-  LOOM_THROW(Error, "--precision: unknown value '", flag, "' (choose fp32; fp16 and bf16 are coming)");
+ops::Precision check_precision(const std::string& flag) {
+  return ops::parse_precision(flag);  // its error names the valid values
+}
+
+void note_precision(ops::Precision p, Device device, std::ostream& out) {
+  if (p == ops::Precision::F16 && device.is_cpu())
+    out << "fp16 on the CPU runs emulated through F32: slower than fp32; bf16 is the fast low precision here\n";
 }
 
 Impl resolve_impl(const std::string& flag, bool deterministic, Device device) {

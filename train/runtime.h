@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/device.h"
+#include "ops/autocast.h"
 #include "ops/impl.h"
 
 namespace loom::train {
@@ -15,8 +16,14 @@ namespace loom::train {
 // checked usable (NotCompiled / NoDevice with the reason otherwise).
 Device resolve_device(const std::string& flag, std::ostream& out);
 
-// fp32 only for now; fp16 / bf16 are accepted by the parser and refused here with a clear error.
-void check_precision(const std::string& flag);
+// --precision: fp32 | bf16 | fp16 (and ops::parse_precision's aliases); loom::Error naming the
+// valid values otherwise.
+ops::Precision check_precision(const std::string& flag);
+
+// The one-time notes on how a precision runs on `device`, printed at the start of train and eval:
+// fp16 on the CPU has no fp16 arithmetic to use and runs emulated through F32 (slower than fp32).
+// (bf16's own note, for CPUs without AVX512_BF16, is printed by the GEMM that emulates it.)
+void note_precision(ops::Precision p, Device device, std::ostream& out);
 
 // --impl for the LSTM and convolution kernels. With --deterministic on a GPU, auto becomes our own
 // CUDA kernels (no float atomics) and cudnn is refused (cuDNN's LSTM backward is not

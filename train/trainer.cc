@@ -12,6 +12,8 @@
 
 #include "ops/autograd.h"
 #include "core/error.h"
+#include "ops/autocast.h"
+#include "ops/elementwise.h"
 #include "ops/optim.h"
 #include "core/parallel.h"
 #include "data/embeddings.h"
@@ -19,6 +21,7 @@
 #include "models/factory.h"
 #include "train/checkpoint.h"
 #include "train/early_stopping.h"
+#include "train/grad_scaler.h"
 #include "train/metrics_log.h"
 #include "train/plot.h"
 #include "train/progress.h"
@@ -45,9 +48,18 @@ std::string fmt(double v, int digits = 4) {
 
 // ---- before the first epoch ----
 
+// fp16's loss scaler from the flags (PyTorch's factors; the first scale and the interval are flags).
+GradScalerConfig grad_scaler_config(const TrainOptions& o) {
+  GradScalerConfig c;
+  c.init_scale = o.loss_scale_init;
+  c.growth_interval = o.loss_scale_growth_interval;
+  return c;
+}
+
 // Refuses bad flags before anything is read or written; returns what early stopping watches.
 MonitorSpec check_options(const TrainOptions& o) {
-  check_precision(o.precision);
+  const ops::Precision precision = check_precision(o.precision);
+  if (precision == ops::Precision::F16) GradScaler check(grad_scaler_config(o));  // throws on bad scaler flags
   apply_threads(o.threads);
   LOOM_CHECK(o.epochs >= 1, "--epochs must be >= 1, got ", o.epochs);
   LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
@@ -211,6 +223,8 @@ struct Loop {
   Generator& gen;
   const MonitorSpec& monitor;
   const std::string& dir;
+  ops::Precision precision;  // the autocast region of each forward and loss (F32: none)
+  GradScaler* scaler;        // fp16's loss scaler; null for fp32 and bf16
 };
 
 // Puts the weights, optimizer moments, schedule, early stopping and dropout generator back where
@@ -226,6 +240,8 @@ void resume_from(const Loop& l, const TrainerState& state) {
   l.schedule.load_state(state.schedule);
   l.stopper.load_state(state.early_stopping);
   l.gen.set_state(state.gen_seed, state.gen_offset);
+  // A run resumed in fp16 continues its scaler; one that switches to fp16 on resume starts afresh.
+  if (l.scaler && !state.grad_scaler.is_null()) l.scaler->load_state(state.grad_scaler);
 }
 
 void print_header(const Loop& l, const models::ModelConfig& mc, std::int64_t num_parameters,
@@ -238,6 +254,16 @@ void print_header(const Loop& l, const models::ModelConfig& mc, std::int64_t num
       << "; clip-grad-norm " << o.clip_grad_norm << "; batch " << o.batch_size << ", max-len " << o.max_len << ", "
       << o.epochs << " epochs of " << steps_per_epoch << " steps; seed " << o.seed << "; " << num_threads()
       << " CPU threads\n";
+  out << "precision: " << ops::precision_name(l.precision);
+  if (l.precision == ops::Precision::F32) out << "\n";
+  else
+    out << " (autocast forward and loss; F32 master weights, gradients, clipping and AdamW)"
+        << (l.scaler ? "; loss scaler: init " + fmt(l.scaler->config().init_scale, 0) + ", x" +
+                           fmt(l.scaler->config().growth_factor, 1) + " after " +
+                           std::to_string(l.scaler->config().growth_interval) + " finite steps, x" +
+                           fmt(l.scaler->config().backoff_factor, 1) + " and skip on inf/NaN"
+                     : std::string())
+        << "\n";
   out << "loss: " << l.objective.describe() << "; early stopping on " << l.monitor.name << " (patience "
       << o.patience << ", restore best " << (o.restore_best ? "on" : "off") << ")\n";
   out << "run folder: " << f.dir << (f.resuming ? " (resuming after epoch " + std::to_string(f.state.epoch) + ")" : "")
@@ -273,38 +299,57 @@ std::int64_t count_correct(const std::vector<float>& z, const data::Batch& b, da
 
 // Running sums over the training steps of one epoch.
 struct EpochTotals {
-  double loss_sum = 0.0, norm_sum = 0.0;
+  double loss_sum = 0.0, norm_sum = 0.0;  // norm_sum: over the steps taken (a skipped step's is inf)
   std::int64_t seen = 0, correct = 0, steps = 0;
+  std::int64_t skipped = 0;               // fp16 steps skipped for inf/NaN gradients
+  std::vector<double> step_loss;          // each step's batch loss (TrainResult::step_loss)
 };
 
-// One optimizer step: forward, loss, backward, the gradient norm (clipping rides along in the
-// AdamW kernel as grad_scale: one pass over the gradients less), AdamW, the schedule.
+// One optimizer step: forward and loss (in the autocast region of the run's precision), backward,
+// the gradient norm (clipping rides along in the AdamW kernel as grad_scale: one pass over the
+// gradients less), AdamW, the schedule. fp16 scales the loss and may skip the update (GradScaler::step);
+// the schedule advances on a skipped step too, as a PyTorch loop calls scheduler.step() every
+// iteration whatever scaler.step() did.
 void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip_scale, EpochTotals& t) {
   l.optimizer.config().lr = static_cast<float>(lr);
+  const float loss_scale = l.scaler ? l.scaler->scale() : 1.0f;
   Tape tape;
-  Tensor logits, loss;
+  Tensor logits, loss, seed;
   {
     auto rec = tape.record();
-    logits = l.model.forward(batch.tokens, batch.lengths, layers::Phase::Train, l.gen);
-    loss = l.objective(logits, batch.targets);
+    {
+      // One region per step: the low-precision weight copies are made from the F32 masters as the
+      // forward first reads them and dropped at the end of the region, so they are fresh after every
+      // optimizer step. fp32 opens an F32 region: nothing is cast, the F32 path is the same.
+      const ops::AutocastScope amp(l.precision);
+      logits = l.model.forward(batch.tokens, batch.lengths, layers::Phase::Train, l.gen);
+      loss = l.objective(logits, batch.targets);
+    }
+    seed = l.scaler ? ops::scale(loss, loss_scale) : loss;  // the backward starts from loss * S
   }
   l.optimizer.zero_grad();
-  tape.backward(loss);
+  tape.backward(seed);
   tape.clear();  // activations freed before the optimizer touches memory
-  const double norm = ops::grad_norm(l.params);
-  t.norm_sum += norm;
-  if (l.o.clip_grad_norm > 0) {
-    const float coeff = ops::clip_coefficient(norm, l.o.clip_grad_norm);
-    if (l.device.is_cpu()) clip_scale.data<float>()[0] = coeff;
-    else clip_scale.copy_from(Tensor::full({1}, coeff));
-    l.optimizer.step(clip_scale);
+  if (l.scaler) {
+    const GradScaler::Step s = l.scaler->step(l.optimizer, l.params, l.o.clip_grad_norm, loss_scale, clip_scale);
+    if (s.taken) t.norm_sum += s.norm;
+    else ++t.skipped;
   } else {
-    l.optimizer.step();
+    const double norm = ops::grad_norm(l.params);
+    t.norm_sum += norm;
+    if (l.o.clip_grad_norm > 0) {
+      set_grad_scale(clip_scale, ops::clip_coefficient(norm, l.o.clip_grad_norm));
+      l.optimizer.step(clip_scale);
+    } else {
+      l.optimizer.step();
+    }
   }
   l.schedule.step();
   // The one read-back per step: the loss and the logits for the running accuracy.
   const std::int64_t b = batch.lengths.numel();
-  t.loss_sum += loss.item() * static_cast<double>(b);
+  const double batch_loss = loss.item();
+  t.loss_sum += batch_loss * static_cast<double>(b);
+  t.step_loss.push_back(batch_loss);
   t.correct += count_correct(logits.to_vector(), batch, l.p.task, l.outputs, l.o.threshold);
   t.seen += b;
 }
@@ -333,6 +378,9 @@ struct EpochRecord {
   std::int64_t step = 0;  // optimizer steps done, in total
   double train_loss = 0, train_accuracy = 0, grad_norm = 0;
   double lr = 0;          // the learning rate of the epoch's last step
+  std::int64_t skipped = 0;        // fp16 steps skipped this epoch (0 without a scaler)
+  std::int64_t skipped_total = 0;  // ... and in the whole run
+  double loss_scale = kNone;       // the scaler's scale at the end of the epoch (fp16 only)
   double train_seconds = 0, epoch_seconds = 0, tweets_per_s = 0;
   bool has_val = false;
   EvalMetrics val;
@@ -351,10 +399,16 @@ EpochRecord record_epoch(const Loop& l, int epoch, std::int64_t step, const Epoc
   r.train_seconds = seconds_since(epoch_start);
   r.train_loss = t.loss_sum / std::max<std::int64_t>(t.seen, 1);
   r.train_accuracy = static_cast<double>(t.correct) / std::max<std::int64_t>(t.seen, 1);
-  r.grad_norm = t.norm_sum / std::max<std::int64_t>(t.steps, 1);
+  r.grad_norm = t.norm_sum / std::max<std::int64_t>(t.steps - t.skipped, 1);  // over the steps taken
+  r.skipped = t.skipped;
+  if (l.scaler) {
+    r.skipped_total = l.scaler->skipped_steps();
+    r.loss_scale = l.scaler->scale();
+  }
   r.has_val = !l.p.val_rows.empty();
   if (r.has_val) {
-    const Scores scores = predict_scores(l.model, l.p.val_rows, l.p.task, l.num_labels, l.o.max_len, &l.objective);
+    const Scores scores =
+        predict_scores(l.model, l.p.val_rows, l.p.task, l.num_labels, l.o.max_len, &l.objective, 256, l.precision);
     r.val = evaluate(scores, l.p.val_rows, l.p.task, l.p.label_names, l.o.threshold).metrics;
   }
   const std::string& m = l.monitor.name;
@@ -380,6 +434,8 @@ std::string progress_line(const EpochRecord& r, int epochs, double lr_now) {
                                  {"lr", r.lr},
                                  {"grad_norm", r.grad_norm},
                                  {"tweets/s", r.tweets_per_s}});
+  if (!std::isnan(r.loss_scale))
+    line += " - skipped: " + std::to_string(r.skipped) + " - loss_scale: " + fmt(r.loss_scale, 0);
   if (r.improved) line += " *";
   if (r.reduced) line += " (lr reduced to " + fmt(lr_now, 6) + ")";
   return line;
@@ -412,6 +468,7 @@ std::vector<EpochRow> metrics_rows(const EpochRecord& r) {
   train.grad_norm = r.grad_norm;
   train.time_s = r.train_seconds;
   train.tweets_per_s = r.tweets_per_s;
+  train.skipped_steps = static_cast<double>(r.skipped);
   std::vector<EpochRow> rows{train};
   if (r.has_val) {
     EpochRow val = eval_row(r.epoch, r.step, "val", r.val);
@@ -437,6 +494,7 @@ TrainerState trainer_state(const Loop& l, const EpochRecord& r) {
   s.early_stopping = l.stopper.state();
   s.gen_seed = l.gen.seed();
   s.gen_offset = l.gen.offset();
+  if (l.scaler) s.grad_scaler = l.scaler->state();
   s.data_seed = l.o.seed;
   s.stopped_early = l.stopper.should_stop() && r.epoch < l.o.epochs;
   s.finished = s.stopped_early || r.epoch == l.o.epochs;
@@ -468,7 +526,8 @@ TrainerState save_checkpoint(const Loop& l, const EpochRecord& r, RunConfig& rc)
 void test_report(const Loop& l, int epoch, std::int64_t step, MetricsLog& log, TrainResult& result,
                  std::ostream& out) {
   const PreparedData& p = l.p;
-  const Scores scores = predict_scores(l.model, p.test_rows, p.task, l.num_labels, l.o.max_len, &l.objective);
+  const Scores scores =
+      predict_scores(l.model, p.test_rows, p.task, l.num_labels, l.o.max_len, &l.objective, 256, l.precision);
   Evaluation ev = evaluate(scores, p.test_rows, p.task, p.label_names, l.o.threshold);
   out << "\ntest: " << p.test_rows.size() << " tweets [" << p.test_source << "], loss " << fmt(ev.metrics.loss) << "\n"
       << ev.text();
@@ -506,6 +565,8 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   MonitorSpec monitor = check_options(o);
   RunFolder folder = open_run_folder(o);
   const Device device = resolve_device(o.device, out);
+  const ops::Precision precision = check_precision(o.precision);
+  note_precision(precision, device, out);
   const Impl impl = resolve_impl(o.impl, o.deterministic, device);
   const PreparedData p = load_data(o, folder, monitor, out);
   const std::int64_t num_labels = static_cast<std::int64_t>(p.label_names.size());
@@ -526,8 +587,11 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   LrSchedule schedule(schedule_config(o, steps_per_epoch, monitor));
   EarlyStopping stopper(monitor, o.patience, o.min_delta);
   Generator gen(dropout_seed(o.seed));
+  std::optional<GradScaler> scaler;  // fp16 only: bf16 has F32's exponent range
+  if (precision == ops::Precision::F16) scaler.emplace(grad_scaler_config(o));
   const Loop loop{o,         p,         num_labels, outputs, device,  *model, param_names, params,
-                  optimizer, objective, bopts,      schedule, stopper, gen,   monitor,     folder.dir};
+                  optimizer, objective, bopts,      schedule, stopper, gen,   monitor,     folder.dir,
+                  precision, scaler ? &*scaler : nullptr};
 
   RunConfig rc = run_config(o, mc, p, folder);
   if (folder.resuming) resume_from(loop, folder.state);
@@ -550,6 +614,7 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
     ++epoch;
     const auto epoch_start = Clock::now();
     const EpochTotals totals = train_epoch(loop, epoch, clip_scale, bar);
+    result.step_loss.insert(result.step_loss.end(), totals.step_loss.begin(), totals.step_loss.end());
     global_step += totals.steps;
     const EpochRecord r = record_epoch(loop, epoch, global_step, totals, epoch_start);
     out << progress_line(r, o.epochs, schedule.lr()) << "\n" << std::flush;
@@ -572,6 +637,11 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   result.epochs_done = epoch;
   result.best_epoch = stopper.best_epoch();
   result.best_value = stopper.best();
+  result.precision = ops::precision_name(precision);
+  if (scaler) {
+    result.skipped_steps = scaler->skipped_steps();
+    result.loss_scale = scaler->scale();
+  }
   if (result.interrupted) {
     out << "stopped after epoch " << epoch << "; continue with: loom train --resume " << folder.dir << "\n";
     return result;

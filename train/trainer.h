@@ -3,6 +3,8 @@
 // The loop, per epoch: a seeded batch order (data::epoch_batches(seed, epoch)), and per step
 // collate -> forward (dropout from the run's Philox generator) -> loss -> backward -> global
 // gradient-norm clip (the pre-clip norm is logged) -> AdamW with the schedule's learning rate;
+// with --precision bf16|fp16 the forward and the loss run in an autocast region and fp16 scales
+// the loss (train/grad_scaler.h), skipping the update when a gradient overflows;
 // then validation metrics, early stopping, plateau schedule, best/last checkpoints and the
 // trainer state. At the end the best weights are restored, the test split is evaluated (report
 // and confusion matrix) and the curves are plotted. Everything the next epoch depends on is in
@@ -29,9 +31,13 @@ struct TrainResult {
   std::vector<EvalMetrics> val_history;  // this call's epochs
   std::vector<double> train_loss, train_accuracy;
   std::vector<double> epoch_seconds;
+  std::vector<double> step_loss;         // this call's steps: each batch's mean loss, in order
   std::optional<Evaluation> test;        // when there was a test split
   std::int64_t test_rows = 0;
   std::int64_t num_parameters = 0;
+  std::string precision = "fp32";   // the autocast precision the run trained in
+  std::int64_t skipped_steps = 0;   // fp16: optimizer steps skipped for inf/NaN gradients, in total
+  double loss_scale = std::nan(""); // fp16: the loss scaler's scale at the end
 };
 
 // `out`: the log (run header, one line per epoch, the final report). `bar`: where the progress bar
