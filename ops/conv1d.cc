@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -163,7 +164,10 @@ Conv1dGeometry conv1d_geometry(const Tensor& x, const Tensor& weight, const Conv
   return g;
 }
 
-Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv1dOptions& options) {
+Tensor conv1d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, const Conv1dOptions& options) {
+  // In a region x, weight and bias become the region's dtype (the weight through the cache).
+  const Tensor x = autocast_input("conv1d", x_in), weight = autocast_input("conv1d", weight_in),
+               bias = autocast_input("conv1d", bias_in);
   check_input("conv1d", x);
   check_weight("conv1d", x, weight, bias, options);
   const kernels::Conv1dGeometry g = to_kernel(conv1d_geometry(x, weight, options));
@@ -204,7 +208,8 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   return y;
 }
 
-Tensor conv1d_output_lengths(const Tensor& lengths, const Conv1dGeometry& g) {
+Tensor conv1d_output_lengths(const Tensor& lengths_in, const Conv1dGeometry& g) {
+  const Tensor lengths = autocast_input("conv1d_output_lengths", lengths_in);  // integers: untouched
   LOOM_CHECK_SHAPE(lengths.dtype() == DType::I32 && lengths.ndim() == 1, "conv1d_output_lengths: lengths must be i32 [B], got ",
                    lengths.str());
   std::vector<std::int32_t> len = lengths.to_vector_i32();
@@ -213,6 +218,20 @@ Tensor conv1d_output_lengths(const Tensor& lengths, const Conv1dGeometry& g) {
 }
 
 namespace {
+
+// The filters as the autocast policy wants them (Low: weights and biases in the region's dtype,
+// through the per-region weight cache).
+// `holder` keeps the cast copies; outside a region nothing is copied.
+const std::vector<TextCnnFilter>& autocast_filters(const std::vector<TextCnnFilter>& filters,
+                                                   std::vector<TextCnnFilter>* holder) {
+  if (autocast_precision() == Precision::F32) return filters;
+  *holder = filters;
+  for (TextCnnFilter& f : *holder) {
+    f.weight = autocast_input("textcnn", f.weight);
+    f.bias = autocast_input("textcnn", f.bias);
+  }
+  return *holder;
+}
 
 // The kernel arguments of a text-CNN block (pointers of x's weights; outputs left null).
 kernels::TextCnnFwdArgs textcnn_args(const Tensor& x, const std::vector<TextCnnFilter>& filters,
@@ -255,7 +274,11 @@ const kernels::TextCnnVariantRow* textcnn_row(const Tensor& x, const Conv1dOptio
 
 }  // namespace
 
-bool textcnn_supported(const Tensor& x, const std::vector<TextCnnFilter>& filters, std::string* why_not) {
+bool textcnn_supported(const Tensor& x_in, const std::vector<TextCnnFilter>& filters_in, std::string* why_not) {
+  // Asked with the dtypes textcnn itself will see in a region.
+  const Tensor x = autocast_input("textcnn", x_in);
+  std::vector<TextCnnFilter> cast_filters;
+  const std::vector<TextCnnFilter>& filters = autocast_filters(filters_in, &cast_filters);
   std::int64_t total_F = 0;
   const kernels::TextCnnFwdArgs a = textcnn_args(x, filters, &total_F);
   const kernels::TextCnnVariantRow* row = textcnn_row(x, {});
@@ -266,8 +289,11 @@ bool textcnn_supported(const Tensor& x, const std::vector<TextCnnFilter>& filter
   return kernels::variant_supports(*row, a, why_not);
 }
 
-TextCnnResult textcnn(const Tensor& x, const Tensor& lengths, const std::vector<TextCnnFilter>& filters,
+TextCnnResult textcnn(const Tensor& x_in, const Tensor& lengths, const std::vector<TextCnnFilter>& filters_in,
                       const Conv1dOptions& block) {
+  const Tensor x = autocast_input("textcnn", x_in);
+  std::vector<TextCnnFilter> cast_filters;
+  const std::vector<TextCnnFilter>& filters = autocast_filters(filters_in, &cast_filters);
   std::int64_t total_F = 0;
   kernels::TextCnnFwdArgs a = textcnn_args(x, filters, &total_F);
   const std::int64_t T = x.dim(0), B = x.dim(1);

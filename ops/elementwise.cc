@@ -8,6 +8,7 @@
 //   mul: da += dy * b, db += dy * a (summed over rows when broadcast)
 #include "ops/elementwise.h"
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -93,8 +94,11 @@ void dropout_into(const Tensor& x, float p, std::uint64_t seed, std::uint64_t of
   run_kernel("dropout", x, a, kernels::dropout_cpu, LOOM_CUDA_FN(kernels::dropout_cuda));
 }
 
-Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+Tensor binary(BinaryOp op, const Tensor& a_in, const Tensor& b_in) {
   const char* name = binary_name(op);
+  const std::vector<Tensor> ab = autocast_inputs(name, {a_in, b_in});  // Widest in a region
+  const Tensor& a = ab[0];
+  const Tensor& b = ab[1];
   detail::check_defined(name, a, "a");
   detail::check_defined(name, b, "b");
   detail::check_float(name, a);
@@ -133,8 +137,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor unary(UnaryOp op, const Tensor& x) {
+Tensor unary(UnaryOp op, const Tensor& x_in) {
   const char* name = unary_name(op);
+  const Tensor x = autocast_input(name, x_in);  // AsIs: checks the op has a row
   detail::check_defined(name, x, "x");
   detail::check_float(name, x);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -169,7 +174,8 @@ Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Add, a, b
 Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Sub, a, b); }
 Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Mul, a, b); }
 
-Tensor scale(const Tensor& x, float alpha) {
+Tensor scale(const Tensor& x_in, float alpha) {
+  const Tensor x = autocast_input("scale", x_in);
   detail::check_defined("scale", x, "x");
   detail::check_float("scale", x);
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -182,7 +188,8 @@ Tensor sigmoid(const Tensor& x) { return unary(UnaryOp::Sigmoid, x); }
 Tensor tanh(const Tensor& x) { return unary(UnaryOp::Tanh, x); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::Relu, x); }
 
-Tensor dropout(const Tensor& x, float p, Generator& gen) {
+Tensor dropout(const Tensor& x_in, float p, Generator& gen) {
+  const Tensor x = autocast_input("dropout", x_in);
   detail::check_defined("dropout", x, "x");
   detail::check_float("dropout", x);
   LOOM_CHECK(p >= 0.0f && p < 1.0f, "dropout: p must be in [0, 1), got ", p);

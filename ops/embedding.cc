@@ -6,6 +6,7 @@
 // read-back per call).
 #include "ops/embedding.h"
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -73,7 +74,9 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
     b.mode = dw.mode;
     run_kernel("embedding", dout, b, kernels::embedding_bwd_cpu, LOOM_CUDA_FN(kernels::embedding_bwd_cuda));
   });
-  return out;
+  // In a region the gathered rows, not the table, are cast (the table stays the F32 master: one
+  // cast of T*B rows instead of V); the cast's backward hands the scatter F32 gradients.
+  return autocast_output("embedding", out);
 }
 
 }  // namespace loom::ops

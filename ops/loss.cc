@@ -3,6 +3,7 @@
 // are constants. The loss is F32 (F64 for F64 logits), a one-element tensor of shape [].
 #include "ops/loss.h"
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -33,8 +34,11 @@ void softmax_xent_fwd_checked_cpu(const kernels::SoftmaxXentFwdArgs& a) {
 
 }  // namespace
 
-Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, const Tensor& class_weight) {
+Tensor softmax_cross_entropy(const Tensor& logits_in, const Tensor& targets, const Tensor& class_weight_in) {
   const char* op = "softmax_cross_entropy";
+  // In a region: logits and class weights in F32 (log-sum-exp needs the range; the cast's backward
+  // hands the low-precision logits their gradient). Targets are integers and stay.
+  const Tensor logits = autocast_input(op, logits_in), class_weight = autocast_input(op, class_weight_in);
   detail::check_defined(op, logits, "logits");
   detail::check_defined(op, targets, "targets");
   detail::check_float(op, logits);
@@ -88,8 +92,11 @@ Tensor softmax_cross_entropy(const Tensor& logits, const Tensor& targets, const 
   return loss;
 }
 
-Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, const Tensor& pos_weight) {
+Tensor bce_with_logits(const Tensor& logits_in, const Tensor& targets_in, const Tensor& pos_weight_in) {
   const char* op = "bce_with_logits";
+  // In a region: logits, targets and pos_weight all in F32 (as softmax_cross_entropy).
+  const Tensor logits = autocast_input(op, logits_in), targets = autocast_input(op, targets_in),
+               pos_weight = autocast_input(op, pos_weight_in);
   detail::check_defined(op, logits, "logits");
   detail::check_defined(op, targets, "targets");
   detail::check_float(op, logits);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/elementwise.h"
@@ -21,8 +22,15 @@
 
 namespace loom::ops {
 
-LstmState lstm_cell(const Tensor& x, const LstmState& state, const Tensor& w_ih, const Tensor& w_hh,
-                    const Tensor& b_ih, const Tensor& b_hh) {
+LstmState lstm_cell(const Tensor& x_in, const LstmState& state_in, const Tensor& w_ih_in, const Tensor& w_hh_in,
+                    const Tensor& b_ih_in, const Tensor& b_hh_in) {
+  // In a region: x, h and the parameters in the region's dtype (weights through the cache); the
+  // cell state c keeps its dtype, as lstm_seq's kernels carry it in F32, so the mul/add below
+  // (Widest) run in F32 when c is F32, and the new h is cast back to the region's dtype at the end.
+  const char* op = "lstm_cell";
+  const Tensor x = autocast_input(op, x_in), w_ih = autocast_input(op, w_ih_in), w_hh = autocast_input(op, w_hh_in),
+               b_ih = autocast_input(op, b_ih_in), b_hh = autocast_input(op, b_hh_in);
+  const LstmState state{autocast_input(op, state_in.h), state_in.c};
   LOOM_CHECK_SHAPE(w_hh.ndim() == 2 && w_hh.dim(0) == 4 * w_hh.dim(1), "lstm_cell: w_hh must be [4H, H], got ",
                    shape_str(w_hh.shape()));
   const std::int64_t H = w_hh.dim(1);
@@ -31,7 +39,7 @@ LstmState lstm_cell(const Tensor& x, const LstmState& state, const Tensor& w_ih,
   const Tensor i = sigmoid(gate[0]), f = sigmoid(gate[1]), g = tanh(gate[2]), o = sigmoid(gate[3]);
   LstmState next;
   next.c = add(mul(f, state.c), mul(i, g));
-  next.h = mul(o, tanh(next.c));
+  next.h = autocast_output(op, mul(o, tanh(next.c)));
   return next;
 }
 
@@ -157,8 +165,18 @@ Impl impl_of(const LstmVariantRow& row) {
 
 }  // namespace
 
-LstmSeqResult lstm_seq(const Tensor& x, const Tensor& lengths, const std::vector<LstmDirectionParams>& dirs,
+LstmSeqResult lstm_seq(const Tensor& x_in, const Tensor& lengths, const std::vector<LstmDirectionParams>& dirs_in,
                        const LstmSeqOptions& options) {
+  // In a region: x, the weights (through the cache), biases and initial states in the region's
+  // dtype; the kernels keep gates and cell states in F32 inside.
+  const Tensor x = autocast_input("lstm_seq", x_in);
+  std::vector<LstmDirectionParams> cast_dirs;  // filled in a region only: no copy outside one
+  if (autocast_precision() != Precision::F32) {
+    cast_dirs = dirs_in;
+    for (LstmDirectionParams& p : cast_dirs)
+      for (Tensor* t : {&p.w_ih, &p.w_hh, &p.b_ih, &p.b_hh, &p.h0, &p.c0}) *t = autocast_input("lstm_seq", *t);
+  }
+  const std::vector<LstmDirectionParams>& dirs = cast_dirs.empty() ? dirs_in : cast_dirs;
   detail::check_defined("lstm_seq", x, "x");
   detail::check_float("lstm_seq", x);
   LOOM_CHECK_SHAPE(x.ndim() == 3, "lstm_seq: x must be [T, B, C], got ", shape_str(x.shape()));

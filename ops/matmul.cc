@@ -7,6 +7,7 @@
 // Accumulate is a GEMM with beta = 1, so no temporary is ever made for a gradient.
 #include "ops/matmul.h"
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -54,7 +55,8 @@ void sum_rows_into(const Tensor& src, std::int64_t rows, std::int64_t cols, cons
 
 }  // namespace
 
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
+  const Tensor a = autocast_input("matmul", a_in), b = autocast_input("matmul", b_in);
   detail::check_defined("matmul", a, "a");
   detail::check_defined("matmul", b, "b");
   detail::check_float("matmul", a);
@@ -78,7 +80,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return y;
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
+  // In a region all three become the region's dtype (the weight through the per-region cache).
+  const Tensor x = autocast_input("linear", x_in), weight = autocast_input("linear", weight_in),
+               bias = autocast_input("linear", bias_in);
   detail::check_defined("linear", x, "x");
   detail::check_defined("linear", weight, "weight");
   detail::check_float("linear", x);

@@ -1,6 +1,7 @@
 // ops/pool.cc: max_pool1d and the global max / mean over time, with lengths and autograd.
 #include "ops/pool.h"
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -25,7 +26,8 @@ const std::int32_t* lengths_ptr(const Tensor& lengths) {
   return lengths.defined() ? lengths.data<std::int32_t>() : nullptr;
 }
 
-Tensor global_pool(const char* name, kernels::TimeReduce op, const Tensor& x, const Tensor& lengths) {
+Tensor global_pool(const char* name, kernels::TimeReduce op, const Tensor& x_in, const Tensor& lengths) {
+  const Tensor x = autocast_input(name, x_in);  // AsIs: checks the op has a row
   check_pool_input(name, x, lengths);
   const std::int64_t T = x.dim(0), B = x.dim(1), C = x.dim(2);
   Tensor y = Tensor::empty({B, C}, x.dtype(), x.device());
@@ -65,7 +67,8 @@ Tensor global_pool(const char* name, kernels::TimeReduce op, const Tensor& x, co
 
 }  // namespace
 
-MaxPool1dResult max_pool1d(const Tensor& x, const Tensor& lengths, std::int64_t kernel, std::int64_t stride) {
+MaxPool1dResult max_pool1d(const Tensor& x_in, const Tensor& lengths, std::int64_t kernel, std::int64_t stride) {
+  const Tensor x = autocast_input("max_pool1d", x_in);  // AsIs: checks the op has a row
   check_pool_input("max_pool1d", x, lengths);
   LOOM_CHECK_SHAPE(kernel >= 1 && stride >= 1, "max_pool1d: kernel and stride must be >= 1, got ", kernel, " and ",
                    stride);

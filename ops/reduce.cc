@@ -3,6 +3,7 @@
 // Backward broadcasts dy back: dx[r, c] (+)= scale * dy[c or r].
 #include "ops/reduce.h"
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -11,7 +12,8 @@
 namespace loom::ops {
 namespace {
 
-Tensor reduce(const char* op, const Tensor& x, ReduceDim dim, bool mean) {
+Tensor reduce(const char* op, const Tensor& x_in, ReduceDim dim, bool mean) {
+  const Tensor x = autocast_input(op, x_in);  // F32 in a region: one rounding of a long sum would cost 2^-9
   detail::check_defined(op, x, "x");
   detail::check_float(op, x);
   LOOM_CHECK_SHAPE(x.ndim() >= 1, op, ": needs at least one dimension, got ", x.str());

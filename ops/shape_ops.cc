@@ -9,6 +9,7 @@
 
 #include <numeric>
 
+#include "ops/autocast.h"
 #include "ops/autograd.h"
 #include "ops/dispatch.h"
 #include "ops/op_util.h"
@@ -56,7 +57,8 @@ kernels::CopyBlockArgs column_block(std::int64_t rows, std::int64_t width, std::
 
 }  // namespace
 
-Tensor concat0(const std::vector<Tensor>& parts) {
+Tensor concat0(const std::vector<Tensor>& parts_in) {
+  const std::vector<Tensor> parts = autocast_inputs("concat0", parts_in);  // Widest in a region
   LOOM_CHECK_SHAPE(!parts.empty(), "concat0: no tensors to join");
   const Tensor& first = parts[0];
   detail::check_defined("concat0", first, "part 0");
@@ -116,7 +118,8 @@ Tensor concat0(const std::vector<Tensor>& parts) {
   return y;
 }
 
-Tensor reshape(const Tensor& x, const Shape& shape) {
+Tensor reshape(const Tensor& x_in, const Shape& shape) {
+  const Tensor x = autocast_input("reshape", x_in);  // AsIs: checks the op has a row
   detail::check_defined("reshape", x, "x");
   Tensor y = x.reshape(shape);
   record_op("reshape", {&x}, {&y}, [](Node& node) {
@@ -127,7 +130,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   return y;
 }
 
-Tensor slice0(const Tensor& x, std::int64_t begin, std::int64_t end) {
+Tensor slice0(const Tensor& x_in, std::int64_t begin, std::int64_t end) {
+  const Tensor x = autocast_input("slice0", x_in);  // AsIs: checks the op has a row
   detail::check_defined("slice0", x, "x");
   Tensor y = x.slice(begin, end);
   record_op("slice0", {&x}, {&y}, [begin](Node& node) {
@@ -141,7 +145,8 @@ Tensor slice0(const Tensor& x, std::int64_t begin, std::int64_t end) {
   return y;
 }
 
-Tensor concat_last(const std::vector<Tensor>& parts) {
+Tensor concat_last(const std::vector<Tensor>& parts_in) {
+  const std::vector<Tensor> parts = autocast_inputs("concat_last", parts_in);  // Widest in a region
   LOOM_CHECK_SHAPE(!parts.empty(), "concat_last: no tensors to join");
   const Tensor& first = parts[0];
   detail::check_defined("concat_last", first, "part 0");
@@ -202,7 +207,8 @@ Tensor concat_last(const std::vector<Tensor>& parts) {
   return y;
 }
 
-std::vector<Tensor> split_last(const Tensor& x, const std::vector<std::int64_t>& widths) {
+std::vector<Tensor> split_last(const Tensor& x_in, const std::vector<std::int64_t>& widths) {
+  const Tensor x = autocast_input("split_last", x_in);  // AsIs: checks the op has a row
   detail::check_defined("split_last", x, "x");
   LOOM_CHECK_SHAPE(x.ndim() >= 1 && !widths.empty(), "split_last: needs a tensor with dimensions and widths, got ",
                    x.str());
