@@ -86,9 +86,22 @@
 // The GEMMs dominate (H = 256, C = 128: 2 G (C + H) = 786 k flops per row against 23 H = 5.9 k),
 // so the CPU path runs at whatever the BLAS reaches on [B, H] x [H, G] recurrent products.
 //
-// Precision: F32 and F64 storage run in their own type. F16 / BF16 are widened to F32 once at
-// entry, run the float path, and every output is rounded once at the end; gradients that
-// accumulate are widened first, so the sum happens in F32 and rounds once (lstm_widen_cpu.h).
+// Precision: F32 and F64 storage run in their own type. F16 is widened to F32 once at entry, runs
+// the float path, and every output is rounded once at the end; gradients that accumulate are
+// widened first, so the sum happens in F32 and rounds once (lstm_widen_cpu.h). BF16 runs natively
+// (template arguments C = float, S = BFloat16): what feeds a GEMM is bf16 and every GEMM
+// accumulates in F32 (GemmOut::F32); what the recurrence carries or sums is F32 (architecture
+// section 7: the cell state stays F32). Per step, forward:
+//   Zx = x W_ih^T (bf16 x bf16 -> F32, all T*B rows once)   Zh = h W_hh^T (bf16 h, kept only in bf16)
+//   the pointwise pass reads F32 Zx, Zh, bias, c; writes F32 c, saved c and gates, and h, y in bf16
+// and backward:
+//   the pass writes dz in F32 (summed into db) and a bf16 copy that feeds dh_prev = dz W_hh (F32
+//   out), and after the loop dW_ih, dW_hh (with Hprev in bf16: it is the forward's bf16 h) and dx.
+// The F32 extras are the inputs that are no GEMM operand (bias, c0; dy, dh_n, dc_n: widened once)
+// and every output but y and h_n (c_n and all gradients: produced in F32, Accumulate adding onto
+// the widened old value, rounded once). Versus the widened path this rounds h and dz to bf16 before
+// each GEMM, which is the error tests/kernels/test_lstm_cpu_bf16.cc bounds; memory: Hprev and the
+// GEMM copy of dZ are bf16, h needs no F32 copy.
 //
 // Twins (the same names for the same things: time_of, Z / dZ, i f g o, c, h, c_prev, tanh_c):
 // lstm_reference.cc (plain loops), lstm_cuda_time_loop.cu (the GPU time loop and fused pointwise
@@ -145,16 +158,30 @@ inline void store(C& dst, C value, GradMode mode) {
   dst = mode == GradMode::Accumulate ? dst + value : value;
 }
 
+// S is the type GEMM operands are stored in, C the compute type: (double, double), (float, float),
+// or (float, BFloat16) for the native BF16 path, where only what feeds a GEMM (x, the weights, h0,
+// h, dz) and y, h_n are bf16, and everything else (cell state, gates, carries, sums) is F32.
+template <typename S>
+constexpr bool kBf16 = std::is_same_v<S, BFloat16>;
+
+template <typename S, typename C>
+inline S put(C v) {
+  if constexpr (kBf16<S>) return BFloat16{float_to_bf16_bits(v)};
+  else return v;
+}
+
 // Inside the parallel regions below, gemm_cpu runs single-threaded BLAS on the calling thread.
-template <typename C>
-void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* A, int64_t lda, const C* B,
+// BF16 operands give an F32 C (GemmOut::F32): the accumulator is never rounded.
+template <typename S, typename C>
+void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const S* A, int64_t lda, const S* B,
           int64_t ldb, float beta, C* Cout, int64_t ldc) {
   GemmArgs g;
   g.trans_a = ta;
   g.trans_b = tb;
   g.M = M, g.N = N, g.K = K;
   g.beta = beta;
-  g.dtype = std::is_same_v<C, double> ? DType::F64 : DType::F32;
+  g.dtype = std::is_same_v<S, double> ? DType::F64 : kBf16<S> ? DType::BF16 : DType::F32;
+  g.out = kBf16<S> ? GemmOut::F32 : GemmOut::Storage;
   g.A = A, g.lda = lda, g.B = B, g.ldb = ldb, g.C = Cout, g.ldc = ldc;
   gemm_cpu(g);
 }
@@ -219,28 +246,31 @@ Plan make_plan(const LstmSeqFwdArgs& a, const char* op) {
 
 // ---- forward -------------------------------------------------------------------------------------
 
-template <typename C>
+template <typename C, typename S>
 struct FwdScratch {
-  std::unique_ptr<C[]> Zx, Zh, h, c;  // [T*B, G], [B, G], [B, H], [B, H]
+  std::unique_ptr<C[]> Zx, Zh;  // [T*B, G], [B, G]
+  std::unique_ptr<S[]> h;       // [B, H]: h feeds only the recurrent GEMM, so it is stored like x
+  std::unique_ptr<C[]> c;       // [B, H]
 };
 
-template <typename C>
-void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch<C>& w) {
+// S = BFloat16: x, w_ih, w_hh, h0, y, h_n are bf16; bias, c0, c_n arrive as F32 (forward_bf16).
+template <typename C, typename S>
+void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch<C, S>& w) {
   const LstmDirection& dir = a.dirs[d];
   const int64_t T = a.T, B = a.B, H = a.H, G = 4 * H, DH = a.D * H;
-  const C* x = static_cast<const C*>(a.x);
-  const C* w_ih = static_cast<const C*>(dir.w_ih);
-  const C* w_hh = static_cast<const C*>(dir.w_hh);
+  const S* x = static_cast<const S*>(a.x);
+  const S* w_ih = static_cast<const S*>(dir.w_ih);
+  const S* w_hh = static_cast<const S*>(dir.w_hh);
   const C* bias = static_cast<const C*>(dir.bias);
-  const C* h0 = static_cast<const C*>(dir.h0);
+  const S* h0 = static_cast<const S*>(dir.h0);
   const C* c0 = static_cast<const C*>(dir.c0);
-  C* y = static_cast<C*>(a.y) + d * H;  // this direction's columns; rows are DH apart
+  S* y = static_cast<S*>(a.y) + d * H;  // this direction's columns; rows are DH apart
   C* c_saved = static_cast<C*>(dir.c_saved);
   C* gates_saved = static_cast<C*>(dir.gates_saved);
   const bool training = c_saved != nullptr && gates_saved != nullptr;
   C* Zx = w.Zx.get();
   C* Zh = w.Zh.get();
-  C* h_state = w.h.get();  // the running state of each row, as in the CUDA twin
+  S* h_state = w.h.get();  // the running state of each row, as in the CUDA twin
   C* c_state = w.c.get();
 
 #pragma omp parallel num_threads(p.threads)
@@ -248,84 +278,94 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
     const int k = omp_get_thread_num(), nt = omp_get_num_threads();
     // The input half of z does not depend on the recurrence: all T*B rows at once.
     const Range r = even_split(T * B, k, nt);
-    gemm<C>(Transpose::No, Transpose::Yes, r.end - r.begin, G, a.C, x + r.begin * a.C, a.C, w_ih, a.C, 0.0f,
-            Zx + r.begin * G, G);
+    gemm(Transpose::No, Transpose::Yes, r.end - r.begin, G, a.C, x + r.begin * a.C, a.C, w_ih, a.C, 0.0f,
+         Zx + r.begin * G, G);
 #pragma omp barrier
     // From here on this thread owns its rows: their state, Zh rows, y, saved c and gates.
     const Range rows = row_split(p, k, nt);
     for (int64_t bj = rows.begin * H; bj < rows.end * H; ++bj) {
-      h_state[bj] = h0 != nullptr ? h0[bj] : C(0);
+      h_state[bj] = h0 != nullptr ? h0[bj] : put<S>(C(0));
       c_state[bj] = c0 != nullptr ? c0[bj] : C(0);
     }
     for (int64_t s = 0; s < T; ++s) {
       const int64_t end = running_end(p, rows, s);
       if (end == rows.begin) break;  // rows only finish: nothing runs from here on
-      gemm<C>(Transpose::No, Transpose::Yes, end - rows.begin, G, H, h_state + rows.begin * H, H, w_hh, H, 0.0f,
-              Zh + rows.begin * G, G);
+      gemm(Transpose::No, Transpose::Yes, end - rows.begin, G, H, h_state + rows.begin * H, H, w_hh, H, 0.0f,
+           Zh + rows.begin * G, G);
       for (int64_t b = rows.begin; b < end; ++b) {
         const int64_t len = p.len[static_cast<std::size_t>(b)];
         if (s >= len) continue;  // a finished row keeps its state: it is the row's final state
         const int64_t tb = time_of(dir.reverse, len, s) * B + b;
         const C* zx = Zx + tb * G;
         const C* zh = Zh + b * G;
-        if constexpr (std::is_same_v<C, float>) {  // vectorized, polynomial exp: lstm_pointwise_cpu.h
+        if constexpr (kBf16<S>) {  // h and y rounded to bf16 in the pass
+          lstm_cpu::PointwiseFwd pw{zx, zh, bias, c_state + b * H, nullptr, nullptr,
+                                    training ? c_saved + tb * H : nullptr, training ? gates_saved + tb * G : nullptr};
+          pw.h_bf16 = &h_state[b * H].bits, pw.y_bf16 = &y[tb * DH].bits;
+          lstm_cpu::pointwise_fwd(pw, H);
+        } else if constexpr (std::is_same_v<C, float>) {  // vectorized, polynomial exp: lstm_pointwise_cpu.h
           lstm_cpu::pointwise_fwd({zx, zh, bias, c_state + b * H, h_state + b * H, y + tb * DH,
                                    training ? c_saved + tb * H : nullptr, training ? gates_saved + tb * G : nullptr},
                                   H);
-          continue;
-        }
-        for (int64_t j = 0; j < H; ++j) {
-          const C i = sigmoid(zx[j] + zh[j] + bias[j]);
-          const C f = sigmoid(zx[H + j] + zh[H + j] + bias[H + j]);
-          const C g = std::tanh(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
-          const C o = sigmoid(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
-          const C c = f * c_state[b * H + j] + i * g;
-          const C h = o * std::tanh(c);
-          c_state[b * H + j] = c;
-          h_state[b * H + j] = h;
-          y[tb * DH + j] = h;
-          if (training) {
-            c_saved[tb * H + j] = c;
-            C* gate = gates_saved + tb * G;
-            gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o;
+        } else {  // F64: the equations as written, with std::exp and std::tanh
+          for (int64_t j = 0; j < H; ++j) {
+            const C i = sigmoid(zx[j] + zh[j] + bias[j]);
+            const C f = sigmoid(zx[H + j] + zh[H + j] + bias[H + j]);
+            const C g = std::tanh(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
+            const C o = sigmoid(zx[3 * H + j] + zh[3 * H + j] + bias[3 * H + j]);
+            const C c = f * c_state[b * H + j] + i * g;
+            const C h = o * std::tanh(c);
+            c_state[b * H + j] = c;
+            h_state[b * H + j] = h;
+            y[tb * DH + j] = h;
+            if (training) {
+              c_saved[tb * H + j] = c;
+              C* gate = gates_saved + tb * G;
+              gate[j] = i, gate[H + j] = f, gate[2 * H + j] = g, gate[3 * H + j] = o;
+            }
           }
         }
       }
     }
     for (int64_t b = rows.begin; b < rows.end; ++b)  // padding of y is defined as zero (lstm.h)
-      for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) std::fill_n(y + (t * B + b) * DH, H, C(0));
+      for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) std::fill_n(y + (t * B + b) * DH, H, put<S>(C(0)));
     if (dir.h_n != nullptr)
-      std::copy(h_state + rows.begin * H, h_state + rows.end * H, static_cast<C*>(dir.h_n) + rows.begin * H);
+      std::copy(h_state + rows.begin * H, h_state + rows.end * H, static_cast<S*>(dir.h_n) + rows.begin * H);
     if (dir.c_n != nullptr)
       std::copy(c_state + rows.begin * H, c_state + rows.end * H, static_cast<C*>(dir.c_n) + rows.begin * H);
   }
 }
 
-template <typename C>
+template <typename C, typename S = C>
 void forward(const LstmSeqFwdArgs& a, const Plan& p) {
   const int64_t G = 4 * a.H;
-  FwdScratch<C> w{scratch<C>(a.T * a.B * G), scratch<C>(a.B * G), scratch<C>(a.B * a.H), scratch<C>(a.B * a.H)};
-  for (int d = 0; d < a.D; ++d) forward_direction<C>(a, d, p, w);
+  FwdScratch<C, S> w{scratch<C>(a.T * a.B * G), scratch<C>(a.B * G), scratch<S>(a.B * a.H), scratch<C>(a.B * a.H)};
+  for (int d = 0; d < a.D; ++d) forward_direction<C, S>(a, d, p, w);
 }
 
 // ---- backward ------------------------------------------------------------------------------------
 
-template <typename C>
+template <typename C, typename S>
 struct BwdScratch {
-  std::unique_ptr<C[]> dZ, Hprev, dz_step, dh, dc, zeros;  // [T*B, G], [T*B, H], [B, G], [B, H] x 3
+  std::unique_ptr<C[]> dZ;                // [T*B, G]
+  std::unique_ptr<S[]> dZs, Hprev, dz_step;  // [T*B, G] (BF16 only: dZ rounded, for the GEMMs), [T*B, H], [B, G]
+  std::unique_ptr<C[]> dh, dc, zeros;     // [B, H] x 3
+  std::unique_ptr<S[]> zeros_s;           // [B, H]
 };
 
-template <typename C>
-void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratch<C>& w) {
+// S = BFloat16: x, w_ih, w_hh, h0 are bf16 and feed the GEMMs; everything else (c0, dy, dh_n, dc_n,
+// every gradient) arrives as F32 (backward_bf16), so sums and accumulation happen in F32.
+template <typename C, typename S>
+void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratch<C, S>& w) {
   const LstmSeqFwdArgs& fa = a.fwd;
   const LstmDirection& dir = fa.dirs[d];
   const LstmDirectionGrad& gr = a.grads[d];
   const int64_t T = fa.T, B = fa.B, Cin = fa.C, H = fa.H, G = 4 * H, DH = fa.D * H, N = T * B;
   const C* zeros = w.zeros.get();  // stands in for every nullable input: nullptr means zeros
-  const C* x = static_cast<const C*>(fa.x);
-  const C* w_ih = static_cast<const C*>(dir.w_ih);
-  const C* w_hh = static_cast<const C*>(dir.w_hh);
-  const C* h0 = dir.h0 != nullptr ? static_cast<const C*>(dir.h0) : zeros;
+  const S* x = static_cast<const S*>(fa.x);
+  const S* w_ih = static_cast<const S*>(dir.w_ih);
+  const S* w_hh = static_cast<const S*>(dir.w_hh);
+  const S* h0 = dir.h0 != nullptr ? static_cast<const S*>(dir.h0) : w.zeros_s.get();
   const C* c0 = dir.c0 != nullptr ? static_cast<const C*>(dir.c0) : zeros;
   const C* c_saved = static_cast<const C*>(dir.c_saved);
   const C* gates_saved = static_cast<const C*>(dir.gates_saved);
@@ -333,8 +373,11 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
   const C* dh_n = gr.dh_n != nullptr ? static_cast<const C*>(gr.dh_n) : zeros;
   const C* dc_n = gr.dc_n != nullptr ? static_cast<const C*>(gr.dc_n) : zeros;
   C* dZ = w.dZ.get();
-  C* Hprev = w.Hprev.get();
-  C* dz_step = w.dz_step.get();
+  S* dZs = nullptr;  // what the GEMMs read: dZ itself, or its bf16 copy
+  if constexpr (kBf16<S>) dZs = w.dZs.get();
+  else dZs = dZ;
+  S* Hprev = w.Hprev.get();
+  S* dz_step = w.dz_step.get();
   C* dh = w.dh.get();  // dh_carry: from step s + 1's dz W_hh, per row
   C* dc = w.dc.get();  // dc_carry: dc f of step s + 1, per row
   // A step's rows sit at one t of dZ unless reverse rows have different lengths; then they are
@@ -352,9 +395,10 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
     for (int64_t b = rows.begin; b < rows.end; ++b)
       for (int64_t t = p.len[static_cast<std::size_t>(b)]; t < T; ++t) {
         std::fill_n(dZ + (t * B + b) * G, G, C(0));
-        std::fill_n(Hprev + (t * B + b) * H, H, C(0));
+        if constexpr (kBf16<S>) std::fill_n(dZs + (t * B + b) * G, G, put<S>(C(0)));
+        std::fill_n(Hprev + (t * B + b) * H, H, put<S>(C(0)));
       }
-    if (gather) std::fill(dz_step + rows.begin * G, dz_step + rows.end * G, C(0));
+    if (gather) std::fill(dz_step + rows.begin * G, dz_step + rows.end * G, put<S>(C(0)));
 
     for (int64_t s = T - 1; s >= 0; --s) {
       const int64_t end = running_end(p, rows, s);
@@ -372,8 +416,13 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
         const C* dc_in = last ? dc_n + b * H : dc + b * H;
         C* dz = dZ + tb * G;
         // This step's h is the h_prev of the row's next step; h0 is the h_prev of its first.
-        C* h_next = last ? nullptr : Hprev + (time_of(dir.reverse, len, s + 1) * B + b) * H;
-        if constexpr (std::is_same_v<C, float>) {  // the same tanh as the forward: h_next is its h
+        S* h_next = last ? nullptr : Hprev + (time_of(dir.reverse, len, s + 1) * B + b) * H;
+        if constexpr (kBf16<S>) {  // also dz and h rounded to bf16 for the GEMMs
+          lstm_cpu::PointwiseBwd pw{gate, c_t, c_prev, dy_t, dh_in, dc_in, dz, dc + b * H, nullptr};
+          pw.dz_bf16 = &dZs[tb * G].bits;
+          pw.h_next_bf16 = h_next != nullptr ? &h_next->bits : nullptr;
+          lstm_cpu::pointwise_bwd(pw, H);
+        } else if constexpr (std::is_same_v<C, float>) {  // the same tanh as the forward: h_next is its h
           lstm_cpu::pointwise_bwd({gate, c_t, c_prev, dy_t, dh_in, dc_in, dz, dc + b * H, h_next}, H);
         } else {
         for (int64_t j = 0; j < H; ++j) {
@@ -391,12 +440,12 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
         }
         }
         if (s == 0) std::copy_n(h0 + b * H, H, Hprev + tb * H);
-        if (gather) std::copy_n(dz, G, dz_step + b * G);
+        if (gather) std::copy_n(dZs + tb * G, G, dz_step + b * G);
       }
       if (s == 0 && gr.dh0 == nullptr) break;  // step 0's dh_prev is dh0 and nothing else
-      const C* dz_rows = gather ? dz_step : dZ + time_of(dir.reverse, p.len[0], s) * B * G;
-      gemm<C>(Transpose::No, Transpose::No, end - rows.begin, H, G, dz_rows + rows.begin * G, G, w_hh, H, 0.0f,
-              dh + rows.begin * H, H);
+      const S* dz_rows = gather ? dz_step : dZs + time_of(dir.reverse, p.len[0], s) * B * G;
+      gemm(Transpose::No, Transpose::No, end - rows.begin, H, G, dz_rows + rows.begin * G, G, w_hh, H, 0.0f,
+           dh + rows.begin * H, H);
     }
     // A row of length 0 never ran: its initial state's gradient is what arrived at its final state.
     for (int64_t b = rows.begin; b < rows.end; ++b) {
@@ -412,15 +461,15 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
     const Range gates = even_split(G, k, nt);
     const int64_t m = gates.end - gates.begin;
     if (gr.dw_ih != nullptr)
-      gemm<C>(Transpose::Yes, Transpose::No, m, Cin, N, dZ + gates.begin, G, x, Cin, param_beta,
-              static_cast<C*>(gr.dw_ih) + gates.begin * Cin, Cin);
+      gemm(Transpose::Yes, Transpose::No, m, Cin, N, dZs + gates.begin, G, x, Cin, param_beta,
+           static_cast<C*>(gr.dw_ih) + gates.begin * Cin, Cin);
     if (gr.dw_hh != nullptr)
-      gemm<C>(Transpose::Yes, Transpose::No, m, H, N, dZ + gates.begin, G, Hprev, H, param_beta,
-              static_cast<C*>(gr.dw_hh) + gates.begin * H, H);
+      gemm(Transpose::Yes, Transpose::No, m, H, N, dZs + gates.begin, G, Hprev, H, param_beta,
+           static_cast<C*>(gr.dw_hh) + gates.begin * H, H);
     if (a.dx != nullptr) {
       const Range r = even_split(N, k, nt);
-      gemm<C>(Transpose::No, Transpose::No, r.end - r.begin, Cin, G, dZ + r.begin * G, G, w_ih, Cin, dx_beta,
-              static_cast<C*>(a.dx) + r.begin * Cin, Cin);
+      gemm(Transpose::No, Transpose::No, r.end - r.begin, Cin, G, dZs + r.begin * G, G, w_ih, Cin, dx_beta,
+           static_cast<C*>(a.dx) + r.begin * Cin, Cin);
     }
     if (gr.dbias != nullptr) {
       C* db = static_cast<C*>(gr.dbias);
@@ -435,14 +484,15 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
   }
 }
 
-template <typename C>
+template <typename C, typename S = C>
 void backward(const LstmSeqBwdArgs& a, const Plan& p) {
   const LstmSeqFwdArgs& fa = a.fwd;
   const int64_t N = fa.T * fa.B, G = 4 * fa.H, BH = fa.B * fa.H;
-  BwdScratch<C> w{scratch<C>(N * G), scratch<C>(N * fa.H), scratch<C>(fa.B * G),
-                  scratch<C>(BH),    scratch<C>(BH),       scratch<C>(BH)};
+  BwdScratch<C, S> w{scratch<C>(N * G),  scratch<S>(kBf16<S> ? N * G : 0), scratch<S>(N * fa.H), scratch<S>(fa.B * G),
+                     scratch<C>(BH),     scratch<C>(BH),                     scratch<C>(BH),       scratch<S>(BH)};
   std::fill_n(w.zeros.get(), BH, C(0));
-  for (int d = 0; d < fa.D; ++d) backward_direction<C>(a, d, p, w);
+  std::fill_n(w.zeros_s.get(), BH, put<S>(C(0)));
+  for (int d = 0; d < fa.D; ++d) backward_direction<C, S>(a, d, p, w);
 }
 
 }  // namespace
@@ -454,8 +504,10 @@ void lstm_seq_fwd_cpu(const LstmSeqFwdArgs& a) {
   switch (a.dtype) {
     case DType::F32: forward<float>(a, p); return;
     case DType::F64: forward<double>(a, p); return;
-    case DType::F16:
-    case DType::BF16:
+    case DType::BF16:  // native: lstm_widen_cpu.h widens only what is no GEMM operand
+      lstm_cpu::forward_bf16_native(a, [&](const LstmSeqFwdArgs& mixed) { forward<float, BFloat16>(mixed, p); });
+      return;
+    case DType::F16:  // widened: F16 GEMMs with an F32 C have no fast CPU route to gain from
       lstm_cpu::forward_widened(a, [&](const LstmSeqFwdArgs& f32) { forward<float>(f32, p); });
       return;
     case DType::I32: break;  // rejected by make_plan
@@ -472,8 +524,10 @@ void lstm_seq_bwd_cpu(const LstmSeqBwdArgs& a) {
   switch (a.fwd.dtype) {
     case DType::F32: backward<float>(a, p); return;
     case DType::F64: backward<double>(a, p); return;
-    case DType::F16:
     case DType::BF16:
+      lstm_cpu::backward_bf16_native(a, [&](const LstmSeqBwdArgs& mixed) { backward<float, BFloat16>(mixed, p); });
+      return;
+    case DType::F16:
       lstm_cpu::backward_widened(a, [&](const LstmSeqBwdArgs& f32) { backward<float>(f32, p); });
       return;
     case DType::I32: break;

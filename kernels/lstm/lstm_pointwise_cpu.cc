@@ -54,11 +54,19 @@ LOOM_INLINE float exp_poly(float x) {
   return p * bits_to_float((ni + 127) << 23);
 }
 
+// float -> bf16 bits, round to nearest even; the same bits as core/dtype.h's float_to_bf16_bits,
+// written without a branch so that it vectorizes.
+LOOM_INLINE std::uint16_t bf16_round(float f) {
+  const std::uint32_t u = static_cast<std::uint32_t>(float_to_bits(f));
+  const std::uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  return static_cast<std::uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? 0x7fffu : rounded);
+}
+
 LOOM_INLINE float sigmoid_poly(float z) { return 1.0f / (1.0f + exp_poly(-z)); }
 
 LOOM_INLINE float tanh_poly(float x) { return 1.0f - 2.0f / (exp_poly(2.0f * x) + 1.0f); }
 
-template <bool kTraining>
+template <bool kTraining, bool kBf16>
 LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
   const float* zx = p.zx;
   const float* zh = p.zh;
@@ -68,6 +76,8 @@ LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
   float* y = p.y;
   float* c_saved = p.c_saved;
   float* gates = p.gates;
+  std::uint16_t* h16 = p.h_bf16;
+  std::uint16_t* y16 = p.y_bf16;
 #pragma GCC ivdep
   for (std::int64_t j = 0; j < H; ++j) {
     const float i = sigmoid_poly(zx[j] + zh[j] + bias[j]);
@@ -77,8 +87,12 @@ LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
     const float c = f * c_state[j] + i * g;
     const float h = o * tanh_poly(c);
     c_state[j] = c;
-    h_state[j] = h;
-    y[j] = h;
+    if constexpr (kBf16) {
+      h16[j] = y16[j] = bf16_round(h);
+    } else {
+      h_state[j] = h;
+      y[j] = h;
+    }
     if constexpr (kTraining) {
       c_saved[j] = c;
       gates[j] = i, gates[H + j] = f, gates[2 * H + j] = g, gates[3 * H + j] = o;
@@ -86,7 +100,7 @@ LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
   }
 }
 
-template <bool kHNext>
+template <bool kHNext, bool kBf16>
 LOOM_INLINE void bwd_body(const PointwiseBwd& p, std::int64_t H) {
   const float* gate = p.gates;
   const float* c_t = p.c;
@@ -97,6 +111,8 @@ LOOM_INLINE void bwd_body(const PointwiseBwd& p, std::int64_t H) {
   float* dz = p.dz;
   float* dc_out = p.dc_out;
   float* h_next = p.h_next;
+  std::uint16_t* dz16 = p.dz_bf16;
+  std::uint16_t* h_next16 = p.h_next_bf16;
   // dc_out may be dc_in: unit j reads dc_in[j] before it writes dc_out[j], and no unit touches
   // another's, so there is no dependence between iterations (what ivdep promises).
 #pragma GCC ivdep
@@ -106,36 +122,49 @@ LOOM_INLINE void bwd_body(const PointwiseBwd& p, std::int64_t H) {
     const float dh_t = dy[j] + dh_in[j];
     const float dc_t = dc_in[j] + dh_t * o * (1.0f - tanh_c * tanh_c);
     const float d_o = dh_t * tanh_c, d_i = dc_t * g, d_g = dc_t * i, d_f = dc_t * c_prev[j];
-    dz[j] = d_i * i * (1.0f - i);
-    dz[H + j] = d_f * f * (1.0f - f);
-    dz[2 * H + j] = d_g * (1.0f - g * g);
-    dz[3 * H + j] = d_o * o * (1.0f - o);
+    const float dzi = d_i * i * (1.0f - i), dzf = d_f * f * (1.0f - f);
+    const float dzg = d_g * (1.0f - g * g), dzo = d_o * o * (1.0f - o);
+    dz[j] = dzi, dz[H + j] = dzf, dz[2 * H + j] = dzg, dz[3 * H + j] = dzo;
     dc_out[j] = dc_t * f;
-    if constexpr (kHNext) h_next[j] = o * tanh_c;
+    if constexpr (kBf16) {
+      dz16[j] = bf16_round(dzi), dz16[H + j] = bf16_round(dzf);
+      dz16[2 * H + j] = bf16_round(dzg), dz16[3 * H + j] = bf16_round(dzo);
+      if constexpr (kHNext) h_next16[j] = bf16_round(o * tanh_c);
+    } else {
+      if constexpr (kHNext) h_next[j] = o * tanh_c;
+    }
   }
 }
 
-void fwd_base(const PointwiseFwd& p, std::int64_t H) {
-  if (p.c_saved != nullptr && p.gates != nullptr) fwd_body<true>(p, H);
-  else fwd_body<false>(p, H);
+// The four instantiations of each pass, picked by what the arguments ask for.
+LOOM_INLINE void fwd_pick(const PointwiseFwd& p, std::int64_t H) {
+  const bool training = p.c_saved != nullptr && p.gates != nullptr;
+  if (p.h_bf16 != nullptr) {
+    if (training) fwd_body<true, true>(p, H);
+    else fwd_body<false, true>(p, H);
+  } else {
+    if (training) fwd_body<true, false>(p, H);
+    else fwd_body<false, false>(p, H);
+  }
 }
 
-void bwd_base(const PointwiseBwd& p, std::int64_t H) {
-  if (p.h_next != nullptr) bwd_body<true>(p, H);
-  else bwd_body<false>(p, H);
+LOOM_INLINE void bwd_pick(const PointwiseBwd& p, std::int64_t H) {
+  if (p.dz_bf16 != nullptr) {
+    if (p.h_next_bf16 != nullptr) bwd_body<true, true>(p, H);
+    else bwd_body<false, true>(p, H);
+  } else {
+    if (p.h_next != nullptr) bwd_body<true, false>(p, H);
+    else bwd_body<false, false>(p, H);
+  }
 }
+
+void fwd_base(const PointwiseFwd& p, std::int64_t H) { fwd_pick(p, H); }
+void bwd_base(const PointwiseBwd& p, std::int64_t H) { bwd_pick(p, H); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LOOM_HAVE_AVX512_BUILD 1
-__attribute__((target("avx512f"))) void fwd_avx512(const PointwiseFwd& p, std::int64_t H) {
-  if (p.c_saved != nullptr && p.gates != nullptr) fwd_body<true>(p, H);
-  else fwd_body<false>(p, H);
-}
-
-__attribute__((target("avx512f"))) void bwd_avx512(const PointwiseBwd& p, std::int64_t H) {
-  if (p.h_next != nullptr) bwd_body<true>(p, H);
-  else bwd_body<false>(p, H);
-}
+__attribute__((target("avx512f"))) void fwd_avx512(const PointwiseFwd& p, std::int64_t H) { fwd_pick(p, H); }
+__attribute__((target("avx512f"))) void bwd_avx512(const PointwiseBwd& p, std::int64_t H) { bwd_pick(p, H); }
 
 bool use_avx512() {
   static const bool yes = __builtin_cpu_supports("avx512f");

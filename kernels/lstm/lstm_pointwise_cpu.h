@@ -30,6 +30,8 @@
 //             writes c, h (state), y, and in training the saved c and gates
 //   backward: from the saved gates and c: tanh_c, dh = dy + dh_in, dc = dc_in + dh o (1 - tanh_c^2),
 //             the four dz, dc_prev = dc f, and h = o tanh_c (the Hprev row of the next step)
+// With BF16 storage the same passes also round what feeds a GEMM (h, dz) and y to bf16, to nearest
+// even, exactly as core/dtype.h's float_to_bf16_bits (NaN -> 0x7fff).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +48,10 @@ struct PointwiseFwd {
   float* y;            // [H] this direction's columns of y at (t, b)
   float* c_saved;      // [H] or nullptr
   float* gates;        // [G] or nullptr
+  // BF16 storage (lstm_cpu.cc's native path): h and y are written rounded to bf16 here instead of
+  // to h and y above (the F32 h is never needed: it feeds only the recurrent GEMM and y).
+  std::uint16_t* h_bf16 = nullptr;
+  std::uint16_t* y_bf16 = nullptr;
 };
 
 // Backward pass over one row's H units. h_next is nullptr at the row's last step.
@@ -59,6 +65,10 @@ struct PointwiseBwd {
   float* dz;            // [G] written
   float* dc_out;        // [H] dc_prev, written (may alias dc_in: read before written, per unit)
   float* h_next;        // [H] or nullptr: h = o tanh(c), the next step's h_prev
+  // BF16 storage: a bf16 copy of dz for the GEMMs (dz above stays F32 for the bias sum), and
+  // h_next written rounded to bf16 instead of F32 (the forward's h, bit for bit).
+  std::uint16_t* dz_bf16 = nullptr;
+  std::uint16_t* h_next_bf16 = nullptr;
 };
 
 void pointwise_fwd(const PointwiseFwd& p, std::int64_t H);

@@ -5,6 +5,12 @@
 // and pass through.
 //
 //   forward_widened(a, [&](const LstmSeqFwdArgs& f32) { forward<float>(f32); });
+//
+// And the training path's native BF16 (lstm_cpu.cc): forward_bf16_native / backward_bf16_native
+// widen only what is no GEMM operand (bias, c0; dy, dh_n, dc_n) and give F32 buffers for every
+// output but y and h_n (c_n and the gradients), rounded once at the end; x, the weights, h0, y and
+// h_n stay bf16 and pass through. The run they wrap therefore receives args whose dtype says BF16
+// but whose bias, c0, c_n, dy, dh_n, dc_n and gradients are F32.
 #pragma once
 
 #include "kernels/common/widen_cpu.h"
@@ -98,6 +104,64 @@ void backward_widened(const LstmSeqBwdArgs& a, RunF32&& run_f32) {
     const LstmDirectionGrad& g = a.grads[d];
     round_into(wg[d].dw_ih, g.dw_ih, t), round_into(wg[d].dw_hh, g.dw_hh, t), round_into(wg[d].dbias, g.dbias, t);
     round_into(wg[d].dh0, g.dh0, t), round_into(wg[d].dc0, g.dc0, t);
+  }
+}
+
+// Native BF16, forward: bias and c0 widened, c_n produced in F32 and rounded once.
+template <class RunMixed>
+void forward_bf16_native(const LstmSeqFwdArgs& a, RunMixed&& run_mixed) {
+  const std::int64_t G = 4 * a.H, BH = a.B * a.H;
+  LstmSeqFwdArgs f = a;
+  cpu::Wide bias[2], c0[2], c_n[2];
+  for (int d = 0; d < a.D; ++d) {
+    bias[d] = cpu::widen(a.dirs[d].bias, a.dtype, G);
+    c0[d] = cpu::widen(a.dirs[d].c0, a.dtype, BH);
+    c_n[d] = cpu::output(a.dirs[d].c_n, a.dtype, BH, GradMode::Overwrite);
+    f.dirs[d].bias = bias[d].ptr(), f.dirs[d].c0 = c0[d].ptr(), f.dirs[d].c_n = c_n[d].ptr();
+  }
+  run_mixed(static_cast<const LstmSeqFwdArgs&>(f));
+  for (int d = 0; d < a.D; ++d) cpu::round_into(c_n[d], a.dirs[d].c_n, a.dtype);
+}
+
+// Native BF16, backward: c0, dy, dh_n, dc_n widened; every gradient produced in F32 (the old value
+// widened first under Accumulate, so the sum is F32; dx also across the two directions) and
+// rounded once.
+template <class RunMixed>
+void backward_bf16_native(const LstmSeqBwdArgs& a, RunMixed&& run_mixed) {
+  using cpu::output;
+  using cpu::round_into;
+  using cpu::widen;
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const DType t = fa.dtype;
+  const std::int64_t G = 4 * fa.H, BH = fa.B * fa.H;
+  LstmSeqBwdArgs f = a;
+  cpu::Wide c0[2], dy = widen(a.dy, t, fa.T * fa.B * fa.D * fa.H);
+  cpu::Wide dx = output(a.dx, t, fa.T * fa.B * fa.C, a.input_mode);
+  f.dy = dy.ptr(), f.dx = dx.ptr();
+  struct {
+    cpu::Wide dw_ih, dw_hh, dbias, dh0, dc0, dh_n, dc_n;
+  } g[2];
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirectionGrad& in = a.grads[d];
+    LstmDirectionGrad& out = f.grads[d];
+    c0[d] = widen(fa.dirs[d].c0, t, BH);
+    f.fwd.dirs[d].c0 = c0[d].ptr();
+    g[d].dw_ih = output(in.dw_ih, t, G * fa.C, a.param_mode);
+    g[d].dw_hh = output(in.dw_hh, t, G * fa.H, a.param_mode);
+    g[d].dbias = output(in.dbias, t, G, a.param_mode);
+    g[d].dh0 = output(in.dh0, t, BH, a.input_mode);
+    g[d].dc0 = output(in.dc0, t, BH, a.input_mode);
+    g[d].dh_n = widen(in.dh_n, t, BH);
+    g[d].dc_n = widen(in.dc_n, t, BH);
+    out.dw_ih = g[d].dw_ih.ptr(), out.dw_hh = g[d].dw_hh.ptr(), out.dbias = g[d].dbias.ptr();
+    out.dh0 = g[d].dh0.ptr(), out.dc0 = g[d].dc0.ptr(), out.dh_n = g[d].dh_n.ptr(), out.dc_n = g[d].dc_n.ptr();
+  }
+  run_mixed(static_cast<const LstmSeqBwdArgs&>(f));
+  round_into(dx, a.dx, t);
+  for (int d = 0; d < fa.D; ++d) {
+    const LstmDirectionGrad& out = a.grads[d];
+    round_into(g[d].dw_ih, out.dw_ih, t), round_into(g[d].dw_hh, out.dw_hh, t), round_into(g[d].dbias, out.dbias, t);
+    round_into(g[d].dh0, out.dh0, t), round_into(g[d].dc0, out.dc0, t);
   }
 }
 

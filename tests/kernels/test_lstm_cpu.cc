@@ -16,6 +16,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -284,4 +285,50 @@ TEST_CASE("lstm_seq cpu: the pointwise passes give the same bits from the baseli
   CHECK(std::isnan(n.c[1]));
   CHECK(std::isnan(n.h[1]));
   CHECK(!std::isnan(n.h[0]));
+}
+
+TEST_CASE("lstm_seq cpu: the pointwise passes' bf16 outputs are core/dtype.h's rounding, in both builds") {
+  // The native BF16 path (lstm_cpu.cc) has the passes round h, y and dz to bf16 with a branch-free
+  // copy of float_to_bf16_bits; it must give those bits exactly, NaN included, in both builds.
+  const std::int64_t H = 37, G = 4 * H;
+  PointwiseBuffers f = pointwise_inputs(H, 950);
+  f.zx[3] = std::numeric_limits<float>::quiet_NaN();  // i of unit 3: h and y NaN
+  PointwiseBuffers a = f, b = f;
+  kernels::lstm_cpu::pointwise_fwd(fwd_args(f), H);  // the F32 outputs, rounded here
+  std::vector<std::uint16_t> h16_a(static_cast<std::size_t>(H)), y16_a = h16_a, h16_b = h16_a, y16_b = h16_a;
+  kernels::lstm_cpu::PointwiseFwd pa = fwd_args(a), pb = fwd_args(b);
+  pa.h_bf16 = h16_a.data(), pa.y_bf16 = y16_a.data(), pb.h_bf16 = h16_b.data(), pb.y_bf16 = y16_b.data();
+  kernels::lstm_cpu::pointwise_fwd(pa, H);
+  kernels::lstm_cpu::pointwise_fwd_baseline(pb, H);
+  for (std::int64_t j = 0; j < H; ++j) {
+    CHECK(h16_a[j] == float_to_bf16_bits(f.h[j]));
+    CHECK(y16_a[j] == h16_a[j]);
+  }
+  CHECK(h16_a[3] == 0x7fffu);
+  CHECK(h16_a == h16_b);
+  // The F32 cell state and gates are the F32 pass's, bit for bit (NaN included, hence memcmp).
+  CHECK(std::memcmp(a.c.data(), f.c.data(), a.c.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(a.gates.data(), f.gates.data(), a.gates.size() * sizeof(float)) == 0);
+  // Backward (from a forward without NaN): dz stays F32 and gets a bf16 copy; h_next is written in
+  // bf16 only, and both builds agree.
+  PointwiseBuffers g = pointwise_inputs(H, 960);
+  kernels::lstm_cpu::pointwise_fwd(fwd_args(g), H);
+  const std::vector<float> dy(static_cast<std::size_t>(H), 0.25f), dc0(static_cast<std::size_t>(H), 0.5f);
+  std::vector<float> dc_f32 = dc0, dz_f32(static_cast<std::size_t>(G)), h_f32(static_cast<std::size_t>(H));
+  kernels::lstm_cpu::pointwise_bwd({g.gates.data(), g.c.data(), g.zh.data(), dy.data(), dy.data(), dc_f32.data(),
+                                    dz_f32.data(), dc_f32.data(), h_f32.data()}, H);
+  for (int build = 0; build < 2; ++build) {
+    INFO((build == 0 ? "dispatched" : "baseline"));
+    std::vector<float> dc = dc0, dz(static_cast<std::size_t>(G));
+    std::vector<std::uint16_t> dz16(static_cast<std::size_t>(G)), hn16(static_cast<std::size_t>(H));
+    kernels::lstm_cpu::PointwiseBwd q{g.gates.data(), g.c.data(), g.zh.data(), dy.data(), dy.data(), dc.data(),
+                                      dz.data(), dc.data(), nullptr};
+    q.dz_bf16 = dz16.data(), q.h_next_bf16 = hn16.data();
+    if (build == 0) kernels::lstm_cpu::pointwise_bwd(q, H);
+    else kernels::lstm_cpu::pointwise_bwd_baseline(q, H);
+    CHECK(dz == dz_f32);
+    CHECK(dc == dc_f32);
+    for (std::int64_t k = 0; k < G; ++k) CHECK(dz16[k] == float_to_bf16_bits(dz_f32[k]));
+    for (std::int64_t j = 0; j < H; ++j) CHECK(hn16[j] == float_to_bf16_bits(h_f32[j]));
+  }
 }

@@ -7,6 +7,10 @@
 // F16, BF16). Layer 3, for every row: GradMode; reverse with lengths == forward on per-row flipped
 // copies; a batch with lengths == each row run alone; two directions == two one-direction calls;
 // F16/BF16 storage == F32 on the same rounded inputs; F32 agrees with F64.
+// BF16 on the "cpu" row is native (h and dz rounded to bf16 before the GEMMs, lstm_cpu.cc), not
+// widened: there it is not "F32 on the same rounded inputs", and its saved F32 buffers come from a
+// bf16-rounded h, so they get the BF16 tolerance below; test_lstm_cpu_bf16.cc checks that path in
+// full, with the derivation of its tolerance.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -171,6 +175,7 @@ TEST_CASE("lstm_seq cpu rows: F16 and BF16 storage == F32 on the same rounded va
   for (const LstmVariantRow* row : cpu_rows()) {
     INFO("row ", row->name);
     for (DType t : {DType::F16, DType::BF16}) {
+      if (t == DType::BF16 && std::string(row->name) == "cpu") continue;  // native: test_lstm_cpu_bf16.cc
       INFO("storage ", dtype_name(t));
       const LstmCase c = random_case(2, Direction::Forward, {4, 1, 3}, 91);
       const Seeds w = random_seeds(c, 92);
@@ -250,7 +255,11 @@ TEST_CASE("lstm_seq cpu rows: every output and gradient matches the reference") 
         const BwdOptions opt{GradMode::Accumulate, GradMode::Overwrite, 0.5};
         const LstmResult got = run_lstm(c, t, &w, opt, *row);
         const LstmResult want = run_lstm(c, t, &w, opt, reference);
-        const DType saved_t = t == DType::F64 ? DType::F64 : DType::F32;
+        // The saved buffers are F32 (F64 for F64); the native BF16 path computes them from h rounded
+        // to bf16 where the reference widens, so they differ by what that rounding moves (the
+        // budget of test_lstm_cpu_bf16.cc).
+        const bool native_bf16 = t == DType::BF16 && std::string(row->name) == "cpu";
+        const DType saved_t = t == DType::F64 ? DType::F64 : native_bf16 ? DType::BF16 : DType::F32;
         check_close(got.y, want.y, t, "y");
         check_close(got.dx, want.dx, t, "dx");
         for (int d = 0; d < c.D; ++d) {
