@@ -1,7 +1,13 @@
 // kernels/gemm/gemm.h: C = alpha * op(A) * op(B) + beta * C, row-major.
 //
-// CPU: OpenBLAS (sgemm/dgemm) when the build found it, else the portable blocked loops in
-// gemm_portable.cc. F16/BF16 operands are widened to F32 for the CPU call and C is rounded back.
+// CPU: F32 on oneDNN's dnnl_sgemm or OpenBLAS when the build found them, else the portable blocked
+// loops in gemm_portable.cc; F64 on OpenBLAS or the loops (gemm_provider.h).
+// CPU BF16: native bf16 (oneDNN's matmul primitive: bf16 operands, F32 accumulation) when oneDNN is
+// compiled in and the CPU has AVX512_BF16 or AMX-BF16; otherwise (or LOOM_CPU_BF16=emulate) A and B
+// are widened to F32 and C rounded back, and the first such call says so on stderr, once.
+// CPU F16: always widened. There is no fast f16 multiply here: the project's CPU has no
+// AVX512_FP16, and oneDNN 2.6's CPU matmul refuses f16 operands on it (no implementation found,
+// probed with f16 -> f32 and f16 -> f16 destinations).
 // CUDA: cublasGemmEx with F32/F16/BF16 operands and F32 accumulation (CUBLAS_COMPUTE_32F; TF32
 // only when the context's math_mode is AllowTf32). F64 is CPU only.
 // Output type: by default C has the storage type of A and B. With out = GemmOut::F32, A and B are
@@ -45,5 +51,12 @@ void gemm_cublas(const GemmArgs&, const CudaContext&);
 // What the CPU GEMM runs on and why, e.g. "oneDNN 2.6.3 (dnnl_sgemm, 2 threads) [default]; compiled:
 // onednn, openblas, portable" (providers and the choice: kernels/gemm/gemm_provider.h).
 std::string cpu_gemm_provider();
+
+// Whether CPU BF16 GEMMs run natively (true) or emulated through F32. Throws loom::Error when
+// LOOM_CPU_BF16 is invalid or asks for native bf16 this build or CPU cannot run.
+bool cpu_bf16_native();
+// What CPU BF16 GEMMs run on, one line: "oneDNN 2.6.3 matmul (brg:avx512_core_bf16), native" or
+// "emulated through F32: <why>" (or "unusable: <the LOOM_CPU_BF16 error>"); never throws.
+std::string cpu_bf16_gemm_provider();
 
 }  // namespace loom::kernels

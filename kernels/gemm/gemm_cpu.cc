@@ -7,11 +7,16 @@
 //   dW = dY^T X      (trans_a Yes, trans_b No), beta = 1 when the gradient accumulates.
 // Transposes are flags, never copies: op(A) = A^T reads A [K, M] by columns.
 //
-// Who does what. F32 and F64 go straight to the provider (gemm_provider.h): OpenBLAS's sgemm /
-// dgemm, or the portable blocked loops on machines without BLAS. F16 and BF16 are storage types
-// (all arithmetic is F32): A and B are widened to F32 temporaries (C too when beta != 0), one
-// sgemm accumulates in F32, and C is rounded back once, the same F32 accumulation cuBLAS does
-// with CUBLAS_COMPUTE_32F. I32 has no GEMM.
+// Who does what. F32 and F64 go straight to the provider (gemm_provider.h): oneDNN's or OpenBLAS's
+// sgemm / dgemm, or the portable blocked loops on machines without BLAS. F16 and BF16 are storage
+// types (all arithmetic is F32). BF16 runs natively where it can (oneDNN's matmul primitive on an
+// AVX512_BF16 / AMX-BF16 CPU: bf16 products, F32 accumulation, gemm_onednn.cc); otherwise, and
+// always for F16, A and B are widened to F32 temporaries (C too when beta != 0), one sgemm
+// accumulates in F32, and C is rounded back once, the same F32 accumulation cuBLAS does with
+// CUBLAS_COMPUTE_32F. Both routes give the same math up to the order of the F32 sums (each product
+// of two bf16 values is exact in F32). The first emulated BF16 call prints one line to stderr
+// saying so and why, so a user who asked for bf16 speed learns they are not getting it. I32 has
+// no GEMM.
 // GemmOut::F32 (F16/BF16 operands, F32 C) widens A and B the same way and lets the F32 product land
 // in C directly. Edge cases are settled here so providers never see them: M or N == 0 does nothing, and K == 0
 // (or a call with nothing to multiply) leaves C = beta * C, where beta == 0 writes exact zeros
@@ -22,9 +27,13 @@
 // traffic, not what this implementation happens to move.
 //
 // Twin: kernels/gemm/gemm_cublas.cc (cublasGemmEx). Tests: tests/ops/test_ops_matmul.cc
-// (every transpose and dtype against naive loops).
+// (every transpose and dtype against naive loops), tests/kernels/test_gemm_lowp_cpu.cc (BF16 native
+// and emulated against a float64 oracle with a derived tolerance, inside OpenMP regions too).
+#include <cstdio>
+#include <mutex>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "kernels/gemm/gemm.h"
@@ -60,7 +69,7 @@ std::vector<float> widen(const T* src, std::int64_t rows, std::int64_t cols, std
 
 // F16 / BF16: widen, multiply in F32, round C back once.
 template <typename T>
-void gemm_half(const GemmArgs& a) {
+void gemm_widened(const GemmArgs& a) {
   // Stored shapes: A is [M, K] unless transposed ([K, M]); B is [K, N] unless transposed ([N, K]).
   const std::int64_t a_rows = a.trans_a == Transpose::No ? a.M : a.K;
   const std::int64_t a_cols = a.trans_a == Transpose::No ? a.K : a.M;
@@ -84,7 +93,28 @@ void gemm_half(const GemmArgs& a) {
     for (std::int64_t j = 0; j < a.N; ++j) C[i * a.ldc + j] = from_float<T>(C32[i * a.N + j]);
 }
 
+// The BF16 route: native when chosen (core/cpu_features.h), else widened with a one-time note.
+void gemm_bf16(const GemmArgs& a) {
+  const CpuBf16Route& choice = cpu_bf16_route();
+  LOOM_CHECK(choice.error.empty(), choice.error);
+#if LOOM_WITH_ONEDNN
+  if (choice.native) return detail::onednn_bf16_gemm(a);
+#endif
+  static std::once_flag noted;
+  std::call_once(noted, [&] {
+    std::fprintf(stderr, "loom: bf16 GEMMs on the CPU run emulated through F32 (no bf16 speedup): %s\n",
+                 choice.why.c_str());
+  });
+  gemm_widened<BFloat16>(a);
+}
+
 }  // namespace
+
+void detail::gemm_lowp_widened(const GemmArgs& a) {
+  if (a.dtype == DType::BF16) return gemm_widened<BFloat16>(a);
+  LOOM_CHECK(a.dtype == DType::F16, "gemm_lowp_widened: f16 or bf16 operands only");
+  gemm_widened<Half>(a);
+}
 
 Cost gemm_cost(const GemmArgs& a) {
   const double M = static_cast<double>(a.M), N = static_cast<double>(a.N), K = static_cast<double>(a.K);
@@ -124,8 +154,8 @@ void gemm_cpu(const GemmArgs& a) {
       detail::dgemm_rowmajor(a.trans_a, a.trans_b, a.M, a.N, a.K, a.alpha, static_cast<const double*>(a.A), a.lda,
                              static_cast<const double*>(a.B), a.ldb, a.beta, static_cast<double*>(a.C), a.ldc);
       return;
-    case DType::F16: gemm_half<Half>(a); return;
-    case DType::BF16: gemm_half<BFloat16>(a); return;
+    case DType::F16: gemm_widened<Half>(a); return;
+    case DType::BF16: gemm_bf16(a); return;
     case DType::I32: break;
   }
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "kernels/gemm/gemm.h"
 #include "kernels/gemm/gemm_provider.h"
@@ -83,6 +84,30 @@ void dgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::i
 }
 
 }  // namespace detail
+
+bool cpu_bf16_native() {
+  const CpuBf16Route& c = cpu_bf16_route();
+  if (!c.error.empty()) LOOM_THROW(Error, c.error);
+  return c.native;
+}
+
+std::string cpu_bf16_gemm_provider() {
+  const CpuBf16Route& c = cpu_bf16_route();
+  if (!c.error.empty()) return "unusable: " + c.error;
+  if (!c.native) return "emulated through F32: " + c.why;
+#if LOOM_WITH_ONEDNN
+  // The kernel oneDNN picks for a representative dense shape (an LSTM step: [64, 256] x [256, 1024]^T).
+  GemmArgs g;
+  g.M = 64, g.N = 1024, g.K = 256;
+  g.trans_b = Transpose::Yes;
+  g.dtype = DType::BF16;
+  g.out = GemmOut::F32;
+  g.lda = 256, g.ldb = 256, g.ldc = 1024;
+  return "oneDNN " + detail::onednn_version() + " matmul (" + detail::onednn_bf16_kernel(g) + "), native";
+#else
+  return "native";  // unreachable: native needs oneDNN
+#endif
+}
 
 std::string cpu_gemm_provider() {
   using namespace detail;

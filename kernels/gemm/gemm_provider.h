@@ -1,5 +1,6 @@
 // kernels/gemm/gemm_provider.h (internal): the one seam between gemm_cpu.cc and the libraries that
-// do the F32/F64 multiply on the CPU.
+// do the F32/F64 multiply on the CPU, and (at the end) the BF16 entry points: oneDNN's bf16 matmul
+// and the widened emulation.
 //
 // Several providers can be compiled into one build, one file each, and gemm_provider.cc picks one
 // at run time (so a benchmark can compare them in the same build, and `loom doctor` says which):
@@ -61,6 +62,18 @@ void portable_dgemm(Transpose trans_a, Transpose trans_b, std::int64_t M, std::i
     const double* A, std::int64_t lda, const double* B, std::int64_t ldb, double beta, double* C, std::int64_t ldc);
 
 std::string onednn_description();    // "oneDNN 2.6.3 (dnnl_sgemm, 2 threads)"
+
+// ---- BF16 (gemm_cpu.cc routes dtype BF16 here) ----
+// native or emulated is core's decision (loom::cpu_bf16_route(), core/cpu_features.h: oneDNN
+// compiled in, an AVX512_BF16 / AMX-BF16 CPU, LOOM_CPU_BF16), fixed once per process.
+// Same contract as the F32 providers (M, N, K >= 1), dtype BF16, GemmOut::Storage or F32.
+void onednn_bf16_gemm(const GemmArgs& a);
+// oneDNN's implementation name for this call's shape ("brg:avx512_core_bf16", "gemm:jit", ...).
+std::string onednn_bf16_kernel(const GemmArgs& a);
+std::string onednn_version();  // "2.6.3"
+// F16 / BF16 through F32: widen A and B, one F32 provider call, round C once (or not: GemmOut::F32).
+// Same contract (M, N, K >= 1); the emulated BF16 route and every F16 call.
+void gemm_lowp_widened(const GemmArgs& a);
 std::string openblas_description();  // "OpenBLAS 0.3.21 (core Haswell, 2 threads)"
 
 }  // namespace loom::kernels::detail
