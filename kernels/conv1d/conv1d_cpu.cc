@@ -64,9 +64,17 @@
 // The scratches (text-CNN's sum_w T'_w B F_w conv outputs, the widened F16/BF16 copies, dbias's
 // row of ones) are this implementation's extra traffic and are not counted.
 //
-// Precision: F32 and F64 run in their own type. F16 / BF16 storage is widened to F32 once at
-// entry, the float path runs, and each output is rounded once at the end; an accumulating output
-// is widened first, so the sum happens in F32 and rounds once (conv1d_cpu_common.h).
+// Precision: F32 and F64 run in their own type. BF16 (the mixed-precision path) keeps its inputs
+// in bf16 and hands them to the bf16 GEMM as they are (gemm_cpu: oneDNN's bf16 matmul on an
+// AVX512_BF16 CPU, else widened inside the GEMM), with C an F32 accumulator (GemmOut::F32): the K
+// taps of y, of dx and of dweight, and dbias's column sums, each add into one F32 buffer (y starts
+// as the bias, an Accumulate gradient as its widened old value), rounded to bf16 once at the end.
+// Each product of two bf16 values is exact in F32, so the result is the F32 path's on the
+// bf16-valued inputs up to the order of F32 additions, plus that one rounding. The fused text-CNN
+// forward does the same (F32 conv scratch, F32 running max, pooled rounded once); its sparse
+// backward has no GEMM and, like F16 everywhere, widens every input to F32 once at entry, runs the
+// float path and rounds each output once (an accumulating output is widened first, so the sum
+// happens in F32 and rounds once: conv1d_cpu_common.h).
 //
 // Twins: kernels/conv1d/conv1d_reference.cc (the oracle), conv1d_cuda*.cu (rows cuda-v1, cuda-v2,
 // cuda-v3) and conv1d_cudnn.cc (cuDNN, 1-D as 2-D). Tests: tests/kernels/test_conv1d_cpu.cc (every
@@ -90,20 +98,27 @@ namespace {
 using std::int64_t;
 using namespace conv1d_cpu;
 
-template <typename C>
+template <typename S>
 constexpr DType dtype_of() {
-  return std::is_same_v<C, double> ? DType::F64 : DType::F32;
+  if constexpr (std::is_same_v<S, double>) return DType::F64;
+  if constexpr (std::is_same_v<S, BFloat16>) return DType::BF16;
+  return DType::F32;
 }
 
+// One GEMM with operands of storage type S and C of type Acc: S == Acc (F32, F64) is the plain
+// GEMM; S = BFloat16 with Acc = float is the bf16 GEMM with an F32 C (GemmOut::F32), so the K taps'
+// sums land in one F32 accumulator and are rounded once by the caller.
 // GEMMs here are always called outside parallel regions, so BLAS threads them itself.
-template <typename C>
-void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const C* A, int64_t lda, const C* B,
-          int64_t ldb, float beta, C* Cout, int64_t ldc) {
+template <typename S, typename Acc>
+void gemm(Transpose ta, Transpose tb, int64_t M, int64_t N, int64_t K, const S* A, int64_t lda, const S* B,
+          int64_t ldb, float beta, Acc* Cout, int64_t ldc) {
+  static_assert(std::is_same_v<S, Acc> || (std::is_same_v<S, BFloat16> && std::is_same_v<Acc, float>));
   GemmArgs g;
   g.trans_a = ta, g.trans_b = tb;
   g.M = M, g.N = N, g.K = K;
   g.beta = beta;
-  g.dtype = dtype_of<C>();
+  g.dtype = dtype_of<S>();
+  g.out = std::is_same_v<S, Acc> ? GemmOut::Storage : GemmOut::F32;
   g.A = A, g.lda = lda, g.B = B, g.ldb = ldb, g.C = Cout, g.ldc = ldc;
   gemm_cpu(g);
 }
@@ -124,72 +139,79 @@ bool parallel_worth(int64_t work) { return work > loom::kParallelGrain; }
 
 // ---- the GEMM form --------------------------------------------------------------------------------
 
-template <typename C>
-void conv_gemm_fwd(const Conv1dGeometry& g, const C* x, const C* weight, const C* bias, C* y) {
+// S: the storage type of x, weight, bias; C: y's type, the accumulator (S itself, or float for BF16).
+template <typename S, typename C>
+void conv_gemm_fwd(const Conv1dGeometry& g, const S* x, const S* weight, const S* bias, C* y) {
   const int64_t rows = g.out_T() * g.B, F = g.F;
   for (int64_t r = 0; r < rows; ++r)  // serial on purpose: see "BLAS-only" in the opening comment
-    for (int64_t f = 0; f < F; ++f) y[r * F + f] = bias != nullptr ? bias[f] : C(0);
+    for (int64_t f = 0; f < F; ++f) y[r * F + f] = bias != nullptr ? static_cast<C>(to_float(bias[f])) : C(0);
   for (int64_t k = 0; k < g.K; ++k) {
     const TapRange tr = tap_range(g, k);
     if (tr.end == tr.begin) continue;  // this tap reads only padding
-    gemm<C>(Transpose::No, Transpose::Yes, (tr.end - tr.begin) * g.B, F, g.C, x + (tr.begin + tr.shift) * g.B * g.C,
+    gemm<S, C>(Transpose::No, Transpose::Yes, (tr.end - tr.begin) * g.B, F, g.C, x + (tr.begin + tr.shift) * g.B * g.C,
             g.C, weight + k * g.C, g.K * g.C, 1.0f, y + tr.begin * g.B * F, F);
   }
 }
 
-template <typename C>
-void conv_gemm_bwd(const Conv1dBwdArgs& a) {
-  const Conv1dGeometry& g = a.g;
+// S: the storage type of x, weight, dy; C: the type of dx, dweight, dbias (S, or float for BF16).
+// The pointers and modes are those of Conv1dBwdArgs (an absent gradient is nullptr).
+template <typename S, typename C>
+void conv_gemm_bwd(const Conv1dGeometry& g, const S* x, const S* weight, const S* dy, C* dx, C* dweight, C* dbias,
+                   GradMode input_mode, GradMode param_mode) {
   const int64_t B = g.B, Cin = g.C, F = g.F, KC = g.K * g.C;
-  const C* x = static_cast<const C*>(a.x);
-  const C* weight = static_cast<const C*>(a.weight);
-  const C* dy = static_cast<const C*>(a.dy);
-  if (a.dx != nullptr) {
-    C* dx = static_cast<C*>(a.dx);
-    if (a.input_mode == GradMode::Overwrite) std::fill_n(dx, g.T * B * Cin, C(0));  // serial: BLAS-only
+  if (dx != nullptr) {
+    if (input_mode == GradMode::Overwrite) std::fill_n(dx, g.T * B * Cin, C(0));  // serial: BLAS-only
     for (int64_t k = 0; k < g.K; ++k) {
       const TapRange tr = tap_range(g, k);
       if (tr.end == tr.begin) continue;
-      gemm<C>(Transpose::No, Transpose::No, (tr.end - tr.begin) * B, Cin, F, dy + tr.begin * B * F, F,
-              weight + k * Cin, KC, 1.0f, dx + (tr.begin + tr.shift) * B * Cin, Cin);
+      gemm<S, C>(Transpose::No, Transpose::No, (tr.end - tr.begin) * B, Cin, F, dy + tr.begin * B * F, F,
+                 weight + k * Cin, KC, 1.0f, dx + (tr.begin + tr.shift) * B * Cin, Cin);
     }
   }
-  if (a.dweight != nullptr) {
-    C* dweight = static_cast<C*>(a.dweight);
-    const float beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
+  if (dweight != nullptr) {
+    const float beta = param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
     for (int64_t k = 0; k < g.K; ++k) {
       const TapRange tr = tap_range(g, k);
       if (tr.end == tr.begin) {  // a tap that only ever read padding has a zero gradient
-        if (a.param_mode == GradMode::Overwrite)
+        if (param_mode == GradMode::Overwrite)
           for (int64_t f = 0; f < F; ++f) std::fill_n(dweight + f * KC + k * Cin, Cin, C(0));
         continue;
       }
-      gemm<C>(Transpose::Yes, Transpose::No, F, Cin, (tr.end - tr.begin) * B, dy + tr.begin * B * F, F,
-              x + (tr.begin + tr.shift) * B * Cin, Cin, beta, dweight + k * Cin, KC);
+      gemm<S, C>(Transpose::Yes, Transpose::No, F, Cin, (tr.end - tr.begin) * B, dy + tr.begin * B * F, F,
+                 x + (tr.begin + tr.shift) * B * Cin, Cin, beta, dweight + k * Cin, KC);
     }
   }
-  if (a.dbias != nullptr) {  // column sums of dY as [1, rows] ones . dY [rows, F]
+  if (dbias != nullptr) {  // column sums of dY as [1, rows] ones . dY [rows, F] (ones exact in bf16)
     const int64_t rows = g.out_T() * B;
-    const std::vector<C> ones(static_cast<std::size_t>(rows), C(1));
-    gemm<C>(Transpose::No, Transpose::No, 1, F, rows, ones.data(), rows, dy, F,
-            a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f, static_cast<C*>(a.dbias), F);
+    const std::vector<S> ones(static_cast<std::size_t>(rows), from_double<S>(1.0));
+    gemm<S, C>(Transpose::No, Transpose::No, 1, F, rows, ones.data(), rows, dy, F,
+               param_mode == GradMode::Accumulate ? 1.0f : 0.0f, dbias, F);
   }
+}
+
+template <typename C>
+void conv_gemm_bwd_args(const Conv1dBwdArgs& a) {
+  conv_gemm_bwd<C, C>(a.g, static_cast<const C*>(a.x), static_cast<const C*>(a.weight), static_cast<const C*>(a.dy),
+                      static_cast<C*>(a.dx), static_cast<C*>(a.dweight), static_cast<C*>(a.dbias), a.input_mode,
+                      a.param_mode);
 }
 
 // ---- the fused text-CNN block ---------------------------------------------------------------------
 
-template <typename C>
+// S: the storage type of x and the weights; C: the conv scratch's and pooled's type (S, or float
+// for BF16, whose pooled then points at an F32 scratch the caller rounds once).
+template <typename S, typename C>
 void textcnn_forward(const TextCnnFwdArgs& a, const std::vector<int64_t>& len) {
   const int64_t B = a.B, SF = total_filters(a);
-  const C* x = static_cast<const C*>(a.x);
+  const S* x = static_cast<const S*>(a.x);
   C* pooled = static_cast<C*>(a.pooled);
   // Every width's pre-ReLU conv first (BLAS-threaded), into one scratch: z_w [T'_w, B, F_w] at z_at[w].
   int64_t z_at[kMaxTextCnnWidths + 1] = {0};
   for (int w = 0; w < a.num_widths; ++w) z_at[w + 1] = z_at[w] + width_geometry(a, w).out_T() * B * a.widths[w].F;
   std::vector<C> z(static_cast<std::size_t>(z_at[a.num_widths]));
   for (int w = 0; w < a.num_widths; ++w)
-    conv_gemm_fwd<C>(width_geometry(a, w), x, static_cast<const C*>(a.widths[w].weight),
-                     static_cast<const C*>(a.widths[w].bias), z.data() + z_at[w]);
+    conv_gemm_fwd<S, C>(width_geometry(a, w), x, static_cast<const S*>(a.widths[w].weight),
+                        static_cast<const S*>(a.widths[w].bias), z.data() + z_at[w]);
   // Then row b's masked max over time for every width, serially: ~0.5 ms at B = 64, T = 50,
   // 3 x 100 filters; as an OpenMP loop right after the GEMMs it was 5 ms slower with spinning
   // OpenMP threads and within noise with OMP_WAIT_POLICY=passive (opening comment).
@@ -294,30 +316,70 @@ void textcnn_backward(const TextCnnBwdArgs& a) {
   }
 }
 
+// ---- BF16: bf16 GEMM operands, F32 accumulators, one rounding per output ------------------------
+
+void conv_fwd_bf16(const Conv1dFwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  cpu::Wide y = cpu::output(a.y, DType::BF16, g.out_T() * g.B * g.F, GradMode::Overwrite);
+  conv_gemm_fwd<BFloat16, float>(g, static_cast<const BFloat16*>(a.x), static_cast<const BFloat16*>(a.weight),
+                                 static_cast<const BFloat16*>(a.bias), y.ptr());
+  cpu::round_into(y, a.y, DType::BF16);
+}
+
+void conv_bwd_bf16(const Conv1dBwdArgs& a) {
+  const Conv1dGeometry& g = a.g;
+  const int64_t nx = g.T * g.B * g.C, nw = g.F * g.K * g.C;
+  // F32 accumulators; an Accumulate gradient starts from its widened old value.
+  cpu::Wide dx = cpu::output(a.dx, DType::BF16, nx, a.input_mode);
+  cpu::Wide dw = cpu::output(a.dweight, DType::BF16, nw, a.param_mode);
+  cpu::Wide db = cpu::output(a.dbias, DType::BF16, g.F, a.param_mode);
+  conv_gemm_bwd<BFloat16, float>(g, static_cast<const BFloat16*>(a.x), static_cast<const BFloat16*>(a.weight),
+                                 static_cast<const BFloat16*>(a.dy), dx.ptr(), dw.ptr(), db.ptr(), a.input_mode,
+                                 a.param_mode);
+  cpu::round_into(dx, a.dx, DType::BF16), cpu::round_into(dw, a.dweight, DType::BF16);
+  cpu::round_into(db, a.dbias, DType::BF16);
+}
+
+void textcnn_fwd_bf16(const TextCnnFwdArgs& a, const std::vector<int64_t>& len) {
+  cpu::Wide pooled = cpu::output(a.pooled, DType::BF16, a.B * total_filters(a), GradMode::Overwrite);
+  TextCnnFwdArgs f = a;
+  f.pooled = pooled.ptr();
+  textcnn_forward<BFloat16, float>(f, len);
+  cpu::round_into(pooled, a.pooled, DType::BF16);
+}
+
 }  // namespace
 
 // ---- entry points --------------------------------------------------------------------------------
 
 void conv1d_fwd_cpu(const Conv1dFwdArgs& a) {
   check_geometry(a.g, a.dtype, "conv1d_fwd_cpu");
+  if (a.dtype == DType::BF16) return conv_fwd_bf16(a);
   run_conv_fwd(a, [](const Conv1dFwdArgs& f, auto tag) {
     using C = decltype(tag);
-    conv_gemm_fwd<C>(f.g, static_cast<const C*>(f.x), static_cast<const C*>(f.weight), static_cast<const C*>(f.bias),
-                     static_cast<C*>(f.y));
+    conv_gemm_fwd<C, C>(f.g, static_cast<const C*>(f.x), static_cast<const C*>(f.weight),
+                        static_cast<const C*>(f.bias), static_cast<C*>(f.y));
   });
 }
 
 void conv1d_bwd_cpu(const Conv1dBwdArgs& a) {
   check_geometry(a.g, a.dtype, "conv1d_bwd_cpu");
-  run_conv_bwd(a, [](const Conv1dBwdArgs& f, auto tag) { conv_gemm_bwd<decltype(tag)>(f); });
+  if (a.dtype == DType::BF16) return conv_bwd_bf16(a);
+  run_conv_bwd(a, [](const Conv1dBwdArgs& f, auto tag) { conv_gemm_bwd_args<decltype(tag)>(f); });
 }
 
 void textcnn_fwd_cpu(const TextCnnFwdArgs& a) {
   check_textcnn(a, "textcnn_fwd_cpu");
   const std::vector<int64_t> len = row_lengths(a, "textcnn_fwd_cpu");
-  run_textcnn_fwd(a, [&](const TextCnnFwdArgs& f, auto tag) { textcnn_forward<decltype(tag)>(f, len); });
+  if (a.dtype == DType::BF16) return textcnn_fwd_bf16(a, len);
+  run_textcnn_fwd(a, [&](const TextCnnFwdArgs& f, auto tag) {
+    using C = decltype(tag);
+    textcnn_forward<C, C>(f, len);
+  });
 }
 
+// The backward of the fused block has no GEMM (it is sparse: K rows per winning window), so BF16
+// keeps the widen-once path of conv1d_cpu_common.h there.
 void textcnn_bwd_cpu(const TextCnnBwdArgs& a) {
   check_textcnn(a.fwd, "textcnn_bwd_cpu");
   run_textcnn_bwd(a, [](const TextCnnBwdArgs& f, auto tag) { textcnn_backward<decltype(tag)>(f); });

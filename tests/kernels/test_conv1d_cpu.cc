@@ -570,6 +570,67 @@ TEST_CASE("conv1d cpu: F16 and BF16 storage match F32 on the rounded inputs") {
   }
 }
 
+// BF16 (the mixed-precision path: bf16 GEMM operands, F32 accumulators, one rounding per output;
+// kernels/conv1d/conv1d_cpu.cc "Precision") against float64 on the same bf16 values, with a
+// tolerance derived per element from where rounding happens:
+//   S = the same sum over absolute values (the reference run on |x|, |w|, |b|, |dy|). Each product
+//   of two bf16 values is exact in F32; n F32 additions in any order are off by at most n u S with
+//   u = 2^-24, n <= K C + 1 (y), K F (dx), T' B + 1 (dweight, dbias, + 1 for Accumulate's old value);
+//   then one rounding to bf16: + 2^-8 (|ref| + that), bf16 keeping 8 significand bits.
+// The shape is big enough that every GEMM has work for oneDNN's blocked kernels (K C = 144, T' B =
+// 160) and small enough for a fast test.
+namespace {
+
+std::vector<double> abs_all(std::vector<double> v) {
+  for (double& e : v) e = std::fabs(e);
+  return v;
+}
+
+void check_bf16_derived(const std::vector<double>& got, const std::vector<double>& ref, const std::vector<double>& S,
+                        double n_adds, const char* what) {
+  REQUIRE(got.size() == ref.size());
+  const double u32 = 1.0 / 16777216.0, u16 = 1.0 / 256.0;
+  int bad = 0;
+  double worst = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double acc = n_adds * u32 * S[i];
+    const double tol = acc + u16 * (std::fabs(ref[i]) + acc);
+    const double err = std::fabs(got[i] - ref[i]);
+    if (!(err <= tol)) ++bad;  // NaN fails
+    if (tol > 0) worst = std::max(worst, err / tol);
+  }
+  INFO(std::string(what) << ": worst error / tolerance " << worst);
+  CHECK(bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("conv1d cpu: BF16 forward and backward vs F64 on the bf16 values, derived tolerance") {
+  const DType t = DType::BF16;
+  for (const Conv1dGeometry& g : {geometry(20, 8, 48, 40, 3, 1, Pad::Same), geometry(17, 6, 33, 29, 4, 2, Pad::Valid)}) {
+    INFO(describe(g));
+    const ConvCase c = random_case(g, 1200);
+    const ConvCase r{g, round_all(c.x, t), round_all(c.weight, t), round_all(c.bias, t)};
+    const ConvCase a{g, abs_all(r.x), abs_all(r.weight), abs_all(r.bias)};
+    const std::vector<double> dy = round_all(random_values(static_cast<int64_t>(n_y(g)), 1201, -1, 1), t);
+    const double TpB = static_cast<double>(g.out_T() * g.B);
+    check_bf16_derived(conv_fwd(c, t, "cpu"), conv_fwd(r, DType::F64, "reference"),
+                       conv_fwd(a, DType::F64, "reference"), static_cast<double>(g.K * g.C + 1), "y");
+    for (GradMode mode : {GradMode::Overwrite, GradMode::Accumulate}) {
+      BwdOptions o;
+      o.input_mode = o.param_mode = mode;
+      o.prefill = mode == GradMode::Accumulate ? 0.5 : kNaN;  // 0.5 is exact in bf16
+      const double old = mode == GradMode::Accumulate ? 0.5 : 0.0, extra = mode == GradMode::Accumulate ? 1 : 0;
+      const ConvGrads got = conv_bwd(c, dy, t, "cpu", o), ref = conv_bwd(r, dy, DType::F64, "reference");
+      const ConvGrads S = conv_bwd(a, abs_all(dy), DType::F64, "reference");
+      check_bf16_derived(got.dx, shifted(ref.dx, old), shifted(S.dx, old), static_cast<double>(g.K * g.F) + extra,
+                         "dx");
+      check_bf16_derived(got.dweight, shifted(ref.dweight, old), shifted(S.dweight, old), TpB + extra, "dweight");
+      check_bf16_derived(got.dbias, shifted(ref.dbias, old), shifted(S.dbias, old), TpB + extra, "dbias");
+    }
+  }
+}
+
 TEST_CASE("conv1d cpu: cost formulas against a hand count") {
   std::int32_t dummy = 0;  // cost() reads only shapes and which pointers are set
   kernels::Conv1dFwdArgs f;
