@@ -192,7 +192,7 @@ TEST_CASE("train: cli reports bad input and bad flags clearly") {
   CHECK(help.out.str().find("Training:") != std::string::npos);
 }
 
-TEST_CASE("train: cli --precision bf16 trains, and eval / predict default to it with an override") {
+TEST_CASE("train: cli --precision bf16 trains and eval / predict default to it with an override") {
   TempDir dir;
   test::write_corpus(dir, 200);
   std::vector<std::string> args = tiny_train_args(dir, "run");

@@ -49,7 +49,7 @@ TEST_CASE("grad scaler: an overflow skips the step and backs off") {
   CHECK(s.skipped_steps() == 2);
 }
 
-TEST_CASE("grad scaler: growth after exactly the interval, and an overflow resets the count") {
+TEST_CASE("grad scaler: growth after exactly the interval and an overflow resets the count") {
   train::GradScalerConfig c;
   c.init_scale = 1024.0;
   c.growth_interval = 5;
@@ -107,7 +107,7 @@ TEST_CASE("grad scaler: state round trip and bad settings") {
   CHECK_THROWS_AS(train::GradScaler{bad}, Error);
 }
 
-TEST_CASE("grad scaler: fp16 training from a scale that overflows backs off, counts the skips and learns") {
+TEST_CASE("grad scaler: fp16 training from a scale that overflows backs off and counts the skips and learns") {
   TempDir dir;
   test::write_corpus(dir, 2000);
   train::TrainOptions o = test::tiny_options(dir);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 #include "core/error.h"
@@ -208,4 +209,33 @@ TEST_CASE("train: resume is bitwise in fp16 with the loss scaler's state") {
   // What the resume carried was not trivial: steps were skipped and the scale grew since.
   CHECK(half.skipped_steps >= 1);
   CHECK(half.loss_scale > std::ldexp(1.0, 28 - static_cast<int>(half.skipped_steps)));  // grown at least once
+}
+
+TEST_CASE("train: metrics.csv from before the skipped_steps column is read and continued") {
+  // A run folder written before mixed precision has 13 columns; --resume keeps its rows and writes
+  // them back with the new last column (empty: nothing was skipped in a run without a scaler).
+  TempDir dir;
+  std::ofstream(dir.file("metrics.csv"), std::ios::binary)
+      << "epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s\n"
+      << "1,10,train,0.5,0.75,,,,,0.001,0.9,1.5,100\n"
+      << "2,20,train,0.4,0.8,,,,,0.001,0.8,1.5,100\n";
+  const auto old_rows = train::read_metrics_csv(dir.file("metrics.csv"));
+  REQUIRE(old_rows.size() == 2);
+  CHECK(old_rows[1].loss == 0.4);
+  CHECK(std::isnan(old_rows[1].skipped_steps));
+  train::MetricsLog log(dir.path(), 1);
+  train::EpochRow row;
+  row.epoch = 2;
+  row.step = 20;
+  row.split = "train";
+  row.loss = 0.3;
+  row.skipped_steps = 3;
+  log.write(row);
+  const auto rows = train::read_metrics_csv(dir.file("metrics.csv"));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].loss == 0.5);
+  CHECK(rows[1].loss == 0.3);
+  CHECK(rows[1].skipped_steps == 3);
+  CHECK(read_bytes(dir.file("metrics.csv")).rfind("epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,"
+                                                  "grad_norm,time_s,tweets_per_s,skipped_steps\n", 0) == 0);
 }
