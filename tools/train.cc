@@ -103,6 +103,7 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
       "  loom train --input data/synthetic/train.csv --arch lstm-cnn\n"
       "  loom train --input tweets.csv --text-col tweet --label-col sentiment --val dev.csv --arch bilstm\n"
       "  loom train --input training.1600000.processed.noemoticon.csv --format sentiment140 --encoding latin1\n"
+      "  loom train --input tweets.csv --arch bilstm --precision bf16\n"
       "  loom train --resume runs/lstm-cnn-20250101-120000 --epochs 10\n"
       "The run folder gets config.json, best/last.safetensors, metrics.csv/jsonl and curves.png.");
 }

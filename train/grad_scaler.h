@@ -11,8 +11,9 @@
 //          S *= growth (2), tracker = 0   (unless S * growth would not be finite in F32)
 //
 // Defaults are PyTorch's: S0 = 2^16, growth 2, backoff 0.5, interval 2000. The scale is held as an
-// F32 number, as PyTorch holds it in an F32 tensor; with the default factors every value it takes
-// is a power of two, so multiplying a gradient by 1/S is exact (no rounding added by the unscale).
+// F32 number, as PyTorch holds it in an F32 tensor; from a power-of-two first scale (the default)
+// every value it takes is a power of two, so multiplying a gradient by 1/S is exact (no rounding
+// added by the unscale).
 // bf16 has F32's exponent range and needs no scaler; fp32 neither.
 //
 // The trainer scales the loss (train/trainer.cc train_step); step() below does the rest: it reads the

@@ -399,7 +399,9 @@ EpochRecord record_epoch(const Loop& l, int epoch, std::int64_t step, const Epoc
   r.train_seconds = seconds_since(epoch_start);
   r.train_loss = t.loss_sum / std::max<std::int64_t>(t.seen, 1);
   r.train_accuracy = static_cast<double>(t.correct) / std::max<std::int64_t>(t.seen, 1);
-  r.grad_norm = t.norm_sum / std::max<std::int64_t>(t.steps - t.skipped, 1);  // over the steps taken
+  // Over the steps taken; none taken (every fp16 step skipped) leaves it blank, not a fake 0.
+  const std::int64_t taken = t.steps - t.skipped;
+  r.grad_norm = t.steps == 0 || taken > 0 ? t.norm_sum / std::max<std::int64_t>(taken, 1) : kNone;
   r.skipped = t.skipped;
   if (l.scaler) {
     r.skipped_total = l.scaler->skipped_steps();
