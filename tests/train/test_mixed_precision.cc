@@ -12,12 +12,13 @@
 //     curve by less than that. The bound is computed from the run's own data, not chosen.
 //   - the final accuracy on the first 2,000 tweets of dev.csv is within 0.01 of fp32's (the issue).
 // Skips with a message when ../shared/data is absent (the data is not redistributable).
-// Time (Release, 2 cores): the six cases took 2 min 13 s wall, 65 s CPU, on 2026-12-06 with the
-// machine's load average at 8-9 (other builds running); the models are small (dims 32) so that
-// fp16, emulated through F32 on the CPU, fits the budget. Measured in that run (fp32 / bf16 / fp16
-// dev accuracy): cnn .6185/.6145/.615, lstm .6225/.622/.6225, bilstm .624/.624/.6235, cnn-lstm
-// .6165/.6165/.617, lstm-cnn .6315/.639/.63, bow .602/.602/.602; the largest window difference was
-// 0.12 of its bound (cnn, bf16); fp16 skipped no step at the default scale.
+// Time (Release, 2 cores), on 2026-12-06 with other builds running (load average 10-13): the six
+// cases took 4 min 13 s wall but 100 s of CPU (user), so about 1-2 minutes on an idle machine; the
+// models are small (dims 32) so that fp16, emulated through F32 on the CPU, fits the budget.
+// Measured in that run (fp32 / bf16 / fp16 dev accuracy): cnn .6185/.6145/.615, lstm
+// .6225/.6215/.6225, bilstm .624/.623/.6235, cnn-lstm .6165/.6205/.617, lstm-cnn .6315/.6385/.63,
+// bow .602/.602/.602; the largest window difference was 0.12 of its bound (cnn, bf16); fp16
+// skipped no step at the default scale.
 #include <doctest/doctest.h>
 
 #include <chrono>
