@@ -13,7 +13,7 @@
 //   - the final accuracy on the first 2,000 tweets of dev.csv is within 0.01 of fp32's (the issue).
 // Skips with a message when ../shared/data is absent (the data is not redistributable).
 // Time (Release, 2 cores), on 2026-12-06 with other builds running (load average 10-13): the six
-// cases took 4 min 13 s wall but 100 s of CPU (user), so about 1-2 minutes on an idle machine; the
+// cases took 4 min 13 s wall but 100 s of CPU (user); not timed on an idle machine. The
 // models are small (dims 32) so that fp16, emulated through F32 on the CPU, fits the budget.
 // Measured in that run (fp32 / bf16 / fp16 dev accuracy): cnn .6185/.6145/.615, lstm
 // .6225/.6215/.6225, bilstm .624/.623/.6235, cnn-lstm .6165/.6205/.617, lstm-cnn .6315/.6385/.63,
