@@ -4,6 +4,8 @@
 // and that F32 master gradients through a BF16 region stay close to the F32 run.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -377,12 +379,16 @@ void check_masters_follow_f32(Precision precision) {
   test::check_close(low.loss, ref.loss, dt, "loss");
   test::check_close(low.y, ref.y, dt, "logits");
   bool any_differs = false;
+  double worst = 0;
   for (std::size_t i = 0; i < ref.grads.size(); ++i) {
     const char* name = m.named()[i].first;
     CHECK_MESSAGE(low.grad_dtypes[i] == DType::F32, name, ": an F32 master gets an F32 gradient");
     test::check_close(low.grads[i], ref.grads[i], dt, std::string(precision_name(precision)) + " d " + name);
     any_differs = any_differs || low.grads[i] != ref.grads[i];
+    for (std::size_t k = 0; k < ref.grads[i].size(); ++k)
+      worst = std::max(worst, static_cast<double>(std::fabs(low.grads[i][k] - ref.grads[i][k])));
   }
+  MESSAGE(std::string(precision_name(precision)) << ": max |master gradient - F32 run| " << worst);
   CHECK(any_differs);  // else the region changed nothing and the comparison proves nothing
 }
 
