@@ -184,7 +184,7 @@ StepOut step(const Masters& m, const Precision* precision) {
 
 TEST_SUITE("autocast") {
 
-TEST_CASE("autocast: precision names parse, print and map to dtypes") {
+TEST_CASE("autocast: precision names parse and print and map to dtypes") {
   CHECK(parse_precision("fp32") == Precision::F32);
   CHECK(parse_precision("float32") == Precision::F32);
   CHECK(parse_precision("F32") == Precision::F32);
@@ -344,7 +344,7 @@ TEST_CASE("autocast: mixed dtypes stay errors outside a region") {
   CHECK(ops::add(a, b).dtype() == DType::F32);
 }
 
-TEST_CASE("autocast: an F32 region is bitwise no region, nested or not") {
+TEST_CASE("autocast: an F32 region is bitwise no region (nested or not)") {
   const Masters m = make_masters();
   const StepOut none = step(m, nullptr);
   const Precision f32 = Precision::F32;
@@ -392,13 +392,13 @@ void check_masters_follow_f32(Precision precision) {
   CHECK(any_differs);  // else the region changed nothing and the comparison proves nothing
 }
 
-TEST_CASE("autocast: F32 master gradients through a BF16 region follow the F32 run (linear, conv1d, lstm_seq, embedding)") {
+TEST_CASE("autocast: F32 master gradients through a BF16 region follow the F32 run (linear conv1d lstm_seq embedding)") {
   check_masters_follow_f32(Precision::BF16);
 }
 
 TEST_CASE("autocast: an FP16 region works the same way") { check_masters_follow_f32(Precision::F16); }
 
-TEST_CASE("autocast: one weight cast per region in a whole step, none outside") {
+TEST_CASE("autocast: one weight cast per region in a whole step and none outside") {
   const Masters m = make_masters();
   const std::int64_t before = autocast_weight_casts();
   step(m, nullptr);
