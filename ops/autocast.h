@@ -48,7 +48,7 @@ enum class OpPrecision {
 struct OpPolicy {
   const char* op;             // the name the front-end passes (and LOOM_TRACE prints)
   OpPrecision precision;
-  const char* why;            // one line, printed by `loom doctor --precision-policy` and the docs
+  const char* why;            // one line; ops/README.md lists the table (a test keeps the two equal)
 };
 
 // The whole table, in the order of ops/autocast_policy.cc.

@@ -15,7 +15,8 @@
 //          row segment into a per-block accumulator array (reads stay unit-stride along the row).
 //   Last:  threads take rows; each row is one sequential sum.
 //   sum_squares: one scalar, so the split is fixed instead: chunks of kChunk elements, each
-//          summed in order, then the chunk sums added in chunk order. Same bits on 1 or 16 threads.
+//          summed in kLanes interleaved lanes (for vector adds) that are then added in lane order,
+//          then the chunk sums added in chunk order. Same bits on 1 or 16 threads.
 // Accumulators are F32 for F32/F16/BF16 and F64 for F64 (compute_t<T>).
 //
 // Memory traffic at storage size s: reduce reads rows cols s and writes (cols | rows) s (+ the
@@ -41,6 +42,7 @@ namespace {
 
 constexpr std::int64_t kColumnBlock = 256;  // most columns one thread owns in a First reduction
 constexpr std::int64_t kChunk = 4096;       // fixed split of the sum of squares
+constexpr int kLanes = 16;                  // running sums per chunk (a 512-bit vector of floats)
 
 template <typename T>
 void reduce_first(const ReduceArgs& a) {
@@ -102,11 +104,23 @@ void sum_squares(const SumSquaresArgs& a) {
 #pragma omp parallel for num_threads(loom::num_threads()) if (a.n > loom::kParallelGrain)
   for (std::int64_t k = 0; k < chunks; ++k) {
     const std::int64_t i0 = k * kChunk, i1 = std::min(a.n, i0 + kChunk);
-    C acc = 0;
-    for (std::int64_t i = i0; i < i1; ++i) {
+    // kLanes independent running sums (lane j takes elements i0 + j, i0 + j + kLanes, ...): one
+    // sum would be a chain of dependent adds the compiler may not reorder, while independent lanes
+    // become one vector add per kLanes elements. The lanes are then added in lane order, so the
+    // bits are still fixed by n alone.
+    C lanes[kLanes] = {};
+    std::int64_t i = i0;
+    for (; i + kLanes <= i1; i += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        const C v = to_float(x[i + j]);
+        lanes[j] += v * v;
+      }
+    for (int j = 0; i < i1; ++i, ++j) {
       const C v = to_float(x[i]);
-      acc += v * v;
+      lanes[j] += v * v;
     }
+    C acc = 0;
+    for (int j = 0; j < kLanes; ++j) acc += lanes[j];
     partial[k] = acc;
   }
   C total = 0;
