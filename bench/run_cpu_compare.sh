@@ -15,7 +15,8 @@
 # models: build), OUT_DIR ($BUILD_DIR/bench-results), PYTHON (/usr/bin/python3: Debian's
 # interpreter, the one with torch), TORCH_TUNED_ENV; for models and precision DATA_DIR, ARCHS and
 # EPOCHS (4); for precision also SEEDS ("42 43", loom's runs) and TORCH_EPOCHS (EPOCHS: PyTorch's
-# autocast run, once per architecture at the first seed; only its epoch time enters the table).
+# autocast run, once per architecture at the first seed; only its epoch time enters the table) and
+# HIDDEN (128: the LSTM width of both programs).
 #   THREADS=1 REPS=50 bash bench/run_cpu_compare.sh lstm
 #   BUILD_DIR=build ROUNDS=1 REPS=3 bash bench/run_cpu_compare.sh conv1d     # a quick look
 #   ARCHS="cnn lstm" EPOCHS=1 bash bench/run_cpu_compare.sh models
@@ -250,8 +251,9 @@ compare_precision() {
     echo "no $build/loom: build it first (bash tools/setup.sh, or BUILD_DIR=...)" >&2
     exit 1
   fi
-  local common=(--embed-dim 128 --hidden 128 --dropout 0.5 --max-vocab 20000 --max-len 50 --batch-size 64
+  local common=(--embed-dim 128 --hidden "${HIDDEN:-128}" --dropout 0.5 --max-vocab 20000 --max-len 50 --batch-size 64
                 --lr 1e-3 --clip-grad-norm 1)
+  echo "# hidden ${HIDDEN:-128}, epochs $epochs, seeds $seeds"
   local table="| model | fp32 s/epoch | bf16 s/epoch | bf16 / fp32 time | fp32 dev acc | bf16 dev acc | bf16 - fp32 acc | PyTorch autocast bf16 s/epoch | PyTorch / loom bf16 time |"$'\n'
   table+="|---|---|---|---|---|---|---|---|---|"$'\n'
   for arch in $archs; do
