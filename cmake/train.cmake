@@ -15,6 +15,8 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/schedule.cc
   ${PROJECT_SOURCE_DIR}/train/text_data.cc
   ${PROJECT_SOURCE_DIR}/train/trainer.cc
+  ${PROJECT_SOURCE_DIR}/train/user_level.cc
+  ${PROJECT_SOURCE_DIR}/train/cross_validation.cc
   ${PROJECT_SOURCE_DIR}/tools/cli.cc
   ${PROJECT_SOURCE_DIR}/tools/eval.cc
   ${PROJECT_SOURCE_DIR}/tools/predict.cc
@@ -29,6 +31,8 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_resume.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_schedule.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_tasks.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_bots.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_user_level.cc
 )
 
 # The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the

@@ -83,6 +83,26 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const std::vector<EncodedEx
   return batches;
 }
 
+namespace {
+
+// [B, F] of the rows' meta vectors, or undefined when the rows have none.
+Tensor collate_meta(const std::vector<EncodedExample>& data, const std::vector<std::int64_t>& rows) {
+  const std::size_t F = data[static_cast<std::size_t>(rows[0])].meta.size();
+  for (const std::int64_t r : rows)
+    LOOM_CHECK(data[static_cast<std::size_t>(r)].meta.size() == F, "collate: row ", r, " has ",
+               data[static_cast<std::size_t>(r)].meta.size(), " metadata features but row ", rows[0], " has ", F);
+  if (F == 0) return Tensor();
+  std::vector<float> meta;
+  meta.reserve(rows.size() * F);
+  for (const std::int64_t r : rows) {
+    const auto& m = data[static_cast<std::size_t>(r)].meta;
+    meta.insert(meta.end(), m.begin(), m.end());
+  }
+  return Tensor::from_vector(meta, {static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(F)});
+}
+
+}  // namespace
+
 Batch collate(const std::vector<EncodedExample>& data, const std::vector<std::int64_t>& rows,
               std::int64_t max_len, TaskKind task, std::int64_t num_labels) {
   const auto B = static_cast<std::int64_t>(rows.size());
@@ -109,6 +129,7 @@ Batch collate(const std::vector<EncodedExample>& data, const std::vector<std::in
   }
   batch.tokens = Tensor::from_vector(tokens, {T, B});
   batch.lengths = Tensor::from_vector(lengths, {B});
+  batch.meta = collate_meta(data, rows);
 
   const auto is_labeled = [&](const EncodedExample& e) {
     return task == TaskKind::MultiLabel ? !e.targets.empty() : e.label >= 0;

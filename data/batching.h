@@ -27,12 +27,14 @@ struct EncodedExample {
   std::vector<std::int32_t> ids;
   int label = -1;
   std::vector<float> targets;
+  std::vector<float> meta;  // raw account features (data/metadata.h); empty when the run has none
 };
 
 struct Batch {
   Tensor tokens;    // [T, B] I32 CPU, T = longest row in this batch (after max_len), right-padded with 0
   Tensor lengths;   // [B] I32 CPU, >= 1 (an empty row is given one <unk> token)
   Tensor targets;   // Binary: [B, 1] F32; MultiClass: [B] I32; MultiLabel: [B, K] F32; undefined if unlabeled
+  Tensor meta;      // [B, F] F32 CPU, the rows' raw account features; undefined when rows carry none
   std::vector<std::int64_t> rows;  // indices into the encoded list, in batch order
 };
 
@@ -54,7 +56,7 @@ constexpr std::int64_t kBucketWindowBatches = 50;
 std::vector<std::vector<std::int64_t>> epoch_batches(const std::vector<EncodedExample>& data,
                                                      const BatchOptions& options, std::uint64_t epoch);
 
-// Rows must be labeled all alike: with labels (targets built per task; Binary labels must be 0/1,
+// Rows must carry meta all alike (all F features, or none). Rows must be labeled all alike: with labels (targets built per task; Binary labels must be 0/1,
 // MultiClass in [0, num_labels), MultiLabel targets of size num_labels) or all without (label -1 /
 // empty targets: `targets` stays undefined). Anything else is a loom::Error.
 Batch collate(const std::vector<EncodedExample>& data, const std::vector<std::int64_t>& rows,

@@ -15,7 +15,7 @@ namespace loom::models {
 class BowClassifier final : public TextClassifier {
  public:
   BowClassifier(const ModelConfig& config, std::uint64_t seed, Device device, DType dtype);
-  Tensor forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const override;
+  Tensor encode(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const override;
 
  protected:
   std::vector<layers::NamedTensor> body_parameters() const override { return {}; }

@@ -20,11 +20,11 @@ CnnClassifier::CnnClassifier(const ModelConfig& config, std::uint64_t seed, Devi
       convs_(textcnn_config(config, config.embed_dim, dtype), sub_seed(seed, 2), device),
       min_len_(*std::max_element(config.widths.begin(), config.widths.end())) {}
 
-Tensor CnnClassifier::forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const {
+Tensor CnnClassifier::encode(const Tensor& tokens, const Tensor& lengths, layers::Phase, Generator&) const {
   const Inputs in = prepare(tokens, lengths, min_len_);
   const Tensor x = embed(in.tokens);                             // [T', B, E]
   const Tensor pooled = convs_.forward(x, in.padded_lengths);    // [B, W*F]
-  return head(pooled, phase, gen);
+  return pooled;
 }
 
 std::vector<layers::NamedTensor> CnnClassifier::body_parameters() const { return convs_.named_parameters(); }

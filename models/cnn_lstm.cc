@@ -25,7 +25,7 @@ CnnLstmClassifier::CnnLstmClassifier(const ModelConfig& config, std::uint64_t se
       conv_(conv_config(config, dtype), sub_seed(seed, 2), device),
       lstm_(lstm_config(config, config.filters, layers::Directions::Uni, dtype), sub_seed(seed, 3), device) {}
 
-Tensor CnnLstmClassifier::forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase,
+Tensor CnnLstmClassifier::encode(const Tensor& tokens, const Tensor& lengths, layers::Phase phase,
                                   Generator& gen) const {
   const std::int64_t K = conv_.config().kernel_size;
   const Inputs in = prepare(tokens, lengths, K + kPool - 1);
@@ -34,7 +34,7 @@ Tensor CnnLstmClassifier::forward(const Tensor& tokens, const Tensor& lengths, l
   const Tensor c_len = ops::conv1d_output_lengths(in.padded_lengths, ops::conv1d_geometry(x, conv_.weight(), conv_.config().options));
   const ops::MaxPool1dResult p = ops::max_pool1d(c, c_len, kPool, kPool);  // [T_p, B, F], lengths >= 1
   const layers::LstmOutput out = lstm_.forward(p.y, p.lengths, Tensor(), Tensor(), phase, gen);
-  return head(state_row(out.h_n, config_.layers - 1), phase, gen);
+  return state_row(out.h_n, config_.layers - 1);
 }
 
 std::vector<layers::NamedTensor> CnnLstmClassifier::body_parameters() const {

@@ -1,4 +1,4 @@
-// models/factory.cc: make_model. See models/factory.h.
+// models/factory.cc: make_model and make_text_model. See models/factory.h.
 #include "models/factory.h"
 
 #include "core/error.h"
@@ -11,7 +11,8 @@
 
 namespace loom::models {
 
-std::unique_ptr<TextClassifier> make_model(const ModelConfig& config, std::uint64_t seed, Device device, DType dtype) {
+std::unique_ptr<TextClassifier> make_text_model(const ModelConfig& config, std::uint64_t seed, Device device,
+                                                DType dtype) {
   config.validate();
   require_usable(device);
   LOOM_CHECK(dtype == DType::F32 || (dtype == DType::F64 && device.is_cpu()),
@@ -25,7 +26,11 @@ std::unique_ptr<TextClassifier> make_model(const ModelConfig& config, std::uint6
     case Arch::CnnLstm: return std::make_unique<CnnLstmClassifier>(config, seed, device, dtype);
     case Arch::LstmCnn: return std::make_unique<LstmCnnClassifier>(config, seed, device, dtype);
   }
-  LOOM_THROW(Error, "make_model: unknown architecture");
+  LOOM_THROW(Error, "make_text_model: ", arch_name(config.arch), " is not a text-only architecture");
+}
+
+std::unique_ptr<Classifier> make_model(const ModelConfig& config, std::uint64_t seed, Device device, DType dtype) {
+  return make_text_model(config, seed, device, dtype);
 }
 
 }  // namespace loom::models

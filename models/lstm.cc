@@ -34,11 +34,11 @@ LstmClassifier::LstmClassifier(const ModelConfig& config, std::uint64_t seed, De
     : TextClassifier(config, seed, device, dtype),
       lstm_(lstm_config(config, config.embed_dim, layers::Directions::Uni, dtype), sub_seed(seed, 2), device) {}
 
-Tensor LstmClassifier::forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const {
+Tensor LstmClassifier::encode(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const {
   const Inputs in = prepare(tokens, lengths, 1);
   const Tensor x = embed(in.tokens);                                                    // [T, B, E]
   const layers::LstmOutput out = lstm_.forward(x, in.lengths, Tensor(), Tensor(), phase, gen);
-  return head(state_row(out.h_n, config_.layers - 1), phase, gen);                     // [B, H] -> [B, K]
+  return state_row(out.h_n, config_.layers - 1);                                       // [B, H]
 }
 
 std::vector<layers::NamedTensor> LstmClassifier::body_parameters() const {

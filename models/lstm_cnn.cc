@@ -14,13 +14,13 @@ LstmCnnClassifier::LstmCnnClassifier(const ModelConfig& config, std::uint64_t se
       convs_(textcnn_config(config, config.hidden, dtype), sub_seed(seed, 3), device),
       min_len_(*std::max_element(config.widths.begin(), config.widths.end())) {}
 
-Tensor LstmCnnClassifier::forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase,
+Tensor LstmCnnClassifier::encode(const Tensor& tokens, const Tensor& lengths, layers::Phase phase,
                                   Generator& gen) const {
   const Inputs in = prepare(tokens, lengths, min_len_);
   const Tensor x = embed(in.tokens);  // [T', B, E]
   const layers::LstmOutput out = lstm_.forward(x, in.lengths, Tensor(), Tensor(), phase, gen);  // [T', B, H]
   const Tensor pooled = convs_.forward(out.output, in.padded_lengths);                          // [B, W*F]
-  return head(pooled, phase, gen);
+  return pooled;
 }
 
 std::vector<layers::NamedTensor> LstmCnnClassifier::body_parameters() const {

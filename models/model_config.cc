@@ -31,6 +31,8 @@ bool uses_conv(Arch a) { return a == Arch::Cnn || a == Arch::CnnLstm || a == Arc
 
 }  // namespace
 
+bool is_text_arch(Arch a) { return a != Arch::Hybrid && a != Arch::MetaMlp; }
+
 Arch parse_arch(const std::string& name) {
   std::vector<std::string> names;
   for (const ArchName& a : kArchNames) {

@@ -14,8 +14,11 @@
 
 namespace loom::models {
 
-enum class Arch { Bow, Cnn, Lstm, Bilstm, CnnLstm, LstmCnn };
-Arch parse_arch(const std::string& name);  // "bow"|"cnn"|"lstm"|"bilstm"|"cnn-lstm"|"lstm-cnn"; Error otherwise
+enum class Arch { Bow, Cnn, Lstm, Bilstm, CnnLstm, LstmCnn, Hybrid, MetaMlp };
+// "bow"|"cnn"|"lstm"|"bilstm"|"cnn-lstm"|"lstm-cnn"|"hybrid"|"meta-mlp"; Error otherwise
+Arch parse_arch(const std::string& name);
+// The six that read text only (TextClassifier); hybrid and meta-mlp read account metadata.
+bool is_text_arch(Arch arch);
 const char* arch_name(Arch arch);
 
 // Parameter initialization. Torch: PyTorch's defaults (Embedding N(0, 1); Linear and Conv1d
@@ -36,6 +39,11 @@ struct ModelConfig {
   std::int64_t num_outputs = 1;  // K logits
   std::vector<std::int64_t> widths{3, 4, 5};  // conv widths (cnn, lstm-cnn: all; cnn-lstm: the first)
   std::int64_t filters = 100;    // F per width
+  // hybrid and meta-mlp (models/hybrid.h, models/meta_mlp.h):
+  Arch text_arch = Arch::Lstm;     // hybrid: the text encoder (--text-arch; one of the six text archs)
+  std::int64_t meta_features = 0;  // F_meta: raw metadata features per example (the data's MetaSchema size)
+  std::int64_t meta_hidden = 64;   // --meta-hidden: the metadata tower's width
+  std::int64_t fuse_hidden = 64;   // --fuse-hidden: hybrid's dense layer after the concatenation
   std::string preset;            // the preset this came from ("" if none), for the record
   Init init = Init::Torch;
 

@@ -3,12 +3,8 @@
 #include "models/text_classifier.h"
 
 #include <algorithm>
-#include <map>
-#include <set>
 
 #include "core/error.h"
-#include "data/csv.h"
-#include "layers/conv1d.h"
 #include "ops/elementwise.h"
 
 namespace loom::models {
@@ -35,18 +31,8 @@ layers::LinearConfig head_config(const ModelConfig& c, DType dtype) {
 
 }  // namespace
 
-std::uint64_t TextClassifier::sub_seed(std::uint64_t seed, std::uint64_t index) {
-  // splitmix64 of (seed, index): nearby seeds and indices give unrelated streams.
-  std::uint64_t z = seed + 0x9E3779B97F4A7C15ULL * (index + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 TextClassifier::TextClassifier(const ModelConfig& config, std::uint64_t seed, Device device, DType dtype)
-    : config_(config),
-      device_(device),
-      dtype_(dtype),
+    : Classifier(config, device, dtype),
       embedding_(embedding_config(config, dtype), sub_seed(seed, 0), device),
       head_(head_config(config, dtype), sub_seed(seed, 1), device) {}
 
@@ -55,63 +41,6 @@ std::vector<layers::NamedTensor> TextClassifier::named_parameters() const {
   for (auto& p : body_parameters()) out.push_back(std::move(p));
   for (const auto& [name, t] : head_.named_parameters()) out.emplace_back("head." + name, t);
   return out;
-}
-
-// The only 3-d parameters are conv weights, stored [F, K, C] and exported as PyTorch's [F, C, K].
-std::vector<layers::NamedTensor> TextClassifier::state_dict() const {
-  std::vector<layers::NamedTensor> out;
-  for (const auto& [name, t] : named_parameters())
-    out.emplace_back(name, t.ndim() == 3 ? layers::conv_weight_to_torch(t) : t);
-  return out;
-}
-
-void TextClassifier::load_state_dict(const std::vector<layers::NamedTensor>& tensors) {
-  const std::string who = std::string("load_state_dict (") + arch_name(config_.arch) + " model): ";
-  std::map<std::string, const Tensor*> given;
-  for (const auto& [name, t] : tensors)
-    if (!given.emplace(name, &t).second) LOOM_THROW(CheckpointError, who, "tensor '", name, "' appears twice");
-  const std::vector<layers::NamedTensor> params = named_parameters();
-  std::vector<std::string> missing, unexpected;
-  std::set<std::string> expected;
-  for (const auto& [name, p] : params) {
-    expected.insert(name);
-    if (!given.count(name)) missing.push_back(name);
-  }
-  for (const auto& [name, t] : tensors)
-    if (!expected.count(name)) unexpected.push_back(name);
-  if (!missing.empty() || !unexpected.empty())
-    LOOM_THROW(CheckpointError, who, missing.empty() ? "" : "missing tensors: " + data::join_names(missing),
-               missing.empty() || unexpected.empty() ? "" : "; ",
-               unexpected.empty() ? "" : "unexpected tensors: " + data::join_names(unexpected));
-  // Check everything before copying anything: a failed load leaves the model as it was.
-  for (const auto& [name, p] : params) {
-    const Tensor& t = *given.at(name);
-    Shape want = p.shape();
-    if (p.ndim() == 3) std::swap(want[1], want[2]);  // PyTorch's conv layout [F, C, K]
-    if (!t.defined() || t.shape() != want)
-      LOOM_THROW(CheckpointError, who, "tensor '", name, "': expected shape ", shape_str(want), ", found ",
-                 t.defined() ? shape_str(t.shape()) : std::string("an undefined tensor"));
-    if (!is_floating(t.dtype()))
-      LOOM_THROW(CheckpointError, who, "tensor '", name, "': expected a float tensor, found ", dtype_name(t.dtype()));
-  }
-  for (const auto& [name, p] : params) {
-    const Tensor value = given.at(name)->to(p.dtype());
-    Tensor param = p;  // shares the parameter's storage
-    param.copy_from(p.ndim() == 3 ? layers::conv_weight_from_torch(value) : value);
-  }
-}
-
-std::vector<Tensor> TextClassifier::trainable_parameters() const {
-  std::vector<Tensor> out;
-  for (const auto& [name, t] : named_parameters())
-    if (t.requires_grad()) out.push_back(t);
-  return out;
-}
-
-std::int64_t TextClassifier::num_parameters() const {
-  std::int64_t n = 0;
-  for (const auto& [name, t] : named_parameters()) n += t.numel();
-  return n;
 }
 
 TextClassifier::Inputs TextClassifier::prepare(const Tensor& tokens, const Tensor& lengths, std::int64_t min_len) const {

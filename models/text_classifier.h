@@ -3,6 +3,10 @@
 //
 //   tokens [T, B] I32 + lengths [B] I32 --(one architecture, models/<arch>.h)--> logits [B, K]
 //
+// It is a models::Classifier (classifier.h) whose inputs are the tokens and lengths only (meta is
+// ignored). Each architecture implements encode() (embedding -> body -> features [B, D]); forward()
+// adds the head's dropout and the head.
+//
 // K = num_outputs: 1 logit for a binary task, one per class (multi-class) or per label
 // (multi-label); the losses live in the trainer. Every architecture is
 //   embedding -> body -> (dropout) -> head,
@@ -25,11 +29,12 @@
 #include "layers/embedding.h"
 #include "layers/linear.h"
 #include "layers/module.h"
+#include "models/classifier.h"
 #include "models/model_config.h"
 
 namespace loom::models {
 
-class TextClassifier : public layers::Module {
+class TextClassifier : public Classifier {
  public:
   TextClassifier(const ModelConfig& config, std::uint64_t seed, Device device, DType dtype);
 
@@ -37,28 +42,27 @@ class TextClassifier : public layers::Module {
   // to its own). Returns logits [B, num_outputs] on the model's device. Ids at t >= len_b are never
   // read (they are replaced by <pad>), so a row's logits do not depend on the padding or on the
   // other rows. Phase::Train enables dropout, whose masks come from `gen`.
-  virtual Tensor forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const = 0;
+  Tensor forward(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const {
+    return head(encode(tokens, lengths, phase, gen), phase, gen);
+  }
+  // The architecture's body: features [B, D] (D = config.feature_size()), before the head's dropout.
+  virtual Tensor encode(const Tensor& tokens, const Tensor& lengths, layers::Phase phase, Generator& gen) const = 0;
+
+  Tensor forward(const ModelInputs& in, layers::Phase phase, Generator& gen) const override {
+    return forward(in.tokens, in.lengths, phase, gen);
+  }
+  Tensor features(const ModelInputs& in, layers::Phase phase, Generator& gen) const override {
+    return encode(in.tokens, in.lengths, phase, gen);
+  }
 
   // loom's layouts (conv weights [F, K, C]): what the optimizer updates.
   std::vector<layers::NamedTensor> named_parameters() const override;
-  // PyTorch's layouts (conv weights [F, C, K]): what a checkpoint stores.
-  std::vector<layers::NamedTensor> state_dict() const override;
-  // Takes PyTorch's names and layouts (state_dict()); any float dtype, any device. Every name and
-  // shape is checked before anything is copied (CheckpointError naming the tensor, expected versus
-  // found, and listing missing and unexpected names), so a failed load leaves the model unchanged.
-  virtual void load_state_dict(const std::vector<layers::NamedTensor>& tensors);
 
-  Tensor embedding_weight() const { return embedding_.weight(); }  // [V, E], shares the parameter
+  bool has_embedding() const override { return true; }
+  Tensor embedding_weight() const override { return embedding_.weight(); }  // [V, E], shares the parameter
   // --freeze-embeddings: the embedding table leaves trainable_parameters() and gets no gradient.
-  void set_freeze_embeddings(bool frozen) { embedding_.set_frozen(frozen); }
-  bool embeddings_frozen() const { return embedding_.frozen(); }
-  // What the optimizer should update: parameters() without a frozen embedding table.
-  std::vector<Tensor> trainable_parameters() const;
-  std::int64_t num_parameters() const;
-
-  const ModelConfig& config() const { return config_; }
-  Device device() const { return device_; }
-  DType dtype() const { return dtype_; }
+  void set_freeze_embeddings(bool frozen) override { embedding_.set_frozen(frozen); }
+  bool embeddings_frozen() const override { return embedding_.frozen(); }
 
  protected:
   // The body's parameters (between embedding and head), with their full names ("lstm.*", ...).
@@ -76,12 +80,6 @@ class TextClassifier : public layers::Module {
   Tensor head(const Tensor& features, layers::Phase phase, Generator& gen) const;
   Tensor embed(const Tensor& tokens) const { return embedding_.forward(tokens); }
 
-  // Seeds for the sub-modules: independent Philox streams derived from the model's seed.
-  static std::uint64_t sub_seed(std::uint64_t seed, std::uint64_t index);
-
-  ModelConfig config_;
-  Device device_;
-  DType dtype_;
   layers::Embedding embedding_;
   layers::Linear head_;
 };

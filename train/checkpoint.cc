@@ -130,7 +130,7 @@ RunConfig read_run_config(const std::string& dir) {
   }
 }
 
-void save_weights(const std::string& path, const models::TextClassifier& model,
+void save_weights(const std::string& path, const models::Classifier& model,
                   const std::map<std::string, std::string>& metadata) {
   io::NamedTensors tensors;
   for (auto& [name, t] : model.state_dict()) tensors.emplace_back(name, t);
@@ -139,7 +139,7 @@ void save_weights(const std::string& path, const models::TextClassifier& model,
   io::write_safetensors(path, tensors, meta);
 }
 
-std::map<std::string, std::string> load_weights(const std::string& path, models::TextClassifier& model) {
+std::map<std::string, std::string> load_weights(const std::string& path, models::Classifier& model) {
   io::SafetensorsFile file = io::read_safetensors(path);
   std::vector<layers::NamedTensor> tensors(file.tensors.begin(), file.tensors.end());
   try {

@@ -59,10 +59,10 @@ void write_run_config(const std::string& dir, const RunConfig& c);
 RunConfig read_run_config(const std::string& dir);  // CheckpointError when missing or malformed
 
 // Model weights: state_dict() with the metadata given (epoch, metric ...).
-void save_weights(const std::string& path, const models::TextClassifier& model,
+void save_weights(const std::string& path, const models::Classifier& model,
                   const std::map<std::string, std::string>& metadata = {});
 // Loads PATH into the model (names and shapes checked). Returns the file's metadata.
-std::map<std::string, std::string> load_weights(const std::string& path, models::TextClassifier& model);
+std::map<std::string, std::string> load_weights(const std::string& path, models::Classifier& model);
 
 // Optimizer moments and step counts for the parameters `names` (the optimizer's order).
 void save_optimizer(const std::string& path, const ops::AdamW& opt, const std::vector<std::string>& names,
@@ -88,7 +88,7 @@ TrainerState read_trainer_state(const std::string& dir);
 // A trained model ready for eval/predict.
 struct LoadedRun {
   RunConfig config;
-  std::unique_ptr<models::TextClassifier> model;
+  std::unique_ptr<models::Classifier> model;
   std::string weights_path;
 };
 // Reads DIR/config.json and the weights it names (best.safetensors; last.safetensors when best is

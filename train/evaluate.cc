@@ -10,7 +10,7 @@
 
 namespace loom::train {
 
-Scores predict_scores(const models::TextClassifier& model, const std::vector<data::EncodedExample>& rows,
+Scores predict_scores(const models::Classifier& model, const std::vector<data::EncodedExample>& rows,
                       data::TaskKind task, std::int64_t num_labels, std::int64_t max_len,
                       const Objective* objective, std::int64_t batch_size, ops::Precision precision) {
   NoGradGuard no_grad;
@@ -35,7 +35,7 @@ Scores predict_scores(const models::TextClassifier& model, const std::vector<dat
     const std::int64_t end = std::min(s.n, start + batch_size);
     const std::vector<std::int64_t> idx(order.begin() + start, order.begin() + end);
     const data::Batch batch = data::collate(rows, idx, max_len, task, num_labels);
-    const Tensor logits = model.forward(batch.tokens, batch.lengths, layers::Phase::Eval, unused);
+    const Tensor logits = model.forward({batch.tokens, batch.lengths, batch.meta}, layers::Phase::Eval, unused);
     if (labeled) loss_sum += (*objective)(logits, batch.targets).item() * static_cast<double>(idx.size());
     const std::vector<float> z = logits.to_vector();
     const std::int64_t k = logits.dim(1);

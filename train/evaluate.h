@@ -33,7 +33,7 @@ struct Scores {
 // all labeled alike (data::collate). precision: the forward and the loss run in an
 // ops::AutocastScope of it (F32: no region, the F32 paths exactly as before); the scores are
 // computed from the logits widened to F32 either way.
-Scores predict_scores(const models::TextClassifier& model, const std::vector<data::EncodedExample>& rows,
+Scores predict_scores(const models::Classifier& model, const std::vector<data::EncodedExample>& rows,
                       data::TaskKind task, std::int64_t num_labels, std::int64_t max_len,
                       const Objective* objective, std::int64_t batch_size = 256,
                       ops::Precision precision = ops::Precision::F32);

@@ -27,6 +27,16 @@ struct TrainOptions {
   std::string val_path, test_path;         // --val FILE / --test FILE
   double val_split = 0.1, test_split = 0.1;  // used when the matching file is not given
 
+  // ---- account metadata and users (bot detection: data/metadata.h, data/groups.h) ----
+  std::string accounts;                    // --accounts FILE (one row per account)
+  std::string join_col = "user_id";        // --join COL: the key in --input and --accounts
+  std::vector<std::string> meta_cols;      // --meta-cols a,b,c | all-numeric (empty: no metadata)
+  std::string meta_features = "engineered";  // engineered | raw
+  std::string missing_account = "fail";    // fail | skip | keep: a tweet whose account is absent
+  std::string accounts_without_tweets = "keep";  // keep (empty text) | drop
+  std::string group_col;                   // --group-col COL: splits keep each group whole
+  int cv = 0;                              // --cv K (>= 2): grouped stratified K-fold cross-validation
+
   // ---- text ----
   std::string tokenizer = "tweet";         // tweet | whitespace | char
   std::string normalize = "none";          // none | glove-twitter
@@ -43,6 +53,22 @@ struct TrainOptions {
   double dropout = 0.5;
   std::int64_t filters = 100;
   std::vector<std::int64_t> widths{3, 4, 5};
+  std::string text_arch = "lstm";          // hybrid: the text encoder
+  std::int64_t meta_hidden = 64, fuse_hidden = 64;
+
+  // ---- user level (train/user_level.h; needs --group-col) ----
+  std::string user_model;                  // "" (none) | mean-prob | cnn | knn
+  std::int64_t user_tweets = 10;           // --user-tweets N per user
+  std::string user_tweet_order = "first";  // first | last | random
+  int knn_k = 1;                           // --k
+  bool freeze_encoder = false;             // cnn: train on fixed tweet vectors
+  bool balance_users = false;              // --balance-users: extra tweet sets of the minority label
+  std::string encoder;                     // --encoder RUN: a trained tweet model (no tweet stage)
+  std::int64_t user_filters = 300;         // cnn: maps per width
+  std::vector<std::int64_t> user_widths{2, 3, 4};
+  int user_epochs = 10;
+  double user_lr = 1e-3;
+  std::int64_t user_batch_size = 32;
 
   // ---- training ----
   std::int64_t batch_size = 64;

@@ -13,6 +13,7 @@
 
 #include "data/batching.h"
 #include "data/dataset.h"
+#include "data/metadata.h"
 #include "data/tokenizer.h"
 #include "data/vocab.h"
 #include "train/options.h"
@@ -33,6 +34,10 @@ struct PreparedData {
   std::vector<std::string> label_names;
   data::TaskKind task = data::TaskKind::Binary;
   std::string val_source, test_source;  // "val.csv" or "10% of train.csv", for the log
+  // --group-col: each row's group key (user), per split; empty without groups.
+  std::vector<std::string> train_keys, val_keys, test_keys;
+  // --accounts / --meta-cols: the metadata schema (rows carry EncodedExample::meta); size() 0 without.
+  data::MetaSchema meta_schema;
 };
 
 // Loads --input and --val/--test (or splits --input with the seed, stratified), prints the

@@ -133,10 +133,10 @@ models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size,
 
 // A freshly initialised model; pretrained embeddings are copied in for a new run only (a resumed
 // run loads its own weights later).
-std::unique_ptr<models::TextClassifier> build_model(const TrainOptions& o, const models::ModelConfig& mc,
+std::unique_ptr<models::Classifier> build_model(const TrainOptions& o, const models::ModelConfig& mc,
                                                     const data::Vocab& vocab, bool resuming, Device device,
                                                     std::ostream& out) {
-  std::unique_ptr<models::TextClassifier> model = models::make_model(mc, o.seed, device);
+  std::unique_ptr<models::Classifier> model = models::make_model(mc, o.seed, device);
   if (!o.embeddings.empty() && !resuming) {
     Tensor w = model->embedding_weight().to(Device::cpu()).clone();
     const data::EmbeddingCoverage cov = data::load_pretrained_embeddings(o.embeddings, vocab, w);
@@ -149,7 +149,7 @@ std::unique_ptr<models::TextClassifier> build_model(const TrainOptions& o, const
 }
 
 // The names of the parameters the optimizer updates, in its order (optimizer.safetensors keys).
-std::vector<std::string> trainable_names(const models::TextClassifier& model) {
+std::vector<std::string> trainable_names(const models::Classifier& model) {
   std::vector<std::string> names;
   for (const auto& [name, t] : model.named_parameters())
     if (t.requires_grad()) names.push_back(name);
@@ -212,7 +212,7 @@ struct Loop {
   const PreparedData& p;
   std::int64_t num_labels, outputs;
   Device device;
-  models::TextClassifier& model;
+  models::Classifier& model;
   const std::vector<std::string>& param_names;
   const std::vector<Tensor>& params;
   ops::AdamW& optimizer;
@@ -322,7 +322,7 @@ void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip
       // forward first reads them and dropped at the end of the region, so they are fresh after every
       // optimizer step. fp32 opens an F32 region: nothing is cast, the F32 path is the same.
       const ops::AutocastScope amp(l.precision);
-      logits = l.model.forward(batch.tokens, batch.lengths, layers::Phase::Train, l.gen);
+      logits = l.model.forward({batch.tokens, batch.lengths, batch.meta}, layers::Phase::Train, l.gen);
       loss = l.objective(logits, batch.targets);
     }
     seed = l.scaler ? ops::scale(loss, loss_scale) : loss;  // the backward starts from loss * S
@@ -576,7 +576,7 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
 
   // ---- model, optimizer, loss, schedule ----
   const models::ModelConfig mc = model_config(o, p.vocab.size(), outputs, impl);
-  std::unique_ptr<models::TextClassifier> model = build_model(o, mc, p.vocab, folder.resuming, device, out);
+  std::unique_ptr<models::Classifier> model = build_model(o, mc, p.vocab, folder.resuming, device, out);
   const std::vector<std::string> param_names = trainable_names(*model);
   const std::vector<Tensor> params = model->trainable_parameters();
   LOOM_CHECK(params.size() == param_names.size(), "trainer: parameter names and tensors disagree");

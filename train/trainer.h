@@ -18,6 +18,7 @@
 
 #include "train/evaluate.h"
 #include "train/options.h"
+#include "train/user_level.h"
 
 namespace loom::train {
 
@@ -38,6 +39,7 @@ struct TrainResult {
   std::string precision = "fp32";   // the autocast precision the run trained in
   std::int64_t skipped_steps = 0;   // fp16: optimizer steps skipped for inf/NaN gradients, in total
   double loss_scale = std::nan(""); // fp16: the loss scaler's scale at the end
+  std::optional<UserStageResult> user;  // --user-model: the user stage's result
 };
 
 // `out`: the log (run header, one line per epoch, the final report). `bar`: where the progress bar

@@ -55,7 +55,7 @@ std::string names_and_shapes(const std::vector<layers::NamedTensor>& params) {
 TEST_CASE("models: logits are B x K for every arch and task with T = 1 and short rows and mixed lengths") {
   for (models::Arch arch : all_archs()) {
     for (std::int64_t K : {1, 3}) {
-      const auto m = models::make_model(tiny_config(arch, K), 7, Device::cpu());
+      const auto m = models::make_text_model(tiny_config(arch, K), 7, Device::cpu());
       // T = 1; rows shorter than every kernel (widths 2, 3); a mixed batch with padding.
       const std::vector<std::pair<std::int64_t, std::vector<std::int32_t>>> cases{
           {1, {1, 1, 1}}, {2, {2, 1}}, {9, {9, 1, 4, 2, 3}}};
@@ -77,7 +77,7 @@ TEST_CASE("models: logits are B x K for every arch and task with T = 1 and short
 TEST_CASE("models: a row's logits ignore padding and garbage past its length and the other rows") {
   for (models::Arch arch : all_archs()) {
     INFO(arch_str(arch));
-    const auto m = models::make_model(tiny_config(arch, 3), 11, Device::cpu());
+    const auto m = models::make_text_model(tiny_config(arch, 3), 11, Device::cpu());
     // Reference: the three rows alone, each in a batch exactly as long as itself.
     const std::vector<std::int32_t> lengths{5, 1, 2};
     const test::TokenBatch full = make_batch({5, 1, 2, 4}, 5, 11, 21);
@@ -115,7 +115,7 @@ TEST_CASE("models: a row's logits ignore padding and garbage past its length and
 
 TEST_CASE("models: state_dict names and shapes are those of the equivalent PyTorch module") {
   auto names = [](models::Arch arch) {
-    return names_and_shapes(models::make_model(tiny_config(arch, 3), 1, Device::cpu())->state_dict());
+    return names_and_shapes(models::make_text_model(tiny_config(arch, 3), 1, Device::cpu())->state_dict());
   };
   const std::string lstm_l1 =
       "lstm.weight_ih_l1[12, 3] lstm.weight_hh_l1[12, 3] lstm.bias_ih_l1[12] lstm.bias_hh_l1[12] ";
@@ -140,15 +140,15 @@ TEST_CASE("models: state_dict names and shapes are those of the equivalent PyTor
         "lstm.bias_hh_l0[12] " + lstm_l1 +
         "convs.0.weight[3, 3, 2] convs.0.bias[3] convs.1.weight[3, 3, 3] convs.1.bias[3] head.weight[3, 6] head.bias[3] ");
   // Conv weights are exported transposed from loom's [F, K, C].
-  const auto m = models::make_model(tiny_config(models::Arch::Cnn), 1, Device::cpu());
+  const auto m = models::make_text_model(tiny_config(models::Arch::Cnn), 1, Device::cpu());
   CHECK(m->named_parameters()[1].second.shape() == Shape({3, 2, 4}));
   CHECK(m->state_dict()[1].second.to_vector() == layers::conv_weight_to_torch(m->named_parameters()[1].second).to_vector());
 }
 
 TEST_CASE("models: init follows the seed and PyTorch's defaults") {
-  const auto a = models::make_model(tiny_config(models::Arch::LstmCnn), 5, Device::cpu());
-  const auto b = models::make_model(tiny_config(models::Arch::LstmCnn), 5, Device::cpu());
-  const auto c = models::make_model(tiny_config(models::Arch::LstmCnn), 6, Device::cpu());
+  const auto a = models::make_text_model(tiny_config(models::Arch::LstmCnn), 5, Device::cpu());
+  const auto b = models::make_text_model(tiny_config(models::Arch::LstmCnn), 5, Device::cpu());
+  const auto c = models::make_text_model(tiny_config(models::Arch::LstmCnn), 6, Device::cpu());
   const auto pa = a->named_parameters(), pb = b->named_parameters(), pc = c->named_parameters();
   for (std::size_t i = 0; i < pa.size(); ++i) {
     INFO(pa[i].first);
@@ -159,7 +159,7 @@ TEST_CASE("models: init follows the seed and PyTorch's defaults") {
   models::ModelConfig big = tiny_config(models::Arch::Bow);
   big.vocab_size = 1000;
   big.embed_dim = 40;
-  const auto m = models::make_model(big, 3, Device::cpu());
+  const auto m = models::make_text_model(big, 3, Device::cpu());
   double s = 0, s2 = 0;
   const std::vector<float> w = m->embedding_weight().to_vector();
   for (float v : w) s += v, s2 += double(v) * v;
@@ -169,7 +169,7 @@ TEST_CASE("models: init follows the seed and PyTorch's defaults") {
   // The Keras preset: Embedding U(+-0.05), zero head bias.
   models::ModelConfig k = models::preset("bilstm-imdb");
   k.vocab_size = 50;
-  const auto km = models::make_model(k, 3, Device::cpu());
+  const auto km = models::make_text_model(k, 3, Device::cpu());
   for (float v : km->embedding_weight().to_vector()) CHECK(std::abs(v) <= 0.05f);
   for (float v : km->state_dict().back().second.to_vector()) CHECK(v == 0.0f);
 }
@@ -177,8 +177,8 @@ TEST_CASE("models: init follows the seed and PyTorch's defaults") {
 TEST_CASE("models: load_state_dict round trip and errors naming the tensor") {
   for (models::Arch arch : all_archs()) {
     INFO(arch_str(arch));
-    const auto src = models::make_model(tiny_config(arch, 3), 1, Device::cpu());
-    const auto dst = models::make_model(tiny_config(arch, 3), 2, Device::cpu());
+    const auto src = models::make_text_model(tiny_config(arch, 3), 1, Device::cpu());
+    const auto dst = models::make_text_model(tiny_config(arch, 3), 2, Device::cpu());
     const test::TokenBatch b = make_batch({4, 1, 3}, 4, 11, 5);
     const std::vector<float> before = eval_logits(*dst, b);
     REQUIRE(before != eval_logits(*src, b));
@@ -217,7 +217,7 @@ TEST_CASE("models: load_state_dict round trip and errors naming the tensor") {
     CHECK(eval_logits(*dst, b) == eval_logits(*src, b));
   }
   // A conv weight handed over in loom's [F, K, C] layout instead of PyTorch's [F, C, K].
-  const auto cnn = models::make_model(tiny_config(models::Arch::Cnn), 1, Device::cpu());
+  const auto cnn = models::make_text_model(tiny_config(models::Arch::Cnn), 1, Device::cpu());
   auto sd = cnn->state_dict();
   sd[1].second = cnn->named_parameters()[1].second;
   const std::string msg = checkpoint_error([&] { cnn->load_state_dict(sd); });
@@ -225,7 +225,7 @@ TEST_CASE("models: load_state_dict round trip and errors naming the tensor") {
 }
 
 TEST_CASE("models: freezing the embeddings removes them from training") {
-  const auto m = models::make_model(tiny_config(models::Arch::Lstm), 1, Device::cpu());
+  const auto m = models::make_text_model(tiny_config(models::Arch::Lstm), 1, Device::cpu());
   const std::size_t all = m->named_parameters().size();
   CHECK(m->trainable_parameters().size() == all);
   m->set_freeze_embeddings(true);
@@ -295,14 +295,14 @@ TEST_CASE("models: arch names and presets and config errors") {
   CHECK_FALSE(models::is_preset("cnn"));
   CHECK_THROWS_WITH_AS(models::preset("bert"), doctest::Contains("bilstm-imdb, cnn-kim"), Error);
   // A preset without a vocabulary cannot be built: the data fills vocab_size.
-  CHECK_THROWS_WITH_AS(models::make_model(imdb, 1, Device::cpu()), doctest::Contains("vocab_size"), Error);
+  CHECK_THROWS_WITH_AS(models::make_text_model(imdb, 1, Device::cpu()), doctest::Contains("vocab_size"), Error);
   models::ModelConfig bad = tiny_config(models::Arch::Lstm);
   bad.hidden = 0;
-  CHECK_THROWS_WITH_AS(models::make_model(bad, 1, Device::cpu()), doctest::Contains("hidden must be >= 1"), Error);
+  CHECK_THROWS_WITH_AS(models::make_text_model(bad, 1, Device::cpu()), doctest::Contains("hidden must be >= 1"), Error);
   CHECK(kim.summary().find("cnn (preset cnn-kim): embed 300, convs 3,4,5 x 100") == 0);
 
   // Bad batches name what is wrong.
-  const auto m = models::make_model(tiny_config(models::Arch::Bilstm), 1, Device::cpu());
+  const auto m = models::make_text_model(tiny_config(models::Arch::Bilstm), 1, Device::cpu());
   const test::TokenBatch b = make_batch({2, 3}, 3, 11, 1);
   Generator gen;
   CHECK_THROWS_WITH_AS(m->forward(b.tokens, Tensor::from_vector(std::vector<std::int32_t>{0, 3}, {2}),

@@ -96,7 +96,7 @@ TEST_CASE("models: a BF16 autocast step matches torch.autocast(cpu, bfloat16): l
     c.config.embed_dim = 16;  // dot products of 16 * width terms: long enough for bf16 to show
     c.config.filters = 8;
     c.config.widths = {2, 4};
-    c.model = models::make_model(c.config, 300 + seed, Device::cpu());
+    c.model = models::make_text_model(c.config, 300 + seed, Device::cpu());
     // Lengths: full (8), 1, 3 (shorter than width 4), 5, 2; garbage id 29 past each length.
     c.batch = test::make_batch({8, 1, 3, 5, 2}, 8, 30, seed, /*pad_id=*/29);
     c.targets = test::random_targets(5, K, seed);

@@ -96,7 +96,7 @@ void model_gradcheck(const models::TextClassifier& m, const test::TokenBatch& ba
 TEST_CASE("models: every architecture's gradient passes an F64 finite-difference check") {
   for (models::Arch arch : test::all_archs()) {
     for (std::int64_t K : {1, 3}) {
-      const auto m = models::make_model(test::tiny_config(arch, K), 17, Device::cpu(), DType::F64);
+      const auto m = models::make_text_model(test::tiny_config(arch, K), 17, Device::cpu(), DType::F64);
       // Lengths 6 (full), 1 and 2 (shorter than width 3), 4; garbage ids past each length.
       const test::TokenBatch batch = test::make_batch({6, 1, 2, 4}, 6, 11, 5, /*pad_id=*/9);
       model_gradcheck(*m, batch, test::arch_str(arch) + " with " + std::to_string(K) + " outputs");

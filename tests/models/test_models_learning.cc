@@ -52,7 +52,7 @@ TEST_CASE("models: each architecture overfits 64 random examples to training acc
   const std::vector<float> t = targets.to_vector();
   for (models::Arch arch : test::all_archs()) {
     INFO(test::arch_str(arch));
-    const auto m = models::make_model(learning_config(arch), 1, Device::cpu());
+    const auto m = models::make_text_model(learning_config(arch), 1, Device::cpu());
     ops::AdamWConfig opt_config;
     opt_config.lr = 1e-2f;
     ops::AdamW opt(m->trainable_parameters(), opt_config);
@@ -89,7 +89,7 @@ TEST_CASE("models: time forward and backward per batch at B 64 T 30 E 128 H 128"
     models::ModelConfig c;
     c.arch = arch;
     c.vocab_size = 20000;
-    const auto m = models::make_model(c, 1, Device::cpu());
+    const auto m = models::make_text_model(c, 1, Device::cpu());
     Generator gen(1);
     ops::AdamW opt(m->trainable_parameters(), ops::AdamWConfig{});
     std::vector<double> ms, opt_ms;

@@ -58,7 +58,7 @@ TEST_CASE("models: logits and every parameter gradient match the equivalent PyTo
     for (std::int64_t K : {1, 3}) {
       Case c;
       c.config = peer_config(arch, K);
-      c.model = models::make_model(c.config, 100 + seed, Device::cpu());
+      c.model = models::make_text_model(c.config, 100 + seed, Device::cpu());
       // Lengths: full (8), 1, 3 (shorter than width 4), 5, 2; garbage id 29 past each length.
       c.batch = test::make_batch({8, 1, 3, 5, 2}, 8, 30, seed, /*pad_id=*/29);
       c.targets = test::random_targets(5, K, seed);
@@ -75,7 +75,7 @@ TEST_CASE("models: logits and every parameter gradient match the equivalent PyTo
         files.push_back(path);
         j["params_file"] = path;
         // loom reads its own checkpoint back: the same logits, bit for bit.
-        const auto again = models::make_model(c.config, 999, Device::cpu());
+        const auto again = models::make_text_model(c.config, 999, Device::cpu());
         again->load_state_dict(io::read_safetensors(path).tensors);
         NoGradGuard no_grad;
         Generator g1(1), g2(1);

@@ -1,0 +1,1 @@
+// data/groups.cc: (being written)

@@ -1,0 +1,1 @@
+// data/metadata.cc: (being written)

@@ -1,0 +1,1 @@
+// models/hybrid.cc: (being written)

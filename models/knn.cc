@@ -1,0 +1,1 @@
+// models/knn.cc: (being written)

@@ -1,0 +1,1 @@
+// models/meta_mlp.cc: (being written)

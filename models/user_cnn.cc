@@ -1,0 +1,1 @@
+// models/user_cnn.cc: (being written)

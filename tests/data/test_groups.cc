@@ -1,0 +1,1 @@
+// tests/data/test_groups.cc: (being written)

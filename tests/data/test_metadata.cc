@@ -1,0 +1,1 @@
+// tests/data/test_metadata.cc: (being written)

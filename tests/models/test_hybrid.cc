@@ -1,0 +1,1 @@
+// tests/models/test_hybrid.cc: (being written)

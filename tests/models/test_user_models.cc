@@ -1,0 +1,1 @@
+// tests/models/test_user_models.cc: (being written)

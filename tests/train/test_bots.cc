@@ -1,0 +1,1 @@
+// tests/train/test_bots.cc: (being written)

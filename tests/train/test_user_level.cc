@@ -1,0 +1,1 @@
+// tests/train/test_user_level.cc: (being written)

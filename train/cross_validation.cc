@@ -1,0 +1,1 @@
+// train/cross_validation.cc: (being written)

@@ -1,0 +1,1 @@
+// train/user_level.cc: (being written)
