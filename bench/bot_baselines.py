@@ -21,7 +21,9 @@ files a `loom train` run wrote, so the baseline sees the same rows and the same 
       tweets, and user-level metrics of the mean of each test user's tweet probabilities.
   tfidf-users --input tweets.csv --splits RUN/splits.csv
       one document per user (its tweets joined by newlines): TF-IDF word (1-2, TweetTokenizer) and
-      char_wb (2-5) features side by side + LogisticRegression; user-level metrics on the test users.
+      char_wb (2-5) features side by side + LogisticRegression, its C chosen among 1, 4, 16, 64, 256
+      by accuracy on the validation users of splits.csv (fitted on the train users), then refitted
+      on train+val; user-level metrics on the test users.
   table --steps STEPS.tsv --md OUT.md
       the Markdown table of bench/run_bots.sh: reads each step's loom run folder or baseline JSON.
 
@@ -315,6 +317,40 @@ def load_users(a):
     return users, order
 
 
+def parse_cs(text):
+    try:
+        cs = [float(c) for c in text.split(",") if c.strip()]
+    except ValueError:
+        raise InputError(f"--C: '{text}' is not a number or a comma-separated list of numbers")
+    if not cs or any(c <= 0 for c in cs):
+        raise InputError(f"--C: '{text}': positive values expected")
+    return cs
+
+
+def fit_logreg(x, y, is_val, cs, max_iter):
+    """LogisticRegression on the train+val rows. With several C values, each is fitted on the train
+    rows and scored on the val rows (accuracy, then ROC-AUC, breaks ties: the larger C loses), and
+    the chosen C is refitted on train+val. The test rows are never seen. Returns (model, C, [(C, val
+    metrics)])."""
+    from sklearn.linear_model import LogisticRegression
+    y = np.asarray(y, dtype=np.int64)
+    is_val = np.asarray(is_val, dtype=bool)
+    chosen, table = cs[0], []
+    if len(cs) > 1:
+        if not is_val.any() or len(set(y[is_val].tolist())) != 2:
+            raise InputError("--C with several values needs validation users of both labels in splits.csv")
+        best = None
+        for c in cs:
+            m = LogisticRegression(C=c, max_iter=max_iter).fit(x[~is_val], y[~is_val])
+            v = binary_metrics(y[is_val], m.predict_proba(x[is_val])[:, 1])
+            table.append((c, v))
+            print(f"  C {c:g}: val accuracy {v['accuracy']:.4f}, ROC-AUC {v['roc_auc']:.4f}")
+            if best is None or (v["accuracy"], v["roc_auc"]) > best:
+                best, chosen = (v["accuracy"], v["roc_auc"]), c
+        print(f"  chosen C {chosen:g} (validation users), refitted on train+val")
+    return LogisticRegression(C=chosen, max_iter=max_iter).fit(x, y), chosen, table
+
+
 def first_n(tweets, n):
     """A user's tweets used at user level: the first N in file order (loom's --user-tweet-order first)."""
     return tweets if n <= 0 else tweets[:n]
@@ -322,11 +358,11 @@ def first_n(tweets, n):
 
 def cmd_tfidf_tweets(a):
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
+    cs = parse_cs(a.C)  # a bad --C fails before minutes of vectorizing
     t0 = time.perf_counter()
     users, order = load_users(a)
-    train_x, train_y, test_x, test_y, test_user = [], [], [], [], []
+    train_x, train_y, train_val, test_x, test_y, test_user = [], [], [], [], [], []
     for key, u in users.items():
         y = order.index(u["label"])
         if u["split"] == "test":
@@ -337,13 +373,13 @@ def cmd_tfidf_tweets(a):
         else:
             train_x += u["tweets"]
             train_y += [y] * len(u["tweets"])
+            train_val += [u["split"] == "val"] * len(u["tweets"])
     vec = TfidfVectorizer(tokenizer=tweet_tokenizer(), lowercase=False, token_pattern=None,
                           ngram_range=(1, 2), sublinear_tf=True, min_df=2)
     xtr = vec.fit_transform(train_x)
     print(f"TF-IDF: {xtr.shape[1]:,} word 1-2-grams from {xtr.shape[0]:,} training tweets "
           f"({time.perf_counter() - t0:.0f} s)")
-    clf = LogisticRegression(C=a.C, max_iter=a.max_iter)
-    clf.fit(xtr, train_y)
+    clf, C, val_table = fit_logreg(xtr, train_y, train_val, cs, a.max_iter)
     fit_s = time.perf_counter() - t0
     p = clf.predict_proba(vec.transform(test_x))[:, 1]
     tweet = binary_metrics(test_y, p)
@@ -356,7 +392,8 @@ def cmd_tfidf_tweets(a):
     user_p = [statistics.fmean(first_n(per_user[k], a.user_tweets)) for k in keys]
     user_y = [order.index(users[k]["label"]) for k in keys]
     user = binary_metrics(user_y, user_p)
-    out = {"subcommand": "tfidf-tweets", "input": a.input, "splits": a.splits, "C": a.C,
+    out = {"subcommand": "tfidf-tweets", "input": a.input, "splits": a.splits, "C": C, "C_grid": a.C,
+           "val_by_C": [{"C": c, **v} for c, v in val_table],
            "user_tweets": a.user_tweets, "vocabulary": int(xtr.shape[1]), "train_tweets": int(xtr.shape[0]),
            "positive_label": order[1], "tweet": tweet, "user": user, "fit_seconds": fit_s,
            "seconds": time.perf_counter() - t0}
@@ -370,8 +407,8 @@ def cmd_tfidf_tweets(a):
 def cmd_tfidf_users(a):
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
+    cs = parse_cs(a.C)  # a bad --C fails before minutes of vectorizing
     t0 = time.perf_counter()
     users, order = load_users(a)
     keys = sorted(users)
@@ -388,14 +425,16 @@ def cmd_tfidf_users(a):
     print(f"TF-IDF: {xw.shape[1]:,} word 1-2-grams + {xc.shape[1]:,} char 2-5-grams from {len(train):,} "
           f"training users ({time.perf_counter() - t0:.0f} s)")
     ytr = [order.index(users[k]["label"]) for k in train]
-    clf = LogisticRegression(C=a.C, max_iter=a.max_iter)
-    clf.fit(xtr, ytr)
+    # The vectorizers saw the validation users' text (not their labels) when C is chosen on them:
+    # that can only flatter the validation score, never the test users'.
+    clf, C, val_table = fit_logreg(xtr, ytr, [users[k]["split"] == "val" for k in train], cs, a.max_iter)
     fit_s = time.perf_counter() - t0
     test_docs = [docs[k] for k in test]
     xte = sp.hstack([word.transform(test_docs), char.transform(test_docs)]).tocsr()
     p = clf.predict_proba(xte)[:, 1]
     user = binary_metrics([order.index(users[k]["label"]) for k in test], p)
-    out = {"subcommand": "tfidf-users", "input": a.input, "splits": a.splits, "C": a.C,
+    out = {"subcommand": "tfidf-users", "input": a.input, "splits": a.splits, "C": C, "C_grid": a.C,
+           "val_by_C": [{"C": c, **v} for c, v in val_table],
            "user_tweets": a.user_tweets, "word_features": int(xw.shape[1]), "char_features": int(xc.shape[1]),
            "positive_label": order[1], "user": user, "fit_seconds": fit_s, "seconds": time.perf_counter() - t0}
     print_table("TF-IDF word+char per user + logistic regression, test users", [("user level", user)])
@@ -525,15 +564,17 @@ def main(argv=None):
     rf.add_argument("--C", type=float, default=1.0, help="logistic regression inverse regularization")
     rf.set_defaults(func=cmd_rf)
 
-    for name, func, C, help_ in (("tfidf-tweets", cmd_tfidf_tweets, 4.0, "single-tweet TF-IDF + logistic regression"),
-                                 ("tfidf-users", cmd_tfidf_users, 4.0, "per-user TF-IDF word+char + logistic regression")):
+    for name, func, C, help_ in (("tfidf-tweets", cmd_tfidf_tweets, "4", "single-tweet TF-IDF + logistic regression"),
+                                 ("tfidf-users", cmd_tfidf_users, "1,4,16,64,256",
+                                  "per-user TF-IDF word+char + logistic regression")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--input", required=True, help="tweets.csv: one row per tweet")
         p.add_argument("--splits", required=True, help="a loom run's splits.csv (key,split: one row per user)")
         p.add_argument("--group-col", default="user_id", help="the user column of --input (the keys of splits.csv)")
         p.add_argument("--text-col", default="text")
         p.add_argument("--label-col", default="label")
-        p.add_argument("--C", type=float, default=C)
+        p.add_argument("--C", default=C, help="logistic regression inverse regularization; a comma list: "
+                       f"chosen by accuracy on the validation users, then refitted on train+val (default {C})")
         p.add_argument("--max-iter", type=int, default=2000)
         p.add_argument("--user-tweets", type=int, default=0,
                        help="tweets per user at user level, the first N in file order (0 = all)")
