@@ -16,6 +16,7 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/text_data.cc
   ${PROJECT_SOURCE_DIR}/train/trainer.cc
   ${PROJECT_SOURCE_DIR}/train/user_level.cc
+  ${PROJECT_SOURCE_DIR}/train/user_vectors.cc
   ${PROJECT_SOURCE_DIR}/train/cross_validation.cc
   ${PROJECT_SOURCE_DIR}/tools/cli.cc
   ${PROJECT_SOURCE_DIR}/tools/eval.cc

@@ -42,6 +42,7 @@ struct UserStageResult {
   std::optional<Evaluation> val, test;  // user-level, when the split has users
   std::int64_t train_users = 0, val_users = 0, test_users = 0;
   double seconds = 0, tweets_per_s = 0;  // the user stage's training (cnn) or fitting time
+  std::vector<double> val_scores, test_scores;  // P(label_names[1]) per user set, in the splits' set order
 };
 
 // The user stage of `loom train` (after the tweet stage, or with --encoder): builds the user sets
