@@ -18,6 +18,8 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/user_level.cc
   ${PROJECT_SOURCE_DIR}/train/user_vectors.cc
   ${PROJECT_SOURCE_DIR}/train/cross_validation.cc
+  ${PROJECT_SOURCE_DIR}/train/bot_run.cc
+  ${PROJECT_SOURCE_DIR}/train/run_setup.cc
   ${PROJECT_SOURCE_DIR}/tools/cli.cc
   ${PROJECT_SOURCE_DIR}/tools/eval.cc
   ${PROJECT_SOURCE_DIR}/tools/predict.cc

@@ -36,6 +36,7 @@ struct EvalOptions {
   std::string model_dir, input, output;  // --model DIR --input FILE [--output FILE.json]
   // Empty: as the model was trained (its config.json).
   std::string format, encoding, text_col, label_col, label_cols, on_bad_row;
+  std::string accounts, join, missing_account;  // metadata runs: the accounts file, key, policy
   double threshold = -1;                  // < 0: the model's
   std::int64_t batch_size = 256;
   std::string device = "auto", impl = "auto";
@@ -49,8 +50,10 @@ int run_eval(const EvalOptions& o, std::ostream& out);
 struct PredictOptions {
   std::string model_dir, input, output;  // --model DIR --input FILE [--output FILE.csv]; stdout without
   std::string format, encoding, text_col, on_bad_row;
+  std::string accounts, join, missing_account;  // metadata runs: the accounts file, key, policy
   std::vector<std::string> id_cols;      // default: the training run's, else "id" when the input has it
   bool with_text = false;
+  bool per_tweet = false;                // a run with a user model: one row per tweet, not per user
   double threshold = -1;
   std::int64_t batch_size = 256;
   std::string device = "auto", impl = "auto";

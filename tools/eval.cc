@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <optional>
 #include <iomanip>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "train/evaluate.h"
 #include "train/runtime.h"
 #include "train/text_data.h"
+#include "train/user_level.h"
 #include "tools/commands.h"
 
 namespace loom::tools {
@@ -30,6 +32,10 @@ void add_eval_options(CLI::App& app, EvalOptions& o) {
   app.add_option("--label-cols", o.label_cols, "Multi-label: comma-separated 0/1 columns")->group(G);
   app.add_option("--on-bad-row", o.on_bad_row, "fail or skip")->group(G);
   app.add_option("--threshold", o.threshold, "Decision threshold (default: the model's)")->group(G);
+  app.add_option("--accounts", o.accounts, "Metadata runs: the accounts CSV (default: the training one)")->group(G);
+  app.add_option("--join", o.join, "Metadata runs: the key column of --input and --accounts")->group(G);
+  app.add_option("--missing-account", o.missing_account, "A tweet whose account is absent: fail, skip or keep")
+      ->check(CLI::IsMember({"fail", "skip", "keep"}))->group(G);
   app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
@@ -59,12 +65,19 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
     for (std::string c; std::getline(ss, c, ',');) t.label_cols.push_back(c);
   }
   if (!o.on_bad_row.empty()) t.on_bad_row = o.on_bad_row;
-  t.id_cols.clear();  // ids are not needed for a report
+  if (!o.accounts.empty()) t.accounts = o.accounts;
+  if (!o.join.empty()) t.join_col = o.join;
+  if (!o.missing_account.empty()) t.missing_account = o.missing_account;
+  // A run with a user model reports users too: the group column must then be loaded.
+  const std::unique_ptr<train::UserModel> user = train::load_user_model(o.model_dir, *run.model, device);
+  t.group_col = user ? user->group_col : "";
+  t.id_cols.clear();  // ids are not needed for a report (the join and group keys are)
+  t.id_cols = train::load_id_cols(t);
   data::DatasetSpec spec = train::dataset_spec(t, o.input);
   spec.multi_label = rc.task == data::TaskKind::MultiLabel;
-  const data::Dataset d = data::load_dataset(spec, &rc.label_names);
+  data::Dataset d = data::load_dataset(spec, &rc.label_names);
   if (d.skipped.count) out << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
-  const auto rows = data::encode_examples(d, train::tokenize_all(d, rc.tokenizer), rc.vocab);
+  const auto rows = train::encode_for_inference(d, t, o.input, rc.tokenizer, rc.vocab, rc.metadata, out);
   const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
 
   const auto k = static_cast<std::int64_t>(rc.label_names.size());
@@ -78,6 +91,26 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
   out << "eval: " << rows.size() << " tweets of " << o.input << " with " << run.weights_path << " ("
       << models::arch_name(rc.model.arch) << ", " << data::to_string(rc.task) << ")\n";
   out << "loss " << std::fixed << std::setprecision(4) << ev.metrics.loss << std::defaultfloat << "\n" << ev.text();
+  std::optional<train::Evaluation> user_ev;
+  std::int64_t users = 0;
+  if (user) {
+    const data::Groups groups = data::make_groups(d, data::example_keys(d, user->group_col));
+    std::vector<std::int64_t> ids(groups.keys.size());
+    for (std::size_t g = 0; g < ids.size(); ++g) ids[g] = static_cast<std::int64_t>(g);
+    const std::vector<data::UserSet> sets =
+        data::user_sets(groups, ids, user->tweets_per_user, user->order, rc.training.seed);
+    train::Scores us;
+    us.n = static_cast<std::int64_t>(sets.size());
+    us.k = 1;
+    us.probs = user->score(rows, sets, rc.max_len, precision);
+    std::vector<data::EncodedExample> labels(sets.size());  // one labeled "row" per user
+    for (std::size_t i = 0; i < sets.size(); ++i) labels[i].label = sets[i].label;
+    user_ev = train::evaluate(us, labels, rc.task, rc.label_names, threshold);
+    users = us.n;
+    out << "\nuser level (" << train::user_model_name(user->kind()) << ", up to " << user->tweets_per_user
+        << " tweets per user): " << users << " users of " << user->group_col << "\n"
+        << user_ev->text();
+  }
   if (!o.output.empty()) {
     nlohmann::json j = ev.json();
     j["model"] = o.model_dir;
@@ -86,6 +119,11 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
     j["rows"] = rows.size();
     j["threshold"] = threshold;
     j["seconds"] = seconds;
+    if (user_ev) {
+      j["user"] = user_ev->json();
+      j["user"]["users"] = users;
+      j["user"]["user_model"] = train::user_model_name(user->kind());
+    }
     io::write_file_atomic(o.output, j.dump(2) + "\n");
     out << "wrote " << o.output << "\n";
   }

@@ -17,6 +17,8 @@
 #include "train/evaluate.h"
 #include "train/runtime.h"
 #include "train/text_data.h"
+#include "train/user_level.h"
+#include "data/groups.h"
 #include "tools/commands.h"
 
 namespace loom::tools {
@@ -50,6 +52,37 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+// One row per user: the group key, the tweets the user model read, prob_<label> of both labels
+// and the decision (binary runs: user models score P(label_names[1])).
+int predict_users(const PredictOptions& o, const train::RunConfig& rc, const train::UserModel& user,
+                  const data::Dataset& d, const std::vector<data::EncodedExample>& rows, ops::Precision precision,
+                  std::ostream& out, std::ostream& log) {
+  const data::Groups groups = data::make_groups(d, data::example_keys(d, user.group_col));
+  std::vector<std::int64_t> ids(groups.keys.size());
+  for (std::size_t g = 0; g < ids.size(); ++g) ids[g] = static_cast<std::int64_t>(g);
+  const std::vector<data::UserSet> sets = data::user_sets(groups, ids, user.tweets_per_user, user.order, rc.training.seed);
+  const std::vector<double> probs = user.score(rows, sets, rc.max_len, precision);
+  const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
+  std::ostringstream csv;
+  csv << csv_field(user.group_col) << ",tweets";
+  for (const std::string& name : rc.label_names) csv << "," << csv_field("prob_" + name);
+  csv << ",label\n";
+  char buf[32];
+  for (std::size_t i = 0; i < sets.size(); ++i) {
+    csv << csv_field(groups.keys[static_cast<std::size_t>(sets[i].group)]) << "," << sets[i].rows.size();
+    std::snprintf(buf, sizeof buf, ",%.6f,%.6f", 1.0 - probs[i], probs[i]);
+    csv << buf << "," << csv_field(rc.label_names[probs[i] >= threshold ? 1 : 0]) << "\n";
+  }
+  if (o.output.empty()) {
+    out << csv.str() << std::flush;
+  } else {
+    io::write_file_atomic(o.output, csv.str());
+    log << "predict: " << sets.size() << " users (" << d.examples.size() << " tweets) of " << o.input << " -> "
+        << o.output << " (" << train::user_model_name(user.kind()) << " user model)\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::string csv_field(const std::string& s) {
@@ -67,12 +100,17 @@ void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.add_option("--id-col", o.id_cols, "Column(s) copied to the output (default: the training --id-col, else 'id' if present)")
       ->delimiter(',');
   app.add_flag("--with-text", o.with_text, "Also copy the tweet text to the output");
+  app.add_flag("--per-tweet", o.per_tweet, "A run with a user model: one row per tweet instead of one per user");
   const std::string G = "Input (default: as in training)";
   app.add_option("--format", o.format, "csv, sentiment140 or fasttext")->group(G);
   app.add_option("--encoding", o.encoding, "utf-8 or latin1")->group(G);
   app.add_option("--text-col", o.text_col, "Column holding the tweet")->group(G);
   app.add_option("--on-bad-row", o.on_bad_row, "fail or skip")->group(G);
   app.add_option("--threshold", o.threshold, "Decision threshold (default: the model's)")->group(G);
+  app.add_option("--accounts", o.accounts, "Metadata runs: the accounts CSV (default: the training one)")->group(G);
+  app.add_option("--join", o.join, "Metadata runs: the key column of --input and --accounts")->group(G);
+  app.add_option("--missing-account", o.missing_account, "A tweet whose account is absent: fail, skip or keep")
+      ->check(CLI::IsMember({"fail", "skip", "keep"}))->group(G);
   app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
@@ -104,10 +142,19 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
     for (const std::string& c : t.id_cols) all = all && contains(header, c);
     if (!all) t.id_cols = contains(header, "id") ? std::vector<std::string>{"id"} : std::vector<std::string>{};
   }
-  const data::Dataset d = data::load_dataset(train::dataset_spec(t, o.input, /*labeled=*/false));
+  if (!o.accounts.empty()) t.accounts = o.accounts;
+  if (!o.join.empty()) t.join_col = o.join;
+  if (!o.missing_account.empty()) t.missing_account = o.missing_account;
+  // A run with a user model writes one row per user (unless --per-tweet): the group column is loaded.
+  std::unique_ptr<train::UserModel> user = train::load_user_model(o.model_dir, *run.model, device);
+  if (o.per_tweet) user.reset();
+  t.group_col = user ? user->group_col : "";
+  t.id_cols = train::load_id_cols(t);  // + the join key (metadata) and the group column (users)
+  data::Dataset d = data::load_dataset(train::dataset_spec(t, o.input, /*labeled=*/false));
   if (d.skipped.count) log << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
-  const auto rows = data::encode_examples(d, train::tokenize_all(d, rc.tokenizer), rc.vocab);
+  const auto rows = train::encode_for_inference(d, t, o.input, rc.tokenizer, rc.vocab, rc.metadata, log);
   const auto k = static_cast<std::int64_t>(rc.label_names.size());
+  if (user) return predict_users(o, rc, *user, d, rows, precision, out, log);
   const train::Scores s = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, nullptr, o.batch_size, precision);
   const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
   const std::vector<int> decided = train::decide(s, rc.task, threshold);

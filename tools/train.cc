@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "train/bot_run.h"
 #include "train/checkpoint.h"
+#include "train/cross_validation.h"
 #include "train/trainer.h"
 #include "tools/commands.h"
 
@@ -36,6 +38,41 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--test-split", o.test_split, "Fraction of --input held out for the test when --test is not given")
       ->group(D);
 
+  const std::string B = "Account metadata, users and cross-validation (bot detection)";
+  app.add_option("--accounts", o.accounts, "Accounts CSV (one row per account: --join column, numeric columns, "
+                 "optionally the label); implies --group-col = --join")->group(B);
+  app.add_option("--join", o.join_col, "The key column of --input and --accounts")->group(B);
+  app.add_option("--meta-cols", o.meta_cols, "Metadata columns, comma-separated, or all-numeric (of --accounts, else "
+                 "of --input itself)")->delimiter(',')->group(B);
+  app.add_option("--meta-features", o.meta_features, "engineered (adds log1p counts, ratios, per-day rates) or raw")
+      ->check(CLI::IsMember({"engineered", "raw"}))->group(B);
+  app.add_option("--missing-account", o.missing_account, "A tweet whose account is absent: fail, skip or keep "
+                 "(features 0, no_account = 1)")->check(CLI::IsMember({"fail", "skip", "keep"}))->group(B);
+  app.add_option("--accounts-without-tweets", o.accounts_without_tweets,
+                 "An account no tweet names: keep (an empty-text example) or drop")
+      ->check(CLI::IsMember({"keep", "drop"}))->group(B);
+  app.add_option("--group-col", o.group_col, "Splits keep each group (user) whole; the user column for --user-model")
+      ->group(B);
+  app.add_option("--cv", o.cv, "K-fold cross-validation (K >= 2), grouped and stratified; prints mean +- std")
+      ->group(B);
+  app.add_option("--user-model", o.user_model, "User-level model after the tweet model: mean-prob, cnn or knn")
+      ->check(CLI::IsMember({"mean-prob", "cnn", "knn"}))->group(B);
+  app.add_option("--user-tweets", o.user_tweets, "Tweets per user (N)")->group(B);
+  app.add_option("--user-tweet-order", o.user_tweet_order, "Which N tweets: first, last (file order) or random")
+      ->check(CLI::IsMember({"first", "last", "random"}))->group(B);
+  app.add_option("--k", o.knn_k, "knn: neighbours")->group(B);
+  app.add_flag("--freeze-encoder", o.freeze_encoder, "cnn: train on fixed tweet vectors (no fine-tuning)")->group(B);
+  app.add_flag("--balance-users", o.balance_users, "Resample extra tweet sets of the minority label's users")
+      ->group(B);
+  app.add_option("--encoder", o.encoder, "A trained run whose tweet model feeds the user model (no tweet stage)")
+      ->group(B);
+  app.add_option("--user-filters", o.user_filters, "cnn: maps per width")->group(B);
+  app.add_option("--user-widths", o.user_widths, "cnn: widths over the tweet axis, comma-separated")
+      ->delimiter(',')->group(B);
+  app.add_option("--user-epochs", o.user_epochs, "cnn: epochs of the user stage")->group(B);
+  app.add_option("--user-lr", o.user_lr, "cnn: learning rate of the user stage")->group(B);
+  app.add_option("--user-batch-size", o.user_batch_size, "cnn: users per step")->group(B);
+
   app.add_option("--tokenizer", o.tokenizer, "tweet (NLTK TweetTokenizer rules), whitespace or char")
       ->check(CLI::IsMember({"tweet", "whitespace", "char"}))->group(T);
   app.add_option("--normalize", o.normalize, "none, or glove-twitter (<user>, <url>, <hashtag> ... as GloVe Twitter)")
@@ -50,7 +87,11 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_flag("--freeze-embeddings", o.freeze_embeddings, "Do not train the embedding table")->group(T);
 
   app.add_option("--arch", o.arch, "Architecture")
+      ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn", "hybrid", "meta-mlp"}))->group(M);
+  app.add_option("--text-arch", o.text_arch, "hybrid: the text encoder")
       ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn"}))->group(M);
+  app.add_option("--meta-hidden", o.meta_hidden, "hybrid, meta-mlp: width of the metadata dense layer")->group(M);
+  app.add_option("--fuse-hidden", o.fuse_hidden, "hybrid: width of the dense layer after the concatenation")->group(M);
   app.add_option("--preset", o.preset, "A familiar baseline (bilstm-imdb, cnn-kim): sets arch and sizes")->group(M);
   app.add_option("--embed-dim", o.embed_dim, "Embedding width")->group(M);
   app.add_option("--hidden", o.hidden, "LSTM hidden size per direction")->group(M);
@@ -105,6 +146,8 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
       "  loom train --input training.1600000.processed.noemoticon.csv --format sentiment140 --encoding latin1\n"
       "  loom train --input tweets.csv --arch bilstm --precision bf16\n"
       "  loom train --resume runs/lstm-cnn-20250101-120000 --epochs 10\n"
+      "  loom train --input tweets.csv --accounts users.csv --join user_id --meta-cols all-numeric --arch hybrid --cv 5\n"
+      "  loom train --input tweets.csv --group-col user_id --arch lstm --user-model mean-prob --user-tweets 100\n"
       "The run folder gets config.json, best/last.safetensors, metrics.csv/jsonl and curves.png.");
 }
 
@@ -121,6 +164,10 @@ int run_train(const train::TrainOptions& parsed, const std::vector<std::string>&
     o.resume = parsed.resume;
   }
   LOOM_CHECK(!o.input.empty(), "loom train: --input FILE is required (see loom train --help)");
+  if (o.cv != 0 && o.cv_fold < 0 && o.resume.empty()) {
+    train::cross_validate(train::resolve_bot_options(o), out, bar);
+    return 0;
+  }
   train::train(o, out, bar);
   return 0;
 }

@@ -41,7 +41,7 @@ int parse_stamp(const std::map<std::string, std::string>& meta, const std::strin
 }  // namespace
 
 nlohmann::json to_json(const RunConfig& c) {
-  return {{"format", "loom-run"},
+  nlohmann::json j = {{"format", "loom-run"},
           {"format_version", kFormatVersion},
           {"git_sha", c.git_sha},
           {"task", data::to_string(c.task)},
@@ -54,6 +54,9 @@ nlohmann::json to_json(const RunConfig& c) {
           {"training", to_json(c.training)},
           // Last: the longest entry, so the rest of the file stays readable at a glance.
           {"vocab", c.vocab.to_json()}};
+  if (c.metadata.size() > 0) j["metadata"] = c.metadata.to_json();
+  if (!c.group_col.empty()) j["group_col"] = c.group_col;
+  return j;
 }
 
 RunConfig run_config_from_json(const nlohmann::json& j) {
@@ -88,6 +91,11 @@ RunConfig run_config_from_json(const nlohmann::json& j) {
   }
   c.vocab = data::Vocab::from_json(j.at("vocab"));
   c.training = train_options_from_json(j.at("training"));
+  if (j.contains("metadata")) c.metadata = data::MetaSchema::from_json(j.at("metadata"));
+  if (j.contains("group_col")) c.group_col = field<std::string>(j, "group_col", where);
+  if (c.model.meta_features > 0 && c.metadata.size() != c.model.meta_features)
+    LOOM_THROW(CheckpointError, where, ": the model reads ", c.model.meta_features, " metadata features but \"metadata\" "
+               "lists ", c.metadata.size());
   // Cross-checks: a hand-edited or mixed-up config must not reach the model as an out-of-range id.
   if (c.vocab.size() != c.model.vocab_size)
     LOOM_THROW(CheckpointError, where, ": the vocabulary has ", c.vocab.size(), " tokens but the model expects ",

@@ -27,6 +27,7 @@
 #include "ops/optim.h"
 #include "core/random.h"
 #include "data/dataset.h"
+#include "data/metadata.h"
 #include "data/tokenizer.h"
 #include "data/vocab.h"
 #include "models/text_classifier.h"
@@ -46,6 +47,9 @@ struct RunConfig {
   TrainOptions training;
   std::string weights = "best.safetensors";  // which file eval/predict load (last.* with --no-restore-best)
   std::string git_sha;                       // the commit that was built ("-dirty" suffix), "" if unknown
+  // Bot detection (issue 14); both absent from the config.json of a text-only run (older files load).
+  data::MetaSchema metadata;                 // "metadata": how eval / predict rebuild the raw features; size() 0: none
+  std::string group_col;                     // "group_col": the user column the splits kept whole; "" if none
 };
 
 nlohmann::json to_json(const RunConfig& c);

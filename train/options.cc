@@ -21,6 +21,15 @@ void visit_fields(Options& o, Visitor&& v) {
   v("test", o.test_path);
   v("val_split", o.val_split);
   v("test_split", o.test_split);
+  v("accounts", o.accounts);
+  v("join", o.join_col);
+  v("meta_cols", o.meta_cols);
+  v("meta_features", o.meta_features);
+  v("missing_account", o.missing_account);
+  v("accounts_without_tweets", o.accounts_without_tweets);
+  v("group_col", o.group_col);
+  v("cv", o.cv);
+  v("cv_fold", o.cv_fold);  // saved: a fold's run must resume on the same split
   v("tokenizer", o.tokenizer);
   v("normalize", o.normalize);
   v("max_vocab", o.max_vocab);
@@ -37,6 +46,21 @@ void visit_fields(Options& o, Visitor&& v) {
   v("dropout", o.dropout);
   v("filters", o.filters);
   v("widths", o.widths);
+  v("text_arch", o.text_arch);
+  v("meta_hidden", o.meta_hidden);
+  v("fuse_hidden", o.fuse_hidden);
+  v("user_model", o.user_model);
+  v("user_tweets", o.user_tweets);
+  v("user_tweet_order", o.user_tweet_order);
+  v("k", o.knn_k);
+  v("freeze_encoder", o.freeze_encoder);
+  v("balance_users", o.balance_users);
+  v("encoder", o.encoder);
+  v("user_filters", o.user_filters);
+  v("user_widths", o.user_widths);
+  v("user_epochs", o.user_epochs);
+  v("user_lr", o.user_lr);
+  v("user_batch_size", o.user_batch_size);
   v("batch_size", o.batch_size);
   v("epochs", o.epochs);
   v("lr", o.lr);

@@ -102,6 +102,8 @@ struct TrainOptions {
 
   // ---- not flags: for tests ----
   int stop_after_epochs = 0;               // > 0: return after this many epochs of THIS call, as if killed
+  // ---- not flags: set by the --cv driver (train/cross_validation.h) ----
+  int cv_fold = -1;                        // >= 0: test = this fold of the grouped K folds (K = cv)
 };
 
 nlohmann::json to_json(const TrainOptions& o);

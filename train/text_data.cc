@@ -3,11 +3,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "data/groups.h"
 
 namespace loom::train {
 namespace {
@@ -67,13 +69,148 @@ std::string class_counts(const data::Dataset& d) {
   return os.str();
 }
 
-PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab, std::ostream& out) {
+bool has_metadata(const TrainOptions& o) { return !o.meta_cols.empty(); }
+
+std::vector<std::string> load_id_cols(const TrainOptions& o) {
+  std::vector<std::string> cols = o.id_cols;
+  auto add = [&cols](const std::string& c) {
+    if (!c.empty() && std::find(cols.begin(), cols.end(), c) == cols.end()) cols.push_back(c);
+  };
+  if (!o.accounts.empty()) add(o.join_col);
+  add(o.group_col);
+  return cols;
+}
+
+data::MetaSpec meta_spec(const TrainOptions& o, const std::string& path, bool training_input) {
+  data::MetaSpec m;
+  m.accounts_path = o.accounts;
+  m.input_path = path;
+  m.join_col = o.join_col;
+  m.columns = o.meta_cols;
+  LOOM_CHECK(o.meta_features == "engineered" || o.meta_features == "raw",
+             "--meta-features must be engineered or raw, got '", o.meta_features, "'");
+  m.engineered = o.meta_features == "engineered";
+  m.label_col = o.label_col;
+  m.missing_account = data::parse_missing_account(o.missing_account);
+  // Accounts without a tweet are training examples of their own; a val / test / predict file only
+  // gets its own tweets (appending every other account of the accounts file there would be wrong).
+  m.without_tweets =
+      training_input ? data::parse_accounts_without_tweets(o.accounts_without_tweets) : data::AccountsWithoutTweets::Drop;
+  m.on_bad_row = data::parse_bad_row_policy(o.on_bad_row);
+  return m;
+}
+
+data::JoinReport attach_metadata(data::Dataset& d, const TrainOptions& o, const std::string& path,
+                                 const data::MetaSchema& schema, std::vector<std::vector<float>>& meta) {
+  data::JoinReport report;
+  meta = data::join_metadata(d, meta_spec(o, path, /*training_input=*/false), &schema, nullptr, &report);
+  LOOM_CHECK(meta.size() == d.examples.size(), "join_metadata: ", meta.size(), " feature rows for ",
+             d.examples.size(), " examples");
+  return report;
+}
+
+std::vector<data::EncodedExample> encode_for_inference(data::Dataset& d, const TrainOptions& o, const std::string& path,
+                                                       const data::TokenizerConfig& tok, const data::Vocab& vocab,
+                                                       const data::MetaSchema& schema, std::ostream& log) {
+  std::vector<std::vector<float>> meta;
+  if (schema.size() > 0) log << path << ": " << attach_metadata(d, o, path, schema, meta).summary() << "\n";
+  std::vector<data::EncodedExample> rows = data::encode_examples(d, tokenize_all(d, tok), vocab);
+  if (schema.size() > 0)
+    for (std::size_t i = 0; i < rows.size(); ++i) rows[i].meta = std::move(meta[i]);
+  return rows;
+}
+
+std::string thousands(std::int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+namespace {
+
+template <typename T>
+std::vector<T> pick(const std::vector<T>& v, const std::vector<std::int64_t>& rows) {
+  std::vector<T> out;
+  out.reserve(rows.size());
+  for (std::int64_t r : rows) out.push_back(v[static_cast<std::size_t>(r)]);
+  return out;
+}
+
+// One key per row: the group column's values, or (no group column: --cv on rows) the row index.
+std::vector<std::string> group_keys(const data::Dataset& d, const std::string& group_col) {
+  if (!group_col.empty()) return data::example_keys(d, group_col);
+  std::vector<std::string> keys;
+  keys.reserve(d.examples.size());
+  for (std::size_t i = 0; i < d.examples.size(); ++i) keys.push_back("row " + std::to_string(i));
+  return keys;
+}
+
+std::int64_t distinct(const std::vector<std::string>& keys) {
+  std::vector<std::string> k = keys;
+  std::sort(k.begin(), k.end());
+  return static_cast<std::int64_t>(std::unique(k.begin(), k.end()) - k.begin());
+}
+
+// The grouped split of `all` (rows of whole groups): a fold as test when cv_fold >= 0.
+data::SplitIndices grouped_split(const TrainOptions& o, const data::Dataset& all, const std::vector<std::string>& keys,
+                                 double val_fraction, double test_fraction) {
+  const data::Groups groups = data::make_groups(all, keys);
+  if (o.cv_fold < 0) return data::grouped_stratified_split(all, groups, val_fraction, test_fraction, o.seed);
+  LOOM_CHECK(o.cv >= 2 && o.cv_fold < o.cv, "cross-validation: fold ", o.cv_fold, " of --cv ", o.cv);
+  const auto folds = data::grouped_stratified_folds(all, groups, o.cv, o.seed);
+  data::SplitIndices s;
+  s.test = folds[static_cast<std::size_t>(o.cv_fold)];
+  std::vector<std::int64_t> rest;
+  for (std::size_t f = 0; f < folds.size(); ++f)
+    if (static_cast<int>(f) != o.cv_fold) rest.insert(rest.end(), folds[f].begin(), folds[f].end());
+  std::sort(rest.begin(), rest.end());
+  // Validation: a grouped split of the other folds (same seed), mapped back to rows of `all`.
+  const data::Dataset rest_d = data::subset(all, rest);
+  const std::vector<std::string> rest_keys = pick(keys, rest);
+  const data::SplitIndices inner =
+      data::grouped_stratified_split(rest_d, data::make_groups(rest_d, rest_keys), val_fraction, 0.0, o.seed);
+  for (std::int64_t r : inner.train) s.train.push_back(rest[static_cast<std::size_t>(r)]);
+  for (std::int64_t r : inner.val) s.val.push_back(rest[static_cast<std::size_t>(r)]);
+  return s;
+}
+
+void print_feature_list(const data::MetaSchema& schema, std::ostream& out) {
+  out << "metadata: " << schema.size() << " features (" << (schema.engineered ? "engineered" : "raw") << "):";
+  for (std::size_t i = 0; i < schema.feature_names.size(); ++i)
+    out << (i ? ", " : " ") << schema.feature_names[i];
+  out << "\n";
+}
+
+}  // namespace
+
+PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab, std::ostream& out,
+                          const data::MetaSchema* fixed_schema) {
   PreparedData p;
   LOOM_CHECK(!o.input.empty(), "loom train: --input FILE is required");
   LOOM_CHECK(o.val_split >= 0 && o.val_split < 1 && o.test_split >= 0 && o.test_split < 1,
              "--val-split and --test-split must be in [0, 1), got ", o.val_split, " and ", o.test_split);
-  data::Dataset all = data::load_dataset(dataset_spec(o, o.input));
+  const bool meta = has_metadata(o);
+  const bool grouped = !o.group_col.empty() || o.cv_fold >= 0;
+  TrainOptions lo = o;
+  lo.id_cols = load_id_cols(o);
+  data::Dataset all = data::load_dataset(dataset_spec(lo, o.input));
   print_skipped(all, o.input, out);
+  // The join runs on the whole input before any split: the schema (which columns, which missing
+  // indicators) is a property of the data, and accounts without tweets become rows to split too.
+  std::vector<std::vector<float>> all_meta;
+  if (meta) {
+    data::JoinReport report;
+    all_meta = data::join_metadata(all, meta_spec(o, o.input, /*training_input=*/true), fixed_schema,
+                                   fixed_schema ? nullptr : &p.meta_schema, &report);
+    if (fixed_schema) p.meta_schema = *fixed_schema;
+    LOOM_CHECK(all_meta.size() == all.examples.size(), "join_metadata: ", all_meta.size(), " feature rows for ",
+               all.examples.size(), " examples");
+    out << report.summary() << "\n";
+    print_feature_list(p.meta_schema, out);
+  }
   p.label_names = all.label_names;
   p.task = all.task;
   const std::string input_name = std::filesystem::path(o.input).filename().string();
@@ -83,37 +220,70 @@ PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab,
   const double val_fraction = o.val_path.empty() ? o.val_split : 0.0;
   const double test_fraction = o.test_path.empty() ? o.test_split : 0.0;
   LOOM_CHECK(val_fraction + test_fraction < 1.0, "--val-split + --test-split must leave training rows");
-  if (val_fraction > 0 || test_fraction > 0) {
-    const data::SplitIndices split = data::stratified_split(all, val_fraction, test_fraction, o.seed);
+  LOOM_CHECK(o.cv_fold < 0 || o.test_path.empty(), "--cv takes its test folds from --input; drop --test");
+  std::vector<std::vector<float>> train_meta = all_meta, val_meta, test_meta;
+  std::vector<std::string> all_keys = grouped ? group_keys(all, o.group_col) : std::vector<std::string>{};
+  p.train_keys = all_keys;
+  if (val_fraction > 0 || test_fraction > 0 || o.cv_fold >= 0) {
+    const data::SplitIndices split = grouped ? grouped_split(o, all, all_keys, val_fraction, test_fraction)
+                                             : data::stratified_split(all, val_fraction, test_fraction, o.seed);
     p.train = data::subset(all, split.train);
     p.val = data::subset(all, split.val);
     p.test = data::subset(all, split.test);
+    if (meta) {
+      train_meta = pick(all_meta, split.train);
+      val_meta = pick(all_meta, split.val);
+      test_meta = pick(all_meta, split.test);
+    }
+    if (grouped) {
+      p.train_keys = pick(all_keys, split.train);
+      p.val_keys = pick(all_keys, split.val);
+      p.test_keys = pick(all_keys, split.test);
+    }
   } else {
     p.train = std::move(all);
     p.val = data::subset(p.train, {});
     p.test = data::subset(p.train, {});
   }
-  p.val_source = o.val_path.empty() ? (val_fraction > 0 ? percent(val_fraction) + " of " + input_name : "none")
+  const std::string test_part =
+      o.cv_fold >= 0 ? "fold " + std::to_string(o.cv_fold + 1) + " of " + std::to_string(o.cv) + " of " + input_name
+                     : percent(test_fraction) + " of " + input_name;
+  const std::string val_part = percent(val_fraction) + " of " + (o.cv_fold >= 0 ? "the other folds" : input_name);
+  p.val_source = o.val_path.empty() ? (val_fraction > 0 ? val_part : "none")
                                     : std::filesystem::path(o.val_path).filename().string();
-  p.test_source = o.test_path.empty() ? (test_fraction > 0 ? percent(test_fraction) + " of " + input_name : "none")
+  p.test_source = o.test_path.empty() ? (test_fraction > 0 || o.cv_fold >= 0 ? test_part : "none")
                                       : std::filesystem::path(o.test_path).filename().string();
-  // --val / --test files use the training labels: an unknown label there is an error naming it.
-  if (!o.val_path.empty()) {
-    p.val = data::load_dataset(dataset_spec(o, o.val_path), &p.label_names);
-    print_skipped(p.val, o.val_path, out);
-  }
-  if (!o.test_path.empty()) {
-    p.test = data::load_dataset(dataset_spec(o, o.test_path), &p.label_names);
-    print_skipped(p.test, o.test_path, out);
-  }
+  // --val / --test files use the training labels: an unknown label there is an error naming it;
+  // their metadata is built with the training schema.
+  auto load_file = [&](const std::string& path, data::Dataset& d, std::vector<std::vector<float>>& m,
+                       std::vector<std::string>& keys) {
+    d = data::load_dataset(dataset_spec(lo, path), &p.label_names);
+    print_skipped(d, path, out);
+    if (meta) out << path << ": " << attach_metadata(d, o, path, p.meta_schema, m).summary() << "\n";
+    if (!o.group_col.empty()) keys = data::example_keys(d, o.group_col);
+  };
+  if (!o.val_path.empty()) load_file(o.val_path, p.val, val_meta, p.val_keys);
+  if (!o.test_path.empty()) load_file(o.test_path, p.test, test_meta, p.test_keys);
   LOOM_CHECK(!p.train.examples.empty(), "no training rows left after the split of ", o.input);
 
   out << "data: " << data::to_string(p.task) << ", " << p.label_names.size() << " labels\n";
-  out << "  train " << p.train.examples.size() << " (" << class_counts(p.train) << ")\n";
-  out << "  val   " << p.val.examples.size() << " [" << p.val_source << "]"
+  // With groups: "train 2,318 users / 231,800 tweets (...)": whole users on each side.
+  auto users = [&](const std::vector<std::string>& keys) {
+    return o.group_col.empty() ? std::string() : thousands(distinct(keys)) + " users / ";
+  };
+  out << "  train " << users(p.train_keys) << thousands(static_cast<std::int64_t>(p.train.examples.size()))
+      << (o.group_col.empty() ? "" : " tweets") << " (" << class_counts(p.train) << ")\n";
+  out << "  val   " << users(p.val_keys) << thousands(static_cast<std::int64_t>(p.val.examples.size()))
+      << (o.group_col.empty() ? "" : " tweets") << " [" << p.val_source << "]"
       << (p.val.examples.empty() ? "" : " (" + class_counts(p.val) + ")") << "\n";
-  out << "  test  " << p.test.examples.size() << " [" << p.test_source << "]"
+  out << "  test  " << users(p.test_keys) << thousands(static_cast<std::int64_t>(p.test.examples.size()))
+      << (o.group_col.empty() ? "" : " tweets") << " [" << p.test_source << "]"
       << (p.test.examples.empty() ? "" : " (" + class_counts(p.test) + ")") << "\n";
+  if (o.group_col.empty() && o.cv_fold >= 0) {  // row-level CV: the keys were only for the folds
+    p.train_keys.clear();
+    p.val_keys.clear();
+    p.test_keys.clear();
+  }
 
   const data::TokenizerConfig tok = tokenizer_config(o);
   const auto train_docs = tokenize_all(p.train, tok);
@@ -121,6 +291,15 @@ PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab,
   p.train_rows = data::encode_examples(p.train, train_docs, p.vocab);
   p.val_rows = data::encode_examples(p.val, tokenize_all(p.val, tok), p.vocab);
   p.test_rows = data::encode_examples(p.test, tokenize_all(p.test, tok), p.vocab);
+  if (meta) {
+    auto put = [](std::vector<data::EncodedExample>& rows, std::vector<std::vector<float>>& m) {
+      LOOM_CHECK(rows.size() == m.size(), "metadata: ", m.size(), " feature rows for ", rows.size(), " examples");
+      for (std::size_t i = 0; i < rows.size(); ++i) rows[i].meta = std::move(m[i]);
+    };
+    put(p.train_rows, train_meta);
+    put(p.val_rows, val_meta);
+    put(p.test_rows, test_meta);
+  }
 
   std::int64_t tokens = 0, unknown = 0, truncated = 0;
   for (const auto& r : p.train_rows) {

@@ -43,7 +43,41 @@ struct PreparedData {
 // Loads --input and --val/--test (or splits --input with the seed, stratified), prints the
 // per-split class counts and skipped rows to `out`, tokenizes, builds the vocabulary from the
 // training split only (or uses `fixed_vocab`, when resuming), and encodes every split.
-PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab, std::ostream& out);
+// Bot detection (issue 14):
+//   metadata (--meta-cols): data::join_metadata on the whole --input before the split (the schema
+//     is decided from the data, or `fixed_schema` when resuming / reusing an encoder run), then on
+//     --val / --test files with that schema; every EncodedExample carries its raw features.
+//   groups (--group-col, implied by --accounts): the split keeps each group whole
+//     (data::grouped_stratified_split); with cv_fold >= 0 the test split is that fold of
+//     data::grouped_stratified_folds(cv, seed) and val a grouped --val-split of the other folds.
+//     Without a group column, --cv treats each row as its own group.
+PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab, std::ostream& out,
+                          const data::MetaSchema* fixed_schema = nullptr);
+
+// The options' metadata and groups.
+bool has_metadata(const TrainOptions& o);  // --meta-cols given
+// The MetaSpec of --meta-cols, --accounts, --join ... for the file `path` (the --input, a --val /
+// --test file, or eval / predict input). For a file other than the training input, accounts
+// without a tweet are not appended (they belong to the training data, not to this file).
+data::MetaSpec meta_spec(const TrainOptions& o, const std::string& path, bool training_input);
+// The id columns a load needs: --id-col, plus the join column (with --accounts) and the group column.
+std::vector<std::string> load_id_cols(const TrainOptions& o);
+
+// Joins metadata onto `d` (loaded with load_id_cols) with a saved schema and writes each row's raw
+// features into rows[i].meta; the eval / predict side of the join. Returns the join's report.
+data::JoinReport attach_metadata(data::Dataset& d, const TrainOptions& o, const std::string& path,
+                                 const data::MetaSchema& schema, std::vector<std::vector<float>>& meta);
+
+// eval / predict: tokenizes and encodes `d` with a trained run's tokenizer and vocabulary; when
+// `schema` has features, first joins the metadata (attach_metadata, with the options' --accounts,
+// --join, --missing-account) and fills each row's raw features (never refitting anything: the
+// model's stored scaler standardizes them). The join's summary goes to `log`.
+std::vector<data::EncodedExample> encode_for_inference(data::Dataset& d, const TrainOptions& o, const std::string& path,
+                                                       const data::TokenizerConfig& tok, const data::Vocab& vocab,
+                                                       const data::MetaSchema& schema, std::ostream& log);
+
+// "1,234,567"
+std::string thousands(std::int64_t n);
 
 // "negative 8012, positive 7988" (multi-label: positives per label).
 std::string class_counts(const data::Dataset& d);

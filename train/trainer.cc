@@ -16,15 +16,15 @@
 #include "ops/elementwise.h"
 #include "ops/optim.h"
 #include "core/parallel.h"
-#include "data/embeddings.h"
 #include "io/atomic_file.h"
-#include "models/factory.h"
+#include "train/bot_run.h"
 #include "train/checkpoint.h"
 #include "train/early_stopping.h"
 #include "train/grad_scaler.h"
 #include "train/metrics_log.h"
 #include "train/plot.h"
 #include "train/progress.h"
+#include "train/run_setup.h"
 #include "train/runtime.h"
 #include "train/schedule.h"
 #include "train/source_version.h"
@@ -67,6 +67,7 @@ MonitorSpec check_options(const TrainOptions& o) {
   LOOM_CHECK(o.clip_grad_norm >= 0, "--clip-grad-norm must be >= 0 (0 = off), got ", o.clip_grad_norm);
   LOOM_CHECK(o.threshold > 0 && o.threshold < 1, "--threshold must be in (0, 1), got ", o.threshold);
   LOOM_CHECK(o.lr > 0, "--lr must be positive, got ", o.lr);
+  check_bot_options(o);
   return parse_monitor(o.monitor);
 }
 
@@ -99,7 +100,8 @@ RunFolder open_run_folder(const TrainOptions& o) {
 // The splits, encoded with the vocabulary of the run being resumed (if any). Without validation
 // data, a val_* monitor falls back to train_loss.
 PreparedData load_data(const TrainOptions& o, const RunFolder& f, MonitorSpec& monitor, std::ostream& out) {
-  PreparedData p = prepare_data(o, f.saved ? &f.saved->vocab : nullptr, out);
+  const data::MetaSchema* schema = f.saved && f.saved->metadata.size() > 0 ? &f.saved->metadata : nullptr;
+  PreparedData p = prepare_data(o, f.saved ? &f.saved->vocab : nullptr, out, schema);
   if (f.saved && f.saved->label_names != p.label_names)
     LOOM_THROW(CheckpointError, f.dir, ": the run was trained on labels ", data::join_names(f.saved->label_names),
                " but ", o.input, " has ", data::join_names(p.label_names));
@@ -108,81 +110,6 @@ PreparedData load_data(const TrainOptions& o, const RunFolder& f, MonitorSpec& m
     monitor = parse_monitor("train_loss");
   }
   return p;
-}
-
-models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size, std::int64_t outputs, Impl impl) {
-  models::ModelConfig c;
-  if (!o.preset.empty()) {
-    c = models::preset(o.preset);  // the preset decides arch and sizes
-  } else {
-    c.arch = models::parse_arch(o.arch);
-    c.embed_dim = o.embed_dim;
-    c.hidden = o.hidden;
-    c.layers = o.layers;
-    c.dropout = static_cast<float>(o.dropout);
-    c.filters = o.filters;
-    c.widths = o.widths;
-  }
-  c.vocab_size = vocab_size;
-  c.num_outputs = outputs;
-  c.lstm_impl.impl = impl;
-  c.conv_impl = impl;
-  c.validate();
-  return c;
-}
-
-// A freshly initialised model; pretrained embeddings are copied in for a new run only (a resumed
-// run loads its own weights later).
-std::unique_ptr<models::Classifier> build_model(const TrainOptions& o, const models::ModelConfig& mc,
-                                                    const data::Vocab& vocab, bool resuming, Device device,
-                                                    std::ostream& out) {
-  std::unique_ptr<models::Classifier> model = models::make_model(mc, o.seed, device);
-  if (!o.embeddings.empty() && !resuming) {
-    Tensor w = model->embedding_weight().to(Device::cpu()).clone();
-    const data::EmbeddingCoverage cov = data::load_pretrained_embeddings(o.embeddings, vocab, w);
-    model->embedding_weight().copy_from(w);
-    out << "embeddings: " << o.embeddings << " (" << cov.format << ", dim " << cov.dim << "): " << data::describe(cov)
-        << "\n";
-  }
-  model->set_freeze_embeddings(o.freeze_embeddings);
-  return model;
-}
-
-// The names of the parameters the optimizer updates, in its order (optimizer.safetensors keys).
-std::vector<std::string> trainable_names(const models::Classifier& model) {
-  std::vector<std::string> names;
-  for (const auto& [name, t] : model.named_parameters())
-    if (t.requires_grad()) names.push_back(name);
-  return names;
-}
-
-ops::AdamWConfig adamw_config(const TrainOptions& o) {
-  ops::AdamWConfig adam;  // PyTorch's betas and eps
-  adam.lr = static_cast<float>(o.lr);
-  adam.weight_decay = static_cast<float>(o.weight_decay);
-  return adam;
-}
-
-data::BatchOptions batch_options(const TrainOptions& o) {
-  data::BatchOptions b;
-  b.batch_size = o.batch_size;
-  b.max_len = o.max_len;
-  b.bucket_by_length = o.bucket_by_length;
-  b.seed = o.seed;
-  return b;
-}
-
-ScheduleConfig schedule_config(const TrainOptions& o, std::int64_t steps_per_epoch, const MonitorSpec& monitor) {
-  ScheduleConfig sc;
-  sc.kind = parse_schedule_kind(o.lr_schedule);
-  sc.lr = o.lr;
-  sc.warmup_steps = o.warmup_steps;
-  sc.total_steps = steps_per_epoch * o.epochs;
-  sc.plateau_factor = o.plateau_factor;
-  sc.plateau_patience = o.plateau_patience;
-  sc.plateau_min_lr = o.plateau_min_lr;
-  sc.plateau_mode = monitor.mode;
-  return sc;
 }
 
 // config.json of this run: the options as given, minus those that only steer this one call.
@@ -202,6 +129,8 @@ RunConfig run_config(const TrainOptions& o, const models::ModelConfig& mc, const
   rc.training.ckpt_dir = f.dir;
   rc.weights = f.resuming ? f.saved->weights : "last.safetensors";  // "last" until a best epoch exists
   rc.git_sha = source_version();  // the commit this binary was built from
+  rc.metadata = p.meta_schema;
+  rc.group_col = o.group_col;
   return rc;
 }
 
@@ -562,9 +491,11 @@ void finish_run(const Loop& l, int epoch, std::int64_t step, RunConfig& rc, Metr
 
 }  // namespace
 
-TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
+TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* bar) {
   const auto run_start = Clock::now();
+  const TrainOptions o = resolve_bot_options(options);  // --accounts implies --group-col
   MonitorSpec monitor = check_options(o);
+  if (!o.encoder.empty()) return train_user_stage_only(o, out);  // --encoder RUN: the user stage only
   RunFolder folder = open_run_folder(o);
   const Device device = resolve_device(o.device, out);
   const ops::Precision precision = check_precision(o.precision);
@@ -575,8 +506,16 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   const std::int64_t outputs = p.task == data::TaskKind::Binary ? 1 : num_labels;
 
   // ---- model, optimizer, loss, schedule ----
-  const models::ModelConfig mc = model_config(o, p.vocab.size(), outputs, impl);
+  const models::ModelConfig mc = model_config(o, p.vocab.size(), outputs, impl, p.meta_schema.size());
   std::unique_ptr<models::Classifier> model = build_model(o, mc, p.vocab, folder.resuming, device, out);
+  // The metadata scaler: fitted on the training rows only (never val / test), before the first
+  // step; a resumed run keeps the buffers its weights file holds (resume_from loads them).
+  if (model->uses_meta() && !folder.resuming) {
+    const MetaScaler scaler = fit_meta_scaler(p.train_rows);
+    model->set_meta_scaler(scaler.mean, scaler.std);
+    out << describe_scaler(scaler, p.meta_schema.feature_names, static_cast<std::int64_t>(p.train_rows.size()))
+        << "\n";
+  }
   const std::vector<std::string> param_names = trainable_names(*model);
   const std::vector<Tensor> params = model->trainable_parameters();
   LOOM_CHECK(params.size() == param_names.size(), "trainer: parameter names and tensors disagree");
@@ -600,6 +539,9 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   // Created only now, so a run that fails on its data or flags leaves no empty folder behind.
   std::filesystem::create_directories(folder.dir);
   write_run_config(folder.dir, rc);
+  // For the baselines (scikit-learn on the same features and users) and for the user stage.
+  if (p.meta_schema.size() > 0) write_features_csv(folder.dir, p, o.group_col);
+  if (!p.train_keys.empty()) write_splits_csv(folder.dir, p);
 
   TrainResult result;
   result.run_dir = folder.dir;
@@ -649,6 +591,7 @@ TrainResult train(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
     return result;
   }
   finish_run(loop, epoch, global_step, rc, log, result, run_start, out);
+  if (!o.user_model.empty()) result.user = train_user_model(o, *model, p, folder.dir, out);
   return result;
 }
 

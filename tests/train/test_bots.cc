@@ -1,1 +1,382 @@
-// tests/train/test_bots.cc: (being written)
+// tests/train/test_bots.cc: bot detection through `loom train|eval|predict` (issue 14): the
+// metadata join, the scaler fitted on the training split and reused at predict time, grouped
+// splits and cross-validation, and resume of a hybrid run. Synthetic accounts and tweets in a temp
+// folder (a second or a few each); one real kaggle run that skips without ../shared/data.
+//
+// The synthetic set: 90 accounts (45 bots, label 1; 45 humans, label 0), 4 tweets each drawn from
+// one shared word list (the text carries no signal), and account counts that separate the labels
+// with a margin (bots: followers 0-100, friends 2000-5000; humans: followers 500-3000, friends
+// 50-800), so a metadata model that learns anything gets the test users right.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "data/csv.h"
+#include "io/safetensors.h"
+#include "tests/train/train_util.h"
+#include "tools/commands.h"
+#include "train/bot_run.h"
+#include "train/checkpoint.h"
+#include "train/trainer.h"
+
+using namespace loom;
+using loom::test::read_bytes;
+using loom::test::TempDir;
+
+namespace {
+
+struct Cli {
+  std::ostringstream out, err;
+  int status = -1;
+  Cli(std::vector<std::string> args) { status = tools::run_cli(args, out, err); }
+};
+
+// A small deterministic generator (the data must not depend on a library's RNG).
+struct Lcg {
+  std::uint64_t s;
+  double next() {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(s >> 11) / 9007199254740992.0;
+  }
+  int in(int lo, int hi) { return lo + static_cast<int>(next() * (hi - lo + 1)); }
+};
+
+// DIR/accounts.csv, DIR/tweets.csv (labeled), DIR/unlabeled.csv (user_id,text).
+void write_bot_set(const TempDir& dir, std::uint64_t seed = 7) {
+  Lcg g{seed};
+  const std::vector<std::string> words{"good", "morning", "news", "today", "great", "follow", "link", "music",
+                                       "game", "love", "time", "check", "world", "happy", "new", "day"};
+  std::ofstream acc(dir.file("accounts.csv")), tw(dir.file("tweets.csv")), un(dir.file("unlabeled.csv"));
+  acc << "user_id,label,followers_count,friends_count,statuses_count,account_age_days\n";
+  tw << "user_id,label,text\n";
+  un << "user_id,text\n";
+  for (int u = 0; u < 90; ++u) {
+    const bool bot = u % 2 == 1;
+    const std::string id = "u" + std::to_string(u);
+    acc << id << "," << (bot ? 1 : 0) << "," << (bot ? g.in(0, 100) : g.in(500, 3000)) << ","
+        << (bot ? g.in(2000, 5000) : g.in(50, 800)) << "," << g.in(100, 90000) << "," << g.in(30, 3000) << "\n";
+    for (int t = 0; t < 4; ++t) {
+      std::string text;
+      for (int w = 0; w < 5; ++w) text += (w ? " " : "") + words[static_cast<std::size_t>(g.in(0, 15))];
+      tw << id << "," << (bot ? 1 : 0) << "," << text << "\n";
+      un << id << "," << text << "\n";
+    }
+  }
+}
+
+std::vector<std::string> bot_args(const TempDir& dir, const std::string& arch, const std::string& run) {
+  return {"train", "--input", dir.file("tweets.csv"), "--accounts", dir.file("accounts.csv"), "--join", "user_id",
+          "--meta-cols", "all-numeric", "--arch", arch, "--text-arch", "bow", "--embed-dim", "8", "--meta-hidden",
+          "16", "--fuse-hidden", "16", "--epochs", "8", "--lr", "0.01", "--batch-size", "32", "--test-split", "0.2",
+          "--device", "cpu", "--seed", "3", "--ckpt-dir", dir.file(run)};
+}
+
+data::CsvTable csv(const std::string& path) { return data::read_csv(path); }
+
+std::size_t col(const data::CsvTable& t, const std::string& name) {
+  const auto it = std::find(t.header.begin(), t.header.end(), name);
+  REQUIRE_MESSAGE(it != t.header.end(), t.path, " has no column ", name);
+  return static_cast<std::size_t>(it - t.header.begin());
+}
+
+std::vector<float> tensor_values(const io::SafetensorsFile& f, const std::string& name) {
+  for (const auto& [n, t] : f.tensors)
+    if (n == name) return t.to_vector();
+  FAIL("no tensor ", name);
+  return {};
+}
+
+double json_number(const std::string& path, const char* key) {
+  const nlohmann::json j = train::read_json_file(path);
+  return j.at(key).get<double>();
+}
+
+}  // namespace
+
+TEST_CASE("bots: meta-mlp and hybrid train, evaluate and predict on a synthetic bot set") {
+  TempDir dir;
+  write_bot_set(dir);
+  for (const std::string arch : {"meta-mlp", "hybrid"}) {
+    INFO("arch ", arch);
+    Cli tr(bot_args(dir, arch, arch));
+    REQUIRE(tr.status == 0);
+    const std::string log = tr.out.str();
+    // The join, the grouped split and the scaler are reported.
+    CHECK(log.find("metadata: ") != std::string::npos);
+    CHECK(log.find("users / ") != std::string::npos);
+    CHECK(log.find("metadata scaler") != std::string::npos);
+    for (const char* f : {"config.json", "best.safetensors", "features.csv", "splits.csv", "report_test.json"})
+      CHECK_MESSAGE(std::filesystem::exists(dir.file(arch + "/" + f)), f);
+    const train::RunConfig rc = train::read_run_config(dir.file(arch));
+    CHECK(rc.group_col == "user_id");  // --accounts implies --group-col = --join
+    CHECK(rc.metadata.size() == rc.model.meta_features);
+    CHECK(rc.metadata.size() >= 4);  // the four source columns, plus engineered ones
+    // 18 test users whose counts are separated by a margin: a model that learned the metadata gets
+    // (nearly) all of them; chance is 0.5. One miss in 18 users (4 tweets each) is 0.944.
+    const double acc = json_number(dir.file(arch + "/report_test.json"), "accuracy");
+    CHECK(acc >= 0.9);
+
+    Cli ev({"eval", "--model", dir.file(arch), "--input", dir.file("tweets.csv"), "--output", dir.file(arch + ".json")});
+    REQUIRE(ev.status == 0);
+    CHECK(json_number(dir.file(arch + ".json"), "accuracy") >= 0.9);  // mostly training rows: at least as good
+
+    Cli pr({"predict", "--model", dir.file(arch), "--input", dir.file("unlabeled.csv"), "--output",
+            dir.file(arch + "-pred.csv")});
+    REQUIRE(pr.status == 0);
+    const data::CsvTable p = csv(dir.file(arch + "-pred.csv"));
+    CHECK(p.records.size() == 360);  // one row per tweet (no user model)
+    col(p, "user_id");               // the join key travels to the output
+    col(p, "prob_1");
+  }
+}
+
+TEST_CASE("bots: the scaler is the training split's, and predict reuses it without refitting") {
+  TempDir dir;
+  write_bot_set(dir);
+  Cli tr(bot_args(dir, "meta-mlp", "run"));
+  REQUIRE(tr.status == 0);
+
+  // features.csv holds the raw features of every row with its split; the stored scaler must be the
+  // mean and population std of the training rows only.
+  const data::CsvTable f = csv(dir.file("run/features.csv"));
+  const std::size_t split = col(f, "split");
+  const std::size_t first = 3;  // key,label,split, then the features
+  const std::size_t nf = f.header.size() - first;
+  std::vector<double> sum(nf, 0), sum_all(nf, 0), sq(nf, 0);
+  double n = 0, n_all = 0;
+  for (const auto& r : f.records) {
+    const bool train = r.fields[split] == "train";
+    for (std::size_t j = 0; j < nf; ++j) {
+      const double v = std::stod(r.fields[first + j]);
+      sum_all[j] += v;
+      if (train) sum[j] += v;
+    }
+    n += train;
+    n_all += 1;
+  }
+  for (std::size_t j = 0; j < nf; ++j) sum[j] /= n, sum_all[j] /= n_all;
+  for (const auto& r : f.records)
+    if (r.fields[split] == "train")
+      for (std::size_t j = 0; j < nf; ++j) sq[j] += std::pow(std::stod(r.fields[first + j]) - sum[j], 2);
+  const io::SafetensorsFile w = io::read_safetensors(dir.file("run/best.safetensors"));
+  const std::vector<float> mean = tensor_values(w, "meta_scaler.mean"), sd = tensor_values(w, "meta_scaler.std");
+  REQUIRE(mean.size() == nf);
+  REQUIRE(sd.size() == nf);
+  bool differs_from_full_data = false;
+  for (std::size_t j = 0; j < nf; ++j) {
+    INFO("feature ", f.header[first + j]);
+    // The trainer accumulates the same float values in double and rounds once to float
+    // (relative error 2^-24 = 6e-8); features.csv prints floats exactly (%.9g). 1e-6 covers both.
+    const double want_sd = std::sqrt(sq[j] / n) > 0 ? std::sqrt(sq[j] / n) : 1.0;
+    CHECK(std::abs(mean[j] - sum[j]) <= 1e-6 * std::max(1.0, std::abs(sum[j])));
+    CHECK(std::abs(sd[j] - want_sd) <= 1e-6 * std::max(1.0, want_sd));
+    differs_from_full_data = differs_from_full_data || std::abs(mean[j] - sum_all[j]) > 1e-4 * std::abs(sum_all[j]);
+  }
+  CHECK(differs_from_full_data);  // else the check above could not tell the two apart
+
+  // One row alone gets the probability it gets in a batch of 360: no statistic is refitted.
+  Cli all({"predict", "--model", dir.file("run"), "--input", dir.file("unlabeled.csv"), "--output",
+           dir.file("all.csv")});
+  REQUIRE(all.status == 0);
+  const data::CsvTable batch = csv(dir.file("all.csv"));
+  const data::CsvTable un = csv(dir.file("unlabeled.csv"));
+  for (std::size_t pick : {0u, 37u, 201u}) {
+    {
+      std::ofstream one(dir.file("one.csv"));
+      one << "user_id,text\n" << un.records[pick].fields[0] << "," << un.records[pick].fields[1] << "\n";
+    }
+    Cli single({"predict", "--model", dir.file("run"), "--input", dir.file("one.csv"), "--output", dir.file("one-p.csv")});
+    REQUIRE(single.status == 0);
+    const data::CsvTable o = csv(dir.file("one-p.csv"));
+    REQUIRE(o.records.size() == 1);
+    const std::size_t c = col(o, "prob_1");
+    // Printed with 6 decimals; a batch of 1 and of 360 may differ in the last float bit of the
+    // GEMM sums, so allow one unit of the 6th decimal.
+    CHECK(std::abs(std::stod(o.records[0].fields[c]) - std::stod(batch.records[pick].fields[col(batch, "prob_1")])) <=
+          1.0000001e-6);
+  }
+
+  // A predict-time accounts file without a column of the saved schema fails naming that column.
+  {
+    std::ifstream in(dir.file("accounts.csv"));
+    std::ofstream bad(dir.file("accounts_bad.csv"));
+    for (std::string line; std::getline(in, line);) {
+      // Drop the 4th column (friends_count).
+      std::vector<std::string> parts;
+      std::stringstream ss(line);
+      for (std::string p; std::getline(ss, p, ',');) parts.push_back(p);
+      parts.erase(parts.begin() + 3);
+      for (std::size_t i = 0; i < parts.size(); ++i) bad << (i ? "," : "") << parts[i];
+      bad << "\n";
+    }
+  }
+  CHECK_THROWS_WITH_AS(Cli({"predict", "--model", dir.file("run"), "--input", dir.file("unlabeled.csv"), "--accounts",
+                            dir.file("accounts_bad.csv"), "--output", dir.file("bad.csv")}),
+                       doctest::Contains("friends_count"), DataError);
+}
+
+TEST_CASE("bots: join errors and bad flag combinations surface from loom train") {
+  TempDir dir;
+  write_bot_set(dir);
+  {  // a duplicate account id: the error names the key
+    std::ofstream acc(dir.file("accounts.csv"), std::ios::app);
+    acc << "u7,1,10,3000,500,100\n";
+  }
+  CHECK_THROWS_WITH_AS(Cli(bot_args(dir, "meta-mlp", "dup")), doctest::Contains("u7"), DataError);
+  CHECK_FALSE(std::filesystem::exists(dir.file("dup")));  // nothing written for a run that never started
+
+  write_bot_set(dir);
+  auto args = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a{"train", "--input", dir.file("tweets.csv"), "--device", "cpu", "--ckpt-dir",
+                               dir.file("bad")};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  CHECK_THROWS_WITH_AS(Cli(args({"--arch", "hybrid"})), doctest::Contains("--meta-cols"), Error);
+  CHECK_THROWS_WITH_AS(Cli(args({"--arch", "lstm", "--user-model", "knn"})), doctest::Contains("--group-col"), Error);
+  CHECK_THROWS_WITH_AS(Cli(args({"--cv", "1"})), doctest::Contains("--cv"), Error);
+  CHECK_THROWS_WITH_AS(Cli(args({"--group-col", "user_id", "--user-model", "knn", "--k", "0"})),
+                       doctest::Contains("--k"), Error);
+  CHECK_THROWS_WITH_AS(Cli(args({"--arch", "meta-mlp", "--meta-cols", "followers_count", "--accounts",
+                                 dir.file("accounts.csv"), "--freeze-embeddings"})),
+                       doctest::Contains("meta-mlp"), Error);
+}
+
+TEST_CASE("bots: grouped cross-validation never splits a user and reports mean +- std") {
+  TempDir dir;
+  write_bot_set(dir);
+  std::vector<std::string> a = bot_args(dir, "meta-mlp", "cv");
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] == "--epochs") a[i + 1] = "2";
+  a.insert(a.end(), {"--cv", "3"});
+  Cli tr(a);
+  REQUIRE(tr.status == 0);
+  const std::string log = tr.out.str();
+  CHECK(log.find("mean+-sd") != std::string::npos);
+  CHECK(log.find(" +- ") != std::string::npos);
+
+  // folds.csv: every user in exactly one fold, all 90 users covered.
+  const data::CsvTable folds = csv(dir.file("cv/folds.csv"));
+  std::map<std::string, std::string> fold_of;
+  for (const auto& r : folds.records) CHECK_MESSAGE(fold_of.emplace(r.fields[0], r.fields[1]).second, r.fields[0]);
+  CHECK(fold_of.size() == 90);
+  for (int f = 1; f <= 3; ++f) {
+    INFO("fold ", f);
+    const data::CsvTable s = csv(dir.file("cv/fold-" + std::to_string(f) + "/splits.csv"));
+    std::set<std::string> train, test;
+    for (const auto& r : s.records) (r.fields[1] == "test" ? test : train).insert(r.fields[0]);
+    for (const std::string& k : test) {
+      CHECK_MESSAGE(train.count(k) == 0, k);  // no user on both sides
+      CHECK(fold_of.at(k) == std::to_string(f));
+    }
+    CHECK(test.size() == 30);  // 90 users, 3 folds, stratified: 15 + 15 each
+  }
+  const data::CsvTable summary = csv(dir.file("cv/cv_summary.csv"));
+  REQUIRE(summary.records.size() == 5);  // 3 folds, mean, std
+  CHECK(summary.records[3].fields[0] == "mean");
+  CHECK(summary.records[4].fields[0] == "std");
+  CHECK(std::filesystem::exists(dir.file("cv/cv_summary.json")));
+}
+
+TEST_CASE("bots: resume of a hybrid run equals never stopping bitwise") {
+  TempDir dir;
+  write_bot_set(dir);
+  auto options = [&](const std::string& run) {
+    train::TrainOptions o;
+    o.input = dir.file("tweets.csv");
+    o.accounts = dir.file("accounts.csv");
+    o.meta_cols = {"all-numeric"};
+    o.arch = "hybrid";
+    o.text_arch = "lstm";  // dropout between the branches and an LSTM: the generator state matters
+    o.embed_dim = 8;
+    o.hidden = 8;
+    o.meta_hidden = 8;
+    o.fuse_hidden = 8;
+    o.epochs = 3;
+    o.lr = 3e-3;
+    o.batch_size = 32;
+    o.patience = 10;
+    o.device = "cpu";
+    o.ckpt_dir = dir.file(run);
+    return o;
+  };
+  std::ostringstream la, lb, lc;
+  train::train(options("straight"), la);
+  train::TrainOptions first = options("resumed");
+  first.stop_after_epochs = 1;
+  REQUIRE(train::train(first, lb).interrupted);
+  CHECK(read_bytes(dir.file("resumed/last.safetensors")) != read_bytes(dir.file("straight/last.safetensors")));
+  train::TrainOptions second = train::read_run_config(dir.file("resumed")).training;
+  second.resume = dir.file("resumed");
+  CHECK(train::train(second, lc).epochs_done == 3);
+  for (const char* f : {"last.safetensors", "best.safetensors", "optimizer.safetensors", "trainer_state.json"}) {
+    INFO("file ", f);
+    CHECK(read_bytes(dir.file(std::string("straight/") + f)) == read_bytes(dir.file(std::string("resumed/") + f)));
+  }
+}
+
+TEST_CASE("bots: options round trip through config.json, old files load") {
+  train::TrainOptions o;
+  o.accounts = "a.csv";
+  o.meta_cols = {"x", "y"};
+  o.group_col = "user_id";
+  o.cv = 5;
+  o.cv_fold = 2;
+  o.user_model = "knn";
+  o.knn_k = 3;
+  o.user_widths = {2, 5};
+  const train::TrainOptions back = train::train_options_from_json(train::to_json(o));
+  CHECK(back.accounts == "a.csv");
+  CHECK(back.meta_cols == o.meta_cols);
+  CHECK(back.group_col == "user_id");
+  CHECK(back.cv == 5);
+  CHECK(back.cv_fold == 2);
+  CHECK(back.user_model == "knn");
+  CHECK(back.knn_k == 3);
+  CHECK(back.user_widths == o.user_widths);
+  // A config.json from before issue 14 has none of these fields: the defaults stand.
+  nlohmann::json old = train::to_json(train::TrainOptions{});
+  for (const char* k : {"accounts", "join", "meta_cols", "group_col", "cv", "cv_fold", "user_model", "k"}) old.erase(k);
+  const train::TrainOptions d = train::train_options_from_json(old);
+  CHECK(d.meta_cols.empty());
+  CHECK(d.cv == 0);
+  CHECK(d.cv_fold == -1);
+  CHECK(d.join_col == "user_id");
+
+  // The scaler: population std, constant features get 1.
+  std::vector<data::EncodedExample> rows(4);
+  const float vals[4][2] = {{1, 5}, {2, 5}, {3, 5}, {4, 5}};
+  for (int i = 0; i < 4; ++i) rows[static_cast<std::size_t>(i)].meta = {vals[i][0], vals[i][1]};
+  const train::MetaScaler s = train::fit_meta_scaler(rows);
+  CHECK(s.mean[0] == doctest::Approx(2.5));
+  CHECK(s.std[0] == doctest::Approx(std::sqrt(1.25)));  // ddof 0: sqrt(((1.5^2 + 0.5^2) * 2) / 4)
+  CHECK(s.mean[1] == 5.0f);
+  CHECK(s.std[1] == 1.0f);
+}
+
+TEST_CASE("bots: a real kaggle_twitter_bots meta-mlp run (skips without ../shared/data)") {
+  const std::string data = LOOM_SOURCE_DIR "/../shared/data/kaggle_twitter_bots";
+  if (!std::filesystem::exists(data + "/accounts.csv") || !std::filesystem::exists(data + "/tweets.csv")) {
+    MESSAGE("skipped: ../shared/data/kaggle_twitter_bots is absent");
+    return;
+  }
+  TempDir dir;
+  Cli tr({"train", "--input", data + "/tweets.csv", "--accounts", data + "/accounts.csv", "--join", "user_id",
+          "--meta-cols", "all-numeric", "--arch", "meta-mlp", "--epochs", "5", "--lr", "0.01", "--batch-size", "64",
+          "--device", "cpu", "--seed", "1", "--ckpt-dir", dir.file("run")});
+  REQUIRE(tr.status == 0);
+  MESSAGE(tr.out.str());
+  // 1,887 accounts (some without a tweet, kept with an empty text): every account is one example.
+  const data::CsvTable f = csv(dir.file("run/features.csv"));
+  CHECK(f.records.size() == 1887);
+  // The issue's reference point is a RandomForest at ROC-AUC ~0.96 on this kind of data; a 5-epoch
+  // MLP on the standardized features is well above chance (0.5). 0.8 is a loose floor, not a target.
+  CHECK(json_number(dir.file("run/report_test.json"), "roc_auc") >= 0.8);
+}
