@@ -468,13 +468,13 @@ def loom_tweets_per_s(run):
     return statistics.median(vals) if vals else None
 
 
-def log_tweets_per_s(log):
-    """The last 'N tweets/s' the log printed (the user stage prints its own)."""
+def log_user_tweets_per_s(log):
+    """The user stage's speed, from its log line "user stage: S s, N tweets, R tweets/s (...)"."""
     if not log or not os.path.isfile(log):
         return None
     with open(log, encoding="utf-8", errors="replace") as f:
-        hits = re.findall(r"([0-9][0-9.,]*) tweets/s", f.read())
-    return float(hits[-1].replace(",", "")) if hits else None
+        hits = re.findall(r"user stage: .*?([0-9][0-9.]*) tweets/s", f.read())
+    return float(hits[-1]) if hits else None
 
 
 def fmt(v, s=None):
@@ -513,8 +513,8 @@ def table_rows(kind, target, log):
 def cmd_table(a):
     """STEPS.tsv: name, kind (loom-cv | loom | baseline | other), target (run folder or JSON), log,
     wall seconds, command; one line per step, tab-separated, as bench/run_bots.sh writes it."""
-    lines = ["| step | level | ROC-AUC | accuracy | F1 | PR-AUC | wall s | train tweets/s |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| step | level | ROC-AUC | accuracy | F1 | PR-AUC | wall s | train tweets/s | user stage tweets/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
     commands = []
     with open(a.steps, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -528,18 +528,19 @@ def cmd_table(a):
             except (OSError, KeyError, ValueError, IndexError) as e:
                 rows = []
                 print(f"{a.steps}:{n}: step '{name}': no metrics read from {target} ({e})", file=sys.stderr)
-            speed = None
+            speed = user_speed = None
             if kind.startswith("loom"):
                 speed = loom_tweets_per_s(target) if os.path.isdir(target) else None
-                speed = speed or log_tweets_per_s(log)
+                user_speed = log_user_tweets_per_s(log)
             speed_s = f"{speed:,.0f}" if speed else "-"
+            user_speed_s = f"{user_speed:,.0f}" if user_speed else "-"
             if not rows:
                 rows = [("(no metrics: see the log)", None, None)]
             for i, (level, m, std) in enumerate(rows):
                 cells = [fmt(m[k], std[k] if std else None) if m else "-" for k in ("roc_auc", "accuracy", "f1", "pr_auc")]
                 first = i == 0
                 lines.append(f"| {name if first else ''} | {level} | " + " | ".join(cells) +
-                             f" | {seconds if first else ''} | {speed_s if first else ''} |")
+                             f" | {seconds if first else ''} | {speed_s if first else ''} | {user_speed_s if first else ''} |")
     text = "\n".join(lines) + "\n\nCommands (in order):\n\n" + "\n".join(
         f"- {name} ({seconds} s): `{cmd}`" for name, cmd, seconds in commands) + "\n"
     print(text)

@@ -31,8 +31,9 @@
 #
 # Each step's output goes to RESULTS_DIR/logs/<step>-<seed>.log and its wall time (the whole
 # command: data loading, training, evaluation) into the table; "train tweets/s" is the median of the
-# training epochs' tweets/s in the run's metrics.jsonl (every fold's for --cv), else the last
-# "tweets/s" the log printed (the user stage prints its own). A failing step is marked in the table
+# tweet model's training epochs' tweets/s in the run's metrics.jsonl (every fold's for --cv; none
+# for an --encoder run), "user stage tweets/s" the rate the user stage printed in the log ("user
+# stage: ... tweets/s": mean-prob scores val+test users, knn and cnn fit). A failing step is marked in the table
 # and the remaining steps still run; the script exits non-zero at the end if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -170,7 +171,7 @@ echo "# load after: $(load)"
   echo
   echo "kaggle rows: test-fold metrics, mean ± sample std (ddof 1) over the 5 grouped stratified folds;"
   echo "pan2019 rows: the 25% held-out users (tweet level: their tweets; user level: one score per user)."
-  echo "Positive class: bot (label 1). Wall s: the whole command. Train tweets/s: see bench/run_bots.sh."
+  echo "Positive class: bot (label 1). Wall s: the whole command. Tweets/s: see bench/run_bots.sh."
   echo
 } >>"$md"
 "$python" bench/bot_baselines.py table --steps "$table_steps" --md "$md" || failed=1
