@@ -285,6 +285,50 @@ TEST_CASE("bots: grouped cross-validation never splits a user and reports mean +
   CHECK(std::filesystem::exists(dir.file("cv/cv_summary.json")));
 }
 
+TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses a run's split") {
+  TempDir dir;
+  write_bot_set(dir);
+  const std::vector<std::string> common{"--input", dir.file("tweets.csv"), "--group-col", "user_id", "--user-tweets",
+                                        "4", "--device", "cpu", "--seed", "3"};
+  std::vector<std::string> a{"train", "--arch", "lstm", "--embed-dim", "8", "--hidden", "8", "--epochs", "1",
+                             "--user-model", "mean-prob", "--ckpt-dir", dir.file("lstm")};
+  a.insert(a.end(), common.begin(), common.end());
+  Cli tr(a);
+  REQUIRE(tr.status == 0);
+  CHECK(std::filesystem::exists(dir.file("lstm/user_model.json")));
+  CHECK(std::filesystem::exists(dir.file("lstm/splits.csv")));
+
+  Cli ev({"eval", "--model", dir.file("lstm"), "--input", dir.file("tweets.csv"), "--output", dir.file("ev.json")});
+  REQUIRE(ev.status == 0);
+  CHECK(ev.out.str().find("user level (mean-prob") != std::string::npos);
+  CHECK(train::read_json_file(dir.file("ev.json")).at("user").at("users") == 90);
+
+  // predict: one row per user (key, tweets used, probabilities, label) unless --per-tweet.
+  Cli pr({"predict", "--model", dir.file("lstm"), "--input", dir.file("unlabeled.csv"), "--output", dir.file("u.csv")});
+  REQUIRE(pr.status == 0);
+  const data::CsvTable users = csv(dir.file("u.csv"));
+  CHECK(users.records.size() == 90);
+  CHECK(users.header == std::vector<std::string>{"user_id", "tweets", "prob_0", "prob_1", "label"});
+  CHECK(users.records[0].fields[1] == "4");
+  Cli pt({"predict", "--model", dir.file("lstm"), "--input", dir.file("unlabeled.csv"), "--per-tweet", "--output",
+          dir.file("t.csv")});
+  REQUIRE(pt.status == 0);
+  CHECK(csv(dir.file("t.csv")).records.size() == 360);
+
+  // --encoder: no tweet stage; the same seed and split options give the same users on each side.
+  std::vector<std::string> b{"train", "--encoder", dir.file("lstm"), "--user-model", "knn", "--k", "1", "--ckpt-dir",
+                             dir.file("knn")};
+  b.insert(b.end(), common.begin(), common.end());
+  Cli kn(b);
+  REQUIRE(kn.status == 0);
+  CHECK(kn.out.str().find("no tweet stage") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir.file("knn/metrics.csv")));  // nothing trained at tweet level
+  CHECK(read_bytes(dir.file("knn/splits.csv")) == read_bytes(dir.file("lstm/splits.csv")));
+  Cli kp({"predict", "--model", dir.file("knn"), "--input", dir.file("unlabeled.csv"), "--output", dir.file("k.csv")});
+  REQUIRE(kp.status == 0);
+  CHECK(csv(dir.file("k.csv")).records.size() == 90);
+}
+
 TEST_CASE("bots: resume of a hybrid run equals never stopping bitwise") {
   TempDir dir;
   write_bot_set(dir);
