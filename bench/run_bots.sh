@@ -17,13 +17,17 @@
 #     pan-knn       --encoder <pan-lstm run> --user-model knn --k 1
 #     pan-cnn       --encoder <pan-lstm run> --user-model cnn (CNN_FREEZE=1: --freeze-encoder)
 #     tfidf-tweets  TF-IDF + logistic regression on single tweets, the pan-lstm run's splits.csv
-#     tfidf-users   TF-IDF word+char over each user's tweets, the same splits.csv
+#     tfidf-users   TF-IDF word+char over each user's tweets, the same splits.csv (its C chosen
+#                   on the validation users)
+# Measured here (2 cores, load ~10 from other jobs): tfidf-tweets ~4 min wall (78 s CPU, 0.8 GB),
+# tfidf-users ~10 min wall (250 s CPU, 2.4 GB), rf ~15 s, the kaggle loom runs seconds to a minute.
 # The pan-knn/pan-cnn/tfidf steps need the pan-lstm run of the same seed (and rf the meta-mlp run):
 # trimming STEPS keeps those runs from an earlier call when RESULTS_DIR is the same.
 #
 # Knobs (environment): BUILD_DIR (build: the loom binary is $BUILD_DIR/loom), DATA_DIR
-# (/work/shared/data), SEEDS ("42"), KAGGLE_EPOCHS (${EPOCHS:-30}; early stopping on val_loss with
-# loom's default patience 3 ends most folds sooner), PAN_EPOCHS (${EPOCHS:-2}), USER_TWEETS (100:
+# (/work/shared/data), SEEDS ("42"), KAGGLE_EPOCHS (${EPOCHS:-30}, an upper bound: early stopping on
+# val_loss, loom's default patience 3, stopped the hybrid-lstm folds after 7-9 epochs and one of
+# five meta-mlp folds after 13 in a trial run), PAN_EPOCHS (${EPOCHS:-2}), USER_TWEETS (100:
 # all of a pan2019 user's tweets; the reference work used 10), CNN_FREEZE (1), THREADS (0 = loom's
 # default, all cores), PYTHON (/usr/bin/python3: Debian's, with scikit-learn 1.2 and NLTK),
 # RESULTS_DIR (runs/bots-<UTC date>: run folders, logs, baseline JSON; not in git), MD
@@ -33,8 +37,8 @@
 # command: data loading, training, evaluation) into the table; "train tweets/s" is the median of the
 # tweet model's training epochs' tweets/s in the run's metrics.jsonl (every fold's for --cv; none
 # for an --encoder run), "user stage tweets/s" the rate the user stage printed in the log ("user
-# stage: ... tweets/s": mean-prob scores val+test users, knn and cnn fit). A failing step is marked in the table
-# and the remaining steps still run; the script exits non-zero at the end if any step failed.
+# stage: ... tweets/s": mean-prob scores val+test users, knn and cnn fit). A failing step is marked
+# in the table and the remaining steps still run; the script exits non-zero at the end if any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
