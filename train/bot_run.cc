@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "data/csv.h"
 #include "data/groups.h"
 #include "io/atomic_file.h"
 #include "models/model_config.h"
@@ -88,6 +89,9 @@ void check_bot_options(const TrainOptions& o) {
   LOOM_CHECK(user || !o.freeze_encoder, "--freeze-encoder applies to --user-model cnn");
   LOOM_CHECK(user || !o.balance_users, "--balance-users applies to a --user-model");
   LOOM_CHECK(o.encoder.empty() || o.resume.empty(), "--encoder RUN has no tweet stage to resume");
+  LOOM_CHECK(o.encoder.empty() || o.cv == 0,
+             "--encoder with --cv: one trained tweet model has seen the users of every other fold; run --cv "
+             "with the tweet stage (no --encoder)");
 }
 
 MetaScaler fit_meta_scaler(const std::vector<data::EncodedExample>& rows) {
@@ -166,6 +170,18 @@ void write_splits_csv(const std::string& dir, const PreparedData& p) {
   io::write_file_atomic(dir + "/splits.csv", csv.str());
 }
 
+std::vector<std::string> read_split_keys(const std::string& dir, const std::string& split) {
+  std::vector<std::string> keys;
+  const std::string path = dir + "/splits.csv";
+  if (!std::filesystem::exists(path)) return keys;
+  const data::CsvTable t = data::read_csv(path);
+  for (const data::CsvRecord& r : t.records) {
+    if (r.fields.size() != 2) LOOM_THROW(DataError, path, ":", r.line, ": expected key,split");
+    if (r.fields[1] == split) keys.push_back(r.fields[0]);
+  }
+  return keys;
+}
+
 TrainResult train_user_stage_only(const TrainOptions& given, std::ostream& out) {
   TrainOptions o = given;
   const Device device = resolve_device(o.device, out);
@@ -208,6 +224,18 @@ TrainResult train_user_stage_only(const TrainOptions& given, std::ostream& out) 
   save_weights(dir + "/best.safetensors", *enc.model, {{"epoch", "0"}, {"encoder", o.encoder}});
   if (p.meta_schema.size() > 0) write_features_csv(dir, p, o.group_col);
   if (!p.train_keys.empty()) write_splits_csv(dir, p);
+  // The encoder's training users must not be this run's test users.
+  {
+    const std::vector<std::string> seen = read_split_keys(o.encoder, "train");
+    const std::set<std::string> seen_set(seen.begin(), seen.end());
+    const std::set<std::string> test(p.test_keys.begin(), p.test_keys.end());
+    std::int64_t overlap = 0;
+    for (const std::string& k : test) overlap += seen_set.count(k) > 0;
+    if (overlap > 0)
+      out << "warning: " << overlap << " of the " << test.size() << " test users were training users of the encoder "
+          << o.encoder << ": its tweet model has seen them, so the user-level test score is optimistic (give the "
+          << "encoder run's --seed, --val-split and --test-split)\n";
+  }
   TrainResult result;
   result.run_dir = dir;
   result.num_parameters = enc.model->num_parameters();

@@ -45,9 +45,14 @@ void write_features_csv(const std::string& dir, const PreparedData& p, const std
 // Written when the rows carry keys (a group column, or --cv).
 void write_splits_csv(const std::string& dir, const PreparedData& p);
 
+// The keys of one split ("train", "val", "test") of DIR/splits.csv; empty when the file is absent.
+std::vector<std::string> read_split_keys(const std::string& dir, const std::string& split);
+
 // --encoder RUN: no tweet stage. Loads RUN's tweet model, prepares the data with its vocabulary
 // (and metadata schema), writes the new run folder (config.json and best.safetensors: the
-// encoder's, so eval / predict load it as the run's tweet model) and trains the user model.
+// encoder's, so eval / predict load it as the run's tweet model) and trains the user model. Warns
+// when a test user of this run was a training user of RUN (its tweet model has seen them: the
+// user-level test score would be optimistic; use RUN's seed and split options).
 TrainResult train_user_stage_only(const TrainOptions& o, std::ostream& out);
 
 }  // namespace loom::train

@@ -4,13 +4,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <map>
 #include <sstream>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "train/bot_run.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
 
@@ -34,30 +34,6 @@ std::string fmt(double v) {
 
 // JSON has no NaN: an undefined metric (one class in a fold's test split) is written as null.
 nlohmann::json num(double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); }
-
-// Reads a run's splits.csv (key,split) and returns the keys of one split. The keys were written by
-// write_splits_csv (quoted only when they hold a comma or a quote).
-std::vector<std::string> split_keys(const std::string& dir, const std::string& which) {
-  std::ifstream f(dir + "/splits.csv");
-  std::vector<std::string> keys;
-  std::string line;
-  std::getline(f, line);  // header
-  while (std::getline(f, line)) {
-    const auto comma = line.rfind(',');
-    if (comma == std::string::npos || line.substr(comma + 1) != which) continue;
-    std::string key = line.substr(0, comma);
-    if (key.size() >= 2 && key.front() == '"') {  // undo RFC 4180 quoting
-      std::string k;
-      for (std::size_t i = 1; i + 1 < key.size(); ++i) {
-        k += key[i];
-        if (key[i] == '"') ++i;
-      }
-      key = k;
-    }
-    keys.push_back(key);
-  }
-  return keys;
-}
 
 // A table column: room for "0.1234 +- 0.0123" or the metric's name, two spaces apart.
 int width(const std::string& metric) { return static_cast<int>(std::max<std::size_t>(metric.size(), 16) + 2); }
@@ -103,7 +79,7 @@ CvResult cross_validate(const TrainOptions& o, std::ostream& out, std::ostream* 
       cf.values.insert(cf.values.end(), u.begin(), u.end());
     }
     r.folds.push_back(cf);
-    for (const std::string& key : split_keys(tr.run_dir, "test")) folds_csv << quote(key) << "," << f << "\n";
+    for (const std::string& key : read_split_keys(tr.run_dir, "test")) folds_csv << quote(key) << "," << f << "\n";
   }
 
   // Mean and sample std (ddof 1) per metric, over the folds where it is defined.

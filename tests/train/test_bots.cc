@@ -327,6 +327,19 @@ TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses 
   Cli kp({"predict", "--model", dir.file("knn"), "--input", dir.file("unlabeled.csv"), "--output", dir.file("k.csv")});
   REQUIRE(kp.status == 0);
   CHECK(csv(dir.file("k.csv")).records.size() == 90);
+
+  // Another seed splits the users differently: some test users were the encoder's training users,
+  // and the run says so (10 test users drawn from 90, 70 of them the encoder's training users).
+  std::vector<std::string> c{"train", "--encoder", dir.file("lstm"), "--user-model", "mean-prob", "--ckpt-dir",
+                             dir.file("leak"), "--input", dir.file("tweets.csv"), "--group-col", "user_id",
+                             "--device", "cpu", "--seed", "11"};
+  Cli leak(c);
+  REQUIRE(leak.status == 0);
+  CHECK(leak.out.str().find("training users of the encoder") != std::string::npos);
+  CHECK(kn.out.str().find("training users of the encoder") == std::string::npos);
+  CHECK_THROWS_WITH_AS(Cli({"train", "--encoder", dir.file("lstm"), "--user-model", "knn", "--cv", "3", "--input",
+                            dir.file("tweets.csv"), "--group-col", "user_id", "--ckpt-dir", dir.file("cvenc")}),
+                       doctest::Contains("--encoder"), Error);
 }
 
 TEST_CASE("bots: resume of a hybrid run equals never stopping bitwise") {
