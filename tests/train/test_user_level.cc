@@ -279,3 +279,37 @@ TEST_CASE("user level: options it cannot honour are clear errors") {
   p.label_names = {"a", "b", "c"};
   CHECK(message(user_options("cnn")).find("user-level models are binary") != std::string::npos);
 }
+
+TEST_CASE("user level: user_model.json carries the set choice; a broken one names the problem") {
+  const train::PreparedData p = make_data(6, 6, 4);
+  const auto m = tweet_model(p);
+  const test::TempDir dir("user_level");
+  train::TrainOptions o = user_options("knn");
+  o.user_tweet_order = "last";
+  o.knn_k = 2;
+  std::ostringstream log;
+  const train::UserStageResult r = train::train_user_model(o, *m, p, dir.path(), log);
+  const auto loaded = train::load_user_model(dir.path(), *m, Device::cpu());
+  REQUIRE(loaded != nullptr);
+  CHECK(loaded->order == data::TweetOrder::Last);
+  CHECK(loaded->tweets_per_user == kTweets);
+  // The last N tweets of each test user, scored by the reloaded model: the stage's own scores.
+  const data::Groups g = data::make_groups(p.test, p.test_keys);
+  std::vector<std::int64_t> ids(g.keys.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(i);
+  const auto sets = data::user_sets(g, ids, kTweets, data::TweetOrder::Last, 7);
+  CHECK(loaded->score(p.test_rows, sets, o.max_len, ops::Precision::F32) == r.test_scores);
+
+  std::ifstream in(dir.file("user_model.json"));
+  nlohmann::json j;
+  in >> j;
+  CHECK(j.at("k").get<int>() == 2);
+  j.erase("tweets_per_user");
+  test::write_bytes(dir.file("user_model.json"), j.dump());
+  try {
+    train::load_user_model(dir.path(), *m, Device::cpu());
+    FAIL("no error");
+  } catch (const CheckpointError& e) {
+    CHECK(std::string(e.what()).find("tweets_per_user") != std::string::npos);
+  }
+}
