@@ -149,6 +149,10 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
   std::unique_ptr<train::UserModel> user = train::load_user_model(o.model_dir, *run.model, device);
   if (o.per_tweet) user.reset();
   t.group_col = user ? user->group_col : "";
+  if (user && t.format == "csv" && !contains(csv_header(o.input), user->group_col))
+    LOOM_THROW(DataError, o.input, ":1: no column '", user->group_col, "': the run's ",
+               train::user_model_name(user->kind()), " user model groups tweets by it (add the column, or pass "
+               "--per-tweet for one row per tweet)");
   t.id_cols = train::load_id_cols(t);  // + the join key (metadata) and the group column (users)
   data::Dataset d = data::load_dataset(train::dataset_spec(t, o.input, /*labeled=*/false));
   if (d.skipped.count) log << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";

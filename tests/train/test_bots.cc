@@ -314,6 +314,14 @@ TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses 
           dir.file("t.csv")});
   REQUIRE(pt.status == 0);
   CHECK(csv(dir.file("t.csv")).records.size() == 360);
+  {  // a file without the user column: the error says which column and offers --per-tweet
+    std::ofstream f(dir.file("texts.csv"));
+    f << "text\ngood morning news\n";
+  }
+  CHECK_THROWS_WITH_AS(Cli({"predict", "--model", dir.file("lstm"), "--input", dir.file("texts.csv")}),
+                       doctest::Contains("--per-tweet"), DataError);
+  Cli texts({"predict", "--model", dir.file("lstm"), "--input", dir.file("texts.csv"), "--per-tweet"});
+  CHECK(texts.status == 0);
 
   // --encoder: no tweet stage; the same seed and split options give the same users on each side.
   std::vector<std::string> b{"train", "--encoder", dir.file("lstm"), "--user-model", "knn", "--k", "1", "--ckpt-dir",
