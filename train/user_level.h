@@ -16,8 +16,13 @@
 //
 // Run folder: user_model.json (kind, N, order, k, sizes, the group column), user_model.safetensors
 // (cnn: the CNN, plus the fine-tuned encoder under "encoder." when it was not frozen; knn: the
-// training users' normalized mean vectors and labels), report_user_test.txt/json (accuracy,
-// precision, recall, F1, ROC-AUC, PR-AUC, confusion matrix at user level).
+// training users' normalized mean vectors "vectors" [N, D] F64 and "labels" [N] I32; mean-prob has
+// no tensors and no such file), report_user_test.txt/json (accuracy, precision, recall, F1, ROC-AUC,
+// PR-AUC, confusion matrix at user level). The tensors file is written before the JSON and stamped
+// with the kind in its metadata, so load_user_model refuses a mismatched pair.
+// The user CNN trains with --dropout, --weight-decay and --clip-grad-norm of the run, in F32; its
+// no-gradient passes (tweet vectors, scoring) run in --precision. Implementation: user_level.cc,
+// the tweet vectors and per-user stacks in user_vectors.h.
 #pragma once
 
 #include <memory>
