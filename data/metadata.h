@@ -17,10 +17,21 @@
 //   statuses_per_day     statuses_count / max(account_age_days, 1)
 //   followers_friends_ratio  followers_count / max(friends_count, 1)
 //   screen_name_digit_share  screen_name_digits / max(screen_name_len, 1)
-// Missing values (an empty cell, "NA", "NaN", "null", "None"): the feature is 0 and "<c>_missing" is
-// 1. An indicator exists for every source column that has a missing value in the training data
-// (decided once, saved in the schema). A tweet whose account is absent (MissingAccount::Keep) has
-// every source column missing and "no_account" = 1.
+// Engineered features are computed from the filled values (a missing cell counts as 0) in double,
+// then stored as float like every entry.
+// Missing values (after trimming spaces and tabs: an empty cell, "NA", "NaN", "nan", "null", "None";
+// case-sensitive): the feature is 0 and "<c>_missing" is 1. An indicator exists for every source
+// column that has a missing value in an account row the training data uses (decided once, saved in
+// the schema). A tweet whose account is absent (MissingAccount::Keep) has every source column
+// missing: values 0, every existing "<c>_missing" 1, and "no_account" = 1 (that feature exists when
+// the training data has such a tweet; those tweets alone do not create "<c>_missing" features).
+// A number is the whole trimmed cell read by std::from_chars ("12", "-3.5", "1e3", "+7"; not
+// "12abc", not "inf"), finite and within float range.
+// all-numeric: every column except the join and label columns whose cells are all numbers or
+// missing, with at least one number (a column that is all missing carries nothing).
+// The vector's order: source columns in file order (whatever order --meta-cols lists them in),
+// engineered features in the order above, the "<c>_missing" indicators in source order, then
+// "no_account". MetaSchema::feature_names names each entry.
 // Accounts without a tweet (AccountsWithoutTweets::Keep, the default) become examples with an empty
 // text: the batcher gives an empty text one <unk> token (data/batching.h), so the text branch sees
 // "nothing known" and the metadata branch carries the decision. Their label is the accounts file's.
@@ -79,6 +90,10 @@ struct JoinReport {
   std::int64_t accounts_without_tweets = 0;  // appended or dropped, per the policy
   std::int64_t missing_values = 0;           // cells filled with 0 (+ indicator)
   SkipLog skipped_accounts;                  // bad account rows skipped (--on-bad-row skip)
+  // The policies and the source, so summary() can say what happened to the counts above.
+  bool from_input = false;                   // the columns came from the input CSV itself
+  MissingAccount missing_account = MissingAccount::Fail;
+  AccountsWithoutTweets without_tweets = AccountsWithoutTweets::Keep;
   std::string summary() const;
 };
 
@@ -93,6 +108,15 @@ struct JoinReport {
 // the key and both lines), a tweet without an account under MissingAccount::Fail (naming the key),
 // a non-numeric metadata cell, a label of the accounts file that contradicts the tweet's, a
 // --meta-cols name the file lacks.
+// Details: every account row is parsed, even one no tweet names (a bad cell is reported either way);
+// under --on-bad-row skip a bad account row (bad cell, empty key, unknown label) is counted in
+// report->skipped_accounts and its tweets are removed and counted in d.skipped. Labels are compared
+// (and appended accounts labeled) only when d is labeled; an appended account needs a label, and
+// multi-label data cannot take one (DataError: use --accounts-without-tweets drop). With `schema`,
+// its source columns, engineered flag and indicators are used; the key column is spec.join_col.
+// Accounts-file mode: report->tweets = d's examples before the join, accounts = good account rows,
+// matched = tweets whose account was found; missing_values counts the missing cells of the account
+// rows used (once per account, not per tweet).
 std::vector<std::vector<float>> join_metadata(Dataset& d, const MetaSpec& spec, const MetaSchema* schema,
                                               MetaSchema* schema_out, JoinReport* report);
 
