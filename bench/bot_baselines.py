@@ -329,8 +329,8 @@ def parse_cs(text):
 
 def fit_logreg(x, y, is_val, cs, max_iter):
     """LogisticRegression on the train+val rows. With several C values, each is fitted on the train
-    rows and scored on the val rows (accuracy, then ROC-AUC, breaks ties: the larger C loses), and
-    the chosen C is refitted on train+val. The test rows are never seen. Returns (model, C, [(C, val
+    rows and scored on the val rows (best accuracy, ROC-AUC breaking ties, then the first C listed),
+    and the chosen C is refitted on train+val. The test rows are never seen. Returns (model, C, [(C, val
     metrics)])."""
     from sklearn.linear_model import LogisticRegression
     y = np.asarray(y, dtype=np.int64)
