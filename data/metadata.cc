@@ -265,7 +265,7 @@ std::string JoinReport::summary() const {
         with_commas(tweets_without_account) + " tweets without an account" +
         (tweets_without_account == 0 ? ""
          : missing_account == MissingAccount::Skip ? " skipped"
-                                                    : " kept with no_account = 1");
+                                                    : " kept with every feature missing");
   }
   s += ", " + with_commas(missing_values) + " missing values filled with 0";
   if (skipped_accounts.count > 0)

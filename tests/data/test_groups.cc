@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -236,4 +237,33 @@ TEST_CASE("groups: balance_user_sets adds samples of minority users until the la
   // with N = 7 no user has a spare tweet (1..7 each): nothing to sample
   const auto whole = user_sets(g, ids, 7, TweetOrder::First, 5);
   CHECK(balance_user_sets(g, whole, 7, 5).size() == whole.size());
+}
+
+TEST_CASE("groups: pan2019_bots_en splits 3,090 users of 100 tweets whole") {
+  const std::string path = LOOM_SOURCE_DIR "/../shared/data/pan2019_bots_en/tweets.csv";
+  if (!std::filesystem::exists(path)) {
+    MESSAGE("skipped: ../shared/data/pan2019_bots_en is absent");
+    return;
+  }
+  DatasetSpec spec;
+  spec.path = path;
+  spec.id_cols = {"user_id"};
+  const Dataset d = load_dataset(spec);
+  std::vector<std::string> keys;
+  for (const Example& e : d.examples) keys.push_back(e.ids[0]);
+  const Groups g = make_groups(d, keys);
+  // README: 3,090 accounts (1,545 per label), 100 tweets each
+  REQUIRE(g.keys.size() == 3090);
+  CHECK(std::count(g.labels.begin(), g.labels.end(), 1) == 1545);
+  for (const auto& rows : g.rows) CHECK(rows.size() == 100);
+  const SplitIndices s = grouped_stratified_split(d, g, 0.0, 0.25, 42);
+  // round(1545 * 0.25) = 386 users of each label held out: 772 users, 77,200 tweets
+  CHECK(s.test.size() == 77200);
+  CHECK(s.train.size() == 309000 - 77200);
+  std::set<std::string> train_keys, test_keys;
+  for (const std::int64_t r : s.train) train_keys.insert(keys[static_cast<std::size_t>(r)]);
+  for (const std::int64_t r : s.test) test_keys.insert(keys[static_cast<std::size_t>(r)]);
+  CHECK(train_keys.size() == 3090 - 772);
+  CHECK(test_keys.size() == 772);
+  for (const std::string& k : test_keys) CHECK(train_keys.count(k) == 0);
 }

@@ -186,7 +186,9 @@ TEST_CASE("metadata: tweets without an account fail, are skipped or are kept wit
     MetaSpec m = spec_for(accounts, tweets);
     m.missing_account = MissingAccount::Keep;
     MetaSchema schema;
-    const auto meta = join_metadata(d, m, nullptr, &schema, nullptr);
+    JoinReport report;
+    const auto meta = join_metadata(d, m, nullptr, &schema, &report);
+    CHECK(report.summary().find("1 tweets without an account kept with every feature missing") != std::string::npos);
     REQUIRE(d.examples.size() == 6);
     CHECK(d.examples[4].ids[0] == "eve");
     CHECK(schema.no_account_indicator);
