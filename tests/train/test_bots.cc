@@ -283,6 +283,15 @@ TEST_CASE("bots: grouped cross-validation never splits a user and reports mean +
   CHECK(summary.records[3].fields[0] == "mean");
   CHECK(summary.records[4].fields[0] == "std");
   CHECK(std::filesystem::exists(dir.file("cv/cv_summary.json")));
+
+  // The same seed gives the same folds (whatever else differs: here the epochs).
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == "--epochs") a[i + 1] = "1";
+    if (a[i] == "--ckpt-dir") a[i + 1] = dir.file("cv-again");
+  }
+  Cli again(a);
+  REQUIRE(again.status == 0);
+  CHECK(read_bytes(dir.file("cv-again/folds.csv")) == read_bytes(dir.file("cv/folds.csv")));
 }
 
 TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses a run's split") {
