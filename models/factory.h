@@ -10,7 +10,8 @@
 
 namespace loom::models {
 
-// The architecture config.arch names, initialized from `seed` (the same seed gives the same
+// The architecture config.arch names (any of the eight: the six text models, HybridClassifier,
+// MetaMlpClassifier), initialized from `seed` (the same seed gives the same
 // weights on every device), parameters in `dtype` (F32; F64 for gradient checks) on `device`.
 std::unique_ptr<Classifier> make_model(const ModelConfig& config, std::uint64_t seed, Device device,
                                        DType dtype = DType::F32);

@@ -18,7 +18,8 @@ struct ArchName {
 };
 constexpr ArchName kArchNames[] = {{Arch::Bow, "bow"},         {Arch::Cnn, "cnn"},
                                    {Arch::Lstm, "lstm"},       {Arch::Bilstm, "bilstm"},
-                                   {Arch::CnnLstm, "cnn-lstm"}, {Arch::LstmCnn, "lstm-cnn"}};
+                                   {Arch::CnnLstm, "cnn-lstm"}, {Arch::LstmCnn, "lstm-cnn"},
+                                   {Arch::Hybrid, "hybrid"},   {Arch::MetaMlp, "meta-mlp"}};
 
 std::string join(const std::vector<std::string>& parts, const char* sep = ", ") {
   std::string out;
@@ -28,10 +29,47 @@ std::string join(const std::vector<std::string>& parts, const char* sep = ", ") 
 
 bool uses_lstm(Arch a) { return a == Arch::Lstm || a == Arch::Bilstm || a == Arch::CnnLstm || a == Arch::LstmCnn; }
 bool uses_conv(Arch a) { return a == Arch::Cnn || a == Arch::CnnLstm || a == Arch::LstmCnn; }
+bool reads_meta(Arch a) { return a == Arch::Hybrid || a == Arch::MetaMlp; }
+
+// The feature size of a text architecture (the six), from the text-side fields.
+std::int64_t text_feature_size(const ModelConfig& c, Arch a) {
+  switch (a) {
+    case Arch::Bow: return c.embed_dim;
+    case Arch::Cnn:
+    case Arch::LstmCnn: return c.filters * static_cast<std::int64_t>(c.widths.size());
+    case Arch::Lstm:
+    case Arch::CnnLstm: return c.hidden;
+    case Arch::Bilstm: return 2 * c.hidden;
+    case Arch::Hybrid:
+    case Arch::MetaMlp: break;
+  }
+  return 0;
+}
+
+// The text side of the summary line: "embed 128, lstm 1x128" (no dropout, no outputs).
+std::string text_summary(const ModelConfig& c, Arch a) {
+  std::ostringstream os;
+  os << "embed " << c.embed_dim;
+  std::vector<std::string> w;
+  for (std::int64_t k : c.widths) w.push_back(std::to_string(k));
+  const std::string lstm = (a == Arch::Bilstm ? ", bilstm " : ", lstm ") + std::to_string(c.layers) + "x" +
+                           std::to_string(c.hidden);
+  switch (a) {
+    case Arch::Bow: os << ", mean over tokens"; break;
+    case Arch::Cnn: os << ", convs " << join(w, ",") << " x " << c.filters; break;
+    case Arch::Lstm:
+    case Arch::Bilstm: os << lstm; break;
+    case Arch::CnnLstm: os << ", conv " << c.widths.front() << " x " << c.filters << ", max pool 2" << lstm; break;
+    case Arch::LstmCnn: os << lstm << ", convs " << join(w, ",") << " x " << c.filters; break;
+    case Arch::Hybrid:
+    case Arch::MetaMlp: break;
+  }
+  return os.str();
+}
 
 }  // namespace
 
-bool is_text_arch(Arch a) { return a != Arch::Hybrid && a != Arch::MetaMlp; }
+bool is_text_arch(Arch a) { return !reads_meta(a); }
 
 Arch parse_arch(const std::string& name) {
   std::vector<std::string> names;
@@ -57,67 +95,85 @@ Init parse_init(const std::string& name) {
 const char* init_name(Init init) { return init == Init::Torch ? "torch" : "keras"; }
 
 void ModelConfig::validate() const {
-  LOOM_CHECK(vocab_size >= 2, "model config: vocab_size must be >= 2 (<pad> and <unk>), got ", vocab_size);
+  // meta-mlp reads no tokens: the trainer still records its vocabulary's size, but nothing is
+  // built from it, so any V >= 0 is accepted (0 when a model is made without a vocabulary).
+  if (arch == Arch::MetaMlp)
+    LOOM_CHECK(vocab_size >= 0, "model config: vocab_size must be >= 0, got ", vocab_size);
+  else
+    LOOM_CHECK(vocab_size >= 2, "model config: vocab_size must be >= 2 (<pad> and <unk>), got ", vocab_size);
   LOOM_CHECK(embed_dim >= 1, "model config: embed_dim must be >= 1, got ", embed_dim);
   LOOM_CHECK(num_outputs >= 1, "model config: num_outputs must be >= 1, got ", num_outputs);
   LOOM_CHECK(dropout >= 0.0f && dropout < 1.0f, "model config: dropout must be in [0, 1), got ", dropout);
-  if (uses_lstm(arch)) {
+  if (arch == Arch::Hybrid)
+    LOOM_CHECK(is_text_arch(text_arch), "model config: text_arch must be one of bow, cnn, lstm, bilstm, cnn-lstm, "
+               "lstm-cnn, got ", arch_name(text_arch));
+  // The text side's fields are checked for the architecture that reads them (hybrid: its encoder).
+  const Arch text = arch == Arch::Hybrid ? text_arch : arch;
+  if (uses_lstm(text)) {
     LOOM_CHECK(hidden >= 1, "model config: hidden must be >= 1, got ", hidden);
     LOOM_CHECK(layers >= 1, "model config: layers must be >= 1, got ", layers);
   }
-  if (uses_conv(arch)) {
+  if (uses_conv(text)) {
     LOOM_CHECK(!widths.empty() && widths.size() <= static_cast<std::size_t>(ops::kMaxTextCnnWidths),
                "model config: between 1 and ", ops::kMaxTextCnnWidths, " conv widths, got ", widths.size());
     for (std::int64_t w : widths) LOOM_CHECK(w >= 1 && w <= 64, "model config: conv width ", w, " is outside [1, 64]");
     LOOM_CHECK(filters >= 1, "model config: filters must be >= 1, got ", filters);
   }
+  if (reads_meta(arch)) {
+    LOOM_CHECK(meta_features >= 1, "model config: meta_features must be >= 1 (the ", arch_name(arch),
+               " model reads account metadata), got ", meta_features);
+    LOOM_CHECK(meta_hidden >= 1, "model config: meta_hidden must be >= 1, got ", meta_hidden);
+    LOOM_CHECK(fuse_hidden >= 1, "model config: fuse_hidden must be >= 1, got ", fuse_hidden);
+  }
 }
 
 std::int64_t ModelConfig::feature_size() const {
-  switch (arch) {
-    case Arch::Bow: return embed_dim;
-    case Arch::Cnn:
-    case Arch::LstmCnn: return filters * static_cast<std::int64_t>(widths.size());
-    case Arch::Lstm:
-    case Arch::CnnLstm: return hidden;
-    case Arch::Bilstm: return 2 * hidden;
-  }
-  return 0;
+  if (arch == Arch::Hybrid) return fuse_hidden;
+  if (arch == Arch::MetaMlp) return meta_hidden;
+  return text_feature_size(*this, arch);
 }
 
 std::string ModelConfig::summary() const {
   std::ostringstream os;
-  os << arch_name(arch) << (preset.empty() ? "" : " (preset " + preset + ")") << ": embed " << embed_dim;
-  std::vector<std::string> w;
-  for (std::int64_t k : widths) w.push_back(std::to_string(k));
-  const std::string lstm = (arch == Arch::Bilstm ? ", bilstm " : ", lstm ") + std::to_string(layers) + "x" +
-                           std::to_string(hidden);
-  switch (arch) {
-    case Arch::Bow: os << ", mean over tokens"; break;
-    case Arch::Cnn: os << ", convs " << join(w, ",") << " x " << filters; break;
-    case Arch::Lstm:
-    case Arch::Bilstm: os << lstm; break;
-    case Arch::CnnLstm: os << ", conv " << widths.front() << " x " << filters << ", max pool 2" << lstm; break;
-    case Arch::LstmCnn: os << lstm << ", convs " << join(w, ",") << " x " << filters; break;
-  }
+  os << arch_name(arch) << (preset.empty() ? "" : " (preset " + preset + ")") << ": ";
+  const std::string meta = "meta " + std::to_string(meta_features) + " -> " + std::to_string(meta_hidden);
+  if (arch == Arch::Hybrid)
+    os << "text " << arch_name(text_arch) << " (" << text_summary(*this, text_arch) << ") + " << meta << ", fuse "
+       << fuse_hidden;
+  else if (arch == Arch::MetaMlp)
+    os << meta;
+  else
+    os << text_summary(*this, arch);
   if (arch != Arch::Bow) os << ", dropout " << dropout;
   os << ", " << num_outputs << (num_outputs == 1 ? " output" : " outputs") << ", init " << init_name(init);
   return os.str();
 }
 
 nlohmann::json ModelConfig::to_json() const {
-  return {{"arch", arch_name(arch)}, {"vocab_size", vocab_size}, {"embed_dim", embed_dim},
-          {"hidden", hidden},        {"layers", layers},         {"dropout", dropout},
-          {"num_outputs", num_outputs}, {"widths", widths},      {"filters", filters},
-          {"preset", preset},        {"init", init_name(init)}};
+  nlohmann::json j = {{"arch", arch_name(arch)}, {"vocab_size", vocab_size}, {"embed_dim", embed_dim},
+                      {"hidden", hidden},        {"layers", layers},         {"dropout", dropout},
+                      {"num_outputs", num_outputs}, {"widths", widths},      {"filters", filters},
+                      {"preset", preset},        {"init", init_name(init)}};
+  // Only the models that read metadata write these, so a text model's config.json is exactly what
+  // it was before they existed.
+  if (reads_meta(arch)) {
+    j["text_arch"] = arch_name(text_arch);
+    j["meta_features"] = meta_features;
+    j["meta_hidden"] = meta_hidden;
+    j["fuse_hidden"] = fuse_hidden;
+  }
+  return j;
 }
 
 ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   if (!j.is_object()) LOOM_THROW(CheckpointError, "model config: expected a JSON object, found ", j.type_name());
   static const std::set<std::string> known{"arch",    "vocab_size", "embed_dim", "hidden", "layers", "dropout",
                                            "num_outputs", "widths", "filters",   "preset", "init"};
+  // Written (and required) only for hybrid and meta-mlp; a text model's config may not hold them.
+  static const std::set<std::string> meta_fields{"text_arch", "meta_features", "meta_hidden", "fuse_hidden"};
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.count(it.key())) LOOM_THROW(CheckpointError, "model config: unknown field '", it.key(), "'");
+    if (!known.count(it.key()) && !meta_fields.count(it.key()))
+      LOOM_THROW(CheckpointError, "model config: unknown field '", it.key(), "'");
   auto field = [&](const char* name) -> const nlohmann::json& {
     if (!j.contains(name)) LOOM_THROW(CheckpointError, "model config: missing field '", name, "'");
     return j.at(name);
@@ -142,6 +198,23 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     throw;
   } catch (const Error& e) {
     LOOM_THROW(CheckpointError, "model config: ", e.what());
+  }
+  if (reads_meta(c.arch)) {
+    try {
+      c.text_arch = parse_arch(string("text_arch", nullptr));
+    } catch (const CheckpointError&) {
+      throw;
+    } catch (const Error& e) {
+      LOOM_THROW(CheckpointError, "model config: field 'text_arch': ", e.what());
+    }
+    c.meta_features = integer("meta_features");
+    c.meta_hidden = integer("meta_hidden");
+    c.fuse_hidden = integer("fuse_hidden");
+  } else {
+    for (const std::string& name : meta_fields)
+      if (j.contains(name))
+        LOOM_THROW(CheckpointError, "model config: field '", name, "' belongs to hybrid and meta-mlp, not to ",
+                   arch_name(c.arch));
   }
   c.preset = string("preset", "");
   c.vocab_size = integer("vocab_size");

@@ -1,6 +1,7 @@
-// models/model_config.h: what describes a tweet classifier: its architecture, sizes and init
+// models/model_config.h: what describes a classifier: its architecture, sizes and init
 // (ModelConfig, saved in the run's config.json), the JSON round trip with its validation, and the
-// named presets. The model itself is models/text_classifier.h; models/factory.h builds one.
+// named presets. The models are models/text_classifier.h (the six text architectures),
+// models/hybrid.h and models/meta_mlp.h (account metadata); models/factory.h builds one.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +40,10 @@ struct ModelConfig {
   std::int64_t num_outputs = 1;  // K logits
   std::vector<std::int64_t> widths{3, 4, 5};  // conv widths (cnn, lstm-cnn: all; cnn-lstm: the first)
   std::int64_t filters = 100;    // F per width
-  // hybrid and meta-mlp (models/hybrid.h, models/meta_mlp.h):
+  // hybrid and meta-mlp (models/hybrid.h, models/meta_mlp.h); to_json writes these four only for
+  // those two (and from_json requires them there and refuses them elsewhere), so a text model's
+  // config.json is unchanged. meta-mlp ignores text_arch and fuse_hidden (kept valid all the same)
+  // and every text field (vocab_size may be 0: it reads no tokens).
   Arch text_arch = Arch::Lstm;     // hybrid: the text encoder (--text-arch; one of the six text archs)
   std::int64_t meta_features = 0;  // F_meta: raw metadata features per example (the data's MetaSchema size)
   std::int64_t meta_hidden = 64;   // --meta-hidden: the metadata tower's width
@@ -54,9 +58,12 @@ struct ModelConfig {
 
   // Throws loom::Error naming the first field out of range.
   void validate() const;
-  // The length of the feature vector the head reads (D in head.weight [K, D]).
+  // The length of the feature vector the head reads (D in head.weight [K, D]): hybrid fuse_hidden,
+  // meta-mlp meta_hidden.
   std::int64_t feature_size() const;
-  // One line for logs: "lstm-cnn: embed 128, lstm 1x128, convs 3,4,5 x 100, dropout 0.5, 1 output".
+  // One line for logs: "lstm-cnn: embed 128, lstm 1x128, convs 3,4,5 x 100, dropout 0.5, 1 output,
+  // init torch"; "hybrid: text lstm (embed 128, lstm 1x128) + meta 21 -> 64, fuse 64, dropout 0.5,
+  // 1 output, init torch"; "meta-mlp: meta 21 -> 64, dropout 0.5, 1 output, init torch".
   std::string summary() const;
 
   nlohmann::json to_json() const;

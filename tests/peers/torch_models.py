@@ -1,4 +1,4 @@
-"""tests/peers/torch_models.py IN OUT: loom's six classifiers written as PyTorch modules.
+"""tests/peers/torch_models.py IN OUT: loom's classifiers written as PyTorch modules.
 
 TorchTextClassifier(config) is the PyTorch module equivalent to loom's make_model(config): the
 same state_dict names and shapes (embedding.weight, lstm.*, convs.{i}.* / conv.*, head.*) and
@@ -10,8 +10,13 @@ see each row's true length (pack_padded_sequence); convolutions are 'valid' and 
 than the widest window is padded with <pad> up to it (cnn, lstm-cnn: max(widths); cnn-lstm:
 width + 1 so the size-2 pool has a window); max over time only over a row's valid windows.
 
+TorchHybrid and TorchMetaMlp are loom's hybrid and meta-mlp (models/hybrid.h, models/meta_mlp.h):
+the text classifier's modules under their own names, meta_scaler.{mean,std} buffers, meta.0
+(an nn.Sequential's Linear), fuse, head. make_module(config) picks the class for config["arch"].
+
 Input JSON: {"cases": [case, ...]} (one interpreter start for all of them), each case: config,
-T, B, tokens [T*B] (time-major, may hold garbage past the lengths), lengths [B], params {name:
+T, B, tokens [T*B] (time-major, may hold garbage past the lengths), lengths [B], meta [B*F]
+(raw features; hybrid and meta-mlp only), params {name:
 flat values} (loom's state_dict, PyTorch layouts) or params_file (a safetensors file io::write_safetensors
 wrote from it), targets [B*K] (0/1). Runs in eval mode (no
 dropout). Output JSON: {"results": [...]}, each: logits [B*K], loss (BCE with logits, mean),
@@ -80,7 +85,8 @@ class TorchTextClassifier(nn.Module):
             pooled.append(c.masked_fill(~mask, float("-inf")).max(dim=2).values)
         return torch.cat(pooled, dim=1)
 
-    def forward(self, tokens, lengths):
+    def encode(self, tokens, lengths):
+        """The body: features [B, D] before the head's dropout (TorchHybrid's text branch)."""
         T, B = tokens.shape
         Tp = max(T, self.min_len)
         steps = torch.arange(Tp)[:, None]
@@ -108,11 +114,76 @@ class TorchTextClassifier(nn.Module):
         else:  # lstm-cnn
             y, _ = self.run_lstm(x, lengths, Tp)
             features = self.textcnn(y.permute(1, 2, 0), padded)
-        return self.head(self.dropout(features))
+        return features
+
+    def forward(self, tokens, lengths):
+        return self.head(self.dropout(self.encode(tokens, lengths)))
+
+
+class MetaScaler(nn.Module):
+    """Buffers meta_scaler.mean / meta_scaler.std [F]: (x - mean) / std, never trained."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n))
+        self.register_buffer("std", torch.ones(n))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+def meta_tower(cfg):
+    """meta.0 Linear(F, meta_hidden) -> ReLU -> Dropout: names meta.0.weight, meta.0.bias."""
+    return nn.Sequential(nn.Linear(cfg["meta_features"], cfg["meta_hidden"]), nn.ReLU(),
+                         nn.Dropout(cfg["dropout"]))
+
+
+class TorchMetaMlp(nn.Module):
+    """loom's meta-mlp (models/meta_mlp.h): standardize -> meta.0 -> ReLU -> dropout -> head."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.meta_scaler = MetaScaler(cfg["meta_features"])
+        self.meta = meta_tower(cfg)
+        self.head = nn.Linear(cfg["meta_hidden"], cfg["num_outputs"])
+
+    def forward(self, tokens, lengths, meta):  # tokens and lengths are ignored
+        return self.head(self.meta(self.meta_scaler(meta)))
+
+
+class TorchHybrid(TorchTextClassifier):
+    """loom's hybrid (models/hybrid.h): the text classifier of cfg["text_arch"] minus its head
+    (its modules keep their names: embedding, lstm, convs, conv), the meta tower, then
+    cat([dropout(text), meta]) -> fuse Linear -> ReLU -> dropout -> head Linear."""
+
+    def __init__(self, cfg):
+        super().__init__(dict(cfg, arch=cfg["text_arch"]))
+        text_features = self.head.in_features
+        p = cfg["dropout"]
+        self.text_dropout = nn.Dropout(p)  # bow included: here it is one branch of the hybrid
+        self.meta_scaler = MetaScaler(cfg["meta_features"])
+        self.meta = meta_tower(cfg)
+        self.fuse = nn.Linear(text_features + cfg["meta_hidden"], cfg["fuse_hidden"])
+        self.fuse_dropout = nn.Dropout(p)
+        self.head = nn.Linear(cfg["fuse_hidden"], cfg["num_outputs"])  # replaces the text head
+
+    def forward(self, tokens, lengths, meta):
+        text = self.text_dropout(self.encode(tokens, lengths))
+        m = self.meta(self.meta_scaler(meta))
+        h = F.relu(self.fuse(torch.cat([text, m], dim=1)))
+        return self.head(self.fuse_dropout(h))
+
+
+def make_module(cfg):
+    if cfg["arch"] == "hybrid":
+        return TorchHybrid(cfg)
+    if cfg["arch"] == "meta-mlp":
+        return TorchMetaMlp(cfg)
+    return TorchTextClassifier(cfg)
 
 
 def run_case(case):
-    model = TorchTextClassifier(case["config"])
+    model = make_module(case["config"])
     if "params_file" in case:  # a loom checkpoint, loaded as a PyTorch user would
         state, _ = load_safetensors(case["params_file"])
     else:
@@ -126,7 +197,11 @@ def run_case(case):
     T, B = case["T"], case["B"]
     tokens = torch.tensor(case["tokens"], dtype=torch.long).view(T, B)
     lengths = torch.tensor(case["lengths"], dtype=torch.long)
-    logits = model(tokens, lengths)
+    if "meta" in case:  # hybrid and meta-mlp: raw features [B, F]
+        meta = torch.tensor(case["meta"], dtype=torch.float32).view(B, case["config"]["meta_features"])
+        logits = model(tokens, lengths, meta)
+    else:
+        logits = model(tokens, lengths)
     targets = torch.tensor(case["targets"], dtype=torch.float32).view_as(logits)
     loss = F.binary_cross_entropy_with_logits(logits, targets)
     loss.backward()
