@@ -38,8 +38,9 @@ SplitIndices grouped_stratified_split(const Dataset& d, const Groups& groups, do
 
 // K folds of whole groups, stratified by label (each label's shuffled groups dealt round-robin, so
 // fold sizes per label differ by at most one group). folds[f] = the rows of fold f, ascending;
-// every row is in exactly one fold. Error unless 2 <= k <= the number of groups of the smallest
-// label.
+// every row is in exactly one fold. The dealing goes on across labels where the previous one
+// stopped, so the folds' total group counts also differ by at most one. DataError unless
+// 2 <= k <= the number of groups of the smallest label (naming that label and its count).
 std::vector<std::vector<std::int64_t>> grouped_stratified_folds(const Dataset& d, const Groups& groups, int k,
                                                                 std::uint64_t seed);
 
@@ -62,6 +63,7 @@ std::vector<UserSet> user_sets(const Groups& groups, const std::vector<std::int6
 // --balance-users: adds extra sets of the minority label until both labels have as many sets,
 // each a seeded sample of N rows of a minority user with more than N rows (users are cycled in a
 // seeded order; a user with <= N rows gives no extra set). The original sets come first, unchanged.
+// With more than two labels, every smaller label is brought up to the largest count the same way.
 // Returns the input when the labels are already balanced or no minority user has spare rows.
 std::vector<UserSet> balance_user_sets(const Groups& groups, const std::vector<UserSet>& sets, std::int64_t n,
                                        std::uint64_t seed);
