@@ -87,7 +87,7 @@ Tensor eval_logits(const models::Classifier& m, const models::ModelInputs& in) {
 
 // ---- config --------------------------------------------------------------------------------------
 
-TEST_CASE("hybrid config: names, feature size, summary and validation") {
+TEST_CASE("hybrid config: names; feature size; summary and validation") {
   CHECK(models::parse_arch("hybrid") == models::Arch::Hybrid);
   CHECK(models::parse_arch("meta-mlp") == models::Arch::MetaMlp);
   CHECK(std::string(models::arch_name(models::Arch::MetaMlp)) == "meta-mlp");
@@ -233,7 +233,7 @@ TEST_CASE("hybrid: state_dict names and shapes; the encoder is the text model of
   CHECK(cnn->state_dict()[1].second.shape() == Shape({3, 4, 2}));
 }
 
-TEST_CASE("meta-mlp: state_dict names and shapes, buffers start as the identity") {
+TEST_CASE("meta-mlp: state_dict names and shapes; buffers start as the identity") {
   const auto m = models::make_model(meta_mlp_config(3), 7, Device::cpu());
   const std::vector<std::pair<std::string, Shape>> want{
       {"meta.0.weight", {4, kMetaFeatures}}, {"meta.0.bias", {4}},          {"head.weight", {3, 4}},
@@ -297,7 +297,7 @@ TEST_CASE("hybrid: embedding hooks reach the encoder's table") {
   CHECK(h->trainable_parameters().size() == n);
 }
 
-TEST_CASE("hybrid and meta-mlp: save and load round trip, scaler buffers included; refusals name the tensor") {
+TEST_CASE("hybrid and meta-mlp: save and load round trip with the scaler buffers; refusals name the tensor") {
   const test::TempDir dir("hybrid");
   const test::TokenBatch batch = test::make_batch({5, 1, 3, 2}, 5, 11, 2, /*pad_id=*/9);
   const MetaBatch mb = make_meta(4, kMetaFeatures, 2);
