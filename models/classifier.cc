@@ -37,12 +37,12 @@ std::vector<layers::NamedTensor> Classifier::state_dict() const {
   return out;
 }
 
-void Classifier::load_state_dict(const std::vector<layers::NamedTensor>& tensors) {
-  const std::string who = std::string("load_state_dict (") + arch_name(config_.arch) + " model): ";
+void load_checked(const std::string& who, const std::vector<layers::NamedTensor>& targets,
+                  const std::vector<layers::NamedTensor>& tensors) {
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : tensors)
     if (!given.emplace(name, &t).second) LOOM_THROW(CheckpointError, who, "tensor '", name, "' appears twice");
-  const std::vector<layers::NamedTensor> params = stored_tensors(*this);
+  const std::vector<layers::NamedTensor>& params = targets;
   std::vector<std::string> missing, unexpected;
   std::set<std::string> expected;
   for (const auto& [name, p] : params) {
@@ -71,6 +71,10 @@ void Classifier::load_state_dict(const std::vector<layers::NamedTensor>& tensors
     Tensor param = p;  // shares the parameter's storage
     param.copy_from(p.ndim() == 3 ? layers::conv_weight_from_torch(value) : value);
   }
+}
+
+void Classifier::load_state_dict(const std::vector<layers::NamedTensor>& tensors) {
+  load_checked(std::string("load_state_dict (") + arch_name(config_.arch) + " model): ", stored_tensors(*this), tensors);
 }
 
 std::vector<Tensor> Classifier::trainable_parameters() const {

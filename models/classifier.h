@@ -26,6 +26,13 @@
 
 namespace loom::models {
 
+// Copies `tensors` (PyTorch's names and layouts: 3-d tensors are conv weights [F, C, K]) into
+// `targets` (loom's layouts, sharing the modules' storage) after checking every name (missing,
+// unexpected, duplicate), shape and dtype: a failed load changes nothing. CheckpointError messages
+// start with `who`. Shared by Classifier::load_state_dict and the user-level CNN.
+void load_checked(const std::string& who, const std::vector<layers::NamedTensor>& targets,
+                  const std::vector<layers::NamedTensor>& tensors);
+
 struct ModelInputs {
   Tensor tokens;   // [T, B] I32, right-padded (any device)
   Tensor lengths;  // [B] I32, 1 <= len_b <= T

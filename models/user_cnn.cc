@@ -2,11 +2,9 @@
 #include "models/user_cnn.h"
 
 #include <algorithm>
-#include <map>
 #include <set>
 
 #include "core/error.h"
-#include "data/csv.h"
 #include "models/classifier.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
@@ -148,39 +146,7 @@ std::vector<layers::NamedTensor> UserCnn::state_dict() const {
 }
 
 void UserCnn::load_state_dict(const std::vector<layers::NamedTensor>& tensors) {
-  const std::string who = "load_state_dict (user cnn): ";
-  std::map<std::string, const Tensor*> given;
-  for (const auto& [name, t] : tensors)
-    if (!given.emplace(name, &t).second) LOOM_THROW(CheckpointError, who, "tensor '", name, "' appears twice");
-  const std::vector<layers::NamedTensor> params = named_parameters();
-  std::vector<std::string> missing, unexpected;
-  std::set<std::string> expected;
-  for (const auto& [name, p] : params) {
-    expected.insert(name);
-    if (!given.count(name)) missing.push_back(name);
-  }
-  for (const auto& [name, t] : tensors)
-    if (!expected.count(name)) unexpected.push_back(name);
-  if (!missing.empty() || !unexpected.empty())
-    LOOM_THROW(CheckpointError, who, missing.empty() ? "" : "missing tensors: " + data::join_names(missing),
-               missing.empty() || unexpected.empty() ? "" : "; ",
-               unexpected.empty() ? "" : "unexpected tensors: " + data::join_names(unexpected));
-  // Everything is checked before anything is copied: a failed load leaves the model as it was.
-  for (const auto& [name, p] : params) {
-    const Tensor& t = *given.at(name);
-    Shape want = p.shape();
-    if (p.ndim() == 3) std::swap(want[1], want[2]);  // PyTorch's conv layout [F, D, K]
-    if (!t.defined() || t.shape() != want)
-      LOOM_THROW(CheckpointError, who, "tensor '", name, "': expected shape ", shape_str(want), ", found ",
-                 t.defined() ? shape_str(t.shape()) : std::string("an undefined tensor"));
-    if (!is_floating(t.dtype()))
-      LOOM_THROW(CheckpointError, who, "tensor '", name, "': expected a float tensor, found ", dtype_name(t.dtype()));
-  }
-  for (const auto& [name, p] : params) {
-    const Tensor value = given.at(name)->to(p.dtype());
-    Tensor param = p;  // shares the parameter's storage
-    param.copy_from(p.ndim() == 3 ? layers::conv_weight_from_torch(value) : value);
-  }
+  load_checked("load_state_dict (user cnn): ", named_parameters(), tensors);
 }
 
 }  // namespace loom::models
