@@ -27,16 +27,12 @@
 #include "train/trainer.h"
 
 using namespace loom;
+using loom::test::Cli;
 using loom::test::read_bytes;
 using loom::test::TempDir;
 
 namespace {
 
-struct Cli {
-  std::ostringstream out, err;
-  int status = -1;
-  Cli(std::vector<std::string> args) { status = tools::run_cli(args, out, err); }
-};
 
 // A small deterministic generator (the data must not depend on a library's RNG).
 struct Lcg {

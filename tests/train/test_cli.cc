@@ -16,16 +16,12 @@
 #include "train/source_version.h"
 
 using namespace loom;
+using loom::test::Cli;
 using loom::test::read_bytes;
 using loom::test::TempDir;
 
 namespace {
 
-struct Cli {
-  std::ostringstream out, err;
-  int status = -1;
-  Cli(std::vector<std::string> args) { status = tools::run_cli(args, out, err); }
-};
 
 std::vector<std::string> tiny_train_args(const TempDir& dir, const std::string& run) {
   return {"train", "--input", dir.file("train.csv"), "--arch", "cnn", "--embed-dim", "16", "--filters", "8",

@@ -25,28 +25,18 @@
 #include "data/csv.h"
 #include "data/dataset.h"
 #include "tests/support/temp_dir.h"
+#include "tests/train/train_util.h"
 #include "tools/commands.h"
 #include "train/trainer.h"
 
 using namespace loom;
+using loom::test::head_csv;
 using loom::test::TempDir;
 
 namespace {
 
 const std::string kData = LOOM_SOURCE_DIR "/../shared/data";
 
-// The first `n` records of a CSV (with its header), re-quoted.
-void head_csv(const std::string& from, const std::string& to, std::size_t n) {
-  const data::CsvTable t = data::read_csv(from);
-  std::ostringstream os;
-  auto row = [&](const std::vector<std::string>& fields) {
-    for (std::size_t i = 0; i < fields.size(); ++i) os << (i ? "," : "") << tools::csv_field(fields[i]);
-    os << "\n";
-  };
-  row(t.header);
-  for (std::size_t i = 0; i < n && i < t.records.size(); ++i) row(t.records[i].fields);
-  std::ofstream(to, std::ios::binary) << os.str();
-}
 
 // Trains on the CPU into DIR/run, shows the log, and requires a test report.
 train::TrainResult train_with_test(train::TrainOptions o, const TempDir& dir) {

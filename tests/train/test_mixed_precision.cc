@@ -32,11 +32,13 @@
 #include "data/synthetic.h"
 #include "io/safetensors.h"
 #include "tests/support/temp_dir.h"
+#include "tests/train/train_util.h"
 #include "tools/commands.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
 using namespace loom;
+using loom::test::head_csv;
 using loom::test::TempDir;
 
 namespace {
@@ -44,18 +46,6 @@ namespace {
 const std::string kData = LOOM_SOURCE_DIR "/../shared/data";
 constexpr std::size_t kWindow = 25;
 
-// The first `n` records of a CSV (with its header), re-quoted.
-void head_csv(const std::string& from, const std::string& to, std::size_t n) {
-  const data::CsvTable t = data::read_csv(from);
-  std::ostringstream os;
-  auto row = [&](const std::vector<std::string>& fields) {
-    for (std::size_t i = 0; i < fields.size(); ++i) os << (i ? "," : "") << tools::csv_field(fields[i]);
-    os << "\n";
-  };
-  row(t.header);
-  for (std::size_t i = 0; i < n && i < t.records.size(); ++i) row(t.records[i].fields);
-  std::ofstream(to, std::ios::binary) << os.str();
-}
 
 // The small real task, written once for all the cases of this file.
 const TempDir& data_dir() {

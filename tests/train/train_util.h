@@ -2,10 +2,15 @@
 // folder and the options of a model small enough to train in a second or two on the CPU.
 #pragma once
 
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
+#include "data/csv.h"
 #include "data/synthetic.h"
 #include "tests/support/temp_dir.h"
+#include "tools/commands.h"
 #include "train/options.h"
 
 namespace loom::test {
@@ -35,6 +40,26 @@ inline train::TrainOptions tiny_options(const TempDir& dir, const std::string& r
   o.device = "cpu";
   o.ckpt_dir = dir.file(run);
   return o;
+}
+
+// One `loom ...` command line run in-process, exactly as the binary runs it.
+struct Cli {
+  std::ostringstream out, err;
+  int status = -1;
+  Cli(std::vector<std::string> args) { status = tools::run_cli(args, out, err); }
+};
+
+// The first `n` records of a CSV (with its header), re-quoted: a small slice of a real dataset.
+inline void head_csv(const std::string& from, const std::string& to, std::size_t n) {
+  const data::CsvTable t = data::read_csv(from);
+  std::ostringstream os;
+  auto row = [&](const std::vector<std::string>& fields) {
+    for (std::size_t i = 0; i < fields.size(); ++i) os << (i ? "," : "") << tools::csv_field(fields[i]);
+    os << "\n";
+  };
+  row(t.header);
+  for (std::size_t i = 0; i < n && i < t.records.size(); ++i) row(t.records[i].fields);
+  std::ofstream(to, std::ios::binary) << os.str();
 }
 
 }  // namespace loom::test
