@@ -26,5 +26,6 @@ set(LOOM_MODELS_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_autocast_torch.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_learning.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_hybrid.cc
+  ${PROJECT_SOURCE_DIR}/tests/models/test_meta_encoding.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_user_models.cc
 )

@@ -58,6 +58,10 @@ class HybridClassifier final : public Classifier {
   void set_meta_scaler(const std::vector<float>& mean, const std::vector<float>& std) override {
     tower_.set_scaler(mean, std);
   }
+  // --meta-encoding ple: the bins (models/meta_mlp.h MetaTower::set_encoding).
+  void set_meta_encoding(const std::vector<float>& lo, const std::vector<float>& inv_width) {
+    tower_.set_encoding(lo, inv_width);
+  }
 
   // The text branch (a TextClassifier of arch text_arch; only its encode() is used).
   const TextClassifier& encoder() const { return *encoder_; }

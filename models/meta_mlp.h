@@ -15,6 +15,15 @@
 // standardization is made of recorded ops (sub, mul by a [F] row of 1/std), so it runs on any
 // device and under autocast (sub and mul take the widest input dtype: the raw features stay F32).
 //
+// --meta-encoding ple (config.meta_encoding, m = config.meta_bins): after the standardization,
+// each feature j becomes m values v_jb = clamp((z_j - lo_jb) * inv_width_jb, 0, 1), b = 0..m-1
+// (Gorishniy et al. 2022, piecewise-linear encoding). The edges are quantiles 0, 1/m, ..., 1 of the
+// standardized training values with equal edges merged (a binary feature has one bin); unused bin
+// slots hold lo 0, inv_width 0 and give a constant 0. The first bin is not clamped below and the
+// last not above, so values outside the training range extrapolate linearly. meta.0 then reads
+// F*m inputs (slot j*m + b). Extra buffers meta_encoding.lo, meta_encoding.inv_width [F*m] (init 0: all zeros
+// until set_meta_encoding; the trainer fits them from the training split, after the scaler).
+//
 // Tokens and lengths are ignored (they may be undefined). config.vocab_size is recorded but unused:
 // the trainer still builds a vocabulary (the data pipeline is shared), nothing is made from it.
 #pragma once
@@ -41,19 +50,41 @@ class MetaTower {
   Tensor standardize(const Tensor& meta, const char* who) const;
 
   std::vector<layers::NamedTensor> named_parameters() const;  // meta.0.weight, meta.0.bias
-  std::vector<layers::NamedTensor> named_buffers() const;     // meta_scaler.mean, meta_scaler.std
+  // meta_scaler.mean, meta_scaler.std (+ meta_encoding.lo, meta_encoding.inv_width with ple)
+  std::vector<layers::NamedTensor> named_buffers() const;
   // F values each; std must be > 0 and finite (a constant feature gets std 1 from its fitter).
   void set_scaler(const std::vector<float>& mean, const std::vector<float>& std);
 
+  // ple only: F*m values each (lo finite, inv_width finite and >= 0; a slot with inv_width 0 is
+  // unused and must come after the feature's used slots).
+  void set_encoding(const std::vector<float>& lo, const std::vector<float>& inv_width);
+  // What meta.0 reads: ple: the encoded features [B, F*m]; standardize: standardize(meta).
+  Tensor encode(const Tensor& meta, const char* who) const;
+
   std::int64_t num_features() const { return features_; }
+  bool ple() const { return bins_ > 0; }
 
  private:
   std::int64_t features_;
+  std::int64_t bins_;  // m with ple, 0 without
   Device device_;
   DType dtype_;
   layers::Linear linear_;  // meta.0
   Tensor mean_, std_;      // [F] buffers, shared with named_buffers() so loading fills them
+  Tensor lo_, inv_width_;  // ple: [F*m] buffers (feature-major: slot j*m + b)
+
+  Tensor checked_input(const Tensor& meta, const char* who) const;  // [B, F] on the device, in dtype
 };
+
+// The PLE bins of F features from the raw training rows (each F values) and the scaler's mean and
+// std: edges are the quantiles k/m (k = 0..m; the nearest order statistic, so a feature with two
+// values gets the edges {min, max}) of z = (x - mean) * (1/std), equal edges merged. Returns lo and
+// inv_width [F*m] for set_meta_encoding. A constant feature gets no bin (all slots unused).
+struct PleBins {
+  std::vector<float> lo, inv_width;
+};
+PleBins fit_ple_bins(const std::vector<std::vector<float>>& rows, const std::vector<float>& mean,
+                     const std::vector<float>& std, std::int64_t bins);
 
 class MetaMlpClassifier final : public Classifier {
  public:
@@ -68,6 +99,9 @@ class MetaMlpClassifier final : public Classifier {
   bool uses_meta() const override { return true; }
   void set_meta_scaler(const std::vector<float>& mean, const std::vector<float>& std) override {
     tower_.set_scaler(mean, std);
+  }
+  void set_meta_encoding(const std::vector<float>& lo, const std::vector<float>& inv_width) {
+    tower_.set_encoding(lo, inv_width);
   }
 
  private:

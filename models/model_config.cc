@@ -124,6 +124,9 @@ void ModelConfig::validate() const {
                " model reads account metadata), got ", meta_features);
     LOOM_CHECK(meta_hidden >= 1, "model config: meta_hidden must be >= 1, got ", meta_hidden);
     LOOM_CHECK(fuse_hidden >= 1, "model config: fuse_hidden must be >= 1, got ", fuse_hidden);
+    LOOM_CHECK(meta_encoding == "standardize" || meta_encoding == "ple",
+               "model config: meta_encoding must be standardize or ple, got '", meta_encoding, "'");
+    LOOM_CHECK(meta_bins >= 1 && meta_bins <= 1024, "model config: meta_bins must be in [1, 1024], got ", meta_bins);
   }
 }
 
@@ -136,7 +139,9 @@ std::int64_t ModelConfig::feature_size() const {
 std::string ModelConfig::summary() const {
   std::ostringstream os;
   os << arch_name(arch) << (preset.empty() ? "" : " (preset " + preset + ")") << ": ";
-  const std::string meta = "meta " + std::to_string(meta_features) + " -> " + std::to_string(meta_hidden);
+  const std::string meta = "meta " + std::to_string(meta_features) +
+                           (meta_encoding == "ple" ? " (ple x" + std::to_string(meta_bins) + ")" : "") + " -> " +
+                           std::to_string(meta_hidden);
   if (arch == Arch::Hybrid)
     os << "text " << arch_name(text_arch) << " (" << text_summary(*this, text_arch) << ") + " << meta << ", fuse "
        << fuse_hidden;
@@ -161,6 +166,11 @@ nlohmann::json ModelConfig::to_json() const {
     j["meta_features"] = meta_features;
     j["meta_hidden"] = meta_hidden;
     j["fuse_hidden"] = fuse_hidden;
+    // Only when not the default, so a run from before the option reads and writes the same JSON.
+    if (meta_encoding != "standardize") {
+      j["meta_encoding"] = meta_encoding;
+      j["meta_bins"] = meta_bins;
+    }
   }
   return j;
 }
@@ -170,7 +180,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   static const std::set<std::string> known{"arch",    "vocab_size", "embed_dim", "hidden", "layers", "dropout",
                                            "num_outputs", "widths", "filters",   "preset", "init"};
   // Written (and required) only for hybrid and meta-mlp; a text model's config may not hold them.
-  static const std::set<std::string> meta_fields{"text_arch", "meta_features", "meta_hidden", "fuse_hidden"};
+  // meta_encoding and meta_bins are optional there (absent: standardize, as before they existed).
+  static const std::set<std::string> meta_fields{"text_arch",   "meta_features", "meta_hidden",
+                                                 "fuse_hidden", "meta_encoding", "meta_bins"};
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key()) && !meta_fields.count(it.key()))
       LOOM_THROW(CheckpointError, "model config: unknown field '", it.key(), "'");
@@ -210,6 +222,8 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.meta_features = integer("meta_features");
     c.meta_hidden = integer("meta_hidden");
     c.fuse_hidden = integer("fuse_hidden");
+    c.meta_encoding = string("meta_encoding", "standardize");
+    if (j.contains("meta_bins")) c.meta_bins = integer("meta_bins");
   } else {
     for (const std::string& name : meta_fields)
       if (j.contains(name))

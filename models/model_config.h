@@ -48,6 +48,11 @@ struct ModelConfig {
   std::int64_t meta_features = 0;  // F_meta: raw metadata features per example (the data's MetaSchema size)
   std::int64_t meta_hidden = 64;   // --meta-hidden: the metadata tower's width
   std::int64_t fuse_hidden = 64;   // --fuse-hidden: hybrid's dense layer after the concatenation
+  // --meta-encoding: "standardize" (the features as the scaler leaves them) or "ple" (piecewise-
+  // linear encoding of each standardized feature over meta_bins quantile bins of the training
+  // split; models/meta_mlp.h). to_json writes both only for "ple", so older configs are unchanged.
+  std::string meta_encoding = "standardize";
+  std::int64_t meta_bins = 8;      // --meta-bins: PLE bins per feature (at most; equal edges merge)
   std::string preset;            // the preset this came from ("" if none), for the record
   Init init = Init::Torch;
 

@@ -91,6 +91,10 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--text-arch", o.text_arch, "hybrid: the text encoder")
       ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn"}))->group(M);
   app.add_option("--meta-hidden", o.meta_hidden, "hybrid, meta-mlp: width of the metadata dense layer")->group(M);
+  app.add_option("--meta-encoding", o.meta_encoding,
+                 "hybrid, meta-mlp: standardize the account features, or ple (also piecewise-linear bins)")
+      ->check(CLI::IsMember({"standardize", "ple"}))->group(M);
+  app.add_option("--meta-bins", o.meta_bins, "--meta-encoding ple: quantile bins per feature")->group(M);
   app.add_option("--fuse-hidden", o.fuse_hidden, "hybrid: width of the dense layer after the concatenation")->group(M);
   app.add_option("--preset", o.preset, "A familiar baseline (bilstm-imdb, cnn-kim): sets arch and sizes")->group(M);
   app.add_option("--embed-dim", o.embed_dim, "Embedding width")->group(M);

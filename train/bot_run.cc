@@ -12,6 +12,8 @@
 #include "data/csv.h"
 #include "data/groups.h"
 #include "io/atomic_file.h"
+#include "models/hybrid.h"
+#include "models/meta_mlp.h"
 #include "models/model_config.h"
 #include "train/checkpoint.h"
 #include "train/runtime.h"
@@ -53,6 +55,11 @@ void check_bot_options(const TrainOptions& o) {
     LOOM_CHECK(models::is_text_arch(text), "--text-arch must be a text architecture (bow, cnn, lstm, bilstm, "
                "cnn-lstm, lstm-cnn), got '", o.text_arch, "'");
   }
+  LOOM_CHECK(o.meta_encoding == "standardize" || o.meta_encoding == "ple",
+             "--meta-encoding must be standardize or ple, got '", o.meta_encoding, "'");
+  LOOM_CHECK(o.meta_encoding == "standardize" || meta_arch,
+             "--meta-encoding ple applies to --arch hybrid and meta-mlp (their account features)");
+  LOOM_CHECK(o.meta_bins >= 1 && o.meta_bins <= 1024, "--meta-bins must be in [1, 1024], got ", o.meta_bins);
   if (arch == models::Arch::MetaMlp) {
     LOOM_CHECK(o.embeddings.empty(), "--embeddings: --arch meta-mlp has no text branch (no embedding table); "
                "use --arch hybrid to combine pretrained embeddings with metadata");
@@ -115,6 +122,34 @@ MetaScaler fit_meta_scaler(const std::vector<data::EncodedExample>& rows) {
     s.std.push_back(sd > 0 && std::isfinite(sd) && static_cast<float>(sd) > 0 ? static_cast<float>(sd) : 1.0f);
   }
   return s;
+}
+
+void apply_meta_encoding(const TrainOptions& o, models::ModelConfig& c) {
+  if (c.arch != models::Arch::Hybrid && c.arch != models::Arch::MetaMlp) return;
+  c.meta_encoding = o.meta_encoding;
+  c.meta_bins = o.meta_bins;
+}
+
+std::string fit_meta_encoding(models::Classifier& model, const models::ModelConfig& config, const MetaScaler& scaler,
+                              const std::vector<data::EncodedExample>& rows) {
+  if (config.meta_encoding != "ple") return "";
+  std::vector<std::vector<float>> raw;
+  raw.reserve(rows.size());
+  for (const auto& r : rows) raw.push_back(r.meta);
+  const models::PleBins bins = models::fit_ple_bins(raw, scaler.mean, scaler.std, config.meta_bins);
+  if (auto* m = dynamic_cast<models::MetaMlpClassifier*>(&model))
+    m->set_meta_encoding(bins.lo, bins.inv_width);
+  else if (auto* h = dynamic_cast<models::HybridClassifier*>(&model))
+    h->set_meta_encoding(bins.lo, bins.inv_width);
+  else
+    LOOM_THROW(Error, "--meta-encoding ple: the ", models::arch_name(config.arch), " model has no metadata tower");
+  std::int64_t used = 0;
+  for (float w : bins.inv_width) used += w != 0.0f;
+  std::ostringstream os;
+  os << "metadata encoding: piecewise-linear, " << used << " bins over " << scaler.mean.size() << " features (at most "
+     << config.meta_bins << " each; quantiles of the training split, "
+     << thousands(static_cast<std::int64_t>(rows.size())) << " rows)\n";
+  return os.str();
 }
 
 std::string describe_scaler(const MetaScaler& s, const std::vector<std::string>& names, std::int64_t rows,

@@ -33,6 +33,16 @@ struct MetaScaler {
   std::vector<float> mean, std;
 };
 MetaScaler fit_meta_scaler(const std::vector<data::EncodedExample>& rows);
+// --meta-encoding ple: the model config's meta_encoding and meta_bins from the flags (a no-op for
+// the text architectures). For model_config() (train/run_setup.cc) to call.
+void apply_meta_encoding(const TrainOptions& o, models::ModelConfig& c);
+// --meta-encoding ple: fits the PLE bins of a hybrid / meta-mlp on `rows` (the training split
+// only) after its scaler (`scaler` as set_meta_scaler got it) and sets them. Returns a log line,
+// "" when the config has no bins (standardize). For the trainer to call right after
+// set_meta_scaler (train/trainer.cc).
+std::string fit_meta_encoding(models::Classifier& model, const models::ModelConfig& config, const MetaScaler& scaler,
+                              const std::vector<data::EncodedExample>& rows);
+
 // "metadata scaler (training split, 1,320 rows): followers_count 812.3+-4021, ..." (at most
 // `max_items` features listed, then "...").
 std::string describe_scaler(const MetaScaler& s, const std::vector<std::string>& names, std::int64_t rows,

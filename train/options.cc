@@ -49,6 +49,8 @@ void visit_fields(Options& o, Visitor&& v) {
   v("text_arch", o.text_arch);
   v("meta_hidden", o.meta_hidden);
   v("fuse_hidden", o.fuse_hidden);
+  v("meta_encoding", o.meta_encoding);
+  v("meta_bins", o.meta_bins);
   v("user_model", o.user_model);
   v("user_tweets", o.user_tweets);
   v("user_tweet_order", o.user_tweet_order);

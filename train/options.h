@@ -55,6 +55,8 @@ struct TrainOptions {
   std::vector<std::int64_t> widths{3, 4, 5};
   std::string text_arch = "lstm";          // hybrid: the text encoder
   std::int64_t meta_hidden = 64, fuse_hidden = 64;
+  std::string meta_encoding = "standardize";  // | "ple": piecewise-linear bins (models/meta_mlp.h)
+  std::int64_t meta_bins = 8;                 // ple: quantile bins per feature
 
   // ---- user level (train/user_level.h; needs --group-col) ----
   std::string user_model;                  // "" (none) | mean-prob | cnn | knn

@@ -83,6 +83,26 @@ Tensor eval_logits(const models::Classifier& m, const models::ModelInputs& in) {
   return m.forward(in, layers::Phase::Eval, gen);
 }
 
+// --meta-encoding ple: `c` with m bins, and its bins fitted (after the scaler `fit` carries) on the
+// rows of fit.meta, as the trainer fits them on the training split.
+models::ModelConfig with_ple(models::ModelConfig c, std::int64_t bins) {
+  c.meta_encoding = "ple";
+  c.meta_bins = bins;
+  return c;
+}
+
+void fit_ple(models::Classifier& m, const models::ModelConfig& c, const MetaBatch& fit) {
+  const std::int64_t F = fit.meta.dim(1);
+  const std::vector<float> v = fit.meta.to_vector();
+  std::vector<std::vector<float>> rows;
+  for (std::int64_t r = 0; r < fit.meta.dim(0); ++r) rows.emplace_back(v.begin() + r * F, v.begin() + (r + 1) * F);
+  const models::PleBins bins = models::fit_ple_bins(rows, fit.mean, fit.std, c.meta_bins);
+  if (auto* mlp = dynamic_cast<models::MetaMlpClassifier*>(&m))
+    mlp->set_meta_encoding(bins.lo, bins.inv_width);
+  else
+    dynamic_cast<models::HybridClassifier&>(m).set_meta_encoding(bins.lo, bins.inv_width);
+}
+
 }  // namespace
 
 // ---- config --------------------------------------------------------------------------------------
@@ -470,6 +490,23 @@ TEST_CASE("hybrid and meta-mlp: every gradient passes an F64 finite-difference c
   }
 }
 
+// The same check with --meta-encoding ple: the bins are fitted on 30 other rows, so the batch's
+// features fall inside bins, on the flat parts and past the outer edges (the encoding's kinks are in
+// the inputs, which the check does not perturb).
+TEST_CASE("hybrid and meta-mlp with ple: every gradient passes an F64 finite-difference check") {
+  const test::TokenBatch batch = test::make_batch({6, 1, 2, 4}, 6, 11, 5, /*pad_id=*/9);
+  const MetaBatch mb = make_meta(4, kMetaFeatures, 5), fit = make_meta(30, kMetaFeatures, 8);
+  for (std::int64_t K : {1, 3}) {
+    for (const models::ModelConfig& c :
+         {with_ple(hybrid_config(models::Arch::Lstm, K), 3), with_ple(meta_mlp_config(K), 3)}) {
+      const auto m = models::make_model(c, 17, Device::cpu(), DType::F64);
+      m->set_meta_scaler(mb.mean, mb.std);
+      fit_ple(*m, c, fit);
+      classifier_gradcheck(*m, {batch.tokens, batch.lengths, mb.meta}, c.summary());
+    }
+  }
+}
+
 // Under a BF16 autocast region the scaler's sub and mul take the widest input (F32 raw features and
 // buffers), the dense layers run in BF16: the logits stay within the BF16 tolerance of
 // tests/support/compare.h (a few roundings of 2^-8 through three small layers).
@@ -556,6 +593,11 @@ TEST_CASE("hybrid and meta-mlp: logits and every parameter gradient match TorchH
         configs.push_back(hybrid_config(text, K));
   configs.push_back(meta_mlp_config(1));
   configs.push_back(meta_mlp_config(3));
+  // --meta-encoding ple (the bins fitted on 40 other rows: TorchMetaMlp / TorchHybrid's
+  // MetaEncoding gets them through the state_dict).
+  configs.push_back(with_ple(meta_mlp_config(1), 3));
+  configs.push_back(with_ple(hybrid_config(models::Arch::Cnn, 3), 4));
+  const MetaBatch fit = make_meta(40, 4, 6);
   std::uint64_t seed = 1;
   for (models::ModelConfig c : configs) {
     c.vocab_size = c.arch == models::Arch::MetaMlp ? 0 : 30;
@@ -569,6 +611,7 @@ TEST_CASE("hybrid and meta-mlp: logits and every parameter gradient match TorchH
     k.config = c;
     k.model = models::make_model(c, 200 + seed, Device::cpu());
     k.model->set_meta_scaler(mb.mean, mb.std);
+    if (c.meta_encoding == "ple") fit_ple(*k.model, c, fit);
     k.targets = test::random_targets(5, c.num_outputs, seed);
     nlohmann::json j;
     j["config"] = c.to_json();

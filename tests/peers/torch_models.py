@@ -11,7 +11,8 @@ than the widest window is padded with <pad> up to it (cnn, lstm-cnn: max(widths)
 width + 1 so the size-2 pool has a window); max over time only over a row's valid windows.
 
 TorchHybrid and TorchMetaMlp are loom's hybrid and meta-mlp (models/hybrid.h, models/meta_mlp.h):
-the text classifier's modules under their own names, meta_scaler.{mean,std} buffers, meta.0
+the text classifier's modules under their own names, meta_scaler.{mean,std} buffers (and with
+--meta-encoding ple meta_encoding.{lo,inv_width}), meta.0
 (an nn.Sequential's Linear), fuse, head. make_module(config) picks the class for config["arch"].
 
 Input JSON: {"cases": [case, ...]} (one interpreter start for all of them), each case: config,
@@ -132,10 +133,44 @@ class MetaScaler(nn.Module):
         return (x - self.mean) / self.std
 
 
+def meta_bins(cfg):
+    """PLE bins per feature (--meta-encoding ple), 0 for the plain standardization."""
+    return cfg["meta_bins"] if cfg.get("meta_encoding", "standardize") == "ple" else 0
+
+
+class MetaEncoding(nn.Module):
+    """Buffers meta_encoding.lo / meta_encoding.inv_width [F*m] (slot j*m + b): the piecewise-linear
+    encoding of Gorishniy et al. (2022). Bin b of feature j is (z_j - lo) * inv_width, clamped to
+    [0, 1] except below for the feature's first bin and above for its last used bin; an unused slot
+    (inv_width 0, after the used ones) is 0."""
+
+    def __init__(self, n, bins):
+        super().__init__()
+        self.bins = bins
+        self.register_buffer("lo", torch.zeros(n * bins))
+        self.register_buffer("inv_width", torch.zeros(n * bins))
+
+    def forward(self, z):
+        t = (z.repeat_interleave(self.bins, dim=1) - self.lo) * self.inv_width
+        used = (self.inv_width.view(-1, self.bins) != 0).sum(dim=1, keepdim=True)  # [F, 1]
+        b = torch.arange(self.bins).view(1, -1)
+        clamp_low = (b > 0).expand(used.shape[0], -1).reshape(-1)
+        clamp_high = (b + 1 < used).reshape(-1)
+        t = torch.where(clamp_low, t.clamp(min=0), t)
+        return torch.where(clamp_high, t.clamp(max=1), t)
+
+
 def meta_tower(cfg):
-    """meta.0 Linear(F, meta_hidden) -> ReLU -> Dropout: names meta.0.weight, meta.0.bias."""
-    return nn.Sequential(nn.Linear(cfg["meta_features"], cfg["meta_hidden"]), nn.ReLU(),
-                         nn.Dropout(cfg["dropout"]))
+    """meta.0 Linear(F (F*m with ple), meta_hidden) -> ReLU -> Dropout: names meta.0.weight,
+    meta.0.bias."""
+    inputs = cfg["meta_features"] * max(meta_bins(cfg), 1)
+    return nn.Sequential(nn.Linear(inputs, cfg["meta_hidden"]), nn.ReLU(), nn.Dropout(cfg["dropout"]))
+
+
+def encode_meta(module, meta):
+    """The tower's input: standardized, then PLE-encoded when the module has the bins."""
+    z = module.meta_scaler(meta)
+    return module.meta_encoding(z) if hasattr(module, "meta_encoding") else z
 
 
 class TorchMetaMlp(nn.Module):
@@ -144,11 +179,13 @@ class TorchMetaMlp(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.meta_scaler = MetaScaler(cfg["meta_features"])
+        if meta_bins(cfg):
+            self.meta_encoding = MetaEncoding(cfg["meta_features"], meta_bins(cfg))
         self.meta = meta_tower(cfg)
         self.head = nn.Linear(cfg["meta_hidden"], cfg["num_outputs"])
 
     def forward(self, tokens, lengths, meta):  # tokens and lengths are ignored
-        return self.head(self.meta(self.meta_scaler(meta)))
+        return self.head(self.meta(encode_meta(self, meta)))
 
 
 class TorchHybrid(TorchTextClassifier):
@@ -162,6 +199,8 @@ class TorchHybrid(TorchTextClassifier):
         p = cfg["dropout"]
         self.text_dropout = nn.Dropout(p)  # bow included: here it is one branch of the hybrid
         self.meta_scaler = MetaScaler(cfg["meta_features"])
+        if meta_bins(cfg):
+            self.meta_encoding = MetaEncoding(cfg["meta_features"], meta_bins(cfg))
         self.meta = meta_tower(cfg)
         self.fuse = nn.Linear(text_features + cfg["meta_hidden"], cfg["fuse_hidden"])
         self.fuse_dropout = nn.Dropout(p)
@@ -169,7 +208,7 @@ class TorchHybrid(TorchTextClassifier):
 
     def forward(self, tokens, lengths, meta):
         text = self.text_dropout(self.encode(tokens, lengths))
-        m = self.meta(self.meta_scaler(meta))
+        m = self.meta(encode_meta(self, meta))
         h = F.relu(self.fuse(torch.cat([text, m], dim=1)))
         return self.head(self.fuse_dropout(h))
 
