@@ -3,7 +3,9 @@
 // computation (a continuous and a binary feature, values past the training range), the config
 // field's JSON (written only when not the default, so older configs are unchanged), the buffers in
 // the state_dict and their checked setter. The F64 gradient check and the PyTorch parity of the
-// ple models are in tests/models/test_hybrid.cc, next to those of the plain models.
+// ple models are in tests/models/test_hybrid.cc, next to those of the plain models. Last, the
+// trainer's side (train/bot_run.h): the flags' checks, the config from them, and the fit on the
+// training rows.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "models/meta_mlp.h"
 #include "ops/autograd.h"
 #include "tests/support/temp_dir.h"
+#include "train/bot_run.h"
 
 using namespace loom;
 
@@ -160,4 +163,47 @@ TEST_CASE("meta encoding: buffers in the state_dict travel with the weights; the
   const auto plain_model = models::make_model(plain, 3, Device::cpu());
   auto& plain_mlp = dynamic_cast<models::MetaMlpClassifier&>(*plain_model);
   CHECK_THROWS_WITH_AS(plain_mlp.set_meta_encoding(bins.lo, bins.inv_width), doctest::Contains("standardize"), Error);
+}
+
+TEST_CASE("meta encoding: the flags' checks; the config from them; the trainer's fit sets the bins") {
+  train::TrainOptions o;
+  o.arch = "lstm";
+  o.meta_encoding = "ple";
+  CHECK_THROWS_WITH_AS(train::check_bot_options(o), doctest::Contains("--meta-encoding ple applies to --arch hybrid"),
+                       Error);
+  o.arch = "meta-mlp";
+  o.meta_cols = {"all-numeric"};
+  o.meta_bins = 0;
+  CHECK_THROWS_WITH_AS(train::check_bot_options(o), doctest::Contains("--meta-bins must be in [1, 1024]"), Error);
+  o.meta_bins = 4;
+  o.meta_encoding = "quantile";
+  CHECK_THROWS_WITH_AS(train::check_bot_options(o), doctest::Contains("--meta-encoding must be standardize or ple"),
+                       Error);
+  o.meta_encoding = "ple";
+
+  models::ModelConfig c = ple_mlp_config(2, 8);
+  c.meta_encoding = "standardize";
+  train::apply_meta_encoding(o, c);
+  CHECK(c.meta_encoding == "ple");
+  CHECK(c.meta_bins == 4);
+  models::ModelConfig text;  // a text model's config keeps the default
+  train::apply_meta_encoding(o, text);
+  CHECK(text.meta_encoding == "standardize");
+
+  std::vector<data::EncodedExample> rows(kRows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) rows[i].meta = kRows[i];
+  const train::MetaScaler scaler{kMean, kStd};
+  const auto m = models::make_model(c, 3, Device::cpu());
+  m->set_meta_scaler(scaler.mean, scaler.std);
+  const std::string line = train::fit_meta_encoding(*m, c, scaler, rows);
+  CHECK(line.find("5 bins over 2 features") != std::string::npos);  // 4 + the binary feature's 1
+  const auto buffers = m->named_buffers();
+  REQUIRE(buffers.size() == 4);
+  CHECK(buffers[2].second.to_vector() == std::vector<float>{0, 1, 2, 3, 0, 0, 0, 0});
+  CHECK(buffers[3].second.to_vector() == std::vector<float>{1, 1, 1, 1, 1, 0, 0, 0});
+  // The plain standardization fits nothing and says nothing.
+  models::ModelConfig plain = c;
+  plain.meta_encoding = "standardize";
+  const auto p = models::make_model(plain, 3, Device::cpu());
+  CHECK(train::fit_meta_encoding(*p, plain, scaler, rows).empty());
 }
