@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "data/embeddings.h"
 #include "models/factory.h"
+#include "train/bot_run.h"
 
 namespace loom::train {
 
@@ -25,6 +26,7 @@ models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size,
       c.meta_features = meta_features;  // the data's MetaSchema size
       c.meta_hidden = o.meta_hidden;
       c.fuse_hidden = o.fuse_hidden;
+      apply_meta_encoding(o, c);  // standardize | ple (--meta-encoding, --meta-bins)
     }
   }
   c.vocab_size = vocab_size;

@@ -515,6 +515,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* 
     model->set_meta_scaler(scaler.mean, scaler.std);
     out << describe_scaler(scaler, p.meta_schema.feature_names, static_cast<std::int64_t>(p.train_rows.size()))
         << "\n";
+    out << fit_meta_encoding(*model, mc, scaler, p.train_rows);  // --meta-encoding ple: the training bins
   }
   const std::vector<std::string> param_names = trainable_names(*model);
   const std::vector<Tensor> params = model->trainable_parameters();
