@@ -248,6 +248,7 @@ CnnFit fit_cnn(const TrainOptions& o, models::Classifier& encoder, const Prepare
       << o.user_epochs << " epochs max, batch " << o.user_batch_size << " users, AdamW lr " << o.user_lr << "\n";
 
   const std::int64_t S = static_cast<std::int64_t>(train.size());
+  TweetVectors val_vectors;  // frozen: computed once; fine-tuned: recomputed each epoch
   for (int epoch = 0; epoch < o.user_epochs; ++epoch) {
     const auto t0 = Clock::now();
     std::vector<std::int64_t> order(static_cast<std::size_t>(S));
@@ -282,11 +283,12 @@ CnnFit fit_cnn(const TrainOptions& o, models::Classifier& encoder, const Prepare
     }
     fit.tweets_read += tweets;  // each training tweet once per epoch (through the encoder too when fine-tuned)
     ++fit.epochs;
-    // Validation: the current encoder's vectors (recomputed when it is being fine-tuned).
+    // Validation: the current encoder's vectors (recomputed only when it is being fine-tuned).
     double val_loss = std::nan(""), val_acc = std::nan("");
     if (!val.empty()) {
-      const TweetVectors vv = detail::tweet_vectors(encoder, p.val_rows, val, o.max_len, precision);
-      const std::vector<double> z = detail::cnn_logits(cnn, vv, val, precision);
+      if (!frozen || val_vectors.rows.empty())
+        val_vectors = detail::tweet_vectors(encoder, p.val_rows, val, o.max_len, precision);
+      const std::vector<double> z = detail::cnn_logits(cnn, val_vectors, val, precision);
       val_loss = bce_of(z, val);
       std::int64_t correct = 0;
       for (std::size_t i = 0; i < val.size(); ++i) correct += ((z[i] >= 0.0) == (val[i].label == 1)) ? 1 : 0;
