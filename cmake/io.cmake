@@ -6,11 +6,13 @@ set(LOOM_IO_SOURCES
   ${PROJECT_SOURCE_DIR}/io/atomic_file.cc
   ${PROJECT_SOURCE_DIR}/io/safetensors.cc
   ${PROJECT_SOURCE_DIR}/metrics/metrics.cc
+  ${PROJECT_SOURCE_DIR}/metrics/stats.cc
   ${PROJECT_SOURCE_DIR}/data/synthetic.cc
 )
 set(LOOM_IO_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/io/test_atomic_file.cc
   ${PROJECT_SOURCE_DIR}/tests/io/test_safetensors.cc
   ${PROJECT_SOURCE_DIR}/tests/metrics/test_metrics.cc
+  ${PROJECT_SOURCE_DIR}/tests/metrics/test_stats.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_synthetic.cc
 )

@@ -25,6 +25,10 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/tools/predict.cc
   ${PROJECT_SOURCE_DIR}/tools/synth.cc
   ${PROJECT_SOURCE_DIR}/tools/train.cc
+  ${PROJECT_SOURCE_DIR}/tools/trace.cc
+  ${PROJECT_SOURCE_DIR}/tools/compare.cc
+  ${PROJECT_SOURCE_DIR}/train/trace.cc
+  ${PROJECT_SOURCE_DIR}/train/compare.cc
 )
 set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_cli.cc
@@ -36,6 +40,8 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_tasks.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_bots.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_user_level.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_trace.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_compare.cc
 )
 
 # The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the
@@ -43,6 +49,7 @@ set(LOOM_TRAIN_TEST_SOURCES
 set_source_files_properties(
   ${PROJECT_SOURCE_DIR}/tools/cli.cc ${PROJECT_SOURCE_DIR}/tools/eval.cc ${PROJECT_SOURCE_DIR}/tools/predict.cc
   ${PROJECT_SOURCE_DIR}/tools/synth.cc ${PROJECT_SOURCE_DIR}/tools/train.cc
+  ${PROJECT_SOURCE_DIR}/tools/trace.cc ${PROJECT_SOURCE_DIR}/tools/compare.cc
   PROPERTIES INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
 
 # config.json and `loom --version` record the source version: the git commit of the tree that was

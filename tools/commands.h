@@ -1,5 +1,5 @@
 // tools/commands.h: the subcommands of `loom` as functions (tools/train.cc, eval.cc, predict.cc,
-// synth.cc, cli.cc), so the tests run exactly what the binary runs.
+// synth.cc, trace.cc, compare.cc, cli.cc), so the tests run exactly what the binary runs.
 //
 // run_cli() parses a command line and runs it; tools/loom.cc's main() only adds the one catch of
 // loom::Error (one line on stderr, exit 1). CLI11 stays out of this header (forward declaration),
@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -72,6 +73,13 @@ struct SynthOptions {
 };
 void add_synth_options(CLI::App& app, SynthOptions& o);
 int run_synth(const SynthOptions& o, std::ostream& out);
+
+// ---- trace (tools/trace.cc) and compare (tools/compare.cc) ----
+// Each declares its subcommand with its flags on `app` and returns what run_cli calls when that
+// subcommand was chosen (the options live inside the returned function, in the command's own file).
+using CommandRunner = std::function<int()>;
+CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& err);
+CommandRunner add_compare_command(CLI::App& app, std::ostream& out, std::ostream& err);
 
 // RFC 4180 quoting for one CSV field (only when needed).
 std::string csv_field(const std::string& s);

@@ -1,0 +1,16 @@
+// tools/trace.cc: `loom trace` (issue 15). Placeholder registered by the lead; its owner replaces it.
+#include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "tools/commands.h"
+
+namespace loom::tools {
+
+CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& err) {
+  (void)out;
+  (void)err;
+  app.add_subcommand("trace", "(in progress, issue 15)");
+  return [] () -> int { LOOM_THROW(Error, "loom trace: not built yet (issue 15)"); };
+}
+
+}  // namespace loom::tools

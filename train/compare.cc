@@ -1,0 +1,1 @@
+// train/compare.cc: (issue 15) registered by the lead; its owner writes it.
