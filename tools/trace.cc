@@ -133,8 +133,8 @@ std::vector<std::vector<double>> last_layer_h(const train::TraceResult& r) {
 std::string ascii_heatmap(const train::TraceResult& r) {
   const auto m = last_layer_h(r);
   std::ostringstream os;
-  os << "h of the last layer (rows: units, columns: tokens 1.." << r.ids.size()
-     << "; '#' '=' '-' < -0.6, -0.3, -0.1; '.' '+' '@' > 0.1, 0.3, 0.6)\n";
+  os << "h, last layer (rows: units, columns: tokens 1.." << r.ids.size()
+     << "): # = - below -.6 -.3 -.1, . + @ above .1 .3 .6\n";
   for (std::size_t u = 0; u < m.size(); ++u) {
     os << fmt("%4.0f ", static_cast<double>(u));
     for (double v : m[u]) {
@@ -270,7 +270,7 @@ int run_trace(const TraceOptions& o, std::ostream& out, std::ostream& err) {
       } else {
         out << (gnuplot.empty() ? "gnuplot was not found on PATH (Debian: apt-get install gnuplot-nox)"
                                 : "gnuplot failed")
-            << "; " << o.png << " not written, the heat map in ASCII:\n"
+            << ";\n" << o.png << " not written; the heat map in ASCII:\n"
             << ascii_heatmap(r);
       }
     }

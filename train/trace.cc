@@ -139,8 +139,8 @@ std::size_t dump_lstm_tape(const LoadedRun& run, const TraceResult& r, int steps
       state = ops::lstm_cell(Tensor::from_vector(e, {1, E}), state, w_ih, w_hh, b_ih, b_hh);
     }
   }
-  out << "autograd tape of ops::lstm_cell over the first " << n << " tokens (layer 0, forward; "
-      << tape.size() << " nodes, in execution order; backward walks them from the last):\n";
+  out << "autograd tape of ops::lstm_cell, first " << n << " tokens, layer 0 forward: " << tape.size()
+      << " nodes in execution order\n(backward walks them from the last)\n";
   tape.dump(out);
   return tape.size();
 }

@@ -189,14 +189,16 @@ TEST_CASE("trace: flags, rows, architectures without an LSTM") {
     CHECK(msg.find("has " + std::to_string(n) + " data rows") != std::string::npos);
   }
   // --row N reads the N-th data row: the same trace as --text with that row's text.
-  Cli by_row({"trace", "--model", rs.dir.file("lstm"), "--input", rs.dir.file("test.csv"), "--row", "2"});
+  Cli by_row({"trace", "--model", rs.dir.file("lstm"), "--input", rs.dir.file("test.csv"), "--row", "2", "--tape", "2",
+              "--png", rs.dir.file("row.png")});
   REQUIRE(by_row.status == 0);
   const data::CsvTable test = data::read_csv(rs.dir.file("test.csv"));
   const auto text_col = std::find(test.header.begin(), test.header.end(), "text") - test.header.begin();
-  Cli by_text({"trace", "--model", rs.dir.file("lstm"), "--text", test.records[1].fields[static_cast<std::size_t>(text_col)]});
+  Cli by_text({"trace", "--model", rs.dir.file("lstm"), "--text", test.records[1].fields[static_cast<std::size_t>(text_col)],
+               "--tape", "2", "--png", rs.dir.file("row.png")});
   REQUIRE(by_text.status == 0);
   CHECK(by_row.out.str() == by_text.out.str());
-  // The terminal view stays within 100 columns.
+  // The terminal view (with the tape and the ASCII heat map of a short tweet) stays within 100 columns.
   std::istringstream lines(by_text.out.str());
   for (std::string line; std::getline(lines, line);) CHECK_MESSAGE(line.size() <= 100, line);
 
@@ -209,7 +211,7 @@ TEST_CASE("trace: flags, rows, architectures without an LSTM") {
     CHECK(nodes > 0);
     CHECK(nodes % 3 == 0);
     const std::string text = tape.str();
-    CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<std::ptrdiff_t>(nodes + 1));
+    CHECK(std::count(text.begin(), text.end(), '\n') == static_cast<std::ptrdiff_t>(nodes + 2));
     CHECK(text.find("f64[1, 24]") != std::string::npos);  // the gates z [B, 4H] of one step, H = 6
     Cli c({"trace", "--model", rs.dir.file("lstm"), "--text", kTweet, "--tape", "3"});
     REQUIRE(c.status == 0);
@@ -255,7 +257,7 @@ TEST_CASE("trace: --jsonl lines parse and hold the full vectors; --png without g
     Cli png({"trace", "--model", rs.dir.file("lstm"), "--text", kTweet, "--png", rs.dir.file("h.png")});
     REQUIRE(png.status == 0);
     CHECK(png.out.str().find("gnuplot was not found on PATH") != std::string::npos);
-    CHECK(png.out.str().find("h of the last layer (rows: units") != std::string::npos);
+    CHECK(png.out.str().find("h, last layer (rows: units, columns: tokens 1..") != std::string::npos);
   } else {
     MESSAGE("gnuplot on PATH: the ASCII fallback is not exercised here");
   }
