@@ -211,7 +211,7 @@ void print_terminal(const train::TraceResult& r, const train::RunConfig& rc, con
   }
   out << "attribution: gradient x input on the embedding of score s = " << fmt("%+.4f", r.score)
       << " (logit of the decision),\n  share = a_t / sum |a|: '+' pushes towards the decision, '-' against it\n";
-  if (!r.no_lstm_reason.empty()) out << "no gate trace: " << r.no_lstm_reason << "\n";
+  if (!r.no_lstm_reason.empty()) out << "no gate trace (" << r.no_lstm_reason << "): the decision and attributions only\n";
   else
     out << "per layer/direction: mean i f g o; f-sat: share of f > .95 or < .05; range of c;\n  top "
         << o.top << " units by |h| (unit:h)\n";

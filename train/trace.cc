@@ -242,10 +242,8 @@ void trace_tokens(const LoadedRun& run, ops::Precision precision, TraceResult& r
   // 4. The gates, where the LSTM reads the embeddings directly.
   const bool uni = mc.arch == models::Arch::Lstm || mc.arch == models::Arch::LstmCnn;
   if (!uni && mc.arch != models::Arch::Bilstm) {
-    r.no_lstm_reason = mc.arch == models::Arch::CnnLstm
-                           ? "cnn-lstm: its LSTM reads convolution windows, not tokens, so its steps are not "
-                             "one per token; only the decision and the attributions are traced"
-                           : r.arch + " has no LSTM; only the decision and the attributions are traced";
+    r.no_lstm_reason = mc.arch == models::Arch::CnnLstm ? "cnn-lstm's LSTM reads convolution windows, not tokens"
+                                                        : r.arch + " has no LSTM";
     return;
   }
   const int D = uni ? 1 : 2, L = mc.layers;

@@ -222,7 +222,7 @@ TEST_CASE("trace: flags, rows, architectures without an LSTM") {
   train_tiny(rs.dir, "cnn", "cnn", "1");
   Cli cnn({"trace", "--model", rs.dir.file("cnn"), "--text", kTweet, "--png", rs.dir.file("h.png")});
   REQUIRE(cnn.status == 0);
-  CHECK(cnn.out.str().find("no gate trace: cnn has no LSTM") != std::string::npos);
+  CHECK(cnn.out.str().find("no gate trace (cnn has no LSTM): the decision and attributions only") != std::string::npos);
   CHECK(cnn.out.str().find("decision: ") != std::string::npos);
 }
 
@@ -261,4 +261,29 @@ TEST_CASE("trace: --jsonl lines parse and hold the full vectors; --png without g
   } else {
     MESSAGE("gnuplot on PATH: the ASCII fallback is not exercised here");
   }
+}
+
+TEST_CASE("trace: lstm-cnn gets its gates, cnn-lstm the decision and the attributions only") {
+  Runs& rs = runs();
+  train_tiny(rs.dir, "lstm-cnn", "lstm-cnn", "1");
+  train_tiny(rs.dir, "cnn-lstm", "cnn-lstm", "1");
+  {
+    const train::LoadedRun run = train::load_run(rs.dir.file("lstm-cnn"), Device::cpu());
+    const train::TraceResult r = trace(run, kTweet);
+    REQUIRE(r.lstm.size() == 1u);
+    CHECK(r.no_lstm_reason.empty());
+    CHECK(r.check_layer >= 0);
+    CHECK(r.check_layer < 1e-12);   // the engine's LSTM layer on the same embeddings
+    CHECK(r.check_features == -1);  // the features are the convolutions' maxima, not h_n
+  }
+  const train::LoadedRun run = train::load_run(rs.dir.file("cnn-lstm"), Device::cpu());
+  const train::TraceResult r = trace(run, kTweet);
+  CHECK(r.lstm.empty());
+  CHECK(r.no_lstm_reason == "cnn-lstm's LSTM reads convolution windows, not tokens");
+  // The attributions are still gradients: the same F64 central difference as above, token 2.
+  const double eps = 1e-5;
+  const double fd = (score_scaled(run, r, 2, eps) - score_scaled(run, r, 2, -eps)) / (2 * eps);
+  CHECK(std::fabs(fd - r.attribution[2]) < 1e-7);
+  CHECK_THROWS_WITH_AS(Cli({"trace", "--model", rs.dir.file("cnn-lstm"), "--text", kTweet, "--tape", "3"}),
+                       doctest::Contains("--tape: cnn-lstm's LSTM reads convolution windows"), Error);
 }
