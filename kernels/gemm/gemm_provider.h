@@ -68,6 +68,9 @@ std::string onednn_description();    // "oneDNN 2.6.3 (dnnl_sgemm, 2 threads)"
 // compiled in, an AVX512_BF16 / AMX-BF16 CPU, LOOM_CPU_BF16), fixed once per process.
 // Same contract as the F32 providers (M, N, K >= 1), dtype BF16, GemmOut::Storage or F32.
 void onednn_bf16_gemm(const GemmArgs& a);
+// The same without the per-thread primitive cache (a fresh primitive per call): the reference the
+// cache is tested against, bit for bit.
+void onednn_bf16_gemm_uncached(const GemmArgs& a);
 // oneDNN's implementation name for this call's shape ("brg:avx512_core_bf16", "gemm:jit", ...).
 std::string onednn_bf16_kernel(const GemmArgs& a);
 std::string onednn_version();  // "2.6.3"

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -381,4 +382,71 @@ TEST_CASE("bf16 gemm: native inside an OpenMP parallel region runs on the callin
   loom::set_num_threads(saved);
   MESSAGE("bf16 M1024 N1024 K128 median of 15: 1 thread " << one << " us, 2 threads " << two
           << " us, inside a 2-thread region (the other thread idle) " << inside << " us");
+}
+
+// The per-thread primitive cache (kernels/gemm/gemm_onednn.cc) must change nothing: a cached call
+// executes the primitive an uncached call builds, so the bits must be equal, for every shape, on
+// repeated and alternating calls (a stale entry re-pointed at the wrong buffers, or a key missing a
+// field, would give different bits or touch the wrong memory), outside and inside a parallel region.
+TEST_CASE("bf16 gemm: the cached primitive gives the uncached call's bits, shapes alternating") {
+  if (!native_available()) return;
+  std::vector<Case> cases(4);
+  cases[0].M = 32, cases[0].N = 512, cases[0].K = 128, cases[0].tb = Transpose::Yes;  // LSTM step
+  cases[1].M = 32, cases[1].N = 128, cases[1].K = 512, cases[1].beta = 1.0f;          // its dh
+  cases[2] = cases[0], cases[2].alpha = 0.5f, cases[2].out = GemmOut::Storage;       // same dims, other key
+  cases[3].ta = Transpose::Yes, cases[3].M = 100, cases[3].N = 128, cases[3].K = 64, cases[3].pad = 8;
+  std::vector<Operands> ops;
+  for (std::size_t i = 0; i < cases.size(); ++i) ops.push_back(make_operands(cases[i], 500 + i));
+  // One call into a fresh copy of C0 (bf16 C: C0 is bf16-valued, so the copy is exact).
+  auto run = [&](std::size_t i, void (*gemm)(const GemmArgs&)) {
+    const Case& c = cases[i];
+    const Operands& o = ops[i];
+    std::vector<float> Cf = o.C0;
+    std::vector<BFloat16> Cb(Cf.size());
+    for (std::size_t k = 0; k < Cf.size(); ++k) Cb[k] = from_float<BFloat16>(Cf[k]);
+    GemmArgs g;
+    g.trans_a = c.ta, g.trans_b = c.tb, g.M = c.M, g.N = c.N, g.K = c.K, g.alpha = c.alpha, g.beta = c.beta;
+    g.dtype = DType::BF16, g.out = c.out;
+    g.A = o.A.data(), g.lda = o.lda, g.B = o.B.data(), g.ldb = o.ldb, g.ldc = o.ldc;
+    g.C = c.out == GemmOut::F32 ? static_cast<void*>(Cf.data()) : static_cast<void*>(Cb.data());
+    gemm(g);
+    std::vector<std::uint32_t> bits(Cf.size());
+    for (std::size_t k = 0; k < Cf.size(); ++k) {
+      const float v = c.out == GemmOut::F32 ? Cf[k] : to_float(Cb[k]);
+      std::memcpy(&bits[k], &v, sizeof v);
+    }
+    return bits;
+  };
+  const int saved = loom::num_threads();
+  for (int threads : {1, 2}) {
+    loom::set_num_threads(threads);
+    std::vector<std::vector<std::uint32_t>> want;
+    for (std::size_t i = 0; i < cases.size(); ++i) want.push_back(run(i, kernels::detail::onednn_bf16_gemm_uncached));
+    for (int round = 0; round < 3; ++round)
+      for (std::size_t i = 0; i < cases.size(); ++i) {
+        CAPTURE(threads);
+        CAPTURE(round);
+        INFO(describe(cases[i]));
+        CHECK(run(i, kernels::detail::onednn_bf16_gemm) == want[i]);
+      }
+  }
+  loom::set_num_threads(saved);
+  // Inside a parallel region each thread has its own cache (and oneDNN plans for one thread).
+  std::vector<std::vector<std::uint32_t>> want;
+  {
+#pragma omp parallel num_threads(1)
+    for (std::size_t i = 0; i < cases.size(); ++i) want.push_back(run(i, kernels::detail::onednn_bf16_gemm_uncached));
+  }
+  std::vector<int> mismatches(2, 0);
+#pragma omp parallel num_threads(2)
+  {
+    const int t = omp_get_thread_num();
+    for (int round = 0; round < 3; ++round)
+      for (std::size_t k = 0; k < cases.size(); ++k) {
+        const std::size_t i = (k + static_cast<std::size_t>(t)) % cases.size();  // threads on different shapes
+        if (run(i, kernels::detail::onednn_bf16_gemm) != want[i]) ++mismatches[static_cast<std::size_t>(t)];
+      }
+  }
+  CHECK(mismatches[0] == 0);
+  CHECK(mismatches[1] == 0);
 }
