@@ -110,6 +110,7 @@ AdamW::AdamW(std::vector<Tensor> params, AdamWConfig config) : params_(std::move
   m_ = zeros_like_all(params_);
   v_ = zeros_like_all(params_);
   steps_.assign(params_.size(), 0);
+  zeroed_.assign(params_.size(), Tensor());
 }
 
 void AdamW::step() { step(Tensor()); }
@@ -122,7 +123,9 @@ void AdamW::step(const Tensor& grad_scale) {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     const Tensor g = p.grad();
+    zeroed_[i] = Tensor();
     if (!g.defined()) continue;
+    const bool fuse_zero = config_.zero_grad_in_step && p.device() == Device::cpu();
     kernels::AdamWArgs a;
     a.n = p.numel();
     a.lr = config_.lr;
@@ -136,7 +139,9 @@ void AdamW::step(const Tensor& grad_scale) {
     a.m = m_[i].data<float>();
     a.v = v_[i].data<float>();
     a.grad_scale = grad_scale.defined() ? grad_scale.data<float>() : nullptr;
+    a.grad_to_zero = fuse_zero ? g.data<float>() : nullptr;
     run_kernel("adamw", p, a, kernels::adamw_step_cpu, LOOM_CUDA_FN(kernels::adamw_step_cuda));
+    if (fuse_zero) zeroed_[i] = g;
   }
 }
 
@@ -162,7 +167,14 @@ void AdamW::load_state(const std::vector<Tensor>& m, const std::vector<Tensor>& 
 }
 
 void AdamW::zero_grad() {
-  for (Tensor& p : params_) p.zero_grad();
+  // A buffer the last step() zeroed is kept (the next backward accumulates into zeros, which gives
+  // the same sums as overwriting a fresh one); any other gradient is dropped as before.
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    const bool still_zeroed = zeroed_[i].defined() && p.grad().defined() && p.grad().data_ptr() == zeroed_[i].data_ptr();
+    if (!still_zeroed) p.zero_grad();
+    zeroed_[i] = Tensor();
+  }
 }
 
 }  // namespace loom::ops

@@ -42,6 +42,11 @@ struct AdamWArgs {
   float* m = nullptr;                  // [n] in/out, first moment
   float* v = nullptr;                  // [n] in/out, second moment
   const float* grad_scale = nullptr;   // [1] nullable
+  // Fused zero_grad (CPU only; the CUDA twin requires it null): when set, it is the same buffer as
+  // grad, and each element is set to +0 right after it is read, in the same pass. Saves the
+  // separate zeroing pass (and a fresh allocation) of a dense gradient such as an embedding
+  // table's, at 4 more bytes written per element; the update itself is unchanged.
+  float* grad_to_zero = nullptr;       // [n] nullable
 };
 
 Cost adamw_cost(const AdamWArgs&);  // reads w, g, m, v; writes w, m, v: 28 bytes per element

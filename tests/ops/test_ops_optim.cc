@@ -257,3 +257,61 @@ TEST_SUITE("cuda") {
     check_close(results[3], results[1], DType::F32, "clipped b");
   }
 }
+
+// Fused zero_grad (AdamWConfig::zero_grad_in_step, opt-in): step() zeroes each gradient as it
+// reads it and zero_grad() keeps that zeroed buffer, so the next backward accumulates into zeros.
+// Both must leave the update bit for bit what the unfused optimizer computes (same per-element
+// arithmetic; 0 + x == x exactly for every gradient value here, none being -0).
+TEST_CASE("adamw: the fused zero_grad gives the unfused updates bit for bit and leaves zeros") {
+  // 70,000 elements: above kParallelGrain, so the threaded loop runs; 7 takes the serial one.
+  const std::vector<float> big0 = random_floats(70000, 21, -1, 1), small0 = random_floats(7, 22, -1, 1);
+  Tensor fb = param(big0), fs = param(small0), ub = param(big0), us = param(small0);
+  AdamWConfig fused_cfg{1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f};
+  fused_cfg.zero_grad_in_step = true;
+  AdamWConfig plain_cfg = fused_cfg;
+  plain_cfg.zero_grad_in_step = false;
+  CHECK_FALSE(AdamWConfig{}.zero_grad_in_step);  // the default keeps torch's skip-if-no-gradient
+  ops::AdamW fused({fb, fs}, fused_cfg), plain({ub, us}, plain_cfg);
+  const Tensor half = Tensor::from_vector(std::vector<float>{0.5f}, {1}, DType::F32, Device::cpu());
+  const void* kept = nullptr;
+  for (int s = 1; s <= 4; ++s) {
+    INFO("step " << s);
+    fused.zero_grad();
+    plain.zero_grad();
+    if (s >= 3) CHECK(fb.grad().data_ptr() == kept);  // the zeroed buffer survives zero_grad
+    if (s >= 3) CHECK(fb.grad().to_vector() == std::vector<float>(70000, 0.0f));
+    const std::vector<float> gb = random_floats(70000, 30 + static_cast<std::uint64_t>(s), -2, 2);
+    const std::vector<float> gs = random_floats(7, 40 + static_cast<std::uint64_t>(s), -2, 2);
+    set_grad(fb, gb), set_grad(fs, gs), set_grad(ub, gb), set_grad(us, gs);
+    CHECK(fb.grad().to_vector() == gb);  // accumulating into zeros is the gradient itself
+    if (s == 2) {
+      fused.step(half), plain.step(half);  // the grad_scale path too
+    } else {
+      fused.step(), plain.step();
+    }
+    kept = fb.grad().data_ptr();
+    CHECK(fb.to_vector() == ub.to_vector());
+    CHECK(fs.to_vector() == us.to_vector());
+    for (std::size_t i = 0; i < 2; ++i) {
+      CHECK(fused.first_moments()[i].to_vector() == plain.first_moments()[i].to_vector());
+      CHECK(fused.second_moments()[i].to_vector() == plain.second_moments()[i].to_vector());
+    }
+    CHECK(fb.grad().to_vector() == std::vector<float>(70000, 0.0f));  // zeroed by the step
+    CHECK(fs.grad().to_vector() == std::vector<float>(7, 0.0f));
+    CHECK(ub.grad().to_vector() == gb);  // the unfused step leaves the gradient alone
+  }
+}
+
+TEST_CASE("adamw: zero_grad drops a gradient that no step consumed (a skipped step)") {
+  Tensor p = param({1.0f, 2.0f});
+  AdamWConfig cfg;
+  cfg.zero_grad_in_step = true;
+  ops::AdamW opt({p}, cfg);
+  set_grad(p, {1.0f, 1.0f});
+  opt.step();  // zeroes and remembers the buffer
+  opt.zero_grad();
+  set_grad(p, {3.0f, 4.0f});  // no step now (GradScaler skipping an inf step)
+  opt.zero_grad();            // must drop it: it is not the zeroed buffer any more
+  set_grad(p, {1.0f, 2.0f});
+  CHECK(p.grad().to_vector() == std::vector<float>{1.0f, 2.0f});  // not (4, 6)
+}
