@@ -287,3 +287,25 @@ TEST_CASE("trace: lstm-cnn gets its gates, cnn-lstm the decision and the attribu
   CHECK_THROWS_WITH_AS(Cli({"trace", "--model", rs.dir.file("cnn-lstm"), "--text", kTweet, "--tape", "3"}),
                        doctest::Contains("--tape: cnn-lstm's LSTM reads convolution windows"), Error);
 }
+
+TEST_CASE("trace: a hybrid run (account metadata) is refused with a one-line error") {
+  TempDir dir;
+  {
+    // 40 accounts with two numeric columns, two tweets each: enough for a 1-epoch hybrid run.
+    std::ofstream a(dir.file("accounts.csv")), t(dir.file("tweets.csv"));
+    a << "user_id,followers,statuses\n";
+    t << "user_id,label,text\n";
+    for (int u = 0; u < 40; ++u) {
+      const int bot = u % 2;
+      a << "u" << u << "," << (u * 7) % 100 + bot * 500 << "," << (u * 3) % 50 << "\n";
+      for (int k = 0; k < 2; ++k) t << "u" << u << "," << bot << "," << (bot ? "buy now free " : "hello friend ") << k << "\n";
+    }
+  }
+  Cli tr({"train", "--input", dir.file("tweets.csv"), "--accounts", dir.file("accounts.csv"), "--join", "user_id",
+          "--meta-cols", "all-numeric", "--arch", "hybrid", "--text-arch", "lstm", "--embed-dim", "8", "--hidden", "4",
+          "--meta-hidden", "4", "--fuse-hidden", "4", "--epochs", "1", "--test-split", "0.2", "--device", "cpu",
+          "--ckpt-dir", dir.file("hybrid")});
+  REQUIRE_MESSAGE(tr.status == 0, tr.err.str());
+  CHECK_THROWS_WITH_AS(Cli({"trace", "--model", dir.file("hybrid"), "--text", "buy now"}),
+                       doctest::Contains("trace: the run is a hybrid model, which reads account metadata"), Error);
+}
