@@ -121,6 +121,7 @@
 #include "kernels/gemm/gemm.h"
 #include "kernels/lstm/lstm.h"
 #include "kernels/lstm/lstm_pointwise_cpu.h"
+#include "kernels/lstm/lstm_scratch_cpu.h"
 #include "kernels/lstm/lstm_widen_cpu.h"
 
 namespace loom::kernels {
@@ -137,11 +138,18 @@ constexpr int64_t kUnitWork = 32;
 // thread streams whole lines and keeps its partial sums in registers.
 constexpr int64_t kBiasColumns = 64;
 
-// Scratch that is fully written before it is read: value-initializing dZ (13 MB at T = 50, B = 64,
-// H = 256) would cost as much as a step, so only the positions that must be zero are zeroed.
-template <typename C>
-std::unique_ptr<C[]> scratch(int64_t n) {
-  return std::unique_ptr<C[]>(new C[static_cast<std::size_t>(std::max<int64_t>(n, 1))]);
+// Scratch comes from the calling thread's grow-only arena (lstm_scratch_cpu.h), so a call reuses
+// the pages the previous call faulted in: at H 512 the [T*B, G] buffers are 26 MB each, and fresh
+// ones cost a page fault per 4 KiB (bench/results/2026-12-07-lstm-cpu-h512.md). Every buffer is
+// fully written before it is read: value-initializing dZ would cost as much as a step, so only the
+// positions that must be zero are zeroed. Slots: the forward and the backward never overlap on a
+// thread, so they share them (0: Zx / dZ, both [T*B, G] of C).
+enum Slot : int { kBig = 0, kBigS, kRowsH, kStepG, kStateH, kStateC, kZeros, kZerosS };
+static_assert(kZerosS < lstm_cpu::ScratchArena::kSlots, "one arena slot per scratch buffer");
+
+template <typename T>
+T* scratch(Slot slot, int64_t n) {
+  return lstm_cpu::thread_scratch().get<T>(slot, n);
 }
 
 template <typename C>
@@ -248,9 +256,9 @@ Plan make_plan(const LstmSeqFwdArgs& a, const char* op) {
 
 template <typename C, typename S>
 struct FwdScratch {
-  std::unique_ptr<C[]> Zx, Zh;  // [T*B, G], [B, G]
-  std::unique_ptr<S[]> h;       // [B, H]: h feeds only the recurrent GEMM, so it is stored like x
-  std::unique_ptr<C[]> c;       // [B, H]
+  C *Zx, *Zh;  // [T*B, G], [B, G]
+  S* h;        // [B, H]: h feeds only the recurrent GEMM, so it is stored like x
+  C* c;        // [B, H]
 };
 
 // S = BFloat16: x, w_ih, w_hh, h0, y, h_n are bf16; bias, c0, c_n arrive as F32 (forward_bf16).
@@ -268,10 +276,10 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
   C* c_saved = static_cast<C*>(dir.c_saved);
   C* gates_saved = static_cast<C*>(dir.gates_saved);
   const bool training = c_saved != nullptr && gates_saved != nullptr;
-  C* Zx = w.Zx.get();
-  C* Zh = w.Zh.get();
-  S* h_state = w.h.get();  // the running state of each row, as in the CUDA twin
-  C* c_state = w.c.get();
+  C* Zx = w.Zx;
+  C* Zh = w.Zh;
+  S* h_state = w.h;  // the running state of each row, as in the CUDA twin
+  C* c_state = w.c;
 
 #pragma omp parallel num_threads(p.threads)
   {
@@ -339,7 +347,8 @@ void forward_direction(const LstmSeqFwdArgs& a, int d, const Plan& p, FwdScratch
 template <typename C, typename S = C>
 void forward(const LstmSeqFwdArgs& a, const Plan& p) {
   const int64_t G = 4 * a.H;
-  FwdScratch<C, S> w{scratch<C>(a.T * a.B * G), scratch<C>(a.B * G), scratch<S>(a.B * a.H), scratch<C>(a.B * a.H)};
+  FwdScratch<C, S> w{scratch<C>(kBig, a.T * a.B * G), scratch<C>(kStepG, a.B * G), scratch<S>(kStateH, a.B * a.H),
+                     scratch<C>(kStateC, a.B * a.H)};
   for (int d = 0; d < a.D; ++d) forward_direction<C, S>(a, d, p, w);
 }
 
@@ -347,10 +356,10 @@ void forward(const LstmSeqFwdArgs& a, const Plan& p) {
 
 template <typename C, typename S>
 struct BwdScratch {
-  std::unique_ptr<C[]> dZ;                // [T*B, G]
-  std::unique_ptr<S[]> dZs, Hprev, dz_step;  // [T*B, G] (BF16 only: dZ rounded, for the GEMMs), [T*B, H], [B, G]
-  std::unique_ptr<C[]> dh, dc, zeros;     // [B, H] x 3
-  std::unique_ptr<S[]> zeros_s;           // [B, H]
+  C* dZ;                    // [T*B, G]
+  S *dZs, *Hprev, *dz_step;  // [T*B, G] (BF16 only: dZ rounded, for the GEMMs), [T*B, H], [B, G]
+  C *dh, *dc, *zeros;       // [B, H] x 3
+  S* zeros_s;               // [B, H]
 };
 
 // S = BFloat16: x, w_ih, w_hh, h0 are bf16 and feed the GEMMs; everything else (c0, dy, dh_n, dc_n,
@@ -361,25 +370,25 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
   const LstmDirection& dir = fa.dirs[d];
   const LstmDirectionGrad& gr = a.grads[d];
   const int64_t T = fa.T, B = fa.B, Cin = fa.C, H = fa.H, G = 4 * H, DH = fa.D * H, N = T * B;
-  const C* zeros = w.zeros.get();  // stands in for every nullable input: nullptr means zeros
+  const C* zeros = w.zeros;  // stands in for every nullable input: nullptr means zeros
   const S* x = static_cast<const S*>(fa.x);
   const S* w_ih = static_cast<const S*>(dir.w_ih);
   const S* w_hh = static_cast<const S*>(dir.w_hh);
-  const S* h0 = dir.h0 != nullptr ? static_cast<const S*>(dir.h0) : w.zeros_s.get();
+  const S* h0 = dir.h0 != nullptr ? static_cast<const S*>(dir.h0) : w.zeros_s;
   const C* c0 = dir.c0 != nullptr ? static_cast<const C*>(dir.c0) : zeros;
   const C* c_saved = static_cast<const C*>(dir.c_saved);
   const C* gates_saved = static_cast<const C*>(dir.gates_saved);
   const C* dy = a.dy != nullptr ? static_cast<const C*>(a.dy) + d * H : nullptr;
   const C* dh_n = gr.dh_n != nullptr ? static_cast<const C*>(gr.dh_n) : zeros;
   const C* dc_n = gr.dc_n != nullptr ? static_cast<const C*>(gr.dc_n) : zeros;
-  C* dZ = w.dZ.get();
+  C* dZ = w.dZ;
   S* dZs = nullptr;  // what the GEMMs read: dZ itself, or its bf16 copy
-  if constexpr (kBf16<S>) dZs = w.dZs.get();
+  if constexpr (kBf16<S>) dZs = w.dZs;
   else dZs = dZ;
-  S* Hprev = w.Hprev.get();
-  S* dz_step = w.dz_step.get();
-  C* dh = w.dh.get();  // dh_carry: from step s + 1's dz W_hh, per row
-  C* dc = w.dc.get();  // dc_carry: dc f of step s + 1, per row
+  S* Hprev = w.Hprev;
+  S* dz_step = w.dz_step;
+  C* dh = w.dh;  // dh_carry: from step s + 1's dz W_hh, per row
+  C* dc = w.dc;  // dc_carry: dc f of step s + 1, per row
   // A step's rows sit at one t of dZ unless reverse rows have different lengths; then they are
   // also copied into dz_step, whose not-yet-running rows stay zero for the GEMM.
   const bool gather = dir.reverse && !p.uniform;
@@ -488,10 +497,12 @@ template <typename C, typename S = C>
 void backward(const LstmSeqBwdArgs& a, const Plan& p) {
   const LstmSeqFwdArgs& fa = a.fwd;
   const int64_t N = fa.T * fa.B, G = 4 * fa.H, BH = fa.B * fa.H;
-  BwdScratch<C, S> w{scratch<C>(N * G),  scratch<S>(kBf16<S> ? N * G : 0), scratch<S>(N * fa.H), scratch<S>(fa.B * G),
-                     scratch<C>(BH),     scratch<C>(BH),                     scratch<C>(BH),       scratch<S>(BH)};
-  std::fill_n(w.zeros.get(), BH, C(0));
-  std::fill_n(w.zeros_s.get(), BH, put<S>(C(0)));
+  BwdScratch<C, S> w{scratch<C>(kBig, N * G),        scratch<S>(kBigS, kBf16<S> ? N * G : 0),
+                     scratch<S>(kRowsH, N * fa.H),    scratch<S>(kStepG, fa.B * G),
+                     scratch<C>(kStateH, BH),         scratch<C>(kStateC, BH),
+                     scratch<C>(kZeros, BH),          scratch<S>(kZerosS, BH)};
+  std::fill_n(w.zeros, BH, C(0));
+  std::fill_n(w.zeros_s, BH, put<S>(C(0)));
   for (int d = 0; d < fa.D; ++d) backward_direction<C, S>(a, d, p, w);
 }
 

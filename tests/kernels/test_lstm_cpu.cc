@@ -11,7 +11,9 @@
 // depend on the thread count. Then rows of length 0, the cost formulas, bad arguments and the table
 // itself; and the vectorized F32 pointwise passes of the threaded path (lstm_pointwise_cpu.h): the
 // polynomial exp against exp in double over a dense sweep, and the baseline and AVX-512 builds
-// giving the same bits. Every CPU row against the reference: test_lstm_cpu_rows.cc.
+// giving the same bits. Last, the scratch arena (lstm_scratch_cpu.h): calls that reuse it, grow it,
+// find it full of NaN or run on two threads at once give the bits of a call on a fresh arena. Every
+// CPU row against the reference: test_lstm_cpu_rows.cc.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -19,9 +21,12 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
+#include <tuple>
 #include <vector>
 
 #include "kernels/lstm/lstm_pointwise_cpu.h"
+#include "kernels/lstm/lstm_scratch_cpu.h"
 #include "tests/kernels/lstm_cpu_harness.h"
 #include "tests/support/errors.h"
 
@@ -330,5 +335,101 @@ TEST_CASE("lstm_seq cpu: the pointwise passes' bf16 outputs are core/dtype.h's r
     CHECK(dc == dc_f32);
     for (std::int64_t k = 0; k < G; ++k) CHECK(dz16[k] == float_to_bf16_bits(dz_f32[k]));
     for (std::int64_t j = 0; j < H; ++j) CHECK(hn16[j] == float_to_bf16_bits(h_f32[j]));
+  }
+}
+
+// ---- the scratch arena (kernels/lstm/lstm_scratch_cpu.h) ---------------------------------------
+
+namespace {
+
+// Every output and gradient of `r` has exactly the bits of `want` (the NaN prefill of the harness
+// would make a skipped position differ too: NaN != NaN).
+void check_same_bits(const LstmResult& r, const LstmResult& want, int D, const std::string& what) {
+  auto same = [&](const std::vector<double>& a, const std::vector<double>& b, const char* name) {
+    const bool equal = a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(double)) == 0;
+    CHECK_MESSAGE(equal, what, ": ", name, " differs from a call on a fresh arena");
+  };
+  same(r.y, want.y, "y");
+  same(r.dx, want.dx, "dx");
+  for (int d = 0; d < D; ++d) {
+    for (auto [a, b, name] : {std::tuple{&r.h_n[d], &want.h_n[d], "h_n"}, {&r.c_n[d], &want.c_n[d], "c_n"},
+                              {&r.c_saved[d], &want.c_saved[d], "c_saved"},
+                              {&r.gates_saved[d], &want.gates_saved[d], "gates_saved"},
+                              {&r.dw_ih[d], &want.dw_ih[d], "dw_ih"}, {&r.dw_hh[d], &want.dw_hh[d], "dw_hh"},
+                              {&r.dbias[d], &want.dbias[d], "dbias"}, {&r.dh0[d], &want.dh0[d], "dh0"},
+                              {&r.dc0[d], &want.dc0[d], "dc0"}})
+      same(*a, *b, name);
+  }
+}
+
+// One forward + backward on a thread of its own, so on an arena nobody has used.
+LstmResult on_fresh_thread(const LstmCase& c, DType t, const Seeds& w) {
+  LstmResult r;
+  std::thread([&] { r = run_lstm(c, t, &w, {}, kernels::lstm_variant("cpu")); }).join();
+  return r;
+}
+
+// Every byte the calling thread's arena holds becomes 0xFF: a NaN in F32, F64 and BF16 alike.
+void poison_arena() {
+  kernels::lstm_cpu::ScratchArena& arena = kernels::lstm_cpu::thread_scratch();
+  for (int slot = 0; slot < kernels::lstm_cpu::ScratchArena::kSlots; ++slot) {
+    const std::size_t bytes = arena.capacity_bytes(slot);
+    if (bytes > 0) std::memset(arena.get<unsigned char>(slot, static_cast<std::int64_t>(bytes)), 0xFF, bytes);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("lstm_seq cpu: reused scratch gives the bits of a fresh call") {
+  ThreadCount use(2);
+  // Two directions, mixed lengths and a reverse direction: every scratch buffer is in use
+  // (Zx, Zh, the states, dZ, Hprev, the gathered dz_step, the zeros), and the BF16 path adds dZs.
+  const LstmCase small = threaded_case(61);
+  LstmCase big_shape;
+  big_shape.T = 9, big_shape.C = 10, big_shape.H = 16;
+  const LstmCase big = random_case(2, Direction::Reverse, {9, 2, 9, 0, 5, 8, 9, 1, 3, 9, 7, 4}, 62, true, big_shape);
+  const Seeds ws = random_seeds(small, 63), wb = random_seeds(big, 64);
+  const LstmVariantRow& cpu = kernels::lstm_variant("cpu");
+
+  // On this thread, back to back: small, big (the arena grows), then small again on buffers the
+  // big call left full of its values, then again on buffers full of NaN; each F32, BF16 and F64
+  // (the slots change element type between them).
+  for (DType t : {DType::F32, DType::BF16, DType::F64}) {
+    const std::string name = dtype_name(t);
+    const LstmResult fresh_small = on_fresh_thread(small, t, ws), fresh_big = on_fresh_thread(big, t, wb);
+    check_same_bits(run_lstm(small, t, &ws, {}, cpu), fresh_small, small.D, name + " first small call");
+    check_same_bits(run_lstm(big, t, &wb, {}, cpu), fresh_big, big.D, name + " bigger call (grows)");
+    check_same_bits(run_lstm(small, t, &ws, {}, cpu), fresh_small, small.D, name + " small after big");
+    poison_arena();
+    check_same_bits(run_lstm(small, t, &ws, {}, cpu), fresh_small, small.D, name + " small on NaN scratch");
+    check_same_bits(run_lstm(big, t, &wb, {}, cpu), fresh_big, big.D, name + " big on NaN scratch");
+  }
+  // The arena keeps what the biggest call needed: at least big's [T*B, 4H] F64 buffer.
+  CHECK(kernels::lstm_cpu::thread_scratch().resident_bytes() >= static_cast<std::size_t>(big.T * big.B * 4 * big.H) * 8);
+}
+
+TEST_CASE("lstm_seq cpu: two threads calling at once each get their own scratch") {
+  ThreadCount use(2);
+  const LstmCase a = threaded_case(71);
+  LstmCase shape;
+  shape.T = 6, shape.C = 7, shape.H = 12;
+  const LstmCase b = random_case(2, Direction::Forward, {6, 6, 3, 6, 1, 6, 4}, 72, true, shape);
+  const Seeds wa = random_seeds(a, 73), wb = random_seeds(b, 74);
+  const LstmResult want_a = on_fresh_thread(a, DType::F32, wa), want_b = on_fresh_thread(b, DType::F32, wb);
+  const LstmVariantRow& cpu = kernels::lstm_variant("cpu");
+  // Several calls per thread so the two overlap whatever the scheduler does; a shared buffer would
+  // mix one call's dZ or state into the other's and change its bits.
+  constexpr int kCalls = 20;
+  std::vector<LstmResult> got_a(kCalls), got_b(kCalls);
+  std::thread ta([&] {
+    for (LstmResult& r : got_a) r = run_lstm(a, DType::F32, &wa, {}, cpu);
+  });
+  std::thread tb([&] {
+    for (LstmResult& r : got_b) r = run_lstm(b, DType::F32, &wb, {}, cpu);
+  });
+  ta.join(), tb.join();
+  for (int i = 0; i < kCalls; ++i) {
+    check_same_bits(got_a[i], want_a, a.D, "thread a call " + std::to_string(i));
+    check_same_bits(got_b[i], want_b, b.D, "thread b call " + std::to_string(i));
   }
 }
