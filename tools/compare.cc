@@ -65,7 +65,7 @@ CommandRunner add_compare_command(CLI::App& app, std::ostream& out, std::ostream
       try {
         train_flags.parse(reversed);
       } catch (const CLI::ParseError& e) {
-        LOOM_THROW(Error, "loom compare: ", e.what());
+        LOOM_THROW(Error, "loom compare: ", e.what(), " (flags: loom compare --help, loom train --help)");
       }
     }
     opts.plot_png = !*no_png;

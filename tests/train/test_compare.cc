@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <string>
 
@@ -126,7 +127,9 @@ TEST_SUITE("compare") {
         CHECK(mean > 0.0);
         CHECK(mean <= 1.0);
       }
-    CHECK(std::filesystem::exists(dir.file("c.md")));
+    std::ifstream md_in(dir.file("c.md"));
+    const std::string md((std::istreambuf_iterator<char>(md_in)), std::istreambuf_iterator<char>());
+    CHECK(md.find("| bow − cnn | accuracy |") != std::string::npos);
     CHECK(std::filesystem::exists(dir.file("cmp/dots.txt")));
     // The same draws for every architecture: each run trained on draws/draw-d/train.csv.
     for (int d = 1; d <= 2; ++d)
@@ -135,6 +138,9 @@ TEST_SUITE("compare") {
         CHECK(std::filesystem::exists(run + "/compare_result.json"));
         const nlohmann::json cfg = read_json(run + "/config.json");
         CHECK(cfg["training"]["input"] == dir.file("cmp/draws/draw-" + std::to_string(d) + "/train.csv"));
+        CHECK(cfg["training"]["embed_dim"] == 8);  // a `loom train` flag passed through to every run
+        CHECK(cfg["training"]["epochs"] == 1);
+        CHECK(cfg["training"]["seed"] == 42 + d);  // seed + draw
         CHECK(cfg["training"]["test"] == dir.file("cmp/draws/draw-" + std::to_string(d) + "/test.csv"));
       }
     // A rerun trains nothing and gives the same numbers.
@@ -165,6 +171,7 @@ TEST_SUITE("compare") {
     CHECK(run({"--archs", "bow", "--train", "50", "--test", "20"}).find("--archs") != std::string::npos);
     CHECK(run({"--archs", "bow,cnn", "--arch", "lstm"}).find("--arch ") != std::string::npos);
     CHECK(run({"--archs", "bow,cnn", "--hidden", "lots"}).find("--hidden") != std::string::npos);
+    CHECK(run({"--archs", "bow,cnn", "--hiddn", "3"}).find("--hiddn") != std::string::npos);
     CHECK(error_of({"compare", "--input", dir.file("missing.csv"), "--archs", "bow,cnn"}).find("missing.csv") !=
           std::string::npos);
     for (const std::string& msg : {unknown, big}) CHECK(msg.find('\n') == std::string::npos);
