@@ -149,6 +149,15 @@ TEST_SUITE("compare") {
     CHECK(again.out.str().find("finished earlier") != std::string::npos);
     CHECK(again.out.str().find("====") == std::string::npos);
     CHECK(read_json(dir.file("c.json"))["summary"] == j["summary"]);
+    // An interrupted run (a folder without compare_result.json) is trained again, and only it.
+    std::filesystem::remove(dir.file("cmp/cnn/draw-2/compare_result.json"));
+    Cli resumed(args);
+    REQUIRE(resumed.status == 0);
+    const std::string log = resumed.out.str();
+    CHECK(log.find("unfinished folder, training again") != std::string::npos);
+    CHECK(log.find("==== cnn, draw 2 of 2") != std::string::npos);
+    CHECK(log.find("==== bow") == std::string::npos);
+    CHECK(std::filesystem::exists(dir.file("cmp/cnn/draw-2/compare_result.json")));
   }
 
   TEST_CASE("bad flags are one-line errors naming the flag") {
