@@ -49,7 +49,7 @@ struct AdamWArgs {
   float* grad_to_zero = nullptr;       // [n] nullable
 };
 
-Cost adamw_cost(const AdamWArgs&);  // reads w, g, m, v; writes w, m, v: 28 bytes per element
+Cost adamw_cost(const AdamWArgs&);  // reads w, g, m, v; writes w, m, v (and g if fused): 28 (32) bytes each
 
 void sgd_step_cpu(const SgdArgs&);
 void adamw_step_cpu(const AdamWArgs&);

@@ -19,8 +19,9 @@
 // Parallel map: element i of w, m, v depends only on element i, so threads split the range.
 //
 // Memory traffic per element (all F32): SGD reads w, g (+ buf) and writes w (+ buf): 12 bytes,
-// 20 with momentum. AdamW reads w, g, m, v and writes w, m, v: 28 bytes, and about 15 flops
-// (counted in adamw_cost), so it is bandwidth-bound on every machine.
+// 20 with momentum. AdamW reads w, g, m, v and writes w, m, v: 28 bytes (32 with the fused
+// zero_grad, which also writes g), and about 15 flops (counted in adamw_cost), so it is
+// bandwidth-bound on every machine.
 //
 // Twin: kernels/optim/optim_cuda.cu. Tests: tests/ops/test_ops_optim.cc (several steps against
 // hand computations and PyTorch's optimizers).
@@ -39,6 +40,7 @@ Cost adamw_cost(const AdamWArgs& a) {
   Cost c;
   c.flops = 15.0 * n;
   c.bytes = 28.0 * n;  // 4 arrays read, 3 written, 4 bytes each
+  if (a.grad_to_zero != nullptr) c.bytes += 4.0 * n;  // the fused zero_grad writes the gradient too
   return c;
 }
 

@@ -225,6 +225,9 @@ TEST_CASE("adamw: cost reads four arrays and writes three") {
   kernels::AdamWArgs a;
   a.n = 1000;
   CHECK(kernels::adamw_cost(a).bytes == 28.0 * 1000);
+  float g = 0.0f;
+  a.grad_to_zero = &g;  // the fused zero_grad writes the gradient back: 4 bytes more per element
+  CHECK(kernels::adamw_cost(a).bytes == 32.0 * 1000);
 }
 
 TEST_SUITE("cuda") {
@@ -314,4 +317,24 @@ TEST_CASE("adamw: zero_grad drops a gradient that no step consumed (a skipped st
   opt.zero_grad();            // must drop it: it is not the zeroed buffer any more
   set_grad(p, {1.0f, 2.0f});
   CHECK(p.grad().to_vector() == std::vector<float>{1.0f, 2.0f});  // not (4, 6)
+}
+
+TEST_CASE("adamw: with the fused zero_grad a parameter the next backward misses is still updated") {
+  // The documented price of AdamWConfig::zero_grad_in_step: the kept zero gradient counts as a
+  // gradient, so the update runs with g = 0 (weight decay and moment decay apply, the step count
+  // advances), where the default skips the parameter as torch.optim.AdamW skips a None gradient.
+  for (const bool fused : {false, true}) {
+    INFO("fused " << fused);
+    Tensor p = param({1.0f, 2.0f});
+    AdamWConfig cfg{0.1f, 0.9f, 0.999f, 1e-8f, 0.1f};
+    cfg.zero_grad_in_step = fused;
+    ops::AdamW opt({p}, cfg);
+    set_grad(p, {1.0f, 1.0f});
+    opt.step();
+    opt.zero_grad();
+    const std::vector<float> before = p.to_vector();
+    opt.step();  // no backward reached p since zero_grad
+    CHECK(opt.steps_taken()[0] == (fused ? 2 : 1));
+    CHECK((p.to_vector() != before) == fused);
+  }
 }
