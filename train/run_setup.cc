@@ -63,6 +63,11 @@ ops::AdamWConfig adamw_config(const TrainOptions& o) {
   ops::AdamWConfig adam;  // PyTorch's betas and eps
   adam.lr = static_cast<float>(o.lr);
   adam.weight_decay = static_cast<float>(o.weight_decay);
+  // The AdamW pass zeroes each gradient as it reads it, and the next backward accumulates into
+  // that buffer: no fresh 10 MB embedding gradient to fault in and memset every step. Same bits,
+  // because every backward of the trainer's models reaches every trained parameter (the one case
+  // where it would differ: ops/optim.h).
+  adam.zero_grad_in_step = true;
   return adam;
 }
 
