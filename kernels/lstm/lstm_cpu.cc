@@ -110,7 +110,6 @@
 // kernels/lstm/README.md.
 #include <algorithm>
 #include <cmath>
-#include <memory>
 #include <type_traits>
 #include <vector>
 

@@ -290,6 +290,35 @@ TEST_CASE("bots: grouped cross-validation never splits a user and reports mean +
   CHECK(read_bytes(dir.file("cv-again/folds.csv")) == read_bytes(dir.file("cv/folds.csv")));
 }
 
+TEST_CASE("bots: --cv with a user model scores each fold's held-out users and keeps users whole") {
+  TempDir dir;
+  write_bot_set(dir);
+  Cli tr({"train", "--input", dir.file("tweets.csv"), "--group-col", "user_id", "--user-tweets", "4", "--arch", "bow",
+          "--embed-dim", "8", "--epochs", "1", "--user-model", "mean-prob", "--cv", "3", "--device", "cpu", "--seed",
+          "3", "--ckpt-dir", dir.file("cvu")});
+  REQUIRE(tr.status == 0);
+  const data::CsvTable summary = csv(dir.file("cvu/cv_summary.csv"));
+  REQUIRE(summary.records.size() == 5);  // 3 folds, mean, std
+  const std::size_t user_acc = col(summary, "user_accuracy");
+  col(summary, "user_auc");
+  std::set<std::string> tested;  // every user is a test user of exactly one fold
+  for (int f = 1; f <= 3; ++f) {
+    INFO("fold ", f);
+    const std::string run = dir.file("cvu/fold-" + std::to_string(f));
+    CHECK(std::filesystem::exists(run + "/user_model.json"));
+    // The summary's user row is this fold's user-level report (30 held-out users, one score each).
+    const nlohmann::json report = train::read_json_file(run + "/report_user_test.json");
+    CHECK(report.at("macro avg").at("support").get<int>() == 30);
+    // cv_summary.csv prints 4 decimals: at most 5e-5 from the report's value.
+    CHECK(std::abs(std::stod(summary.records[static_cast<std::size_t>(f - 1)].fields[user_acc]) -
+                   report.at("accuracy").get<double>()) <= 5e-5);
+    const data::CsvTable s = csv(run + "/splits.csv");
+    for (const auto& r : s.records)
+      if (r.fields[1] == "test") CHECK_MESSAGE(tested.insert(r.fields[0]).second, r.fields[0]);
+  }
+  CHECK(tested.size() == 90);
+}
+
 TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses a run's split") {
   TempDir dir;
   write_bot_set(dir);
