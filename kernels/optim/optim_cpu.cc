@@ -61,47 +61,51 @@ void sgd_step_cpu(const SgdArgs& a) {
   }
 }
 
+namespace {
+
+// The AdamW constants of one step, computed once per call (F64 where PyTorch computes them in
+// Python floats, then rounded to F32 as the kernel uses them).
+struct AdamWStepConstants {
+  float step_size, bias_correction2_sqrt, decay, one_minus_beta1, one_minus_beta2, scale;
+};
+
+// One loop for both variants: kZeroGrad is a template argument, so each instantiation carries no
+// per-element branch and both vectorize (GCC -O3: the same per-element operations in the same
+// order, no FMA contraction since the build passes neither -ffp-contract=fast nor -march flags
+// that enable it here).
+template <bool kZeroGrad>
+void adamw_loop(const AdamWArgs& a, const AdamWStepConstants& k) {
+  float* grad = a.grad_to_zero;  // == a.grad when kZeroGrad
+#pragma omp parallel for num_threads(loom::num_threads()) if (a.n > loom::kParallelGrain)
+  for (std::int64_t i = 0; i < a.n; ++i) {
+    const float w = a.param[i] * k.decay;
+    const float g = a.grad[i] * k.scale;
+    if constexpr (kZeroGrad) grad[i] = 0.0f;  // fused zero_grad: the element has been read
+    const float m = a.beta1 * a.m[i] + k.one_minus_beta1 * g;
+    const float v = a.beta2 * a.v[i] + k.one_minus_beta2 * g * g;
+    a.m[i] = m;
+    a.v[i] = v;
+    const float denom = std::sqrt(v) / k.bias_correction2_sqrt + a.eps;
+    a.param[i] = w - k.step_size * m / denom;
+  }
+}
+
+}  // namespace
+
 void adamw_step_cpu(const AdamWArgs& a) {
   const double step = static_cast<double>(a.step);
   const double bias_correction1 = 1.0 - std::pow(static_cast<double>(a.beta1), step);
   const double bias_correction2 = 1.0 - std::pow(static_cast<double>(a.beta2), step);
-  const float step_size = static_cast<float>(static_cast<double>(a.lr) / bias_correction1);
-  const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-  const float decay = static_cast<float>(1.0 - static_cast<double>(a.lr) * static_cast<double>(a.weight_decay));
-  const float one_minus_beta1 = static_cast<float>(1.0 - static_cast<double>(a.beta1));
-  const float one_minus_beta2 = static_cast<float>(1.0 - static_cast<double>(a.beta2));
-  const float s = a.grad_scale != nullptr ? *a.grad_scale : 1.0f;
-  // Two copies of the loop so the common one carries no per-element branch; both vectorize
-  // (GCC -O3, AVX-512: the same per-element operations in the same order, no FMA contraction
-  // since the build does not pass -ffp-contract=fast or -march flags that enable it here).
-  if (a.grad_to_zero != nullptr) {
-    LOOM_CHECK(a.grad_to_zero == a.grad, "adamw_step_cpu: grad_to_zero must be the gradient buffer itself");
-    float* grad = a.grad_to_zero;
-#pragma omp parallel for num_threads(loom::num_threads()) if (a.n > loom::kParallelGrain)
-    for (std::int64_t i = 0; i < a.n; ++i) {
-      const float w = a.param[i] * decay;
-      const float g = grad[i] * s;
-      grad[i] = 0.0f;  // fused zero_grad: the element has been read
-      const float m = a.beta1 * a.m[i] + one_minus_beta1 * g;
-      const float v = a.beta2 * a.v[i] + one_minus_beta2 * g * g;
-      a.m[i] = m;
-      a.v[i] = v;
-      const float denom = std::sqrt(v) / bias_correction2_sqrt + a.eps;
-      a.param[i] = w - step_size * m / denom;
-    }
-    return;
-  }
-#pragma omp parallel for num_threads(loom::num_threads()) if (a.n > loom::kParallelGrain)
-  for (std::int64_t i = 0; i < a.n; ++i) {
-    const float w = a.param[i] * decay;
-    const float g = a.grad[i] * s;
-    const float m = a.beta1 * a.m[i] + one_minus_beta1 * g;
-    const float v = a.beta2 * a.v[i] + one_minus_beta2 * g * g;
-    a.m[i] = m;
-    a.v[i] = v;
-    const float denom = std::sqrt(v) / bias_correction2_sqrt + a.eps;
-    a.param[i] = w - step_size * m / denom;
-  }
+  AdamWStepConstants k;
+  k.step_size = static_cast<float>(static_cast<double>(a.lr) / bias_correction1);
+  k.bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
+  k.decay = static_cast<float>(1.0 - static_cast<double>(a.lr) * static_cast<double>(a.weight_decay));
+  k.one_minus_beta1 = static_cast<float>(1.0 - static_cast<double>(a.beta1));
+  k.one_minus_beta2 = static_cast<float>(1.0 - static_cast<double>(a.beta2));
+  k.scale = a.grad_scale != nullptr ? *a.grad_scale : 1.0f;
+  if (a.grad_to_zero == nullptr) return adamw_loop<false>(a, k);
+  LOOM_CHECK(a.grad_to_zero == a.grad, "adamw_step_cpu: grad_to_zero must be the gradient buffer itself");
+  adamw_loop<true>(a, k);
 }
 
 }  // namespace loom::kernels
