@@ -27,6 +27,7 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/tools/train.cc
   ${PROJECT_SOURCE_DIR}/tools/trace.cc
   ${PROJECT_SOURCE_DIR}/tools/compare.cc
+  ${PROJECT_SOURCE_DIR}/tools/user_error.cc
   ${PROJECT_SOURCE_DIR}/train/trace.cc
   ${PROJECT_SOURCE_DIR}/train/compare.cc
 )
@@ -42,6 +43,7 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_user_level.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_trace.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_compare.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_user_error.cc
 )
 
 # The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the

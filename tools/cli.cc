@@ -8,6 +8,7 @@
 #include "tools/commands.h"
 #include "tools/doctor.h"
 #include "tools/selftest.h"
+#include "tools/user_error.h"
 #include "train/progress.h"
 #include "train/source_version.h"
 
@@ -47,7 +48,9 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   try {
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e, out, err);
+    // CLI11 prints the message (or the help); every parse failure is one documented status.
+    const int status = app.exit(e, out, err);
+    return status == 0 ? kExitOk : kExitUsage;
   }
   if (threads > 0) set_num_threads(threads);
   if (app.got_subcommand("doctor")) return doctor_main(out);
