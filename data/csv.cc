@@ -182,10 +182,35 @@ class Parser {
 
 }  // namespace
 
+std::string quote_csv_field(const std::string& field, char delimiter) {
+  const bool bom = field.compare(0, 3, "\xEF\xBB\xBF") == 0;
+  if (!bom && field.find_first_of(std::string("\"\r\n") + delimiter) == std::string::npos) return field;
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string format_csv_record(const std::vector<std::string>& fields, char delimiter) {
+  if (fields.size() == 1 && fields[0].empty()) return "\"\"";
+  std::string out;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) out += delimiter;
+    out += quote_csv_field(fields[i], delimiter);
+  }
+  return out;
+}
+
 CsvTable read_csv(const std::string& path, const CsvOptions& options, SkipLog* skipped) {
+  return parse_csv(read_file_bytes(path), path, options, skipped);
+}
+
+CsvTable parse_csv(const std::string& bytes, const std::string& path, const CsvOptions& options,
+                   SkipLog* skipped) {
   LOOM_CHECK(options.delimiter != '"' && options.delimiter != '\n' && options.delimiter != '\r',
              "read_csv: the delimiter cannot be a quote or a line break");
-  const std::string bytes = read_file_bytes(path);
   CsvTable table;
   table.path = path;
   Parser parser(path, bytes, options.delimiter);

@@ -51,6 +51,19 @@ void record_skip(SkipLog& log, const std::string& reason);
 // Throws DataError naming the path when the file cannot be opened or read.
 CsvTable read_csv(const std::string& path, const CsvOptions& options = {}, SkipLog* skipped = nullptr);
 
+// read_csv on bytes already in memory; `path` only names the source in errors and in the table.
+// (read_csv is this after reading the file; the fuzz harnesses in fuzz/ call it directly.)
+CsvTable parse_csv(const std::string& bytes, const std::string& path, const CsvOptions& options = {},
+                   SkipLog* skipped = nullptr);
+
+// The writer that parse_csv inverts. A field is quoted (inner quotes doubled) only when it must be:
+// it holds the delimiter, a quote or a line break, or starts with a UTF-8 byte-order mark (which
+// the reader drops at the start of a file).
+std::string quote_csv_field(const std::string& field, char delimiter = ',');
+// One record without its line end. A record of one empty field is written as "" because an empty
+// line is a blank line to the reader, not a record.
+std::string format_csv_record(const std::vector<std::string>& fields, char delimiter = ',');
+
 // The whole file as bytes (DataError naming the path and the system's reason when it fails).
 // Shared with the fastText reader in dataset.cc.
 std::string read_file_bytes(const std::string& path);
