@@ -7,8 +7,14 @@
 // bits), which is what lets GCC vectorize them at all.
 #include "kernels/lstm/lstm_pointwise_cpu.h"
 
+#include "core/parallel.h"
+
 #include <cstdint>
 #include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 // CMakeLists.txt compiles this file with -ffp-contract=off: no fused multiply-add anywhere, since
 // the AVX-512 build could contract a * b + c where the baseline build cannot, and the two must round
@@ -66,20 +72,28 @@ LOOM_INLINE float sigmoid_poly(float z) { return 1.0f / (1.0f + exp_poly(-z)); }
 
 LOOM_INLINE float tanh_poly(float x) { return 1.0f - 2.0f / (exp_poly(2.0f * x) + 1.0f); }
 
-template <bool kTraining, bool kBf16>
-LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
-  const float* zx = p.zx;
-  const float* zh = p.zh;
-  const float* bias = p.bias;
-  float* c_state = p.c;
-  float* h_state = p.h;
-  float* y = p.y;
-  float* c_saved = p.c_saved;
-  float* gates = p.gates;
-  std::uint16_t* h16 = p.h_bf16;
-  std::uint16_t* y16 = p.y_bf16;
+// Why the BF16 passes round in a second loop. Written as one loop that stores 16-bit results
+// next to the F32 ones, GCC's AVX-512F build vectorizes it 8 lanes wide (no AVX512BW for 16-bit
+// vectors), and the bf16 passes ran 1.5-3x slower than the F32 ones (H 128, 3,200 rows:
+// tests' numbers in bench/results/2026-12-07-cpu-bf16-epoch-2.md). So every pass below runs the
+// F32 loop (16 lanes), the bf16 ones on chunks of kChunk units whose F32 h lands in a stack
+// buffer, and then a plain rounding loop turns the chunk into bf16. Same values, same rounding
+// (bf16_round), so the same bits as before.
+constexpr std::int64_t kChunk = 64;
+
+// Units [0, n) of the forward pass; every pointer is already offset to the chunk's first unit,
+// and the gate blocks are H apart. h goes to h_out (and y_out unless null).
+template <bool kTraining>
+LOOM_INLINE void fwd_units(const PointwiseFwd& p, std::int64_t H, std::int64_t off, std::int64_t n, float* h_out,
+                           float* y_out) {
+  const float* zx = p.zx + off;
+  const float* zh = p.zh + off;
+  const float* bias = p.bias + off;
+  float* c_state = p.c + off;
+  float* c_saved = kTraining ? p.c_saved + off : nullptr;
+  float* gates = kTraining ? p.gates + off : nullptr;
 #pragma GCC ivdep
-  for (std::int64_t j = 0; j < H; ++j) {
+  for (std::int64_t j = 0; j < n; ++j) {
     const float i = sigmoid_poly(zx[j] + zh[j] + bias[j]);
     const float f = sigmoid_poly(zx[H + j] + zh[H + j] + bias[H + j]);
     const float g = tanh_poly(zx[2 * H + j] + zh[2 * H + j] + bias[2 * H + j]);
@@ -87,12 +101,8 @@ LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
     const float c = f * c_state[j] + i * g;
     const float h = o * tanh_poly(c);
     c_state[j] = c;
-    if constexpr (kBf16) {
-      h16[j] = y16[j] = bf16_round(h);
-    } else {
-      h_state[j] = h;
-      y[j] = h;
-    }
+    h_out[j] = h;
+    if (y_out != nullptr) y_out[j] = h;
     if constexpr (kTraining) {
       c_saved[j] = c;
       gates[j] = i, gates[H + j] = f, gates[2 * H + j] = g, gates[3 * H + j] = o;
@@ -100,23 +110,77 @@ LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
   }
 }
 
-template <bool kHNext, bool kBf16>
-LOOM_INLINE void bwd_body(const PointwiseBwd& p, std::int64_t H) {
-  const float* gate = p.gates;
-  const float* c_t = p.c;
-  const float* c_prev = p.c_prev;
-  const float* dy = p.dy;
-  const float* dh_in = p.dh_in;
-  const float* dc_in = p.dc_in;
-  float* dz = p.dz;
-  float* dc_out = p.dc_out;
-  float* h_next = p.h_next;
-  std::uint16_t* dz16 = p.dz_bf16;
-  std::uint16_t* h_next16 = p.h_next_bf16;
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOOM_HAVE_AVX512_BUILD 1
+// bf16_round on 16 lanes with AVX-512F integer operations (exact, so the same bits): add the
+// rounding bias and the kept LSB, shift, NaN -> 0x7fff, then VPMOVDW narrows to 16 bits. GCC does
+// not find this itself (it vectorizes round_units 8 lanes wide).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_set1_* (its bug 105593)
+__attribute__((target("avx512f"))) void round_units_avx512(const float* src, std::int64_t n, std::uint16_t* dst,
+                                                           std::uint16_t* dst2) {
+  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  std::int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const __m512i u = _mm512_castps_si512(_mm512_loadu_ps(src + j));
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
+    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, bias), lsb), 16);
+    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
+    r = _mm512_mask_mov_epi32(r, nan, bias);
+    const __m256i packed = _mm512_cvtepi32_epi16(r);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), packed);
+    if (dst2 != nullptr) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst2 + j), packed);
+  }
+  for (; j < n; ++j) {
+    dst[j] = bf16_round(src[j]);
+    if (dst2 != nullptr) dst2[j] = dst[j];
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+// n F32 values rounded to bf16 into one or two destinations (the second may be null); kWide: the
+// AVX-512 build's 16-lane loop.
+template <bool kWide>
+LOOM_INLINE void round_units(const float* src, std::int64_t n, std::uint16_t* dst, std::uint16_t* dst2) {
+#ifdef LOOM_HAVE_AVX512_BUILD
+  if constexpr (kWide) return round_units_avx512(src, n, dst, dst2);
+#endif
+  for (std::int64_t j = 0; j < n; ++j) dst[j] = bf16_round(src[j]);
+  if (dst2 != nullptr)
+    for (std::int64_t j = 0; j < n; ++j) dst2[j] = dst[j];
+}
+
+template <bool kTraining, bool kBf16, bool kWide>
+LOOM_INLINE void fwd_body(const PointwiseFwd& p, std::int64_t H) {
+  if constexpr (!kBf16) {
+    fwd_units<kTraining>(p, H, 0, H, p.h, p.y);
+  } else {
+    float h[kChunk];
+    for (std::int64_t j0 = 0; j0 < H; j0 += kChunk) {
+      const std::int64_t n = H - j0 < kChunk ? H - j0 : kChunk;
+      fwd_units<kTraining>(p, H, j0, n, h, nullptr);
+      round_units<kWide>(h, n, p.h_bf16 + j0, p.y_bf16 + j0);
+    }
+  }
+}
+
+// Units [0, n) of the backward pass, pointers offset as in fwd_units; h_next may be null.
+template <bool kHNext>
+LOOM_INLINE void bwd_units(const PointwiseBwd& p, std::int64_t H, std::int64_t off, std::int64_t n, float* h_next) {
+  const float* gate = p.gates + off;
+  const float* c_t = p.c + off;
+  const float* c_prev = p.c_prev + off;
+  const float* dy = p.dy + off;
+  const float* dh_in = p.dh_in + off;
+  const float* dc_in = p.dc_in + off;
+  float* dz = p.dz + off;
+  float* dc_out = p.dc_out + off;
   // dc_out may be dc_in: unit j reads dc_in[j] before it writes dc_out[j], and no unit touches
   // another's, so there is no dependence between iterations (what ivdep promises).
 #pragma GCC ivdep
-  for (std::int64_t j = 0; j < H; ++j) {
+  for (std::int64_t j = 0; j < n; ++j) {
     const float i = gate[j], f = gate[H + j], g = gate[2 * H + j], o = gate[3 * H + j];
     const float tanh_c = tanh_poly(c_t[j]);
     const float dh_t = dy[j] + dh_in[j];
@@ -126,45 +190,56 @@ LOOM_INLINE void bwd_body(const PointwiseBwd& p, std::int64_t H) {
     const float dzg = d_g * (1.0f - g * g), dzo = d_o * o * (1.0f - o);
     dz[j] = dzi, dz[H + j] = dzf, dz[2 * H + j] = dzg, dz[3 * H + j] = dzo;
     dc_out[j] = dc_t * f;
-    if constexpr (kBf16) {
-      dz16[j] = bf16_round(dzi), dz16[H + j] = bf16_round(dzf);
-      dz16[2 * H + j] = bf16_round(dzg), dz16[3 * H + j] = bf16_round(dzo);
-      if constexpr (kHNext) h_next16[j] = bf16_round(o * tanh_c);
-    } else {
-      if constexpr (kHNext) h_next[j] = o * tanh_c;
+    if constexpr (kHNext) h_next[j] = o * tanh_c;
+  }
+}
+
+template <bool kHNext, bool kBf16, bool kWide>
+LOOM_INLINE void bwd_body(const PointwiseBwd& p, std::int64_t H) {
+  if constexpr (!kBf16) {
+    bwd_units<kHNext>(p, H, 0, H, p.h_next);
+  } else {
+    // The F32 dz stays (the bias sum reads it); its bf16 copy and h_next are rounded per chunk.
+    float h[kChunk];
+    for (std::int64_t j0 = 0; j0 < H; j0 += kChunk) {
+      const std::int64_t n = H - j0 < kChunk ? H - j0 : kChunk;
+      bwd_units<kHNext>(p, H, j0, n, h);
+      if constexpr (kHNext) round_units<kWide>(h, n, p.h_next_bf16 + j0, nullptr);
     }
+    round_units<kWide>(p.dz, 4 * H, p.dz_bf16, nullptr);  // all four gate blocks, contiguous
   }
 }
 
 // The four instantiations of each pass, picked by what the arguments ask for.
+template <bool kWide>
 LOOM_INLINE void fwd_pick(const PointwiseFwd& p, std::int64_t H) {
   const bool training = p.c_saved != nullptr && p.gates != nullptr;
   if (p.h_bf16 != nullptr) {
-    if (training) fwd_body<true, true>(p, H);
-    else fwd_body<false, true>(p, H);
+    if (training) fwd_body<true, true, kWide>(p, H);
+    else fwd_body<false, true, kWide>(p, H);
   } else {
-    if (training) fwd_body<true, false>(p, H);
-    else fwd_body<false, false>(p, H);
+    if (training) fwd_body<true, false, kWide>(p, H);
+    else fwd_body<false, false, kWide>(p, H);
   }
 }
 
+template <bool kWide>
 LOOM_INLINE void bwd_pick(const PointwiseBwd& p, std::int64_t H) {
   if (p.dz_bf16 != nullptr) {
-    if (p.h_next_bf16 != nullptr) bwd_body<true, true>(p, H);
-    else bwd_body<false, true>(p, H);
+    if (p.h_next_bf16 != nullptr) bwd_body<true, true, kWide>(p, H);
+    else bwd_body<false, true, kWide>(p, H);
   } else {
-    if (p.h_next != nullptr) bwd_body<true, false>(p, H);
-    else bwd_body<false, false>(p, H);
+    if (p.h_next != nullptr) bwd_body<true, false, kWide>(p, H);
+    else bwd_body<false, false, kWide>(p, H);
   }
 }
 
-void fwd_base(const PointwiseFwd& p, std::int64_t H) { fwd_pick(p, H); }
-void bwd_base(const PointwiseBwd& p, std::int64_t H) { bwd_pick(p, H); }
+void fwd_base(const PointwiseFwd& p, std::int64_t H) { fwd_pick<false>(p, H); }
+void bwd_base(const PointwiseBwd& p, std::int64_t H) { bwd_pick<false>(p, H); }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LOOM_HAVE_AVX512_BUILD 1
-__attribute__((target("avx512f"))) void fwd_avx512(const PointwiseFwd& p, std::int64_t H) { fwd_pick(p, H); }
-__attribute__((target("avx512f"))) void bwd_avx512(const PointwiseBwd& p, std::int64_t H) { bwd_pick(p, H); }
+#ifdef LOOM_HAVE_AVX512_BUILD
+__attribute__((target("avx512f"))) void fwd_avx512(const PointwiseFwd& p, std::int64_t H) { fwd_pick<true>(p, H); }
+__attribute__((target("avx512f"))) void bwd_avx512(const PointwiseBwd& p, std::int64_t H) { bwd_pick<true>(p, H); }
 
 bool use_avx512() {
   static const bool yes = __builtin_cpu_supports("avx512f");
@@ -192,6 +267,23 @@ void pointwise_bwd(const PointwiseBwd& p, std::int64_t H) {
 
 void pointwise_fwd_baseline(const PointwiseFwd& p, std::int64_t H) { fwd_base(p, H); }
 void pointwise_bwd_baseline(const PointwiseBwd& p, std::int64_t H) { bwd_base(p, H); }
+
+void round_to_bf16(const float* src, std::int64_t n, std::uint16_t* dst) {
+  // Blocks of 4096 values (16 KB of F32): whole 16-lane vectors, shared out among the threads.
+  constexpr std::int64_t kBlock = 4096;
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for num_threads(loom::num_threads()) if (n > loom::kParallelGrain)
+  for (std::int64_t blk = 0; blk < blocks; ++blk) {
+    const std::int64_t j0 = blk * kBlock, m = n - j0 < kBlock ? n - j0 : kBlock;
+#ifdef LOOM_HAVE_AVX512_BUILD
+    if (use_avx512()) {
+      round_units_avx512(src + j0, m, dst + j0, nullptr);
+      continue;
+    }
+#endif
+    round_units<false>(src + j0, m, dst + j0, nullptr);
+  }
+}
 
 const char* pointwise_isa() { return use_avx512() ? "avx512f" : "baseline"; }
 

@@ -15,6 +15,7 @@
 
 #include "kernels/common/widen_cpu.h"
 #include "kernels/lstm/lstm.h"
+#include "kernels/lstm/lstm_pointwise_cpu.h"
 
 namespace loom::kernels::lstm_cpu {
 
@@ -107,6 +108,13 @@ void backward_widened(const LstmSeqBwdArgs& a, RunF32&& run_f32) {
   }
 }
 
+// The native BF16 wrappers' one rounding per output: round_into's bits, vectorized
+// (lstm_pointwise_cpu.h's round_to_bf16); dx alone is T*B*C values per call.
+inline void round_into_bf16(const cpu::Wide& w, void* dst) {
+  if (dst == nullptr) return;
+  round_to_bf16(w.v.data(), static_cast<std::int64_t>(w.v.size()), static_cast<std::uint16_t*>(dst));
+}
+
 // Native BF16, forward: bias and c0 widened, c_n produced in F32 and rounded once.
 template <class RunMixed>
 void forward_bf16_native(const LstmSeqFwdArgs& a, RunMixed&& run_mixed) {
@@ -120,7 +128,7 @@ void forward_bf16_native(const LstmSeqFwdArgs& a, RunMixed&& run_mixed) {
     f.dirs[d].bias = bias[d].ptr(), f.dirs[d].c0 = c0[d].ptr(), f.dirs[d].c_n = c_n[d].ptr();
   }
   run_mixed(static_cast<const LstmSeqFwdArgs&>(f));
-  for (int d = 0; d < a.D; ++d) cpu::round_into(c_n[d], a.dirs[d].c_n, a.dtype);
+  for (int d = 0; d < a.D; ++d) round_into_bf16(c_n[d], a.dirs[d].c_n);
 }
 
 // Native BF16, backward: c0, dy, dh_n, dc_n widened; every gradient produced in F32 (the old value
@@ -129,7 +137,6 @@ void forward_bf16_native(const LstmSeqFwdArgs& a, RunMixed&& run_mixed) {
 template <class RunMixed>
 void backward_bf16_native(const LstmSeqBwdArgs& a, RunMixed&& run_mixed) {
   using cpu::output;
-  using cpu::round_into;
   using cpu::widen;
   const LstmSeqFwdArgs& fa = a.fwd;
   const DType t = fa.dtype;
@@ -157,11 +164,11 @@ void backward_bf16_native(const LstmSeqBwdArgs& a, RunMixed&& run_mixed) {
     out.dh0 = g[d].dh0.ptr(), out.dc0 = g[d].dc0.ptr(), out.dh_n = g[d].dh_n.ptr(), out.dc_n = g[d].dc_n.ptr();
   }
   run_mixed(static_cast<const LstmSeqBwdArgs&>(f));
-  round_into(dx, a.dx, t);
+  round_into_bf16(dx, a.dx);
   for (int d = 0; d < fa.D; ++d) {
     const LstmDirectionGrad& out = a.grads[d];
-    round_into(g[d].dw_ih, out.dw_ih, t), round_into(g[d].dw_hh, out.dw_hh, t), round_into(g[d].dbias, out.dbias, t);
-    round_into(g[d].dh0, out.dh0, t), round_into(g[d].dc0, out.dc0, t);
+    round_into_bf16(g[d].dw_ih, out.dw_ih), round_into_bf16(g[d].dw_hh, out.dw_hh);
+    round_into_bf16(g[d].dbias, out.dbias), round_into_bf16(g[d].dh0, out.dh0), round_into_bf16(g[d].dc0, out.dc0);
   }
 }
 

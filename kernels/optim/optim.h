@@ -53,6 +53,8 @@ Cost adamw_cost(const AdamWArgs&);  // reads w, g, m, v; writes w, m, v (and g i
 
 void sgd_step_cpu(const SgdArgs&);
 void adamw_step_cpu(const AdamWArgs&);
+// Which loop adamw_step_cpu runs on this CPU: "avx512f" (16 lanes) or "baseline" (same bits).
+const char* adamw_cpu_isa();
 void sgd_step_cuda(const SgdArgs&, const CudaContext&);
 void adamw_step_cuda(const AdamWArgs&, const CudaContext&);
 

@@ -296,46 +296,78 @@ TEST_CASE("lstm_seq cpu: the pointwise passes give the same bits from the baseli
 TEST_CASE("lstm_seq cpu: the pointwise passes' bf16 outputs are core/dtype.h's rounding, in both builds") {
   // The native BF16 path (lstm_cpu.cc) has the passes round h, y and dz to bf16 with a branch-free
   // copy of float_to_bf16_bits; it must give those bits exactly, NaN included, in both builds.
-  const std::int64_t H = 37, G = 4 * H;
-  PointwiseBuffers f = pointwise_inputs(H, 950);
-  f.zx[3] = std::numeric_limits<float>::quiet_NaN();  // i of unit 3: h and y NaN
-  PointwiseBuffers a = f, b = f;
-  kernels::lstm_cpu::pointwise_fwd(fwd_args(f), H);  // the F32 outputs, rounded here
-  std::vector<std::uint16_t> h16_a(static_cast<std::size_t>(H)), y16_a = h16_a, h16_b = h16_a, y16_b = h16_a;
-  kernels::lstm_cpu::PointwiseFwd pa = fwd_args(a), pb = fwd_args(b);
-  pa.h_bf16 = h16_a.data(), pa.y_bf16 = y16_a.data(), pb.h_bf16 = h16_b.data(), pb.y_bf16 = y16_b.data();
-  kernels::lstm_cpu::pointwise_fwd(pa, H);
-  kernels::lstm_cpu::pointwise_fwd_baseline(pb, H);
-  for (std::int64_t j = 0; j < H; ++j) {
-    CHECK(h16_a[j] == float_to_bf16_bits(f.h[j]));
-    CHECK(y16_a[j] == h16_a[j]);
+  // H 37: one chunk of the passes' 64-unit blocks, a 16-lane body and a tail; H 130: two full
+  // chunks and a 2-unit one (the AVX-512 rounding loop's body and its scalar tail both round NaN).
+  for (const std::int64_t H : {std::int64_t{37}, std::int64_t{130}}) {
+    INFO("H = " << H);
+    const std::int64_t G = 4 * H;
+    PointwiseBuffers f = pointwise_inputs(H, 950 + static_cast<std::uint64_t>(H));
+    f.zx[3] = std::numeric_limits<float>::quiet_NaN();  // i of unit 3: h and y NaN
+    f.zx[H - 1] = std::numeric_limits<float>::quiet_NaN();  // and the last unit (a scalar tail)
+    PointwiseBuffers a = f, b = f;
+    kernels::lstm_cpu::pointwise_fwd(fwd_args(f), H);  // the F32 outputs, rounded here
+    std::vector<std::uint16_t> h16_a(static_cast<std::size_t>(H)), y16_a = h16_a, h16_b = h16_a, y16_b = h16_a;
+    kernels::lstm_cpu::PointwiseFwd pa = fwd_args(a), pb = fwd_args(b);
+    pa.h_bf16 = h16_a.data(), pa.y_bf16 = y16_a.data(), pb.h_bf16 = h16_b.data(), pb.y_bf16 = y16_b.data();
+    kernels::lstm_cpu::pointwise_fwd(pa, H);
+    kernels::lstm_cpu::pointwise_fwd_baseline(pb, H);
+    for (std::int64_t j = 0; j < H; ++j) {
+      CHECK(h16_a[j] == float_to_bf16_bits(f.h[j]));
+      CHECK(y16_a[j] == h16_a[j]);
+    }
+    CHECK(h16_a[3] == 0x7fffu);
+    CHECK(h16_a[H - 1] == 0x7fffu);
+    CHECK(h16_a == h16_b);
+    CHECK(y16_b == h16_b);
+    // The F32 cell state and gates are the F32 pass's, bit for bit (NaN included, hence memcmp).
+    CHECK(std::memcmp(a.c.data(), f.c.data(), a.c.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(a.gates.data(), f.gates.data(), a.gates.size() * sizeof(float)) == 0);
+    // Backward (from a forward without NaN): dz stays F32 and gets a bf16 copy; h_next is written in
+    // bf16 only, and both builds agree.
+    PointwiseBuffers g = pointwise_inputs(H, 960 + static_cast<std::uint64_t>(H));
+    kernels::lstm_cpu::pointwise_fwd(fwd_args(g), H);
+    const std::vector<float> dy(static_cast<std::size_t>(H), 0.25f), dc0(static_cast<std::size_t>(H), 0.5f);
+    std::vector<float> dc_f32 = dc0, dz_f32(static_cast<std::size_t>(G)), h_f32(static_cast<std::size_t>(H));
+    kernels::lstm_cpu::pointwise_bwd({g.gates.data(), g.c.data(), g.zh.data(), dy.data(), dy.data(), dc_f32.data(),
+                                      dz_f32.data(), dc_f32.data(), h_f32.data()}, H);
+    for (int build = 0; build < 2; ++build) {
+      INFO((build == 0 ? "dispatched" : "baseline"));
+      std::vector<float> dc = dc0, dz(static_cast<std::size_t>(G));
+      std::vector<std::uint16_t> dz16(static_cast<std::size_t>(G)), hn16(static_cast<std::size_t>(H));
+      kernels::lstm_cpu::PointwiseBwd q{g.gates.data(), g.c.data(), g.zh.data(), dy.data(), dy.data(), dc.data(),
+                                        dz.data(), dc.data(), nullptr};
+      q.dz_bf16 = dz16.data(), q.h_next_bf16 = hn16.data();
+      if (build == 0) kernels::lstm_cpu::pointwise_bwd(q, H);
+      else kernels::lstm_cpu::pointwise_bwd_baseline(q, H);
+      CHECK(dz == dz_f32);
+      CHECK(dc == dc_f32);
+      for (std::int64_t k = 0; k < G; ++k) CHECK(dz16[k] == float_to_bf16_bits(dz_f32[k]));
+      for (std::int64_t j = 0; j < H; ++j) CHECK(hn16[j] == float_to_bf16_bits(h_f32[j]));
+    }
   }
-  CHECK(h16_a[3] == 0x7fffu);
-  CHECK(h16_a == h16_b);
-  // The F32 cell state and gates are the F32 pass's, bit for bit (NaN included, hence memcmp).
-  CHECK(std::memcmp(a.c.data(), f.c.data(), a.c.size() * sizeof(float)) == 0);
-  CHECK(std::memcmp(a.gates.data(), f.gates.data(), a.gates.size() * sizeof(float)) == 0);
-  // Backward (from a forward without NaN): dz stays F32 and gets a bf16 copy; h_next is written in
-  // bf16 only, and both builds agree.
-  PointwiseBuffers g = pointwise_inputs(H, 960);
-  kernels::lstm_cpu::pointwise_fwd(fwd_args(g), H);
-  const std::vector<float> dy(static_cast<std::size_t>(H), 0.25f), dc0(static_cast<std::size_t>(H), 0.5f);
-  std::vector<float> dc_f32 = dc0, dz_f32(static_cast<std::size_t>(G)), h_f32(static_cast<std::size_t>(H));
-  kernels::lstm_cpu::pointwise_bwd({g.gates.data(), g.c.data(), g.zh.data(), dy.data(), dy.data(), dc_f32.data(),
-                                    dz_f32.data(), dc_f32.data(), h_f32.data()}, H);
-  for (int build = 0; build < 2; ++build) {
-    INFO((build == 0 ? "dispatched" : "baseline"));
-    std::vector<float> dc = dc0, dz(static_cast<std::size_t>(G));
-    std::vector<std::uint16_t> dz16(static_cast<std::size_t>(G)), hn16(static_cast<std::size_t>(H));
-    kernels::lstm_cpu::PointwiseBwd q{g.gates.data(), g.c.data(), g.zh.data(), dy.data(), dy.data(), dc.data(),
-                                      dz.data(), dc.data(), nullptr};
-    q.dz_bf16 = dz16.data(), q.h_next_bf16 = hn16.data();
-    if (build == 0) kernels::lstm_cpu::pointwise_bwd(q, H);
-    else kernels::lstm_cpu::pointwise_bwd_baseline(q, H);
-    CHECK(dz == dz_f32);
-    CHECK(dc == dc_f32);
-    for (std::int64_t k = 0; k < G; ++k) CHECK(dz16[k] == float_to_bf16_bits(dz_f32[k]));
-    for (std::int64_t j = 0; j < H; ++j) CHECK(hn16[j] == float_to_bf16_bits(h_f32[j]));
+}
+
+TEST_CASE("lstm_seq cpu: round_to_bf16 gives float_to_bf16_bits for every value, tails and threads included") {
+  // The bulk rounding of the native BF16 outputs (lstm_widen_cpu.h): 16-lane AVX-512 where the CPU
+  // has it. Special values: NaN (-> 0x7fff), infinities, the largest float (rounds to inf), ties
+  // to even either way, subnormals, signed zeros. Sizes: every tail 0..40, and 100,003 values
+  // (threaded, blocks of 4096, a ragged last one).
+  const std::vector<float> special = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(),
+                                      std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                                      std::numeric_limits<float>::max(), 1.00390625f /* 1 + 2^-8: tie, stays 1 */,
+                                      1.01171875f /* 1 + 3 * 2^-8: tie, rounds up to even */,
+                                      std::numeric_limits<float>::denorm_min(), -1e-40f, 0.0f, -0.0f};
+  for (std::int64_t n : {0, 1, 15, 16, 17, 31, 40, 100003}) {
+    INFO("n = " << n);
+    std::vector<double> r = random_values(n, 1200 + static_cast<std::uint64_t>(n), -1e4, 1e4);
+    std::vector<float> src(r.begin(), r.end());
+    for (std::size_t k = 0; k < src.size(); ++k)
+      if (k % 7 == 3) src[k] = special[(k / 7) % special.size()];
+    std::vector<std::uint16_t> got(static_cast<std::size_t>(n), 0x1234);
+    kernels::lstm_cpu::round_to_bf16(src.data(), n, got.data());
+    std::int64_t wrong = 0;
+    for (std::size_t k = 0; k < src.size(); ++k) wrong += got[k] != float_to_bf16_bits(src[k]);
+    CHECK(wrong == 0);
   }
 }
 
