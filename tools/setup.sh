@@ -4,6 +4,7 @@
 #
 #   bash tools/setup.sh                 # build/ with CUDA if nvcc is found (LOOM_CUDA=AUTO)
 #   BUILD_DIR=build-cpu bash tools/setup.sh -DLOOM_CUDA=OFF   # extra arguments go to cmake
+#   LOOM_TORCH=1 bash tools/setup.sh    # also libtorch-dev and -DLOOM_TORCH=ON: the bench peer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,15 @@ PACKAGES=(cmake ninja-build g++ doctest-dev libcli11-dev libopenblas-dev libdnnl
 # tools/test.sh adds the live peers of the parity tests (Debian's PyTorch for the system python3).
 read -r -a EXTRA <<< "${LOOM_EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")
+# The libtorch peer of `loom bench` (docs/torch_peer.md) needs Debian's libtorch-dev: 160 MB
+# itself and some 450 packages under it (OpenCV, GDAL, Qt...), so only when asked: LOOM_TORCH=1 in
+# the environment (which also passes -DLOOM_TORCH=ON to cmake), or -DLOOM_TORCH=ON among the
+# cmake arguments.
+TORCH_ARGS=()
+if [ "${LOOM_TORCH:-0}" = 1 ] || [[ " $* " == *" -DLOOM_TORCH=ON "* ]]; then
+  PACKAGES+=(libtorch-dev)
+  [ "${LOOM_TORCH:-0}" = 1 ] && TORCH_ARGS=(-DLOOM_TORCH=ON)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -30,7 +40,7 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
 
-cmake -S . -B "$BUILD_DIR" -G Ninja "$@"
+cmake -S . -B "$BUILD_DIR" -G Ninja "${TORCH_ARGS[@]}" "$@"
 # Show which GPU architectures nvcc compiles the .cu files for (a compile-only machine cannot
 # detect a GPU, so they are explicit: CMAKE_CUDA_ARCHITECTURES, default 80;90).
 if grep -q "CUDA_COMPILER__loom_core" "$BUILD_DIR/build.ninja" 2>/dev/null; then
