@@ -29,6 +29,7 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/tools/compare.cc
   ${PROJECT_SOURCE_DIR}/tools/user_error.cc
   ${PROJECT_SOURCE_DIR}/train/trace.cc
+  ${PROJECT_SOURCE_DIR}/train/trace_kernels.cc
   ${PROJECT_SOURCE_DIR}/train/compare.cc
 )
 set(LOOM_TRAIN_TEST_SOURCES
@@ -42,6 +43,7 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_bots.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_user_level.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_trace.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_trace_kernels.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_compare.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_user_error.cc
 )

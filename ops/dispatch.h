@@ -19,6 +19,11 @@
 //
 // which prints "loom: lstm_seq -> cuda-v2 (why)" under LOOM_TRACE=1 and hands the row its device
 // context.
+//
+// The same three functions are the kernel profiler's one hook (ops/profile.h, `loom trace
+// --kernels`): each call opens a profile::Span around the kernel, which records the op, the row,
+// the device, the arguments' shapes and cost and the time when a profile::Session is recording,
+// and is one branch on an atomic flag when none is.
 #pragma once
 
 #include "core/compiled.h"
@@ -26,6 +31,7 @@
 #include "core/error.h"
 #include "kernels/common/variants.h"
 #include "ops/impl.h"
+#include "ops/profile.h"
 #include "ops/tensor.h"
 
 namespace loom::detail {
@@ -56,11 +62,13 @@ void run_kernel(const char* op, const Tensor& on, const Args& args, void (*cpu)(
                 typename Exactly<void (*)(const Args&, const CudaContext&)>::type cuda) {
   if (on.device().is_cpu()) {
     ::loom::detail::trace_choice(op, "cpu");
+    const profile::Span span(op, "cpu", on.device(), args);
     cpu(args);
     return;
   }
   if (cuda == nullptr) ::loom::detail::throw_not_compiled("CUDA", op);
   ::loom::detail::trace_choice(op, "cuda");
+  const profile::Span span(op, "cuda", on.device(), args);
   cuda(args, *context_or_null(on));
 }
 
@@ -68,12 +76,15 @@ template <class Fwd, class Bwd>
 std::unique_ptr<kernels::BackendSaved> run_row_forward(const char* op, const kernels::Variant<Fwd, Bwd>& row,
                                                        const std::string& why, const Tensor& on, const Fwd& args) {
   ::loom::detail::trace_choice(op, (std::string(row.name) + " (" + why + ")").c_str());
+  const profile::Span span(op, row.name, on.device(), args);
   return row.forward(args, context_or_null(on));
 }
 
 template <class Fwd, class Bwd>
 void run_row_backward(const kernels::Variant<Fwd, Bwd>& row, const Tensor& on, const Bwd& args,
                       const kernels::BackendSaved* saved) {
+  // The op's name comes from describe(): the backward's argument struct knows its family.
+  const profile::Span span("?", row.name, on.device(), args);
   row.backward(args, context_or_null(on), saved);
 }
 

@@ -14,6 +14,11 @@
 // Architectures: lstm, bilstm and lstm-cnn get everything; cnn-lstm, cnn and bow get the decision
 // and the attributions (their first layer is not an LSTM over the tokens); hybrid and meta-mlp
 // read account metadata and are refused with a one-line error.
+//
+// `loom trace --kernels` is the other trace: every kernel call of ONE training step in order (op,
+// phase, implementation, device, shapes, dtype, time, GFLOP/s, GB/s, % of roofline) and a per-op
+// summary, for one or several --impl side by side, of a run's model (--model) or of a fresh one
+// (--arch and the model flags) on a synthetic batch. The numbers: train/trace_kernels.h.
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -32,6 +37,8 @@
 #include "train/runtime.h"
 #include "train/text_data.h"
 #include "train/trace.h"
+#include "train/run_setup.h"
+#include "train/trace_kernels.h"
 
 namespace loom::tools {
 namespace {
@@ -44,6 +51,12 @@ struct TraceOptions {
   std::string format, encoding, text_col;
   std::string device = "auto", precision;
   int threads = 0;
+  // --kernels: the training step's kernels. The model flags fill `model` (as loom train's do).
+  bool kernels = false;
+  train::TrainOptions model;
+  std::int64_t vocab_size = 20000;  // of the synthetic batch's ids (--arch; a run brings its own)
+  std::int64_t batch_size = 0, seq_len = 0;  // 0: the run's (--model) or loom train's defaults
+  std::string impl = "auto";
 };
 
 std::string fmt(const char* f, double v) {
@@ -242,8 +255,61 @@ void print_terminal(const train::TraceResult& r, const train::RunConfig& rc, con
   }
 }
 
+// --kernels: one profiled training step per --impl (train/trace_kernels.h), printed and written.
+int run_kernel_trace(const TraceOptions& o, std::ostream& out, std::ostream& err) {
+  LOOM_CHECK(o.text.empty() && o.input.empty() && o.tape == 0 && o.png.empty(),
+             "loom trace --kernels traces a training step: --text, --input, --tape and --png belong to the tweet "
+             "trace (without --kernels)");
+  train::KernelTraceConfig c;
+  c.impls = train::parse_impl_list(o.impl);
+  c.device = train::resolve_device(o.device, err);
+  std::string precision = o.precision.empty() ? "fp32" : o.precision;
+  std::string what;
+  if (!o.model_dir.empty()) {
+    const train::LoadedRun run = train::load_run(o.model_dir, Device::cpu());  // checks the folder and weights
+    const train::RunConfig& rc = run.config;
+    c.model = rc.model;
+    c.weights_path = run.weights_path;
+    c.task = rc.task;
+    c.num_labels = static_cast<std::int64_t>(rc.label_names.size());
+    c.batch = o.batch_size > 0 ? o.batch_size : rc.training.batch_size;
+    c.seq_len = o.seq_len > 0 ? o.seq_len : rc.max_len;
+    c.lr = rc.training.lr;
+    c.weight_decay = rc.training.weight_decay;
+    c.clip_grad_norm = rc.training.clip_grad_norm;
+    if (o.precision.empty()) precision = rc.training.precision;
+    what = "run " + o.model_dir + " (" + run.weights_path + ")";
+  } else {
+    LOOM_CHECK(o.vocab_size >= 3, "--vocab-size must be >= 3 (<pad>, <unk> and one token), got ", o.vocab_size);
+    c.model = train::model_config(o.model, o.vocab_size, /*outputs=*/1, Impl::Auto, /*meta_features=*/0);
+    c.batch = o.batch_size > 0 ? o.batch_size : o.model.batch_size;
+    c.seq_len = o.seq_len > 0 ? o.seq_len : o.model.max_len;
+    c.seed = o.model.seed;
+    c.lr = o.model.lr;
+    c.weight_decay = o.model.weight_decay;
+    c.clip_grad_norm = o.model.clip_grad_norm;
+    what = "a fresh model (seed " + std::to_string(c.seed) + ")";
+  }
+  c.precision = train::check_precision(precision);
+  out << "loom trace --kernels: one training step of " << what << "\n  " << c.model.summary() << "\n  batch "
+      << c.batch << " x " << c.seq_len << " synthetic tokens (every row full length), device " << c.device.str()
+      << ", precision " << precision << ", warm-up step first (untimed)\n";
+  const std::vector<train::KernelTrace> traces = train::trace_training_step(c);
+  const train::RooflineModel roof = train::roofline_for(c.device);
+  train::print_kernel_trace(traces, roof, out);
+  if (!o.jsonl.empty()) {
+    train::write_kernel_trace_jsonl(o.jsonl, traces, roof);
+    std::size_t n = 0;
+    for (const train::KernelTrace& t : traces) n += t.calls.size();
+    out << "wrote " << o.jsonl << " (" << n << " kernel objects + " << traces.size() << " step objects)\n";
+  }
+  return 0;
+}
+
 int run_trace(const TraceOptions& o, std::ostream& out, std::ostream& err) {
   train::apply_threads(o.threads);
+  if (o.kernels) return run_kernel_trace(o, out, err);
+  LOOM_CHECK(!o.model_dir.empty(), "loom trace: --model RUN_DIR is required (or --kernels for a training step's kernels)");
   LOOM_CHECK(o.text.empty() != o.input.empty(), "loom trace: give the tweet with --text or with --input FILE --row N");
   LOOM_CHECK(o.top >= 1, "--top must be >= 1, got ", o.top);
   const Device device = train::resolve_device(o.device, err);
@@ -282,9 +348,11 @@ int run_trace(const TraceOptions& o, std::ostream& out, std::ostream& err) {
 
 CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& err) {
   auto o = std::make_shared<TraceOptions>();
-  CLI::App* cmd = app.add_subcommand("trace", "Show an LSTM's gates and states and each token's share of the decision");
+  CLI::App* cmd = app.add_subcommand(
+      "trace", "Show an LSTM's gates and states and each token's share of the decision; with --kernels, every "
+               "kernel of one training step");
   cmd->option_defaults()->always_capture_default(true);
-  cmd->add_option("--model", o->model_dir, "Run folder written by loom train")->required();
+  CLI::Option* model = cmd->add_option("--model", o->model_dir, "Run folder written by loom train");
   CLI::Option* text = cmd->add_option("--text", o->text, "The tweet to trace");
   CLI::Option* input = cmd->add_option("--input", o->input, "A file of tweets in the run's format (with --row)");
   CLI::Option* row = cmd->add_option("--row", o->row, "1-based data row of --input (the header is not a row)");
@@ -303,6 +371,42 @@ CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& 
   cmd->add_option("--precision", o->precision, "Of the probabilities: fp32, bf16 or fp16 (default: the training one)")
       ->check(CLI::IsMember({"fp32", "bf16", "fp16"}));
   cmd->add_option("--threads", o->threads, "CPU threads (0 = all cores)");
+
+  const std::string K = "Kernels of a training step (--kernels)";
+  CLI::Option* kernels =
+      cmd->add_flag("--kernels", o->kernels, "Profile one training step: every kernel call in order, then per op")
+          ->group(K);
+  train::TrainOptions& m = o->model;
+  // The model's shape comes from the run with --model, from these flags without it.
+  const std::vector<CLI::Option*> shape_flags{
+      cmd->add_option("--arch", m.arch, "Without --model: the architecture to build")
+          ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn"}))->group(K),
+      cmd->add_option("--preset", m.preset, "Without --model: a familiar baseline (bilstm-imdb, cnn-kim)")->group(K),
+      cmd->add_option("--embed-dim", m.embed_dim, "Embedding width")->group(K),
+      cmd->add_option("--hidden", m.hidden, "LSTM hidden size per direction")->group(K),
+      cmd->add_option("--layers", m.layers, "Stacked LSTM layers")->group(K),
+      cmd->add_option("--dropout", m.dropout, "Dropout (as in training: the step runs in train mode)")->group(K),
+      cmd->add_option("--filters", m.filters, "Convolution filters per width")->group(K),
+      cmd->add_option("--widths", m.widths, "Convolution widths, comma-separated")->delimiter(',')->group(K),
+      cmd->add_option("--vocab-size", o->vocab_size, "Without --model: vocabulary size of the synthetic ids")->group(K),
+      cmd->add_option("--seed", m.seed, "Without --model: the initialisation and the synthetic batch's seed")
+          ->group(K),
+  };
+  for (CLI::Option* opt : shape_flags) opt->needs(kernels)->excludes(model);
+  const std::vector<CLI::Option*> step_flags{
+      cmd->add_option("--batch-size", o->batch_size, "Rows of the synthetic batch (0: the run's, else 64)")->group(K),
+      cmd->add_option("--seq-len", o->seq_len, "Tokens per row (0: the run's max-len, else 64)")->group(K),
+      cmd->add_option("--impl", o->impl,
+                      "Comma-separated: auto, cpu, reference (CPU); cuda-v1, cuda-v2, cudnn, cudnn-persist (CUDA); "
+                      "one step each, side by side")
+          ->group(K),
+  };
+  for (CLI::Option* opt : step_flags) opt->needs(kernels);
+  cmd->footer(
+      "Examples:\n"
+      "  loom trace --model runs/lstm-20250101-120000 --text \"i don't hate it\" --tape 3\n"
+      "  loom trace --kernels --arch lstm --hidden 128 --impl cpu,reference --device cpu\n"
+      "  loom trace --kernels --model runs/bilstm-20250101-120000 --impl cuda-v1,cuda-v2,cudnn --jsonl k.jsonl");
   return [o, &out, &err]() { return run_trace(*o, out, err); };
 }
 
