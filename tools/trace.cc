@@ -57,6 +57,7 @@ struct TraceOptions {
   std::int64_t vocab_size = 20000;  // of the synthetic batch's ids (--arch; a run brings its own)
   std::int64_t batch_size = 0, seq_len = 0;  // 0: the run's (--model) or loom train's defaults
   std::string impl = "auto";
+  int repeats = 1;
 };
 
 std::string fmt(const char* f, double v) {
@@ -291,9 +292,12 @@ int run_kernel_trace(const TraceOptions& o, std::ostream& out, std::ostream& err
     what = "a fresh model (seed " + std::to_string(c.seed) + ")";
   }
   c.precision = train::check_precision(precision);
+  c.repeats = o.repeats;
   out << "loom trace --kernels: one training step of " << what << "\n  " << c.model.summary() << "\n  batch "
       << c.batch << " x " << c.seq_len << " synthetic tokens (every row full length), device " << c.device.str()
-      << ", precision " << precision << ", warm-up step first (untimed)\n";
+      << ", precision " << precision << ", warm-up step first (untimed)"
+      << (c.repeats > 1 ? ", then " + std::to_string(c.repeats) + " steps: each time is the median" : std::string())
+      << "\n";
   const std::vector<train::KernelTrace> traces = train::trace_training_step(c);
   const train::RooflineModel roof = train::roofline_for(c.device);
   train::print_kernel_trace(traces, roof, out);
@@ -396,6 +400,7 @@ CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& 
   const std::vector<CLI::Option*> step_flags{
       cmd->add_option("--batch-size", o->batch_size, "Rows of the synthetic batch (0: the run's, else 64)")->group(K),
       cmd->add_option("--seq-len", o->seq_len, "Tokens per row (0: the run's max-len, else 64)")->group(K),
+      cmd->add_option("--repeats", o->repeats, "Profiled steps per impl; each call's time is the median")->group(K),
       cmd->add_option("--impl", o->impl,
                       "Comma-separated: auto, cpu, reference (CPU); cuda-v1, cuda-v2, cudnn, cudnn-persist (CUDA); "
                       "one step each, side by side")

@@ -95,6 +95,12 @@ SyntheticBatch synthetic_batch(const KernelTraceConfig& c) {
   return s;
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 double top_level_us(const std::vector<KernelRecord>& calls) {
   double sum = 0;
   for (const KernelRecord& r : calls)
@@ -156,11 +162,28 @@ KernelTrace run_one(const KernelTraceConfig& c, const std::string& impl) {
   };
 
   step();  // warm-up, untimed
-  ops::profile::Session session;
-  const auto t0 = std::chrono::steady_clock::now();
-  trace.loss = step();
-  trace.step_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  trace.calls = session.finish();
+  // `repeats` profiled steps; each call's time is its median over them (a loaded machine's
+  // preemptions hit single calls, and the median drops them). The loss is the first step's.
+  std::vector<std::vector<double>> times;  // [call][repeat]
+  std::vector<double> step_times;
+  for (int rep = 0; rep < c.repeats; ++rep) {
+    ops::profile::Session session;
+    const auto t0 = std::chrono::steady_clock::now();
+    const double loss = step();
+    step_times.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    std::vector<KernelRecord> calls = session.finish();
+    if (rep == 0) {
+      trace.loss = loss;
+      trace.calls = std::move(calls);
+      times.resize(trace.calls.size());
+    } else {
+      LOOM_CHECK(calls.size() == trace.calls.size(), "trace --kernels: step ", rep + 1, " ran ", calls.size(),
+                 " kernel calls, the first ", trace.calls.size(), "; --repeats needs the same sequence every step");
+    }
+    for (std::size_t i = 0; i < times.size(); ++i) times[i].push_back(rep == 0 ? trace.calls[i].time_us : calls[i].time_us);
+  }
+  for (std::size_t i = 0; i < times.size(); ++i) trace.calls[i].time_us = median(times[i]);
+  trace.step_us = median(step_times);
   trace.kernel_us = top_level_us(trace.calls);
   return trace;
 }
@@ -306,6 +329,7 @@ std::vector<std::string> parse_impl_list(const std::string& value) {
 
 std::vector<KernelTrace> trace_training_step(const KernelTraceConfig& c) {
   LOOM_CHECK(c.batch >= 1 && c.seq_len >= 1, "loom trace --kernels: --batch-size and --seq-len must be >= 1");
+  LOOM_CHECK(c.repeats >= 1, "loom trace --kernels: --repeats must be >= 1, got ", c.repeats);
   LOOM_CHECK(models::is_text_arch(c.model.arch), "loom trace --kernels: ", models::arch_name(c.model.arch),
              " reads account metadata; trace one of the text architectures (lstm, bilstm, cnn, cnn-lstm, "
              "lstm-cnn, bow)");

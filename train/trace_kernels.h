@@ -8,7 +8,8 @@
 // labels), so no data file is needed; the weights are a run's (--model) or a fresh initialisation
 // (--arch and the model flags). Per implementation the model is rebuilt from the same seed (or the
 // same weights file), one warm-up step runs untimed (first-touch allocations, thread pools, cuBLAS
-// handles), then one step runs inside an ops::profile::Session (ops/profile.h), labelled in phases
+// handles), then one step (or --repeats N steps, each call's time the median over them) runs
+// inside an ops::profile::Session (ops/profile.h), labelled in phases
 // "forward" (model and loss), "backward" (zero_grad and the tape), "optimizer" (norm, AdamW) and
 // "readback" (the loss copied to the host, the trainer's one read-back per step).
 //
@@ -43,6 +44,7 @@ struct KernelTraceConfig {
   ops::Precision precision = ops::Precision::F32;
   std::vector<std::string> impls{"auto"};
   std::uint64_t seed = 42;
+  int repeats = 1;                    // profiled steps after the warm-up; times are their medians
   double lr = 1e-3, weight_decay = 0.0, clip_grad_norm = 1.0;
 };
 
@@ -51,7 +53,7 @@ struct KernelTrace {
   std::string impl;                               // as asked ("cpu", "cuda-v2", ...)
   std::string skipped;                            // why it did not run ("" when it ran)
   std::vector<ops::profile::KernelRecord> calls;  // in call order
-  double step_us = 0;    // wall time of the profiled step (profiler bookkeeping included)
+  double step_us = 0;    // wall time of the profiled step (median; profiler bookkeeping included)
   double kernel_us = 0;  // sum of the top-level calls' times
   double loss = 0;       // the step's loss (a sanity number: equal across impls up to rounding)
 };

@@ -135,8 +135,12 @@ TEST_CASE("trace --kernels: a CPU lstm step records every kernel in a training s
 }
 
 TEST_CASE("trace --kernels: lstm_seq's recorded FLOPs are the kernel's cost formula") {
-  const std::vector<train::KernelTrace> traces = train::trace_training_step(tiny_lstm({"cpu"}));
+  train::KernelTraceConfig three = tiny_lstm({"cpu"});
+  three.repeats = 3;  // medians over three profiled steps: the same calls, the same counts
+  const std::vector<train::KernelTrace> traces = train::trace_training_step(three);
   const std::vector<KernelRecord>& calls = traces.at(0).calls;
+  CHECK(calls.size() == train::trace_training_step(tiny_lstm({"cpu"})).at(0).calls.size());
+  for (const KernelRecord& r : calls) CHECK(r.time_us > 0);
   // By hand, per direction (kernels/lstm/lstm.h), with N = T*B rows, G = 4H gates, C = E inputs:
   //   forward  = 2*N*G*(C + H)  (x W_ih^T and h W_hh^T)  + 23*N*H  (pointwise)
   //   backward = 2*N*G*H (dh_prev) + 25*N*H (pointwise) + 2*N*G*H (dW_hh) + 2*N*G*C (dW_ih)
@@ -218,6 +222,8 @@ TEST_CASE("loom trace --kernels: the command with --jsonl and a skipped impl; ba
                        doctest::Contains("--impl"), Error);
   CHECK_THROWS_WITH_AS(Cli({"trace", "--kernels", "--arch", "lstm", "--precision", "fp16", "--device", "cpu"}),
                        doctest::Contains("fp16"), Error);
+  CHECK_THROWS_WITH_AS(Cli({"trace", "--kernels", "--arch", "lstm", "--repeats", "0", "--device", "cpu"}),
+                       doctest::Contains("--repeats"), Error);
   CHECK_THROWS_WITH_AS(Cli({"trace", "--text", "hi"}), doctest::Contains("--model"), Error);
   Cli arch_without_kernels({"trace", "--arch", "lstm"});  // a kernels-only flag without --kernels: usage error
   CHECK(arch_without_kernels.status != 0);
