@@ -252,3 +252,23 @@ TEST_CASE("profile: the roofline peaks are the datasheet numbers bench/common/ro
   CHECK(std::isnan(ops::profile::pct_of_roofline(-1, 1e8, 1e-3, p)));
   CHECK(std::isnan(ops::profile::pct_of_roofline(1e9, 1e8, 1e-3, ops::profile::Peak{})));
 }
+
+TEST_CASE("loom trace --kernels --model: a trained run's model, weights and batch size") {
+  TempDir dir;
+  Cli synth({"synth", "--out", dir.path(), "--rows", "200", "--seed", "5"});
+  REQUIRE(synth.status == 0);
+  Cli tr({"train", "--input", dir.file("train.csv"), "--arch", "bilstm", "--embed-dim", "8", "--hidden", "6",
+          "--epochs", "1", "--batch-size", "16", "--max-len", "12", "--device", "cpu", "--ckpt-dir", dir.file("run")});
+  REQUIRE_MESSAGE(tr.status == 0, tr.err.str());
+  Cli c({"trace", "--kernels", "--model", dir.file("run"), "--impl", "cpu,reference", "--device", "cpu"});
+  REQUIRE_MESSAGE(c.status == 0, c.err.str());
+  const std::string text = c.out.str();
+  INFO(text);
+  CHECK(text.find("one training step of run " + dir.file("run")) != std::string::npos);
+  CHECK(text.find("batch 16 x 12") != std::string::npos);  // the run's batch size and max-len
+  CHECK(text.find("H=6 D=2") != std::string::npos);        // the run's bilstm: both directions in one call
+  CHECK(text.find("| reference") != std::string::npos);
+  // The model's shape comes from the run: --arch next to --model is a usage error.
+  Cli both({"trace", "--kernels", "--model", dir.file("run"), "--arch", "lstm"});
+  CHECK(both.status != 0);
+}
