@@ -11,7 +11,7 @@
 // ASCII-lowercased token equals it (GloVe Twitter is uncased; a cased vocabulary still matches).
 // The first exact line of a token wins over later duplicates. Row 0 (<pad>) is never written.
 // Errors (DataError "PATH:LINE: ..."): a line whose value count differs from D, a D different from
-// the embedding's width (both sizes named), a value that is not a number on a line that is used.
+// the embedding's width (both sizes named), a value that is not a finite number on a line that is used.
 #pragma once
 
 #include <cstdint>

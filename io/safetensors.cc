@@ -123,15 +123,24 @@ SafetensorsEntry parse_entry(const std::string& name, const json& v, std::uint64
   if (shape.size() > 16) fail(path, where + ": shape has " + std::to_string(shape.size()) + " dimensions (at most 16)");
   // The byte count is exact unless it overflows 64 bits, which is reported as such.
   std::uint64_t bytes = dtype_size(e.dtype);
-  bool has_zero = false, overflow = false;
+  std::int64_t nonzero_elements = 1;  // the product of the non-zero dimensions
+  bool has_zero = false, overflow = false, too_many = false;
   for (const json& d : shape) {
     const std::uint64_t n = get_unsigned(d, path, where + ": shape dimension");
     // 2^40 elements along one axis is no real model; the bound keeps Shape arithmetic in int64.
     if (n > (std::uint64_t{1} << 40)) fail(path, where + ": shape dimension " + std::to_string(n) + " is implausibly large");
     e.shape.push_back(static_cast<std::int64_t>(n));
-    if (n == 0) has_zero = true;
-    else overflow |= __builtin_mul_overflow(bytes, n, &bytes);
+    if (n == 0) {
+      has_zero = true;
+    } else {
+      overflow |= __builtin_mul_overflow(bytes, n, &bytes);
+      too_many |= __builtin_mul_overflow(nonzero_elements, static_cast<std::int64_t>(n), &nonzero_elements);
+    }
   }
+  // An empty tensor may still list huge dimensions ([2^40, 2^40, 0]); Shape's numel and strides
+  // multiply them in int64 before they reach the zero, so their product must fit (found by fuzzing).
+  if (has_zero && too_many)
+    fail(path, where + ": shape " + shape_str(e.shape) + " lists dimensions whose product exceeds 2^63 (with a 0 among them)");
   if (has_zero) bytes = 0, overflow = false;
   const json& offsets = v["data_offsets"];
   if (!offsets.is_array() || offsets.size() != 2)

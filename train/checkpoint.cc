@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
@@ -214,13 +215,27 @@ void write_trainer_state(const std::string& dir, const TrainerState& s) {
                    {"grad_scaler", s.grad_scaler}});
 }
 
+namespace {
+
+// A count saved by write_trainer_state: a non-negative integer that fits T. nlohmann's get<T>()
+// would read 1.5 as 1 and 2^32 + 1 as 1 without a word (found by fuzzing).
+template <class T>
+T counter(const nlohmann::json& v, const char* name) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<T>::max())
+                                                        : v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > std::numeric_limits<T>::max()))
+    LOOM_THROW(CheckpointError, "\"", name, "\" must be an integer in [0, ", std::numeric_limits<T>::max(), "], found ", v.dump());
+  return v.get<T>();
+}
+
+}  // namespace
+
 TrainerState read_trainer_state(const std::string& dir) {
   const std::string path = dir + "/trainer_state.json";
   const nlohmann::json j = read_json_file(path);
   TrainerState s;
   try {
-    s.epoch = j.at("epoch").get<int>();
-    s.step = j.at("step").get<std::int64_t>();
+    s.epoch = counter<int>(j.at("epoch"), "epoch");
+    s.step = counter<std::int64_t>(j.at("step"), "step");
     s.schedule = j.at("schedule");
     s.early_stopping = j.at("early_stopping");
     s.gen_seed = std::stoull(j.at("generator").at("seed").get<std::string>());

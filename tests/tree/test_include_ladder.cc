@@ -2,8 +2,10 @@
 //
 // The ladder (core/README.md draws it):
 //
-//   core -> kernels -> ops -> {layers, io, metrics} -> data -> models -> train -> tools
-//                                                                         bench, tests on top
+//   core -> kernels -> ops -> {layers, io, metrics} -> data -> models -> train -> bench -> tools
+//                                                                                   -> tests
+// bench/ (the engine of `loom bench`, its harness and the libtorch peer) sits between train and
+// tools, so that tools/bench.cc can call it; tests stand on top of everything.
 //
 // A file may include headers of its own folder and of folders on lower floors, never of a folder
 // on its own floor or above, so there is no upward arrow and no cycle between folders. Inside
@@ -32,8 +34,8 @@ const std::map<std::string, int>& floors() {
   // it includes nothing of loom, and kernels reach it only through kernels/common/launch.cuh.
   static const std::map<std::string, int> f{
       {"sim", -1},   {"core", 0},   {"kernels", 1}, {"ops", 2},     {"layers", 3}, {"io", 3},
-      {"metrics", 3}, {"data", 4},   {"models", 5},  {"train", 6},  {"tools", 7},
-      {"bench", 8},  {"tests", 8},
+      {"metrics", 3}, {"data", 4},   {"models", 5},  {"train", 6},  {"bench", 7},
+      {"tools", 8},  {"tests", 9},
   };
   return f;
 }
@@ -192,6 +194,9 @@ TEST_CASE("source tree: the ladder check rejects what it should") {
   CHECK(violation({"tools/loom.cc", 1, "CLI/CLI.hpp"}) == "");
   CHECK(violation({"kernels/common/launch.cuh", 1, "sim/launch.h"}) == "");
   CHECK(violation({"sim/runtime.cc", 1, "core/error.h"}) != "");                    // sim is below core
+  CHECK(violation({"tools/bench.cc", 1, "bench/engine/engine.h"}) == "");         // tools runs the bench engine
+  CHECK(violation({"bench/engine/engine.cc", 1, "tools/commands.h"}) != "");     // never the other way
+  CHECK(violation({"tests/bench/test_torch_peer.cc", 1, "bench/torch_peer/torch_peer.h"}) == "");
   CHECK(above_ops("models"));
   CHECK_FALSE(above_ops("bench"));
 }
