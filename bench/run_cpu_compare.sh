@@ -2,17 +2,20 @@
 # bench/run_cpu_compare.sh: loom against Debian's PyTorch (python3-torch 1.13) on the CPU, on the
 # same machine with the same thread count, in one run, printed as one markdown table.
 #
-#   bash bench/run_cpu_compare.sh lstm      # bench_lstm vs torch.nn.LSTM (bench/torch_reference.py)
-#   bash bench/run_cpu_compare.sh conv1d    # bench_conv1d vs nn.Conv1d and the text-CNN block
-#                                           #   (bench/torch_reference_conv.py, oneDNN)
+#   bash bench/run_cpu_compare.sh lstm      # `loom bench lstm` (with its in-process libtorch peer when
+#                                           #   built with -DLOOM_TORCH=ON) and torch.nn.LSTM through
+#                                           #   Python (bench/torch_reference.py) as a second opinion
+#   bash bench/run_cpu_compare.sh conv1d    # `loom bench conv1d|textcnn` and nn.Conv1d / the text-CNN
+#                                           #   block through Python (bench/torch_reference_conv.py)
 #   bash bench/run_cpu_compare.sh models    # `loom train` vs the same classifiers trained in PyTorch
 #                                           #   (bench/torch_train_classifiers.py) on sentiment140_100k
 #   bash bench/run_cpu_compare.sh precision # `loom train --precision fp32` vs `--precision bf16`
 #                                           #   (SEEDS, default "42 43") and PyTorch under
 #                                           #   torch.autocast("cpu", bfloat16), same data and modules
 #
-# Knobs (environment): THREADS (2), REPS (20), ROUNDS (lstm 1, conv1d 3), BUILD_DIR (build-bench;
-# models: build), OUT_DIR ($BUILD_DIR/bench-results), PYTHON (/usr/bin/python3: Debian's
+# Knobs (environment): THREADS (2), REPS (20), ROUNDS (lstm 1, conv1d 3), BUILD_DIR (build; the
+# `loom` binary of that build runs every mode), PYTHON_PEER (1: also time the Python torch peer;
+# 0: only loom and its in-process libtorch peer), OUT_DIR ($BUILD_DIR/bench-results), PYTHON (/usr/bin/python3: Debian's
 # interpreter, the one with torch), TORCH_TUNED_ENV; for models and precision DATA_DIR, ARCHS and
 # EPOCHS (4); for precision also SEEDS ("42 43", loom's runs) and TORCH_EPOCHS (EPOCHS: PyTorch's
 # autocast run, once per architecture at the first seed; only its epoch time enters the table) and
@@ -34,13 +37,12 @@
 # process: the conv target's fwd+bwd takes either ~3 ms or ~9 ms and stays there; loom's speed
 # drifts with the host's load over minutes). So every point is run ROUNDS times, each in fresh
 # processes; the conv table keeps the FASTEST process of each side and each setting
-# (bench_conv1d --report) and lists every loom run's median. The load average is printed before
+# (`loom bench conv1d --report`) and lists every loom run's median. The load average is printed before
 # and after.
 #
 # Settings, printed by both programs:
 #   loom: OMP_WAIT_POLICY=passive in its environment before it starts (libgomp reads it at load;
-#         the `loom` binary and bench_lstm re-execute themselves to get it, bench_conv1d relies on
-#         this script). LOOM_NUM_THREADS=$THREADS; OpenBLAS's thread count is set by loom (one
+#         the `loom` binary re-executes itself to get it). LOOM_NUM_THREADS=$THREADS; OpenBLAS's thread count is set by loom (one
 #         pool, never nested), which cpu_gemm_provider() prints.
 #   torch: torch.set_num_threads($THREADS), in several settings per point, because on 2 cores its
 #         OpenMP threads spin while OpenBLAS's own pthreads want the same cores (2.7-3.3x):
@@ -77,7 +79,8 @@ threads=${THREADS:-2}
 reps=${REPS:-20}
 tuned_env=${TORCH_TUNED_ENV:-OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1}
 python=${PYTHON:-/usr/bin/python3}
-if [ "$family" = models ] || [ "$family" = precision ]; then build=${BUILD_DIR:-build}; else build=${BUILD_DIR:-build-bench}; fi
+build=${BUILD_DIR:-build}
+python_peer=${PYTHON_PEER:-1}
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -104,6 +107,7 @@ time_torch() {
   local script=$1 settings=$2 setting
   local -a run
   shift 2
+  [ "$python_peer" = 1 ] || return 0
   for setting in $settings; do
     case $setting in
       default) run=("$python" "bench/$script" "$@") ;;
@@ -143,18 +147,21 @@ compare_lstm() {
       [ "$n" -lt "$reps" ] && args+=(--warmup 1)
       time_torch torch_reference.py "default tuned one" "${args[@]}"
       # The bench prints its settings (lines starting with #) and a table; keep the header once.
+      # (torch_reference.py's --lengths variable is loom's --lengths mixed; both spellings work.)
       set_torch_opt
-      "$build/bench_lstm" "${args[@]}" --json "$loom_json" "${torch_opt[@]}" 2>/dev/null \
+      "$build/loom" bench lstm "${args[@]}" --jsonl "$loom_json" "${torch_opt[@]}" 2>/dev/null \
         > "$out/last_lstm.txt" || status=1
-      if [ "$first" = 1 ]; then grep '^#' "$out/last_lstm.txt"; grep '^|' "$out/last_lstm.txt" >> "$table"; else
-        grep '^|' "$out/last_lstm.txt" | tail -n +3 >> "$table"; fi
+      if [ "$first" = 1 ]; then grep '^#' "$out/last_lstm.txt"; grep '^|' "$out/last_lstm.txt" | head -2 > "$out/first_table.txt"; fi
+      grep '^|' "$out/last_lstm.txt" | tail -n +3 >> "$table"
       first=0
     done
     echo "# round $round of $rounds done; load $(load)"
   done
   echo "# load after: $(load) (the machine is shared: compare rows of one run only)"
   echo
-  echo "ours/torch: loom's median time over torch's (< 1: loom is faster); torch/ours: the speedup."
+  echo "vs libtorch: the in-process libtorch peer's median over loom's (> 1: loom is faster; '-' without"
+  echo "the peer). torch.py/* rows: torch.nn.LSTM timed through Python in each setting, a second opinion."
+  head -2 "$out/first_table.txt" 2>/dev/null
   cat "$table"
 }
 
@@ -174,11 +181,11 @@ compare_conv1d() {
   for round in $(seq 1 "$rounds"); do
     for p in "${points[@]}"; do
       read -r op B T C F K <<<"$p"
-      args=(--device cpu --op "$op" --B "$B" --T "$T" --C "$C" --F "$F" --threads "$threads" --reps "$reps" --dtype f32)
+      args=(--device cpu --B "$B" --T "$T" --C "$C" --F "$F" --threads "$threads" --reps "$reps" --dtype f32)
       if [ "$op" = conv ]; then args+=(--K "$K"); else args+=(--widths "$K"); fi
-      time_torch torch_reference_conv.py "default tuned" "${args[@]}"
-      OMP_WAIT_POLICY=passive "$build/bench_conv1d" "${args[@]}" --json "$loom_json" 2>/dev/null \
-        > "$out/last_conv.txt" || status=1
+      time_torch torch_reference_conv.py "default tuned" --op "$op" "${args[@]}"
+      OMP_WAIT_POLICY=passive "$build/loom" bench "$([ "$op" = conv ] && echo conv1d || echo textcnn)" "${args[@]}" \
+        --jsonl "$loom_json" 2>/dev/null > "$out/last_conv.txt" || status=1
       [ "$first" = 1 ] && grep '^#' "$out/last_conv.txt"
       first=0
     done
@@ -191,7 +198,7 @@ compare_conv1d() {
   echo "TFLOP/s from the kernels' cost formulas; the block's backward is credited with its sparse work only"
   echo "(textcnn_bwd_cost), so dense backwards (composed, torch) read low."
   set_torch_opt
-  "$build/bench_conv1d" --report "$loom_json" "${torch_opt[@]}" | tee "$out/conv_cpu_table.md" || status=1
+  "$build/loom" bench conv1d --report "$loom_json" "${torch_opt[@]}" | tee "$out/conv_cpu_table.md" || status=1
 }
 
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.1f\n", (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
@@ -306,7 +313,7 @@ case $family in
     torch_json=$out/${prefix}_cpu_torch.jsonl
     loom_json=$out/${prefix}_cpu_loom.jsonl
     rm -f "$torch_json" "$loom_json"
-    build_target "bench_$family"
+    build_target loom
     print_settings "reps $reps, rounds $rounds; LOOM_NUM_THREADS=$LOOM_NUM_THREADS; loom runs with" \
                    "OMP_WAIT_POLICY=passive, torch also with: $tuned_env"
     "compare_$family"

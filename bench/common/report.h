@@ -56,6 +56,8 @@ struct Point {
   std::string padding = "valid";     // conv: Kim's block and the grid use valid padding
   std::string lengths = "fixed";     // "fixed" (every row runs all T steps) | "variable"
   int threads = 1;          // CPU threads of the run (part of the key on the CPU only)
+  std::string arch;         // step: the architecture ("lstm", "cnn", ...); also precision in dtype
+  std::int64_t E = 0, V = 0;  // step: embedding size, vocabulary size
 };
 
 inline bool is_lstm(const std::string& family) { return family == "lstm"; }
@@ -76,12 +78,15 @@ struct Row {
   Stats time;                 // the reported time (CPU: steady_clock; GPU: CUDA events)
   Stats wall;                 // GPU only: wall time of the same repetitions
   double gflop = 0;           // useful work, from the kernels' cost() formulas
+  double bytes = 0;           // minimum traffic, from the same formulas (GB/s = bytes / time)
   double tflops = NAN, pct_roofline = NAN;
   double rel_err = NAN;       // worst normwise error vs the CPU F32 reference; 0 for the reference
   std::int64_t validated_T = 0;  // lstm
   std::int64_t validated_B = 0;  // conv
   std::vector<TorchTime> torch;  // torch at the same point, fastest first (from --torch-json)
   double ratio_vs_torch = NAN;    // torch[0].time.median / time.median
+  double libtorch_ms = NAN;       // the in-process libtorch peer's median at the same point
+  double speedup_vs_libtorch = NAN;  // libtorch_ms / time.median: > 1 when loom is faster
 };
 
 // bench_conv1d's names for the same types (one schema for every family).
@@ -109,7 +114,9 @@ inline json to_json(const Row& r) {
          {"ms_p10", num(r.time.p10)}, {"ms_p90", num(r.time.p90)}, {"ms_wall_median", num(r.wall.median)},
          {"gflop", r.gflop}, {"tflops", num(r.tflops)}, {"pct_roofline", num(r.pct_roofline)},
          {"rel_err", num(r.rel_err)}, {"torch_ms_median", num(r.torch.empty() ? NAN : r.torch[0].time.median)},
-         {"torch_variant", r.torch.empty() ? "" : r.torch[0].variant}, {"ratio_vs_torch", num(r.ratio_vs_torch)}};
+         {"torch_variant", r.torch.empty() ? "" : r.torch[0].variant}, {"ratio_vs_torch", num(r.ratio_vs_torch)},
+         {"gbytes_per_s", num(r.bytes / (r.time.median * 1e-3) / 1e9)}, {"libtorch_ms_median", num(r.libtorch_ms)},
+         {"speedup_vs_libtorch", num(r.speedup_vs_libtorch)}};
   if (is_lstm(p.family)) {
     j["H"] = p.H, j["L"] = p.L, j["D"] = p.D;
     j["us_per_step"] = num(r.time.median * 1e3 / static_cast<double>(p.T));
@@ -118,6 +125,7 @@ inline json to_json(const Row& r) {
     j["F"] = p.F, j["widths"] = widths_str(p.widths), j["padding"] = p.padding;
     j["validated_B"] = r.validated_B;
   }
+  if (p.family == "step") j["arch"] = p.arch, j["E"] = p.E, j["V"] = p.V, j["H"] = p.H, j["L"] = p.L;
   return j;
 }
 
@@ -156,6 +164,8 @@ inline Row row_from_json(const json& j) {
   r.tflops = num_or_nan(j, "tflops");
   r.pct_roofline = num_or_nan(j, "pct_roofline");
   r.rel_err = num_or_nan(j, "rel_err");
+  r.bytes = num_or_nan(j, "gbytes_per_s") * 1e9 * r.time.median * 1e-3;
+  if (!std::isfinite(r.bytes)) r.bytes = 0;
   return r;
 }
 

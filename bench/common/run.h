@@ -82,7 +82,7 @@ inline std::int64_t validation_extent(std::int64_t n, double reference_gflop, do
                                 static_cast<std::int64_t>(n * budget_gflop / reference_gflop));
 }
 
-// What a run resolved from the command line (bench/common/options.h fills it), shared by all the
+// What a run resolved from the command line (bench/engine/engine.cc fills it), shared by all the
 // rows it measures.
 struct RunSettings {
   Device device = Device::cpu();
@@ -92,7 +92,9 @@ struct RunSettings {
   int warmup = 3, reps = 20;
   double validate_gflop = 0;
   std::map<std::string, std::vector<TorchTime>> torch;  // point_key -> torch's timings
-  std::ofstream json;
+  double budget_s = 0;      // > 0: time each row for about this long (reps is then a cap)
+  std::ofstream json;       // --jsonl: one line per row
+  std::ostream* log = nullptr;  // progress lines (one per row); none when null
   std::string device_name;  // the GPU's name, or the CPU GEMM provider
   Peak cpu_peak;            // measured once at start (CPU runs only)
 };
@@ -115,9 +117,9 @@ inline void time_row(const RunSettings& run, const std::function<void()>& step, 
                      const std::function<std::string(const std::exception&)>& status_of = error_status) {
   try {
     if (run.device.is_cpu()) {
-      row->time = time_cpu(step, warmup, reps);
+      row->time = time_cpu(step, warmup, reps, run.budget_s);
     } else {
-      const GpuStats g = time_gpu(run.device.index, step, warmup, reps);
+      const GpuStats g = time_gpu(run.device.index, step, warmup, reps, run.budget_s);
       row->time = g.events;
       row->wall = g.wall;
     }
@@ -126,11 +128,21 @@ inline void time_row(const RunSettings& run, const std::function<void()>& step, 
   }
 }
 
+// The status of a candidate whose outputs differ from the reference: it is not timed.
+inline std::string mismatch_status(double err, double tol, const std::string& worst) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "MISMATCH (err %.1e > tol %.0e, worst: %s)", err, tol, worst.c_str());
+  return buf;
+}
+
+inline bool is_ok(const std::string& status) { return status.rfind("ok", 0) == 0; }
+
 // Fills in what follows from the time and the work (`gflop` over the useful work, `bytes` the
 // minimum traffic), joins torch's timings of the same point, writes the JSON line and a progress
 // line on stderr, and keeps the row for the table.
 inline void finish_row(RunSettings& run, const Peak& peak, double bytes, Row row, std::vector<Row>& rows) {
   row.tflops = row.gflop / (row.time.median * 1e-3) / 1e3;
+  row.bytes = bytes;
   row.pct_roofline = pct_of_roofline(row.gflop * 1e9, bytes, row.time.median, peak);
   const auto t = run.torch.find(point_key(row));
   if (t != run.torch.end()) {
@@ -139,16 +151,18 @@ inline void finish_row(RunSettings& run, const Peak& peak, double bytes, Row row
     row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
   }
   if (run.json.is_open()) run.json << to_json(row).dump() << std::endl;
-  std::fprintf(stderr, "%s %s%s: %s ms (p10 %s, p90 %s) %s\n", point_key(row).c_str(), row.impl.c_str(),
-               row.variant.empty() ? "" : ("/" + row.variant).c_str(), fmt("%.3f", row.time.median).c_str(),
-               fmt("%.3f", row.time.p10).c_str(), fmt("%.3f", row.time.p90).c_str(), row.status.c_str());
+  if (run.log)
+    *run.log << point_key(row) << " " << row.impl << (row.variant.empty() ? "" : "/" + row.variant) << ": "
+             << fmt("%.3f", row.time.median) << " ms (p10 " << fmt("%.3f", row.time.p10) << ", p90 "
+             << fmt("%.3f", row.time.p90) << ") " << row.status << std::endl;
   rows.push_back(std::move(row));
 }
 
 // The exit status of a run: 1 when any row failed validation or errored.
 inline int exit_status(const std::vector<Row>& rows) {
   for (const Row& r : rows)
-    if (r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0) return 1;
+    if (r.status.rfind("MISMATCH", 0) == 0 || r.status.rfind("FAIL", 0) == 0 || r.status.rfind("error", 0) == 0)
+      return 1;
   return 0;
 }
 

@@ -50,12 +50,21 @@ inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
 }
 
+// With budget_s > 0 the repetitions stop once their sum passes the budget (at least one, at most
+// reps): --budget bounds a run's time whatever the point's size.
+inline bool budget_spent(const std::vector<double>& ms, double budget_s) {
+  if (budget_s <= 0 || ms.empty()) return false;
+  double sum = 0;
+  for (double m : ms) sum += m;
+  return sum >= budget_s * 1e3;
+}
+
 template <typename Fn>
-Stats time_cpu(Fn&& fn, int warmup, int reps) {
+Stats time_cpu(Fn&& fn, int warmup, int reps, double budget_s = 0) {
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<double> ms;
   ms.reserve(reps);
-  for (int i = 0; i < reps; ++i) {
+  for (int i = 0; i < reps && !budget_spent(ms, budget_s); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     fn();
     ms.push_back(elapsed_ms(t0));
@@ -69,14 +78,14 @@ struct GpuStats {
 };
 
 template <typename Fn>
-GpuStats time_gpu(int device, Fn&& fn, int warmup, int reps) {
+GpuStats time_gpu(int device, Fn&& fn, int warmup, int reps, double budget_s = 0) {
   GpuEvents events(device);
   for (int i = 0; i < warmup; ++i) fn();
   events.synchronize();
   std::vector<double> device_ms, wall_ms;
   device_ms.reserve(reps);
   wall_ms.reserve(reps);
-  for (int i = 0; i < reps; ++i) {
+  for (int i = 0; i < reps && !budget_spent(wall_ms, budget_s); ++i) {
     events.synchronize();
     const auto t0 = std::chrono::steady_clock::now();
     events.start();

@@ -1,8 +1,8 @@
-// bench/bench_conv1d_model.h: what bench_conv1d.cc runs and how it checks it (included by that
+// bench/engine/conv1d_model.h: what conv1d.cc runs and how it checks it (included by that
 // file only; split off to keep each file readable). The points, the work they do (from the
 // kernels' cost formulas), the tensors (F32 master values, instantiated per dtype and device), one
 // step of each implementation, and the validation against the CPU F32 reference described in
-// bench_conv1d.cc's opening comment.
+// conv1d.cc's opening comment.
 #pragma once
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench/common/run.h"
+#include "bench/engine/engine.h"
 #include "ops/autograd.h"
 #include "core/error.h"
 #include "ops/conv1d.h"
@@ -400,11 +401,14 @@ inline std::string validate(Reference& ref, const ConvShape& s, const DtypeCase&
       Named got{{"y", out}};
       if (training)
         for (auto& g : grads_of(m)) got.push_back(std::move(g));
+      apply_test_hook(ic.row, got);
       const double e = worst_rel_err(got, Named(want.conv.begin(), want.conv.begin() + static_cast<long>(got.size())), &w);
       note(e, w + " " + phase);
       continue;
     }
-    note(worst_rel_err({{"pooled", out}}, {{"pooled", want.pooled}}, &w), "pooled " + phase);
+    Named pooled{{"pooled", out}};
+    apply_test_hook(ic.row, pooled);
+    note(worst_rel_err(pooled, {{"pooled", want.pooled}}, &w), "pooled " + phase);
     if (!training) continue;
     const std::vector<std::int32_t> arg =
         ic.path == Path::Fused ? argmax.to(Device::cpu()).to_vector_i32() : composed_argmax(m, s, ic);
@@ -413,9 +417,7 @@ inline std::string validate(Reference& ref, const ConvShape& s, const DtypeCase&
     note(e, w + " " + phase);
   }
   if (*rel_err <= tolerance(c)) return "ok";
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "FAIL: rel err %.2e > %.0e in %s", *rel_err, tolerance(c), where.c_str());
-  return buf;
+  return mismatch_status(*rel_err, tolerance(c), where);
 }
 
 }  // namespace loom::bench

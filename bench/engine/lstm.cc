@@ -1,54 +1,40 @@
-// bench/bench_lstm.cc: the LSTM benchmark. Every row of the LSTM variant table for the device
+// bench/engine/lstm.cc: `loom bench lstm`. Every row of the LSTM variant table for the device
 // (kernels/lstm/lstm_variants.h: on the CPU the plain-loop "reference" and the "cpu" training path;
-// on the GPU "cuda-v1", "cuda-v2", "cudnn", "cudnn-persist" where legal) is validated against the CPU
-// path first, then timed, and put side by side with torch.nn.LSTM timings from
-// bench/torch_reference.py on the same points. The "reference" row, plain loops on one thread, is
-// timed with 1 warm-up and at most 3 repetitions.
+// on the GPU "cuda-v1", "cuda-v2", "cudnn", "cudnn-persist" where legal), and the in-process
+// libtorch peer (bench/torch_peer/torch_peer.h), each validated against the CPU F32 path first and
+// timed only when it matches. The "reference" row, plain loops on one thread, is timed with 1
+// warm-up and at most 3 repetitions.
 //
-//   bench_lstm                                     the target points, on the GPU when there
-//                                                  is one (--device auto), else on the CPU
-//   bench_lstm --device cpu                        the CPU targets: B 64, T 50, C 128, H 256, uni and
-//                                                  2-layer BiLSTM with variable lengths, fwd and fwd+bwd
-//   bench_lstm --device cuda                       the GPU targets (H 256 and 512)
-//   bench_lstm --device cuda --grid full           the whole grid (long: minutes to hours)
-//   bench_lstm --quick                             a tiny grid for CI smoke
-//   bench_lstm --H 512 --B 32 --T 100 --layers 2 --bidirectional --lengths variable
-//   bench_lstm ... --json out.jsonl --torch-json torch.jsonl
-//
-// Every point: build inputs and weights from a fixed seed (torch's init, U(-1/sqrt(H), 1/sqrt(H))),
-// run each implementation at the point's shape against the CPU F32 reference on the same values
-// (inputs rounded to the tested dtype first, as tests/support/backends.h does), report the
-// normwise relative error, and time only what passed. Forward-only runs under NoGradGuard;
-// forward+backward records a Tape and seeds dy = ones, like torch's y.backward(ones), including
-// the input gradient.
+// Every point: inputs and weights from a fixed seed (torch's init, U(-1/sqrt(H), 1/sqrt(H))), each
+// implementation run on those values rounded to the tested dtype, compared with the CPU F32
+// reference (normwise relative error, the worst tensor named), and timed only when within
+// tolerance. Forward-only runs under NoGradGuard; forward+backward records a Tape and seeds
+// dy = ones, like torch's y.backward(ones), including the input gradient. libtorch gets the same
+// F32 master values (its state_dict layout is loom's) and its outputs and gradients are checked
+// the same way before its timed run.
 //
 // Multi-layer and bidirectional points chain ops::lstm_seq per layer (each call runs both
-// directions), the same thing layers::Lstm does, because the layer keeps F32 parameters and
-// the bench must also run BF16/F16 storage end to end.
+// directions), the same thing layers::Lstm does, because the layer keeps F32 parameters and the
+// bench must also run BF16/F16 storage end to end.
 //
-// Validation cost: the CPU reference of the grid's largest points is TFLOPs of work, and the GPU
-// machine has no tuned BLAS. A point whose reference costs more than --validate-gflop is
-// validated at the same B, C, H, L, D, dtype and lengths pattern with fewer time steps (printed
-// as validated_T): the kernels run the same code per step, only the loop is shorter.
-//
-// Timing (bench/common/timer.h): CPU with steady_clock per repetition; GPU with CUDA events on
-// loom's stream per repetition, the stream synchronized around each, wall time kept alongside.
-// Without a GPU, --device cuda prints "skipped: no CUDA device" and exits 0.
+// Validation cost: a point whose CPU reference costs more than --validate-gflop (default 100) is
+// validated at the same B, C, H, L, D, dtype and lengths pattern with fewer time steps
+// (validated_T): the kernels run the same code per step, only the loop is shorter.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "bench/common/options.h"
-#include "bench/common/run.h"
-#include "ops/autograd.h"
+#include "bench/engine/engine.h"
 #include "core/device.h"
-#include "ops/dispatch.h"
-#include "ops/lstm.h"
 #include "core/parallel.h"
 #include "kernels/lstm/lstm.h"
 #include "kernels/lstm/lstm_variants.h"
+#include "ops/autograd.h"
+#include "ops/dispatch.h"
+#include "ops/lstm.h"
 
 namespace loom::bench {
 namespace {
@@ -251,12 +237,6 @@ double tolerance(const DtypeCase& c) {
 
 // ---- the run ----------------------------------------------------------------------------------
 
-// The shared settings (bench/common/run.h) and what this family adds: its shapes and rows.
-struct Options : RunSettings {
-  std::vector<LstmShape> shapes;
-  std::vector<ImplCase> impls;
-};
-
 bool supported(const ImplCase& ic, const LstmShape& s, DType dtype, const Model& m, std::string* why) {
   for (int l = 0; l < s.L; ++l) {  // every layer must fit (layer l > 0 has C = D*H)
     kernels::LstmSeqFwdArgs a;
@@ -313,32 +293,116 @@ std::string validate(Reference& ref, const LstmShape& s, const DtypeCase& c, con
   for (const std::string& phase : phases) {
     const bool training = phase == "fwd+bwd";
     const Outputs out = training ? forward_backward(m, o) : forward_inference(m, o);
-    const Named got = collect(m, out, sv, training);
+    Named got = collect(m, out, sv, training);
+    apply_test_hook(ic.variant_name(), got);
     std::string w;
     const double e = worst_rel_err(got, Named(want.begin(), want.begin() + static_cast<long>(got.size())), &w);
     if (!(e <= *rel_err)) *rel_err = e, where = w + " " + phase;
   }
   if (*rel_err <= tolerance(c)) return "ok";
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "FAIL: rel err %.2e > %.0e in %s", *rel_err, tolerance(c), where.c_str());
-  return buf;
+  return mismatch_status(*rel_err, tolerance(c), where);
 }
 
-void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
+// ---- libtorch -----------------------------------------------------------------------------------
+
+// The peer's state_dict name of loom's parameter k (0 w_ih, 1 w_hh, 2 b_ih, 3 b_hh) of layer l,
+// direction d; the order of loom's parameters is torch's.
+std::string torch_param_name(int k, int l, int d) {
+  static const char* names[] = {"weight_ih", "weight_hh", "bias_ih", "bias_hh"};
+  return std::string(names[k]) + "_l" + std::to_string(l) + (d ? "_reverse" : "");
+}
+
+torch_peer::LstmCase peer_case(const Master& m, const LstmShape& s, std::int64_t T) {
+  torch_peer::LstmCase c;
+  c.T = T, c.B = s.B, c.C = s.C, c.H = s.H, c.layers = s.L, c.bidirectional = s.D == 2;
+  c.lengths = m.lengths;
+  c.x = m.x.to_vector();
+  for (std::size_t i = 0; i < m.params.size(); ++i) {
+    const int ld = static_cast<int>(i / 4);
+    c.params.emplace_back(torch_param_name(static_cast<int>(i % 4), ld / s.D, ld % s.D), m.params[i].to_vector());
+  }
+  return c;
+}
+
+// The reference's outputs under the peer's names: y, dx and the parameter gradients.
+Named reference_for_peer(const Named& ref, const LstmShape& s) {
+  Named out;
+  const char* loom_names[] = {"dW_ih", "dW_hh", "db_ih", "db_hh"};
+  for (const auto& [name, values] : ref) {
+    if (name == "y" || name == "dx") out.emplace_back(name, values);
+    for (int k = 0; k < 4; ++k)
+      for (int l = 0; l < s.L; ++l)
+        for (int d = 0; d < s.D; ++d)
+          if (name == std::string(loom_names[k]) + "[l" + std::to_string(l) + "d" + std::to_string(d) + "]")
+            out.emplace_back(torch_param_name(k, l, d), values);
+  }
+  return out;
+}
+
+// libtorch's rows of one point and dtype: validated at the validation length (one untimed run per
+// pass), then timed at the full length.
+void libtorch_rows(Context& ctx, Reference& ref, const Master& master, const LstmShape& s, const DtypeCase& c) {
+  Row base;
+  base.impl = "libtorch";
+  base.device_name = ctx.device_name;
+  base.validated_T = ref.Tv;
+  if (!torch_peer::available()) {
+    base = libtorch_unavailable_row(ctx, "no libtorch in this build (see the # libtorch line)");
+  } else if (c.tf32) {
+    base.status = "unsupported: the peer runs F32 without TF32";
+  } else {
+    try {
+      const Named want = reference_for_peer(reference(ref, s, c.dtype), s);
+      const torch_peer::LstmCase vc = peer_case(ref.master, s, ref.Tv);
+      base.rel_err = 0;
+      std::string where;
+      for (const std::string& phase : ctx.phases) {
+        torch_peer::Result r = torch_peer::run_lstm(vc, ctx.peer_settings(c, phase == "fwd+bwd", false));
+        if (!r.ok) {
+          base.status = "unsupported: " + r.error;
+          break;
+        }
+        apply_test_hook("libtorch", r.outputs);
+        std::string w;
+        const double e = named_rel_err(r.outputs, want, &w);
+        if (!(e <= base.rel_err)) base.rel_err = e, where = w + " " + phase;
+      }
+      if (is_ok(base.status) && !(base.rel_err <= tolerance(c)))
+        base.status = mismatch_status(base.rel_err, tolerance(c), where);
+    } catch (const std::exception& e) {
+      base.status = std::string("error: ") + e.what();
+    }
+  }
+  const torch_peer::LstmCase tc = is_ok(base.status) ? peer_case(master, s, s.T) : torch_peer::LstmCase{};
+  for (const std::string& phase : ctx.phases) {
+    Row row = base;
+    row.point = point_of(s, c, phase, ctx.device);
+    const Work w = work_of(s, c.dtype, phase == "fwd+bwd");
+    row.gflop = w.gflop;
+    if (is_ok(row.status)) {
+      const torch_peer::Result r = torch_peer::run_lstm(tc, ctx.peer_settings(c, phase == "fwd+bwd", true));
+      if (r.ok && !r.ms.empty()) row.time = summarize(r.ms);
+      else row.status = "error: " + (r.error.empty() ? std::string("no timings") : r.error);
+    }
+    finish_row(ctx, peak_for(ctx, c), w.bytes, std::move(row), ctx.rows);
+  }
+}
+
+void run_shape(Context& ctx, const LstmShape& s, const std::vector<ImplCase>& impls) {
   const Master master = make_master(s, s.T);
   Reference ref;
   const double ref_gflop = work_of(s, DType::F32, true).gflop;  // one fwd+bwd on the CPU
-  ref.Tv = validation_extent(s.T, ref_gflop, opt.validate_gflop);
+  ref.Tv = validation_extent(s.T, ref_gflop, ctx.validate_gflop);
   ref.master = ref.Tv == s.T ? master : make_master(s, ref.Tv);
 
-  for (const DtypeCase& c : opt.dtypes) {
-    set_math_mode(opt.device, c.tf32 ? MathMode::AllowTf32 : MathMode::Default);
-    Model model = instantiate(master, s, c.dtype, c.dtype, opt.device);
-    for (const ImplCase& ic : opt.impls) {
+  for (const DtypeCase& c : ctx.dtypes) {
+    set_math_mode(ctx.device, c.tf32 ? MathMode::AllowTf32 : MathMode::Default);
+    Model model = instantiate(master, s, c.dtype, c.dtype, ctx.device);
+    for (const ImplCase& ic : impls) {
       Row base;
       base.impl = ic.name();
       base.variant = ic.variant_name();
-      base.device_name = opt.device_name;
+      base.device_name = ctx.device_name;
       base.validated_T = ref.Tv;
       std::string why;
       if (!supported(ic, s, c.dtype, model, &why)) base.status = "unsupported: " + why;
@@ -346,110 +410,83 @@ void run_shape(Options& opt, const LstmShape& s, std::vector<Row>& rows) {
       const bool is_oracle = std::string(ic.row->name) == "cpu" && c.dtype == DType::F32;
       try {
         if (base.status == "ok" && is_oracle) base.rel_err = 0, base.status = "ok (oracle)";
-        else if (base.status == "ok") base.status = validate(ref, s, c, ic, opt.device, opt.phases, &base.rel_err);
+        else if (base.status == "ok") base.status = validate(ref, s, c, ic, ctx.device, ctx.phases, &base.rel_err);
       } catch (const std::exception& e) {
         base.status = std::string("error: ") + e.what();
       }
-      for (const std::string& phase : opt.phases) {
+      for (const std::string& phase : ctx.phases) {
         Row row = base;
-        row.point = point_of(s, c, phase, opt.device);
+        row.point = point_of(s, c, phase, ctx.device);
         const bool training = phase == "fwd+bwd";
         const Work w = work_of(s, c.dtype, training);
         row.gflop = w.gflop;
-        if (row.status.rfind("ok", 0) == 0) {
+        if (is_ok(row.status)) {
           const ops::LstmSeqOptions o = ic.options();
           auto step = [&] { training ? forward_backward(model, o) : forward_inference(model, o); };
-          const int warmup = ic.is_reference_row() ? std::min(opt.warmup, 1) : opt.warmup;
-          const int reps = ic.is_reference_row() ? std::min(opt.reps, 3) : opt.reps;
-          time_row(opt, step, warmup, reps, &row);
+          const int warmup = ic.is_reference_row() ? std::min(ctx.warmup, 1) : ctx.warmup;
+          const int reps = ic.is_reference_row() ? std::min(ctx.reps, 3) : ctx.reps;
+          time_row(ctx, step, warmup, reps, &row);
         }
-        finish_row(opt, peak_for(opt, c), w.bytes, std::move(row), rows);
+        finish_row(ctx, peak_for(ctx, c), w.bytes, std::move(row), ctx.rows);
       }
     }
+    if (ctx.wants_libtorch()) libtorch_rows(ctx, ref, master, s, c);
   }
-  set_math_mode(opt.device, MathMode::Default);
+  set_math_mode(ctx.device, MathMode::Default);
+}
+
+// The shapes of a run: one point when any shape flag is given, else the --grid preset. Each grid
+// entry pairs a layout with the lengths it is run with.
+std::vector<LstmShape> shapes_for(const BenchRequest& r, bool gpu) {
+  std::vector<LstmShape> grid;
+  std::string lengths = r.lengths == "fixed" ? "full" : r.lengths == "variable" ? "mixed" : r.lengths;
+  if (lengths == "all") lengths = "both";
+  if (r.batch || r.seq || r.input || r.hidden || r.layers || r.bidirectional) {
+    LstmShape s;
+    s.H = r.hidden ? r.hidden : s.H, s.B = r.batch ? r.batch : s.B, s.T = r.seq ? r.seq : s.T;
+    s.C = r.input ? r.input : s.C;
+    s.L = r.layers ? r.layers : 1, s.D = r.bidirectional ? 2 : 1;
+    for (bool v : {false, true}) grid.push_back(s), grid.back().variable = v;
+    if (lengths.empty()) lengths = "full";  // one point means one lengths setting unless asked
+  } else if (r.grid == "quick") {
+    for (int ld : {1, 2})
+      for (bool v : {false, true}) grid.push_back({20, 8, 32, 64, ld, ld, v});
+  } else if (r.grid == "target" || r.grid == "targets") {
+    for (std::int64_t h : gpu ? std::vector<std::int64_t>{256, 512} : std::vector<std::int64_t>{256}) {
+      grid.push_back({50, 64, 128, h, 1, 1, false});  // the uni-directional target
+      grid.push_back({50, 64, 128, h, 2, 2, true});   // the packed BiLSTM target
+    }
+  } else {
+    for (std::int64_t h : {128, 256, 512, 1024})
+      for (std::int64_t b : {1, 32, 64, 256})
+        for (std::int64_t t : {50, 100})
+          for (int ld : {1, 2})
+            for (bool v : {false, true}) grid.push_back({t, b, 128, h, ld, ld, v});
+  }
+  std::vector<LstmShape> out;
+  for (const LstmShape& s : grid)
+    if (lengths.empty() || lengths == "both" || (lengths == "mixed") == s.variable) out.push_back(s);
+  return out;
 }
 
 }  // namespace
-}  // namespace loom::bench
 
-int main(int argc, char** argv) {
-  using namespace loom;
-  using namespace loom::bench;
-  loom::ensure_passive_openmp_wait(argv);  // measure what `loom` runs (core/parallel.h)
-  CLI::App app{"loom LSTM benchmark: ours vs cuDNN vs torch.nn.LSTM (bench/torch_reference.py)"};
-  DriverSpec spec;
-  spec.name = "bench_lstm";
-  spec.gpu_dtypes = {"f32", "bf16", "f16"};
-  spec.validate_gflop = 100;
-  spec.validate_help = "largest CPU reference run at full T (GFLOP)";
-  spec.impl_help = "all | cpu | cuda | cudnn (the rows of that kind) | one row of the variant table by name "
-                   "(reference, cpu, cuda-v1, cuda-v2, cudnn, cudnn-persist)";
-  spec.torch_help = "torch_reference.py output to compare with";
-  spec.torch_families = {"lstm"};
-  CommonFlags flags;
-  add_common_options(app, flags, spec);
-  std::string lengths_str = "all";
-  bool bidirectional = false;
-  std::int64_t H = 0, B = 0, T = 0, C = 0;
-  int layers = 0;
-  app.add_option("--H", H, "one point: hidden size");
-  app.add_option("--B", B, "one point: batch");
-  app.add_option("--T", T, "one point: time steps");
-  app.add_option("--C", C, "one point: input features");
-  app.add_option("--layers", layers, "one point: number of layers");
-  app.add_flag("--bidirectional", bidirectional, "one point: two directions per layer");
-  app.add_option("--lengths", lengths_str, "fixed | variable | all")
-      ->check(CLI::IsMember({"fixed", "variable", "all"}));
-  CLI11_PARSE(app, argc, argv);
-
-  try {
-    Options opt;
-    if (!resolve(flags, spec, &opt)) return 0;
-    const bool gpu = opt.device.is_cuda();
-
-    // Shapes: one point, or a grid. Each grid entry pairs a layout with the lengths it is run with.
-    std::vector<LstmShape> grid_shapes;
-    if (H || B || T || C || layers || bidirectional) {
-      LstmShape s;
-      s.H = H ? H : s.H, s.B = B ? B : s.B, s.T = T ? T : s.T, s.C = C ? C : s.C;
-      s.L = layers ? layers : 1, s.D = bidirectional ? 2 : 1;
-      for (bool v : {false, true}) grid_shapes.push_back(s), grid_shapes.back().variable = v;
-      if (lengths_str == "all") lengths_str = "fixed";  // one point means one lengths setting unless asked
-    } else if (flags.quick) {
-      for (int ld : {1, 2})
-        for (bool v : {false, true}) grid_shapes.push_back({20, 8, 32, 64, ld, ld, v});
-    } else if (flags.grid == "targets") {
-      for (std::int64_t h : gpu ? std::vector<std::int64_t>{256, 512} : std::vector<std::int64_t>{256}) {
-        grid_shapes.push_back({50, 64, 128, h, 1, 1, false});  // the uni-directional target
-        grid_shapes.push_back({50, 64, 128, h, 2, 2, true});   // the packed BiLSTM target
-      }
-    } else {
-      for (std::int64_t h : {128, 256, 512, 1024})
-        for (std::int64_t b : {1, 32, 64, 256})
-          for (std::int64_t t : {50, 100})
-            for (int ld : {1, 2})
-              for (bool v : {false, true}) grid_shapes.push_back({t, b, 128, h, ld, ld, v});
-    }
-    for (const LstmShape& s : grid_shapes)
-      if (lengths_str == "all" || (lengths_str == "variable") == s.variable) opt.shapes.push_back(s);
-
-    for (const LstmVariantRow& row : kernels::lstm_variants()) {
-      const ImplCase ic{&row};
-      if (row.device != opt.device.type) continue;
-      if (opt.impl == "all" || opt.impl == ic.name() || opt.impl == row.name) opt.impls.push_back(ic);
-    }
-    LOOM_CHECK(!opt.impls.empty(), "bench_lstm: --impl ", opt.impl, " has nothing to run on ", opt.device.str());
-
-    print_header(opt, spec, flags, {},
-                 std::to_string(opt.shapes.size()) + " shapes x " + std::to_string(opt.dtypes.size()) + " dtypes x " +
-                     std::to_string(opt.phases.size()) + " phases x " + std::to_string(opt.impls.size()) +
-                     " implementations");
-    std::vector<Row> rows;
-    for (const LstmShape& s : opt.shapes) run_shape(opt, s, rows);
-    return print_table(rows);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_lstm: %s\n", e.what());
-    return 1;
+void run_lstm_family(Context& ctx) {
+  ctx.validate_gflop = ctx.req.validate_gflop > 0 ? ctx.req.validate_gflop : 100;
+  const std::vector<LstmShape> shapes = shapes_for(ctx.req, ctx.device.is_cuda());
+  std::vector<ImplCase> impls;
+  for (const LstmVariantRow& row : kernels::lstm_variants()) {
+    const ImplCase ic{&row};
+    if (row.device != ctx.device.type) continue;
+    if (ctx.wants(row.name, ic.name())) impls.push_back(ic);
   }
+  LOOM_CHECK(!impls.empty() || ctx.wants_libtorch(), "--impl: nothing of it runs on ", ctx.device.str());
+  ctx.notes.push_back("work: lstm_seq_fwd_cost (+ lstm_seq_bwd_cost with dx) per layer, over valid (t, b) only; "
+                      "validation: normwise max|a-e|/max|e| vs the CPU F32 path at validated_T; dy = ones");
+  ctx.shapes_summary = std::to_string(shapes.size()) + " shapes x " + std::to_string(ctx.dtypes.size()) +
+                       " dtypes x " + std::to_string(ctx.phases.size()) + " passes x " +
+                       std::to_string(impls.size() + (ctx.wants_libtorch() ? 1 : 0)) + " implementations";
+  for (const LstmShape& s : shapes) run_shape(ctx, s, impls);
 }
+
+}  // namespace loom::bench
