@@ -331,6 +331,14 @@ std::vector<std::vector<float>> join_metadata(Dataset& d, const MetaSpec& spec, 
   }
   std::vector<std::string> source;
   for (const std::int64_t c : cols) source.push_back(table.header[static_cast<std::size_t>(c)]);
+  // Every name the join reads must name one column: training picks columns by position, but eval and
+  // predict find them again by name, so a duplicate would feed them another column (found by fuzzing).
+  std::vector<std::string> used = source;
+  used.push_back(spec.join_col);
+  if (label_i >= 0) used.push_back(spec.label_col);
+  for (const std::string& name : used)
+    if (std::count(table.header.begin(), table.header.end(), name) > 1)
+      LOOM_THROW(DataError, path, ": the column '", name, "' appears more than once in the header");
 
   const bool labeled = is_labeled(d);
   const bool need_labels = labeled && !from_input && label_i >= 0;
