@@ -1,7 +1,7 @@
-// bench/common/report.h: one JSON line per measured point, and a markdown table for people, for
-// every bench family: "lstm" (bench_lstm), "conv1d" (the convolution alone, [T, B, C] -> [T', B, F])
-// and "textcnn" (Kim's block: per width conv -> bias -> ReLU -> max over time, concatenated to
-// [B, widths * F]; both from bench_conv1d).
+// bench/common/report.h: one JSON line per measured row (the table for people is
+// bench/engine/table.cc's), for every `loom bench` family: "lstm", "conv1d" (the convolution
+// alone, [T, B, C] -> [T', B, F]), "textcnn" (Kim's block: per width conv -> bias -> ReLU -> max
+// over time, concatenated to [B, widths * F]) and "step" (one training step of a model).
 //
 // The JSON schema is shared with bench/torch_reference.py and bench/torch_reference_conv.py (impl
 // "torch"), so a torch file can be joined with a loom run by point_key(): same family, device type,
@@ -88,10 +88,6 @@ struct Row {
   double libtorch_ms = NAN;       // the in-process libtorch peer's median at the same point
   double speedup_vs_libtorch = NAN;  // libtorch_ms / time.median: > 1 when loom is faster
 };
-
-// bench_conv1d's names for the same types (one schema for every family).
-using ConvPoint = Point;
-using ConvRow = Row;
 
 inline json num(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
@@ -189,7 +185,6 @@ inline std::string point_key(const json& j) {
 }
 
 inline std::string point_key(const Row& r) { return point_key(to_json(r)); }
-inline std::string conv_point_key(const Row& r) { return point_key(r); }
 
 // Reads the JSON lines of torch_reference.py / torch_reference_conv.py: point key -> torch's
 // settings, fastest first (status ok only). `families`: the families to keep (empty: all), so an
@@ -233,9 +228,6 @@ inline std::map<std::string, std::vector<TorchTime>> load_torch_times(const std:
   return out;
 }
 
-inline std::map<std::string, std::vector<TorchTime>> load_conv_torch_times(const std::string& path) {
-  return load_torch_times(path, {"conv1d", "textcnn"});
-}
 
 inline std::string fmt(const char* f, double v) {
   if (!std::isfinite(v)) return "";
@@ -280,46 +272,5 @@ inline std::vector<Row> best_of_runs(const std::string& path) {
   }
   return rows;
 }
-
-// One table; rows of the same point stay together, with torch's rows (when known) after ours. The
-// shape columns are the family's (of the first row); the LSTM's table adds microseconds per step.
-inline void print_markdown(std::ostream& os, const std::vector<Row>& rows) {
-  const bool lstm = rows.empty() || is_lstm(rows.front().point.family);
-  os << (lstm ? "| dtype | phase | T | B | C | H | LxD | lengths " : "| op | dtype | phase | T | B | C | F | K ")
-     << "| impl | ms median | p10 / p90 | " << (lstm ? "us/step | " : "")
-     << "TFLOP/s | % roof | ours/torch | torch/ours | check |\n"
-     << (lstm ? "|---|---|--:|--:|--:|--:|---|---|" : "|---|---|---|--:|--:|--:|--:|---|") << "---|--:|--:|"
-     << (lstm ? "--:|" : "") << "--:|--:|--:|--:|---|\n";
-  auto lead = [&](const Point& p) {
-    if (lstm) {
-      os << "| " << p.dtype << (p.tf32 ? "+tf32" : "") << " | " << p.phase << " | " << p.T << " | " << p.B << " | "
-         << p.C << " | " << p.H << " | " << p.L << "x" << p.D << " | " << p.lengths << " | ";
-    } else {
-      os << "| " << (p.family == "textcnn" ? "block" : "conv") << " | " << p.dtype << (p.tf32 ? "+tf32" : "")
-         << " | " << p.phase << " | " << p.T << " | " << p.B << " | " << p.C << " | " << p.F << " | "
-         << widths_str(p.widths) << " | ";
-    }
-  };
-  auto timing = [&](const std::string& who, const Stats& t, double gflop, double pct, const Point& p) {
-    lead(p);
-    os << who << " | " << fmt("%.3f", t.median) << " | " << fmt("%.3f", t.p10) << (std::isfinite(t.p10) ? " / " : "")
-       << fmt("%.3f", t.p90) << " | ";
-    if (lstm) os << fmt("%.1f", t.median * 1e3 / static_cast<double>(p.T)) << " | ";
-    os << fmt("%.3g", gflop / (t.median * 1e-3) / 1e3) << " | " << fmt("%.1f", pct) << " | ";
-  };
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const Row& r = rows[i];
-    timing(r.impl + (r.variant.empty() ? "" : "/" + r.variant), r.time, r.gflop, r.pct_roofline, r.point);
-    os << fmt("%.2f", 1.0 / r.ratio_vs_torch) << " | " << fmt("%.2fx", r.ratio_vs_torch) << " | " << r.status
-       << (std::isfinite(r.rel_err) && r.rel_err > 0 ? fmt(" (rel err %.1e)", r.rel_err) : "") << " |\n";
-    const bool last_of_point = i + 1 == rows.size() || point_key(rows[i + 1]) != point_key(r);
-    for (std::size_t k = 0; last_of_point && k < r.torch.size(); ++k) {
-      timing("torch/" + r.torch[k].variant, r.torch[k].time, r.gflop, r.torch[k].pct_roofline, r.point);
-      os << " |  | " << (k == 0 ? "torch, fastest setting" : "torch") << " |\n";
-    }
-  }
-}
-
-inline void print_conv_markdown(std::ostream& os, const std::vector<Row>& rows) { print_markdown(os, rows); }
 
 }  // namespace loom::bench

@@ -92,8 +92,8 @@ bool supported(const ImplCase& ic, const ConvShape& s, DType dtype, const Model&
   return true;
 }
 
-ConvPoint point_of(const ConvShape& s, const DtypeCase& c, const std::string& phase, Device device) {
-  ConvPoint p;
+Point point_of(const ConvShape& s, const DtypeCase& c, const std::string& phase, Device device) {
+  Point p;
   p.family = s.block ? "textcnn" : "conv1d";
   p.device = device.is_cpu() ? "cpu" : "cuda";
   p.dtype = dtype_name(c.dtype);
