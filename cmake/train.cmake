@@ -46,6 +46,8 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_trace_kernels.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_compare.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_user_error.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_nonfinite.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_checkpoint_commit.cc
 )
 
 # The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the

@@ -1,7 +1,9 @@
 // io/atomic_file.cc: temp file + fsync + rename (see atomic_file.h for why).
 #include "io/atomic_file.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -34,6 +36,17 @@ struct TempGuard {
   }
 };
 
+// Fault injection for tools/fault_test.sh, never set in normal use: LOOM_TEST_SLOW_WRITES_MS=N
+// pauses N ms after the first half of every file's bytes, so that a kill -9 at a random moment
+// lands inside a checkpoint write often enough to test what such a kill leaves behind.
+int slow_write_ms() {
+  static const int ms = [] {
+    const char* v = std::getenv("LOOM_TEST_SLOW_WRITES_MS");
+    return v ? std::max(0, std::atoi(v)) : 0;
+  }();
+  return ms;
+}
+
 }  // namespace
 
 std::string atomic_temp_path(const std::string& path) {
@@ -51,18 +64,23 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     tmp.armed = false;  // nothing was created
     LOOM_THROW(Error, path, ": cannot create the temporary file ", tmp.path, ": ", reason(err));
   }
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    const ssize_t n = ::write(tmp.fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      LOOM_THROW(Error, path, ": writing ", bytes.size(), " bytes failed: ", reason(err));
+  // Every byte, retrying short writes; with LOOM_TEST_SLOW_WRITES_MS in two halves with a pause
+  // between them (see slow_write_ms).
+  const auto write_range = [&](std::size_t from, std::size_t to) {
+    while (from < to) {
+      const ssize_t n = ::write(tmp.fd, bytes.data() + from, to - from);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        LOOM_THROW(Error, path, ": writing ", bytes.size(), " bytes failed: ", reason(err));
+      }
+      from += static_cast<std::size_t>(n);
     }
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  };
+  const std::size_t half = slow_write_ms() > 0 ? bytes.size() / 2 : bytes.size();
+  write_range(0, half);
+  if (half < bytes.size()) ::usleep(static_cast<useconds_t>(slow_write_ms()) * 1000);
+  write_range(half, bytes.size());
   // Without fsync the rename can reach the disk before the data: after a power cut PATH would
   // exist with zero length, exactly what this function promises never to produce.
   if (::fsync(tmp.fd) != 0) {

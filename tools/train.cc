@@ -109,6 +109,10 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--lr", o.lr, "AdamW learning rate (betas 0.9, 0.999, eps 1e-8: PyTorch's)")->group(L);
   app.add_option("--weight-decay", o.weight_decay, "AdamW decoupled weight decay")->group(L);
   app.add_option("--clip-grad-norm", o.clip_grad_norm, "Clip the global L2 gradient norm to this (0 = off)")->group(L);
+  app.add_option("--nonfinite", o.nonfinite,
+                 "A step whose loss or gradients are NaN/inf: error (stop, naming the epoch, step and first "
+                 "non-finite parameter) or skip (no update; counted as skipped)")
+      ->check(CLI::IsMember({"error", "skip"}))->group(L);
   app.add_option("--lr-schedule", o.lr_schedule, "constant, linear (decay to 0) or plateau (reduce on no improvement)")
       ->check(CLI::IsMember({"constant", "linear", "plateau"}))->group(L);
   app.add_option("--warmup-steps", o.warmup_steps, "Linear warmup steps before the schedule")->group(L);

@@ -217,6 +217,62 @@ void write_trainer_state(const std::string& dir, const TrainerState& s) {
 
 namespace {
 
+// The epoch stamp in a weights or optimizer file's metadata; -1 when absent or unreadable.
+int epoch_stamp(const std::string& path) {
+  try {
+    const io::SafetensorsFile f = io::read_safetensors(path);
+    const auto it = f.metadata.find("epoch");
+    return it == f.metadata.end() ? -1 : std::stoi(it->second);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
+void rename_or_throw(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  std::filesystem::rename(from, to, ec);
+  if (ec) LOOM_THROW(CheckpointError, "cannot rename ", from, " to ", to, ": ", ec.message());
+}
+
+const char* const kCommittedFiles[] = {"last.safetensors", "optimizer.safetensors"};
+
+}  // namespace
+
+void commit_epoch_checkpoint(const std::string& dir, const TrainerState& state) {
+  write_trainer_state(dir, state);  // the commit point
+  for (const char* name : kCommittedFiles) {
+    const std::string path = dir + "/" + name;
+    rename_or_throw(path + kPendingSuffix, path);
+  }
+}
+
+std::string settle_interrupted_save(const std::string& dir, int committed_epoch) {
+  std::ostringstream log;
+  for (const char* name : kCommittedFiles) {
+    const std::string path = dir + "/" + name, pending = path + kPendingSuffix;
+    if (!std::filesystem::exists(pending)) continue;
+    const int stamp = epoch_stamp(pending);
+    if (stamp == committed_epoch) {
+      rename_or_throw(pending, path);
+      log << "finished the interrupted save of epoch " << stamp << ": " << name << " put in place\n";
+    } else {
+      std::filesystem::remove(pending);
+      log << "dropped " << name << kPendingSuffix << " (epoch " << stamp << ", never committed; it is recomputed)\n";
+    }
+  }
+  // io::write_file_atomic's temporaries ("<file>.tmp.<pid>") from a killed write.
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string file = entry.path().filename().string();
+    if (entry.is_regular_file() && file.find(".tmp.") != std::string::npos) {
+      std::filesystem::remove(entry.path());
+      log << "removed " << file << ", left by a killed write\n";
+    }
+  }
+  return log.str();
+}
+
+namespace {
+
 // A count saved by write_trainer_state: a non-negative integer that fits T. nlohmann's get<T>()
 // would read 1.5 as 1 and 2^32 + 1 as 1 without a word (found by fuzzing).
 template <class T>
@@ -258,6 +314,10 @@ LoadedRun load_run(const std::string& dir, Device device, Impl impl) {
   if (!std::filesystem::exists(run.weights_path) && run.config.weights == "best.safetensors" &&
       std::filesystem::exists(dir + "/last.safetensors"))
     run.weights_path = dir + "/last.safetensors";
+  // Killed between committing the first epoch and renaming its weights into place (checkpoint.h):
+  // the committed weights are the .next file until --resume renames it.
+  const std::string pending = run.weights_path + kPendingSuffix;
+  if (!std::filesystem::exists(run.weights_path) && std::filesystem::exists(pending)) run.weights_path = pending;
   if (!std::filesystem::exists(run.weights_path))
     LOOM_THROW(CheckpointError, run.weights_path, ": missing (the run has not finished an epoch yet?)");
   // Seed 0: the initial weights are overwritten by the checkpoint anyway.

@@ -11,9 +11,16 @@
 //                        fp16's loss scaler (scale, growth tracker, skipped steps)
 //   metrics.csv, metrics.jsonl, curves.png|curves.txt, report_test.txt, report_test.json
 // Every file is replaced atomically (io::write_file_atomic: temp file, fsync, rename), so a run
-// killed at any moment leaves each file whole. The set is made consistent by an epoch stamp:
-// last.safetensors and optimizer.safetensors carry the epoch in their metadata and --resume
-// refuses files from different epochs (a kill between two renames) with a CheckpointError.
+// killed at any moment leaves each file whole. The three files --resume needs are made
+// consistent by a commit in two phases (save_epoch_checkpoint / settle_interrupted_save):
+//   1. epoch k's weights and optimizer go to last.safetensors.next and optimizer.safetensors.next
+//      (each stamped with k in its metadata; best.safetensors, when k is a new best, before them);
+//   2. trainer_state.json (epoch k) is written: this rename is the commit;
+//   3. the two .next files are renamed over last.safetensors and optimizer.safetensors.
+// A kill before 2 leaves epoch k-1 committed and its files untouched (the .next files are
+// dropped on --resume, which recomputes epoch k with the same bits); a kill between 2 and 3
+// leaves .next files of the committed epoch, which --resume renames into place. eval and predict
+// never see a partial file, only possibly the previous epoch's last.safetensors until then.
 #pragma once
 
 #include <cstdint>
@@ -88,6 +95,18 @@ struct TrainerState {
 };
 void write_trainer_state(const std::string& dir, const TrainerState& s);
 TrainerState read_trainer_state(const std::string& dir);
+
+// The suffix of phase 1's files ("last.safetensors.next").
+constexpr const char* kPendingSuffix = ".next";
+// Phases 2 and 3 of an epoch's checkpoint (see the top of this file): `state` is committed, then
+// DIR/last.safetensors.next and DIR/optimizer.safetensors.next, which the caller has written with
+// the same epoch stamp, are renamed into place.
+void commit_epoch_checkpoint(const std::string& dir, const TrainerState& state);
+// Before --resume loads DIR: finishes or drops a save that a kill interrupted (a .next file of
+// the committed epoch is renamed into place, one of a later epoch is removed) and removes the
+// temporary files (*.tmp.<pid>) that a killed write leaves. Returns one line per action taken
+// (empty when the folder was clean), for the run log.
+std::string settle_interrupted_save(const std::string& dir, int committed_epoch);
 
 // A trained model ready for eval/predict.
 struct LoadedRun {

@@ -4,8 +4,9 @@
 // CSVLogger has one row per epoch; a split column keeps train and validation values of the same
 // metric in one column, which is what plotting tools want):
 //   epoch,step,split,loss,accuracy,precision,recall,f1,auc,lr,grad_norm,time_s,tweets_per_s,skipped_steps
-// skipped_steps: train rows only, the optimizer steps of the epoch that fp16's loss scaler skipped
-// for inf/NaN gradients (0 for fp32 and bf16, which have no scaler).
+// skipped_steps: train rows only, the optimizer steps of the epoch that were skipped: by fp16's loss
+// scaler for inf/NaN gradients, or by --nonfinite skip for a non-finite loss or gradient (so 0 for
+// fp32 and bf16 unless that policy skipped a step).
 // A value that does not apply (AUC of the training split, precision of ...) is empty in the CSV
 // and null in the JSONL. For multi-label tasks accuracy is subset accuracy and precision, recall
 // and f1 are micro averages; for multi-class they are macro averages; for binary they are those

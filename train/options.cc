@@ -68,6 +68,7 @@ void visit_fields(Options& o, Visitor&& v) {
   v("lr", o.lr);
   v("weight_decay", o.weight_decay);
   v("clip_grad_norm", o.clip_grad_norm);
+  v("nonfinite", o.nonfinite);
   v("lr_schedule", o.lr_schedule);
   v("warmup_steps", o.warmup_steps);
   v("plateau_factor", o.plateau_factor);

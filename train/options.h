@@ -77,6 +77,7 @@ struct TrainOptions {
   int epochs = 5;
   double lr = 1e-3, weight_decay = 0.0;
   double clip_grad_norm = 1.0;             // 0 = off
+  std::string nonfinite = "error";         // a non-finite loss or gradient: error (stop) | skip (the step)
   std::string lr_schedule = "constant";    // constant | linear | plateau
   std::int64_t warmup_steps = 0;
   double plateau_factor = 0.5;
@@ -104,6 +105,8 @@ struct TrainOptions {
 
   // ---- not flags: for tests ----
   int stop_after_epochs = 0;               // > 0: return after this many epochs of THIS call, as if killed
+  std::int64_t inject_nan_grad_at_step = 0;  // > 0: after this global step's backward (1-based) one
+                                             // gradient element of the LAST parameter is set to NaN
   // ---- not flags: set by the --cv driver (train/cross_validation.h) ----
   int cv_fold = -1;                        // >= 0: test = this fold of the grouped K folds (K = cv)
 };

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -65,6 +66,8 @@ MonitorSpec check_options(const TrainOptions& o) {
   LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
   LOOM_CHECK(o.max_len >= 1, "--max-len must be >= 1, got ", o.max_len);
   LOOM_CHECK(o.clip_grad_norm >= 0, "--clip-grad-norm must be >= 0 (0 = off), got ", o.clip_grad_norm);
+  LOOM_CHECK(o.nonfinite == "error" || o.nonfinite == "skip", "--nonfinite must be error or skip, got '",
+             o.nonfinite, "'");
   LOOM_CHECK(o.threshold > 0 && o.threshold < 1, "--threshold must be in (0, 1), got ", o.threshold);
   LOOM_CHECK(o.lr > 0, "--lr must be positive, got ", o.lr);
   check_bot_options(o);
@@ -230,7 +233,8 @@ std::int64_t count_correct(const std::vector<float>& z, const data::Batch& b, da
 struct EpochTotals {
   double loss_sum = 0.0, norm_sum = 0.0;  // norm_sum: over the steps taken (a skipped step's is inf)
   std::int64_t seen = 0, correct = 0, steps = 0;
-  std::int64_t skipped = 0;               // fp16 steps skipped for inf/NaN gradients
+  std::int64_t skipped = 0;               // steps skipped: fp16's scaler (inf/NaN gradients), --nonfinite skip
+  std::int64_t nonfinite = 0;             // ... of which for a non-finite loss or gradient (--nonfinite skip)
   std::vector<double> step_loss;          // each step's batch loss (TrainResult::step_loss)
 };
 
@@ -239,7 +243,41 @@ struct EpochTotals {
 // gradients less), AdamW, the schedule. fp16 scales the loss and may skip the update (GradScaler::step);
 // the schedule advances on a skipped step too, as a PyTorch loop calls scheduler.step() every
 // iteration whatever scaler.step() did.
-void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip_scale, EpochTotals& t) {
+// A non-finite loss or gradient norm: the first parameter whose gradient holds a NaN or inf, by
+// state_dict name ("" when every gradient is finite, e.g. only the loss overflowed). Only read on
+// this rare path, so it may copy each gradient to the host.
+std::string first_nonfinite_gradient(const Loop& l) {
+  for (std::size_t i = 0; i < l.params.size(); ++i) {
+    const Tensor& g = l.params[i].grad();
+    if (!g.defined()) continue;
+    for (const float v : g.to(DType::F32).to_vector())
+      if (!std::isfinite(v)) return l.param_names[i];
+  }
+  return "";
+}
+
+// The --nonfinite policy, asked after the backward of a step whose loss or gradient norm is NaN or
+// inf: "error" stops the run naming where (the checkpoints of earlier epochs are already on disk);
+// "skip" returns, and the caller leaves the weights, moments and step counts as they were.
+void on_nonfinite(const Loop& l, int epoch, std::int64_t step_in_epoch, double loss, double norm) {
+  if (l.o.nonfinite == "skip") return;
+  const std::string param = first_nonfinite_gradient(l);
+  LOOM_THROW(Error, "epoch ", epoch, ", step ", step_in_epoch, ": non-finite ",
+             std::isfinite(loss) ? "gradients (norm " + fmt(norm, 4) + ")" : "loss (" + fmt(loss, 4) + ")",
+             param.empty() ? std::string(" (every gradient is finite)")
+                           : "; the first parameter with a non-finite gradient is '" + param + "'",
+             ". Lower --lr, keep --clip-grad-norm on, or use --nonfinite skip to skip such steps");
+}
+
+// The test hook TrainOptions::inject_nan_grad_at_step: one NaN in the last parameter's gradient.
+void inject_nan_gradient(const Loop& l) {
+  Tensor g = l.params.back().grad();  // a handle: writing through it changes the gradient itself
+  LOOM_CHECK(g.defined() && g.device().is_cpu() && g.dtype() == DType::F32, "inject_nan_grad_at_step: CPU F32 only");
+  g.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+}
+
+void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip_scale, EpochTotals& t, int epoch,
+                std::int64_t global_step) {
   l.optimizer.config().lr = static_cast<float>(lr);
   const float loss_scale = l.scaler ? l.scaler->scale() : 1.0f;
   Tape tape;
@@ -259,12 +297,33 @@ void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip
   l.optimizer.zero_grad();
   tape.backward(seed);
   tape.clear();  // activations freed before the optimizer touches memory
+  if (l.o.inject_nan_grad_at_step == global_step) inject_nan_gradient(l);
+  // The loss is read before the update so that a non-finite one never reaches the weights.
+  const double batch_loss = loss.item();
   if (l.scaler) {
+    // fp16: inf/NaN gradients are the loss scaler's (skip and back off, as PyTorch's GradScaler);
+    // --nonfinite judges the loss, which is F32 and cannot overflow from the scaling.
+    if (!std::isfinite(batch_loss)) {
+      on_nonfinite(l, epoch, t.steps + 1, batch_loss, ops::grad_norm(l.params));
+      ++t.skipped, ++t.nonfinite;
+      t.step_loss.push_back(batch_loss);
+      l.schedule.step();
+      return;
+    }
     const GradScaler::Step s = l.scaler->step(l.optimizer, l.params, l.o.clip_grad_norm, loss_scale, clip_scale);
     if (s.taken) t.norm_sum += s.norm;
     else ++t.skipped;
   } else {
     const double norm = ops::grad_norm(l.params);
+    if (!std::isfinite(batch_loss) || !std::isfinite(norm)) {
+      on_nonfinite(l, epoch, t.steps + 1, batch_loss, norm);
+      // --nonfinite skip: no update; the schedule advances as on an fp16 skip, and the batch is left
+      // out of the epoch's loss and accuracy (a NaN would poison the mean).
+      ++t.skipped, ++t.nonfinite;
+      t.step_loss.push_back(batch_loss);
+      l.schedule.step();
+      return;
+    }
     t.norm_sum += norm;
     if (l.o.clip_grad_norm > 0) {
       set_grad_scale(clip_scale, ops::clip_coefficient(norm, l.o.clip_grad_norm));
@@ -274,9 +333,8 @@ void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip
     }
   }
   l.schedule.step();
-  // The one read-back per step: the loss and the logits for the running accuracy.
+  // The one read-back per step besides the loss: the logits for the running accuracy.
   const std::int64_t b = batch.lengths.numel();
-  const double batch_loss = loss.item();
   t.loss_sum += batch_loss * static_cast<double>(b);
   t.step_loss.push_back(batch_loss);
   t.correct += count_correct(logits.to_vector(), batch, l.p.task, l.outputs, l.o.threshold);
@@ -284,14 +342,15 @@ void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip
 }
 
 // The training half of an epoch: the seeded batch order, one step per batch, the progress bar.
-EpochTotals train_epoch(const Loop& l, int epoch, Tensor& clip_scale, std::ostream* bar) {
+// steps_before: the optimizer steps of earlier epochs (the step count the hook and messages use).
+EpochTotals train_epoch(const Loop& l, int epoch, std::int64_t steps_before, Tensor& clip_scale, std::ostream* bar) {
   const auto batches = data::epoch_batches(l.p.train_rows, l.bopts, static_cast<std::uint64_t>(epoch));
   ProgressBar pbar(bar, epoch, l.o.epochs, static_cast<std::int64_t>(batches.size()));
   EpochTotals t;
   for (std::size_t s = 0; s < batches.size(); ++s) {
     const data::Batch batch = data::collate(l.p.train_rows, batches[s], l.o.max_len, l.p.task, l.num_labels);
     const double lr = l.schedule.lr();
-    train_step(l, batch, lr, clip_scale, t);
+    train_step(l, batch, lr, clip_scale, t, epoch, steps_before + static_cast<std::int64_t>(s) + 1);
     ++t.steps;
     pbar.update(static_cast<std::int64_t>(s + 1), t.seen, t.loss_sum / t.seen, static_cast<double>(t.correct) / t.seen,
                 lr);
@@ -309,6 +368,7 @@ struct EpochRecord {
   double lr = 0;          // the learning rate of the epoch's last step
   std::int64_t skipped = 0;        // fp16 steps skipped this epoch (0 without a scaler)
   std::int64_t skipped_total = 0;  // ... and in the whole run
+  std::int64_t nonfinite = 0;      // steps skipped this epoch for a non-finite loss or gradient (--nonfinite skip)
   double loss_scale = kNone;       // the scaler's scale at the end of the epoch (fp16 only)
   double train_seconds = 0, epoch_seconds = 0, tweets_per_s = 0;
   bool has_val = false;
@@ -332,6 +392,7 @@ EpochRecord record_epoch(const Loop& l, int epoch, std::int64_t step, const Epoc
   const std::int64_t taken = t.steps - t.skipped;
   r.grad_norm = t.steps == 0 || taken > 0 ? t.norm_sum / std::max<std::int64_t>(taken, 1) : kNone;
   r.skipped = t.skipped;
+  r.nonfinite = t.nonfinite;
   if (l.scaler) {
     r.skipped_total = l.scaler->skipped_steps();
     r.loss_scale = l.scaler->scale();
@@ -367,6 +428,7 @@ std::string progress_line(const EpochRecord& r, int epochs, double lr_now) {
                                  {"tweets/s", r.tweets_per_s}});
   if (!std::isnan(r.loss_scale))
     line += " - skipped: " + std::to_string(r.skipped) + " - loss_scale: " + fmt(r.loss_scale, 0);
+  if (r.nonfinite > 0) line += " - non-finite steps skipped: " + std::to_string(r.nonfinite);
   if (r.improved) line += " *";
   if (r.reduced) line += " (lr reduced to " + fmt(lr_now, 6) + ")";
   return line;
@@ -415,6 +477,7 @@ void add_epoch(TrainResult& result, const EpochRecord& r) {
   result.train_loss.push_back(r.train_loss);
   result.train_accuracy.push_back(r.train_accuracy);
   result.epoch_seconds.push_back(r.epoch_seconds);
+  result.nonfinite_skipped += r.nonfinite;
 }
 
 TrainerState trainer_state(const Loop& l, const EpochRecord& r) {
@@ -444,10 +507,11 @@ TrainerState save_checkpoint(const Loop& l, const EpochRecord& r, RunConfig& rc)
       write_run_config(l.dir, rc);
     }
   }
-  save_weights(l.dir + "/last.safetensors", l.model, meta);
-  save_optimizer(l.dir + "/optimizer.safetensors", l.optimizer, l.param_names, r.epoch);
+  // The two-phase commit of train/checkpoint.h: a kill at any point leaves a resumable folder.
+  save_weights(l.dir + "/last.safetensors" + kPendingSuffix, l.model, meta);
+  save_optimizer(l.dir + "/optimizer.safetensors" + kPendingSuffix, l.optimizer, l.param_names, r.epoch);
   const TrainerState state = trainer_state(l, r);
-  write_trainer_state(l.dir, state);
+  commit_epoch_checkpoint(l.dir, state);
   return state;
 }
 
@@ -536,7 +600,10 @@ TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* 
                   precision, scaler ? &*scaler : nullptr};
 
   RunConfig rc = run_config(o, mc, p, folder);
-  if (folder.resuming) resume_from(loop, folder.state);
+  if (folder.resuming) {
+    out << settle_interrupted_save(folder.dir, folder.state.epoch);  // a kill during the last save
+    resume_from(loop, folder.state);
+  }
   // Created only now, so a run that fails on its data or flags leaves no empty folder behind.
   std::filesystem::create_directories(folder.dir);
   write_run_config(folder.dir, rc);
@@ -558,7 +625,7 @@ TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* 
   while (epoch < o.epochs) {
     ++epoch;
     const auto epoch_start = Clock::now();
-    const EpochTotals totals = train_epoch(loop, epoch, clip_scale, bar);
+    const EpochTotals totals = train_epoch(loop, epoch, global_step, clip_scale, bar);
     result.step_loss.insert(result.step_loss.end(), totals.step_loss.begin(), totals.step_loss.end());
     global_step += totals.steps;
     const EpochRecord r = record_epoch(loop, epoch, global_step, totals, epoch_start);

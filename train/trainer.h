@@ -38,6 +38,8 @@ struct TrainResult {
   std::int64_t num_parameters = 0;
   std::string precision = "fp32";   // the autocast precision the run trained in
   std::int64_t skipped_steps = 0;   // fp16: optimizer steps skipped for inf/NaN gradients, in total
+  std::int64_t nonfinite_skipped = 0;  // this call's steps skipped for a non-finite loss or gradient
+                                       // (--nonfinite skip; the default stops the run instead)
   double loss_scale = std::nan(""); // fp16: the loss scaler's scale at the end
   std::optional<UserStageResult> user;  // --user-model: the user stage's result
 };
