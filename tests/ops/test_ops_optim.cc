@@ -345,7 +345,7 @@ TEST_CASE("adamw: with the fused zero_grad a parameter the next backward misses 
 // 70,001 elements the threaded split (block starts at multiples of 16, a tail in the last block).
 // Values span 1e-6..1e2 so the square root, the divisions and eps all matter; a fused
 // multiply-add or a reordered sum in the vector loop would change low bits somewhere here.
-TEST_CASE("adamw kernel: the vectorized loop gives the scalar loop's bits, with and without fused zeroing") {
+TEST_CASE("adamw kernel: the vectorized loop gives the scalar loop's bits with and without fused zeroing") {
   INFO("loop: " << kernels::adamw_cpu_isa());
   std::vector<std::int64_t> sizes;
   for (std::int64_t n = 1; n <= 33; ++n) sizes.push_back(n);
