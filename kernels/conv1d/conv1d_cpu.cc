@@ -79,7 +79,7 @@
 // Twins: kernels/conv1d/conv1d_reference.cc (the oracle), conv1d_cuda*.cu (rows cuda-v1, cuda-v2,
 // cuda-v3) and conv1d_cudnn.cc (cuDNN, 1-D as 2-D). Tests: tests/kernels/test_conv1d_cpu.cc (every
 // row == reference, F64 finite differences, fused == composed, F16/BF16, cost, T < K). Bench:
-// bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md. Pooling: kernels/pool/pool_cpu.cc.
+// bench/engine/conv1d.cc (`loom bench conv1d`). Tutorial: kernels/conv1d/README.md. Pooling: kernels/pool/pool_cpu.cc.
 #include <algorithm>
 #include <string>
 #include <type_traits>

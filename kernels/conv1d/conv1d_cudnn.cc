@@ -39,7 +39,7 @@
 // 2*T'*B*F*s + 2*(T+pads)*B*C*s (dy, x) + 2*(T+pads)*B*C*s (dx) + the bias sum T'*B*F*s.
 //
 // Reference: kernels/conv1d/conv1d_reference.cc. Tests: tests/kernels/test_conv1d_cuda.cc (suite "cuda").
-// Bench: bench/bench_conv1d.cc. Tutorial: kernels/conv1d/README.md.
+// Bench: bench/engine/conv1d.cc (`loom bench conv1d`). Tutorial: kernels/conv1d/README.md.
 #include <cudnn.h>
 #include <cuda_runtime_api.h>
 

@@ -106,7 +106,7 @@
 // Twins (the same names for the same things: time_of, Z / dZ, i f g o, c, h, c_prev, tanh_c):
 // lstm_reference.cc (plain loops), lstm_cuda_time_loop.cu (the GPU time loop and fused pointwise
 // kernels), lstm_cudnn.cc. Tests: tests/kernels/test_lstm_cpu.cc (this path against the reference,
-// thread counts, F16/BF16, cost, bad lengths). Bench: bench/bench_lstm.cc. Tutorial:
+// thread counts, F16/BF16, cost, bad lengths). Bench: bench/engine/lstm.cc (`loom bench lstm`). Tutorial:
 // kernels/lstm/README.md.
 #include <algorithm>
 #include <cmath>

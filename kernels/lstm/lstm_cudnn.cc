@@ -46,7 +46,7 @@
 //             the saved object's own Workspace until the backward has run.
 //
 // Reference: kernels/lstm/lstm_reference.cc. Tests: tests/kernels/test_lstm_cuda.cc (suite "cuda").
-// Bench: bench/bench_lstm.cc. Tutorial: kernels/lstm/README.md.
+// Bench: bench/engine/lstm.cc (`loom bench lstm`). Tutorial: kernels/lstm/README.md.
 #include <cublas_v2.h>
 #include <cudnn.h>
 #include <cuda_runtime_api.h>

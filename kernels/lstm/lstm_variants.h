@@ -1,6 +1,6 @@
 // kernels/lstm/lstm_variants.h: every implementation of the LSTM compiled into this build, as ONE
 // table (the row type is kernels/common/variants.h). The op front-end (ops/lstm.cc) picks a row,
-// tests/kernels/test_lstm_*.cc compare every row with "reference", and bench/bench_lstm.cc times
+// tests/kernels/test_lstm_*.cc compare every row with "reference", and bench/engine/lstm.cc (`loom bench lstm`) times
 // every row, all by looping over this table.
 //
 //   name             device  what runs                                     file
