@@ -19,6 +19,7 @@
 #include "train/text_data.h"
 #include "train/user_level.h"
 #include "data/groups.h"
+#include "data/csv.h"
 #include "tools/commands.h"
 
 namespace loom::tools {
@@ -85,12 +86,8 @@ int predict_users(const PredictOptions& o, const train::RunConfig& rc, const tra
 
 }  // namespace
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
+// The reader's own inverse (data/csv.h), so a field starting with a byte-order mark is quoted too.
+std::string csv_field(const std::string& s) { return data::quote_csv_field(s); }
 
 void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.option_defaults()->always_capture_default(true);

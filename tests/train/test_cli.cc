@@ -222,3 +222,16 @@ TEST_CASE("train: cli --precision bf16 trains and eval / predict default to it w
   Cli bad({"eval", "--model", dir.file("run"), "--input", dir.file("test.csv"), "--precision", "half-ish"});
   CHECK(bad.status != 0);
 }
+
+// predict's writer is the CSV reader's inverse (data::quote_csv_field): a field starting with a
+// UTF-8 byte-order mark is quoted, or a reader would drop the mark from the first header field.
+TEST_CASE("predict: its CSV fields are quoted exactly when the reader needs it") {
+  CHECK(tools::csv_field("plain") == "plain");
+  CHECK(tools::csv_field("a,b") == "\"a,b\"");
+  CHECK(tools::csv_field("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(tools::csv_field("two\nlines") == "\"two\nlines\"");
+  CHECK(tools::csv_field("\xEF\xBB\xBFid") == "\"\xEF\xBB\xBFid\"");
+  const data::CsvTable back = data::parse_csv("id,text\n" + tools::csv_field("\xEF\xBB\xBFx") + ",y\n", "mem.csv");
+  REQUIRE(back.records.size() == 1);
+  CHECK(back.records[0].fields[0] == "\xEF\xBB\xBFx");
+}
