@@ -17,7 +17,16 @@ namespace loom::tools {
 void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.option_defaults()->always_capture_default(true);
   const std::string D = "Data", T = "Text", M = "Model", L = "Training", R = "Run";
-  app.add_option("--input", o.input, "Training data (CSV with a header, raw Sentiment140, or fastText lines)")
+  // --input may be repeated: the first file names the run's data, the others are merged into it.
+  app.add_option_function<std::vector<std::string>>(
+         "--input",
+         [&o](const std::vector<std::string>& files) {
+           o.input = files.front();
+           o.more_inputs.assign(files.begin() + 1, files.end());
+         },
+         "Training data (CSV with a header, raw Sentiment140, or fastText lines); repeat to merge several files "
+         "(duplicate texts kept once)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->group(D);
   app.add_option("--format", o.format, "Input format")->check(CLI::IsMember({"csv", "sentiment140", "fasttext"}))->group(D);
   app.add_option("--encoding", o.encoding, "Input bytes (the raw Sentiment140 file is latin1)")
@@ -85,9 +94,12 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--embeddings", o.embeddings, "Pretrained vectors: GloVe or word2vec/fastText .vec text file")
       ->group(T);
   app.add_flag("--freeze-embeddings", o.freeze_embeddings, "Do not train the embedding table")->group(T);
+  app.add_option("--word-dropout", o.word_dropout, "Training only: replace each token by <unk> with this probability")
+      ->check(CLI::Range(0.0, 0.9))->group(T);
 
   app.add_option("--arch", o.arch, "Architecture")
-      ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn", "hybrid", "meta-mlp"}))->group(M);
+      ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn", "fasttext", "hybrid", "meta-mlp"}))
+      ->group(M);
   app.add_option("--text-arch", o.text_arch, "hybrid: the text encoder")
       ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn"}))->group(M);
   app.add_option("--meta-hidden", o.meta_hidden, "hybrid, meta-mlp: width of the metadata dense layer")->group(M);
@@ -103,6 +115,12 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--dropout", o.dropout, "Dropout before the output layer (and between LSTM layers)")->group(M);
   app.add_option("--filters", o.filters, "Convolution filters per width (cnn, cnn-lstm, lstm-cnn)")->group(M);
   app.add_option("--widths", o.widths, "Convolution widths, comma-separated")->delimiter(',')->group(M);
+  app.add_option("--word-ngrams", o.word_ngrams, "fasttext: longest word n-gram (1 = words only, 2 = also bigrams)")
+      ->check(CLI::Range(1, 5))->group(M);
+  app.add_option("--buckets", o.ngram_buckets, "fasttext: hash buckets shared by the n-grams")
+      ->check(CLI::PositiveNumber)->group(M);
+  app.add_option("--char-ngrams", o.char_ngrams, "fasttext: character n-gram lengths min,max (e.g. 3,5)")
+      ->delimiter(',')->expected(2)->group(M);
 
   app.add_option("--batch-size", o.batch_size, "Tweets per step")->group(L);
   app.add_option("--epochs", o.epochs, "Passes over the training split (at most: see --patience)")->group(L);
@@ -140,6 +158,8 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
       ->group(R);
   app.add_option("--impl", o.impl, "LSTM / conv kernels: auto, cpu, cuda (loom's) or cudnn")
       ->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}))->group(R);
+  app.add_option("--seeds", o.ensemble_seeds, "A seed ensemble: one run per seed (comma-separated) and an ensemble folder")
+      ->delimiter(',')->group(R);
   app.add_option("--seed", o.seed, "Seeds init, dropout, shuffling and the split")->group(R);
   app.add_flag("--deterministic", o.deterministic, "Same bits run to run on a GPU too (no float atomics, no cuDNN LSTM)")
       ->group(R);

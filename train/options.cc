@@ -10,6 +10,7 @@ namespace {
 template <typename Visitor, typename Options>
 void visit_fields(Options& o, Visitor&& v) {
   v("input", o.input);
+  v("more_inputs", o.more_inputs);
   v("format", o.format);
   v("encoding", o.encoding);
   v("text_col", o.text_col);
@@ -38,6 +39,7 @@ void visit_fields(Options& o, Visitor&& v) {
   v("bucket_by_length", o.bucket_by_length);
   v("embeddings", o.embeddings);
   v("freeze_embeddings", o.freeze_embeddings);
+  v("word_dropout", o.word_dropout);
   v("arch", o.arch);
   v("preset", o.preset);
   v("embed_dim", o.embed_dim);
@@ -51,6 +53,9 @@ void visit_fields(Options& o, Visitor&& v) {
   v("fuse_hidden", o.fuse_hidden);
   v("meta_encoding", o.meta_encoding);
   v("meta_bins", o.meta_bins);
+  v("word_ngrams", o.word_ngrams);
+  v("ngram_buckets", o.ngram_buckets);
+  v("char_ngrams", o.char_ngrams);
   v("user_model", o.user_model);
   v("user_tweets", o.user_tweets);
   v("user_tweet_order", o.user_tweet_order);
@@ -87,6 +92,7 @@ void visit_fields(Options& o, Visitor&& v) {
   v("loss_scale_growth_interval", o.loss_scale_growth_interval);
   v("impl", o.impl);
   v("seed", o.seed);
+  v("ensemble_seeds", o.ensemble_seeds);
   v("deterministic", o.deterministic);
   v("threads", o.threads);
   v("ckpt_dir", o.ckpt_dir);

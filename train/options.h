@@ -18,6 +18,8 @@ namespace loom::train {
 struct TrainOptions {
   // ---- data ----
   std::string input;                       // --input FILE (required)
+  std::vector<std::string> more_inputs;    // --input given again: more training files, merged with the
+                                           // first and deduplicated by normalized text (train/text_data.cc)
   std::string format = "csv";              // csv | sentiment140 | fasttext
   std::string encoding = "utf-8";          // utf-8 | latin1 (the raw Sentiment140 file is Latin-1)
   std::string text_col = "text", label_col = "label";
@@ -44,6 +46,7 @@ struct TrainOptions {
   bool bucket_by_length = false;
   std::string embeddings;                  // GloVe / word2vec text file
   bool freeze_embeddings = false;
+  double word_dropout = 0.0;               // training only: each token becomes <unk> with this probability
 
   // ---- model ----
   std::string arch = "lstm-cnn";
@@ -57,6 +60,10 @@ struct TrainOptions {
   std::int64_t meta_hidden = 64, fuse_hidden = 64;
   std::string meta_encoding = "standardize";  // | "ple": piecewise-linear bins (models/meta_mlp.h)
   std::int64_t meta_bins = 8;                 // ple: quantile bins per feature
+  // fasttext (models/fasttext.h): hashed word n-grams and character n-grams next to the words
+  std::int64_t word_ngrams = 1;            // 2: word bigrams as well, hashed into ngram_buckets rows
+  std::int64_t ngram_buckets = 2000000;    // rows shared by all hashed n-grams
+  std::vector<std::int64_t> char_ngrams;   // {min, max} character n-gram lengths; empty: none
 
   // ---- user level (train/user_level.h; needs --group-col) ----
   std::string user_model;                  // "" (none) | mean-prob | cnn | knn
@@ -98,6 +105,7 @@ struct TrainOptions {
   std::int64_t loss_scale_growth_interval = 2000;  // fp16: finite steps before the scale doubles
   std::string impl = "auto";               // auto | cpu | cuda | cudnn (LSTM and conv kernels)
   std::uint64_t seed = 42;
+  std::vector<std::uint64_t> ensemble_seeds;  // --seeds a,b,c: one run per seed and an ensemble folder
   bool deterministic = false;
   int threads = 0;                         // 0: all cores (or LOOM_NUM_THREADS)
   std::string ckpt_dir;                    // default runs/<arch>-<timestamp>
