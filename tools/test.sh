@@ -23,6 +23,24 @@ if [ "$sim" = 1 ]; then
   LOOM_TEST_LABEL=${LOOM_TEST_LABEL:-cuda|sim}
 fi
 BUILD_DIR=${BUILD_DIR:-build}
+# The sanitizer shapes (cmake/sanitize.cmake, docs/sanitizers.md): any report fails its test. The
+# suppressions in tools/sanitizers/ say, entry by entry, why each one is not a loom bug.
+#   BUILD_DIR=build-asan bash tools/test.sh -DLOOM_CUDA=OFF -DLOOM_SANITIZE=address,undefined
+#   BUILD_DIR=build-tsan bash tools/test.sh -DLOOM_CUDA=OFF -DLOOM_SANITIZE=thread
+san=$PWD/tools/sanitizers
+for arg in "$@"; do
+  case "$arg" in
+    -DLOOM_SANITIZE=*address*|-DLOOM_SANITIZE=*undefined*)
+      export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1}
+      export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$san/lsan.supp:print_suppressions=0}
+      export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$san/ubsan.supp} ;;
+    -DLOOM_SANITIZE=*thread*)
+      # clang, because its OpenMP runtime loads the Archer tool that tells TSan about barriers (GCC's
+      # libgomp would make every parallel loop a false report); a fresh build dir only.
+      export CC=${CC:-clang} CXX=${CXX:-clang++}
+      export TSAN_OPTIONS=${TSAN_OPTIONS:-suppressions=$san/tsan.supp:ignore_noninstrumented_modules=1:second_deadlock_stack=1:print_suppressions=0} ;;
+  esac
+done
 # The live peers of the parity tests (tests/peers/), run by /usr/bin/python3: PyTorch (layers,
 # models, checkpoints), NLTK (the tweet tokenizer) and scikit-learn (metrics).
 LOOM_EXTRA_PACKAGES="python3-torch python3-nltk python3-sklearn ${LOOM_EXTRA_PACKAGES:-}" bash tools/setup.sh "$@"
