@@ -390,8 +390,8 @@ Peak measure_cpu_peak(std::int64_t n, int reps) {
 }
 
 Peak gpu_peak(const std::string& name, DType dtype, bool tf32) {
-  // NVIDIA's datasheets, dense math (the sparse tensor-core figures halved); the same table as
-  // bench/common/roofline.h: FP32, TF32, BF16/FP16 TFLOP/s and HBM TB/s. NVL parts: unknown.
+  // NVIDIA's datasheets, dense math (the sparse tensor-core figures halved; sources in profile.h):
+  // FP32, TF32, BF16/FP16 TFLOP/s and HBM TB/s. NVL parts: unknown.
   struct Row {
     const char* model;
     double fp32, tf32, half, hbm;

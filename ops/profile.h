@@ -179,9 +179,9 @@ class Span {
 };
 
 // ---- the roofline a record is compared with ----
-// The same model as bench/common/roofline.h (which this floor may not include; tests check that
-// the two agree): roofline time = max(flops / peak_flops, bytes / peak_bytes), and
-// pct = 100 * roofline time / measured time. peak_bytes 0 leaves the byte term out.
+// The one roofline model of the project (bench/common/roofline.h forwards here): roofline time =
+// max(flops / peak_flops, bytes / peak_bytes), and pct = 100 * roofline time / measured time.
+// peak_bytes 0 leaves the byte term out.
 struct Peak {
   double flops_per_s = 0;  // 0: unknown, no percentage
   double bytes_per_s = 0;
@@ -190,7 +190,13 @@ struct Peak {
 double pct_of_roofline(double flops, double bytes, double seconds, const Peak& peak);  // NaN when unknown
 // CPU: the best of `reps` n^3 F32 GEMMs through the engine's own CPU GEMM (same threads).
 Peak measure_cpu_peak(std::int64_t n = 1024, int reps = 5);
-// GPU: NVIDIA's dense datasheet numbers by device name (H100 SXM / PCIe, H200); unknown -> 0.
+// GPU: NVIDIA's dense datasheet numbers by device name; the datasheets print sparse tensor-core
+// figures, these are half of them:
+//   H100 SXM5 (NVIDIA H100 Tensor Core GPU datasheet): FP32 67, TF32 494.5, BF16/FP16 989.5
+//     TFLOP/s, HBM3 3.35 TB/s.
+//   H100 PCIe (same datasheet): FP32 51, TF32 378, BF16/FP16 756 TFLOP/s, HBM2e 2.0 TB/s.
+//   H200 SXM (NVIDIA H200 datasheet): compute as H100 SXM, HBM3e 4.8 TB/s.
+// Anything else (including the NVL parts, whose clocks differ) -> unknown: 0, no percentage.
 Peak gpu_peak(const std::string& device_name, DType dtype, bool tf32);
 
 }  // namespace loom::ops::profile

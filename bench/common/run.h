@@ -143,11 +143,11 @@ inline bool is_ok(const std::string& status) { return status.rfind("ok", 0) == 0
 inline void finish_row(RunSettings& run, const Peak& peak, double bytes, Row row, std::vector<Row>& rows) {
   row.tflops = row.gflop / (row.time.median * 1e-3) / 1e3;
   row.bytes = bytes;
-  row.pct_roofline = pct_of_roofline(row.gflop * 1e9, bytes, row.time.median, peak);
+  row.pct_roofline = pct_of_roofline_ms(row.gflop * 1e9, bytes, row.time.median, peak);
   const auto t = run.torch.find(point_key(row));
   if (t != run.torch.end()) {
     row.torch = t->second;
-    for (TorchTime& tt : row.torch) tt.pct_roofline = pct_of_roofline(row.gflop * 1e9, bytes, tt.time.median, peak);
+    for (TorchTime& tt : row.torch) tt.pct_roofline = pct_of_roofline_ms(row.gflop * 1e9, bytes, tt.time.median, peak);
     row.ratio_vs_torch = row.torch.front().time.median / row.time.median;
   }
   if (run.json.is_open()) run.json << to_json(row).dump() << std::endl;

@@ -229,9 +229,9 @@ TEST_CASE("loom trace --kernels: the command with --jsonl and a skipped impl; ba
   CHECK(arch_without_kernels.status != 0);
 }
 
-TEST_CASE("profile: the roofline peaks are the datasheet numbers bench/common/roofline.h lists") {
-  // Dense TFLOP/s (FP32, TF32, BF16) and TB/s, as bench/common/roofline.h cites them (the ladder keeps
-  // tests from including bench/, so the numbers are typed here from the same datasheets).
+TEST_CASE("profile: the roofline peaks are the datasheet numbers ops/profile.h cites") {
+  // Dense TFLOP/s (FP32, TF32, BF16) and TB/s, as ops/profile.h cites them (bench/common/roofline.h forwards there;
+  // the numbers are typed here from the datasheets, so a typo in the table fails).
   struct Want {
     const char* name;
     double fp32, tf32, half, hbm;  // 0: unknown device
