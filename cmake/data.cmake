@@ -12,6 +12,7 @@ set(LOOM_DATA_SOURCES
 )
 set(LOOM_DATA_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/data/test_csv.cc
+  ${PROJECT_SOURCE_DIR}/tests/data/test_csv_stream.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_dataset.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_vocab.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_embeddings.cc

@@ -4,7 +4,15 @@
 // (quoted commas, doubled quotes, line breaks inside quotes) and keeps, for every record, the
 // physical line where it starts: error messages and skip reports say "PATH:LINE: ...", which is
 // what a user opens in an editor. Accepted: UTF-8 with or without a byte-order mark, LF, CRLF and
-// lone CR line ends. The file is read in one go (tens of MB at most) and parsed in one pass.
+// lone CR line ends. read_csv reads the file in one go (training files: tens to hundreds of MB) and
+// parses it in one pass; CsvReader hands out one record at a time from a window of the file, so
+// `loom predict` reads a file of any length in bounded memory. Both use the same parser, so they
+// accept, reject and number lines alike.
+//
+// Limit: one field holds at most CsvOptions::max_field_bytes (1 MiB by default; a tweet is under
+// 2 KB). A longer field is a DataError naming file, line, field and the limit, even when bad rows
+// are skipped: it is nearly always a quote that is never closed or a file that is not CSV, where
+// the rest of the records cannot be trusted, and it keeps CsvReader's memory bounded.
 //
 // Malformed records: an unterminated quote, a quote inside an unquoted field, text after a closing
 // quote, or a field count different from the header's. Without a SkipLog they throw DataError;
@@ -14,7 +22,9 @@
 // reported with the name of its field.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,11 +41,15 @@ struct CsvTable {
   std::vector<CsvRecord> records;
 };
 
+inline constexpr std::size_t kMaxCsvFieldBytes = std::size_t{1} << 20;  // 1 MiB
+
 struct CsvOptions {
   bool has_header = true;
   char delimiter = ',';
   // Fields every record must have; 0: as many as the header (or, without one, the first record).
   std::int64_t expected_fields = 0;
+  // The longest field accepted (see the limit above).
+  std::size_t max_field_bytes = kMaxCsvFieldBytes;
 };
 
 // Malformed or bad rows that were dropped instead of failing the whole load.
@@ -56,6 +70,25 @@ CsvTable read_csv(const std::string& path, const CsvOptions& options = {}, SkipL
 CsvTable parse_csv(const std::string& bytes, const std::string& path, const CsvOptions& options = {},
                    SkipLog* skipped = nullptr);
 
+// Records one at a time, for files too large to hold in memory: the constructor opens the file and
+// reads the header (errors as read_csv's); next() fills `record` and returns false at the end of
+// the file. Memory: the file is read in blocks of at least 64 KiB into a window that holds the
+// record being parsed, so it stays near the size of the longest record (fields at most
+// max_field_bytes each). Same records, lines, errors and skips as read_csv on the same file.
+class CsvReader {
+ public:
+  CsvReader(const std::string& path, const CsvOptions& options = {}, SkipLog* skipped = nullptr);
+  ~CsvReader();
+  CsvReader(const CsvReader&) = delete;
+  CsvReader& operator=(const CsvReader&) = delete;
+  const std::vector<std::string>& header() const;  // empty when options.has_header is false
+  bool next(CsvRecord& record);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // The writer that parse_csv inverts. A field is quoted (inner quotes doubled) only when it must be:
 // it holds the delimiter, a quote or a line break, or starts with a UTF-8 byte-order mark (which
 // the reader drops at the start of a file).
@@ -67,6 +100,9 @@ std::string format_csv_record(const std::vector<std::string>& fields, char delim
 // The whole file as bytes (DataError naming the path and the system's reason when it fails).
 // Shared with the fastText reader in dataset.cc.
 std::string read_file_bytes(const std::string& path);
+// The DataError read_file_bytes throws for a missing file or a folder, without reading; returns
+// the file's size in bytes (a hint: a pipe or a growing file may differ).
+std::int64_t check_readable_file(const std::string& path);
 
 // Index of `name` in `header`, or -1.
 std::int64_t find_column(const std::vector<std::string>& header, const std::string& name);

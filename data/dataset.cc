@@ -8,7 +8,11 @@
 #include "data/dataset.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
 #include <set>
 #include <unordered_map>
 
@@ -194,8 +198,10 @@ class Loader {
     return out;
   }
 
-  void finish() {
-    if (ds_.examples.empty()) {
+  // No usable row at all (`rows` kept; DatasetReader counts the rows it has handed out).
+  void finish() { finish(ds_.examples.size()); }
+  void finish(std::size_t rows) {
+    if (rows == 0) {
       std::string msg = spec_.path + ": no usable rows";
       if (ds_.skipped.count > 0)
         msg += " (" + std::to_string(ds_.skipped.count) + " skipped; first: " + ds_.skipped.examples[0] + ")";
@@ -220,15 +226,65 @@ class Loader {
   std::unordered_map<std::string, int> known_index_;
 };
 
-std::int64_t require_column(const CsvTable& t, const std::string& name, const char* role) {
-  const std::int64_t i = find_column(t.header, name);
+std::int64_t require_column(const std::string& path, const std::vector<std::string>& header,
+                           const std::string& name, const char* role) {
+  const std::int64_t i = find_column(header, name);
   if (i >= 0) return i;
   std::string hint;
   double v = 0;
-  if (t.header.size() == 6 && parse_number(t.header[0], v))
+  if (header.size() == 6 && parse_number(header[0], v))
     hint = " (this looks like the raw Sentiment140 file without a header: use format sentiment140)";
-  LOOM_THROW(DataError, t.path, ": no ", role, " column '", name, "'; the columns are: ",
-             join_names(t.header), hint);
+  LOOM_THROW(DataError, path, ": no ", role, " column '", name, "'; the columns are: ",
+             join_names(header), hint);
+}
+
+// Where the columns a CSV load reads are, found once from the header.
+struct CsvColumns {
+  std::int64_t text = -1, label = -1;  // label: single-label, labeled loads only
+  std::vector<std::int64_t> labels;    // multi-label, labeled loads only
+  std::vector<std::int64_t> ids;
+};
+
+CsvColumns csv_columns(const DatasetSpec& spec, const std::vector<std::string>* known,
+                       const std::vector<std::string>& header) {
+  CsvColumns c;
+  c.text = require_column(spec.path, header, spec.text_col, "text");
+  if (spec.labeled && !spec.label_cols.empty()) {
+    if (known && *known != spec.label_cols)
+      LOOM_THROW(DataError, spec.path, ": the label columns (", join_names(spec.label_cols),
+                 ") differ from the model's labels (", join_names(*known), ")");
+    for (const auto& name : spec.label_cols) c.labels.push_back(require_column(spec.path, header, name, "label"));
+  } else if (spec.labeled) {
+    c.label = require_column(spec.path, header, spec.label_col, "label");
+  }
+  for (const auto& name : spec.id_cols) c.ids.push_back(require_column(spec.path, header, name, "id"));
+  return c;
+}
+
+// One CSV record as an Example; false when the row is bad (L threw or counted it). `raw` gets the
+// label string when the names are collected later.
+bool csv_example(Loader& L, const CsvColumns& c, const CsvRecord& r, Example& ex, std::string& raw) {
+  const DatasetSpec& spec = L.spec();
+  ex.line = r.line;
+  if (!L.decode_text(r.fields[c.text], r.line, spec.text_col, ex.text)) return false;
+  if (c.label >= 0 && !L.decode_label(r.fields[c.label], r.line, spec.label_col, ex.label, raw)) return false;
+  for (std::size_t k = 0; k < c.labels.size(); ++k) {
+    const std::string v = trim(r.fields[c.labels[k]]);
+    if (v == "0" || v == "1") {
+      ex.targets.push_back(v == "1" ? 1.0f : 0.0f);
+    } else {
+      std::string shown;
+      if (L.decode(v, r.line, spec.label_cols[k], shown))
+        L.bad(r.line, spec.label_cols[k], "expected 0 or 1, found '" + shown + "'");
+      return false;
+    }
+  }
+  for (std::size_t k = 0; k < c.ids.size(); ++k) {
+    std::string id;
+    if (!L.decode(r.fields[c.ids[k]], r.line, spec.id_cols[k], id)) return false;
+    ex.ids.push_back(std::move(id));
+  }
+  return true;
 }
 
 Dataset load_csv(const DatasetSpec& spec, const std::vector<std::string>* known) {
@@ -236,53 +292,20 @@ Dataset load_csv(const DatasetSpec& spec, const std::vector<std::string>* known)
   Loader L(spec, known, ds);
   const bool skip = spec.on_bad_row == BadRowPolicy::Skip;
   const CsvTable table = read_csv(spec.path, CsvOptions{}, skip ? &ds.skipped : nullptr);
-  const std::int64_t text_i = require_column(table, spec.text_col, "text");
-  const bool multi = !spec.label_cols.empty();
-  std::int64_t label_i = -1;
-  std::vector<std::int64_t> label_is;
-  if (spec.labeled && multi) {
-    if (known && *known != spec.label_cols)
-      LOOM_THROW(DataError, spec.path, ": the label columns (", join_names(spec.label_cols),
-                 ") differ from the model's labels (", join_names(*known), ")");
-    for (const auto& c : spec.label_cols) label_is.push_back(require_column(table, c, "label"));
-  } else if (spec.labeled) {
-    label_i = require_column(table, spec.label_col, "label");
-  }
-  std::vector<std::int64_t> id_is;
-  for (const auto& c : spec.id_cols) id_is.push_back(require_column(table, c, "id"));
+  const CsvColumns columns = csv_columns(spec, known, table.header);
   ds.id_names = spec.id_cols;
 
   std::vector<std::string> raw_labels;
   ds.examples.reserve(table.records.size());
   for (const CsvRecord& r : table.records) {
     Example ex;
-    ex.line = r.line;
-    if (!L.decode_text(r.fields[text_i], r.line, spec.text_col, ex.text)) continue;
     std::string raw;
-    if (label_i >= 0 && !L.decode_label(r.fields[label_i], r.line, spec.label_col, ex.label, raw)) continue;
-    bool ok = true;
-    for (std::size_t k = 0; k < label_is.size() && ok; ++k) {
-      const std::string v = trim(r.fields[label_is[k]]);
-      if (v == "0" || v == "1") {
-        ex.targets.push_back(v == "1" ? 1.0f : 0.0f);
-      } else {
-        std::string shown;
-        if (!L.decode(v, r.line, spec.label_cols[k], shown)) { ok = false; break; }
-        L.bad(r.line, spec.label_cols[k], "expected 0 or 1, found '" + shown + "'");
-        ok = false;
-      }
-    }
-    for (std::size_t k = 0; k < id_is.size() && ok; ++k) {
-      std::string id;
-      ok = L.decode(r.fields[id_is[k]], r.line, spec.id_cols[k], id);
-      ex.ids.push_back(std::move(id));
-    }
-    if (!ok) continue;
+    if (!csv_example(L, columns, r, ex, raw)) continue;
     ds.examples.push_back(std::move(ex));
-    if (label_i >= 0 && !known) raw_labels.push_back(std::move(raw));
+    if (columns.label >= 0 && !known) raw_labels.push_back(std::move(raw));
   }
   L.finish();
-  if (multi) {
+  if (!spec.label_cols.empty()) {
     ds.task = TaskKind::MultiLabel;
     ds.label_names = spec.label_cols;
   } else {
@@ -291,51 +314,71 @@ Dataset load_csv(const DatasetSpec& spec, const std::vector<std::string>* known)
   return ds;
 }
 
-Dataset load_sentiment140(const DatasetSpec& spec, const std::vector<std::string>* known) {
+const std::vector<std::string>& sentiment140_columns() {
   static const std::vector<std::string> kColumns = {"polarity", "id", "date", "query", "user", "text"};
-  Dataset ds;
-  Loader L(spec, known, ds);
-  ds.id_names = spec.id_cols.empty() ? std::vector<std::string>{"id"} : spec.id_cols;
-  std::vector<std::int64_t> id_is;
-  for (const auto& c : ds.id_names) {
-    const std::int64_t i = find_column(kColumns, c);
-    if (i < 0)
-      LOOM_THROW(DataError, spec.path, ": no id column '", c, "' in the Sentiment140 format; its columns are: ",
-                 join_names(kColumns));
-    id_is.push_back(i);
-  }
+  return kColumns;
+}
+
+CsvOptions sentiment140_csv_options() {
   CsvOptions options;
   options.has_header = false;
   options.expected_fields = 6;
-  const CsvTable table =
-      read_csv(spec.path, options, spec.on_bad_row == BadRowPolicy::Skip ? &ds.skipped : nullptr);
+  return options;
+}
+
+// The id names of a Sentiment140 load (default "id") and their column indices.
+std::vector<std::int64_t> sentiment140_ids(const DatasetSpec& spec, std::vector<std::string>& id_names) {
+  id_names = spec.id_cols.empty() ? std::vector<std::string>{"id"} : spec.id_cols;
+  std::vector<std::int64_t> id_is;
+  for (const auto& c : id_names) {
+    const std::int64_t i = find_column(sentiment140_columns(), c);
+    if (i < 0)
+      LOOM_THROW(DataError, spec.path, ": no id column '", c, "' in the Sentiment140 format; its columns are: ",
+                 join_names(sentiment140_columns()));
+    id_is.push_back(i);
+  }
+  return id_is;
+}
+
+// One record of the raw Sentiment140 file as an Example (see csv_example); `name` gets the
+// polarity's label name.
+bool sentiment140_example(Loader& L, const std::vector<std::int64_t>& id_is, const std::vector<std::string>& id_names,
+                          const CsvRecord& r, Example& ex, std::string& name) {
+  ex.line = r.line;
+  if (!L.decode_text(r.fields[5], r.line, "text", ex.text)) return false;
+  if (L.spec().labeled) {
+    const std::string p = trim(r.fields[0]);
+    if (p == "0") name = "negative";
+    else if (p == "2") name = "neutral";
+    else if (p == "4") name = "positive";
+    else {
+      std::string shown;
+      if (L.decode(p, r.line, "polarity", shown))
+        L.bad(r.line, "polarity", "expected 0, 2 or 4, found '" + shown + "'");
+      return false;
+    }
+    if (L.known() && !L.lookup(name, r.line, "polarity", ex.label)) return false;
+  }
+  for (std::size_t k = 0; k < id_is.size(); ++k) {
+    std::string id;
+    if (!L.decode(r.fields[id_is[k]], r.line, id_names[k], id)) return false;
+    ex.ids.push_back(std::move(id));
+  }
+  return true;
+}
+
+Dataset load_sentiment140(const DatasetSpec& spec, const std::vector<std::string>* known) {
+  Dataset ds;
+  Loader L(spec, known, ds);
+  const std::vector<std::int64_t> id_is = sentiment140_ids(spec, ds.id_names);
+  const CsvTable table = read_csv(spec.path, sentiment140_csv_options(),
+                                  spec.on_bad_row == BadRowPolicy::Skip ? &ds.skipped : nullptr);
   std::vector<std::string> raw_labels;
   ds.examples.reserve(table.records.size());
   for (const CsvRecord& r : table.records) {
     Example ex;
-    ex.line = r.line;
-    if (!L.decode_text(r.fields[5], r.line, "text", ex.text)) continue;
     std::string name;
-    if (spec.labeled) {
-      const std::string p = trim(r.fields[0]);
-      if (p == "0") name = "negative";
-      else if (p == "2") name = "neutral";
-      else if (p == "4") name = "positive";
-      else {
-        std::string shown;
-        if (L.decode(p, r.line, "polarity", shown))
-          L.bad(r.line, "polarity", "expected 0, 2 or 4, found '" + shown + "'");
-        continue;
-      }
-      if (known && !L.lookup(name, r.line, "polarity", ex.label)) continue;
-    }
-    bool ok = true;
-    for (std::size_t k = 0; k < id_is.size() && ok; ++k) {
-      std::string id;
-      ok = L.decode(r.fields[id_is[k]], r.line, ds.id_names[k], id);
-      ex.ids.push_back(std::move(id));
-    }
-    if (!ok) continue;
+    if (!sentiment140_example(L, id_is, ds.id_names, r, ex, name)) continue;
     ds.examples.push_back(std::move(ex));
     if (spec.labeled && !known) raw_labels.push_back(std::move(name));
   }
@@ -345,8 +388,51 @@ Dataset load_sentiment140(const DatasetSpec& spec, const std::vector<std::string
   return ds;
 }
 
-Dataset load_fasttext(const DatasetSpec& spec, const std::vector<std::string>* known) {
+// One non-blank fastText line as an Example (see csv_example); `names` gets its distinct label
+// names. A line over the field limit is fatal, as a CSV field is (data/csv.h).
+[[noreturn]] void fasttext_line_too_long(const std::string& path, std::int64_t line) {
+  LOOM_THROW(DataError, path, ":", line, ": the line is longer than ", kMaxCsvFieldBytes,
+             " bytes, the limit for one fastText line");
+}
+
+bool fasttext_example(Loader& L, const std::string& text_line, std::int64_t line, Example& ex,
+                      std::vector<std::string>& names) {
   static const std::string kPrefix = "__label__";
+  if (text_line.size() > kMaxCsvFieldBytes) fasttext_line_too_long(L.spec().path, line);
+  std::size_t p = 0;
+  std::vector<std::string> labels;
+  for (;;) {
+    while (p < text_line.size() && (text_line[p] == ' ' || text_line[p] == '\t')) ++p;
+    if (text_line.compare(p, kPrefix.size(), kPrefix) != 0) break;
+    std::size_t q = p;
+    while (q < text_line.size() && text_line[q] != ' ' && text_line[q] != '\t') ++q;
+    labels.push_back(text_line.substr(p + kPrefix.size(), q - p - kPrefix.size()));
+    p = q;
+  }
+  std::size_t e = text_line.size();
+  while (e > p && is_space(text_line[e - 1])) --e;
+  ex.line = line;
+  if (!L.decode_text(text_line.substr(p, e - p), line, "text", ex.text)) return false;
+  if (!L.spec().labeled) return true;
+  if (labels.empty()) {
+    L.bad(line, "label", "no __label__ prefix at the start of the line");
+    return false;
+  }
+  for (const std::string& raw : labels) {
+    std::string name;
+    if (!L.decode(raw, line, "label", name)) return false;
+    if (name.empty()) {
+      L.bad(line, "label", "empty label name after __label__");
+      return false;
+    }
+    int index = -1;
+    if (L.known() && !L.lookup(name, line, "label", index)) return false;
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return true;
+}
+
+Dataset load_fasttext(const DatasetSpec& spec, const std::vector<std::string>* known) {
   if (!spec.id_cols.empty())
     LOOM_THROW(DataError, spec.path, ": fastText lines have no columns, so no id column '", spec.id_cols[0], "'");
   Dataset ds;
@@ -363,43 +449,12 @@ Dataset load_fasttext(const DatasetSpec& spec, const std::vector<std::string>* k
     const std::string text_line = bytes.substr(i, stop - i);
     i = end + 1;
     if (blank(text_line)) continue;
-
-    std::size_t p = 0;
-    std::vector<std::string> labels;
-    for (;;) {
-      while (p < text_line.size() && (text_line[p] == ' ' || text_line[p] == '\t')) ++p;
-      if (text_line.compare(p, kPrefix.size(), kPrefix) != 0) break;
-      std::size_t q = p;
-      while (q < text_line.size() && text_line[q] != ' ' && text_line[q] != '\t') ++q;
-      labels.push_back(text_line.substr(p + kPrefix.size(), q - p - kPrefix.size()));
-      p = q;
-    }
-    std::size_t e = text_line.size();
-    while (e > p && is_space(text_line[e - 1])) --e;
     Example ex;
-    ex.line = line;
-    if (!L.decode_text(text_line.substr(p, e - p), line, "text", ex.text)) continue;
-    if (!spec.labeled) {
-      ds.examples.push_back(std::move(ex));
-      continue;
-    }
-    if (labels.empty()) {
-      L.bad(line, "label", "no __label__ prefix at the start of the line");
-      continue;
-    }
-    bool ok = true;
     std::vector<std::string> names;
-    for (const std::string& raw : labels) {
-      std::string name;
-      if (!L.decode(raw, line, "label", name)) { ok = false; break; }
-      if (name.empty()) { L.bad(line, "label", "empty label name after __label__"); ok = false; break; }
-      int index = -1;
-      if (known && !L.lookup(name, line, "label", index)) { ok = false; break; }
-      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-    }
-    if (!ok) continue;
-    several = several || names.size() > 1;
+    if (!fasttext_example(L, text_line, line, ex, names)) continue;
     ds.examples.push_back(std::move(ex));
+    if (!spec.labeled) continue;
+    several = several || names.size() > 1;
     row_labels.push_back(std::move(names));
   }
   L.finish();
@@ -467,6 +522,113 @@ std::vector<std::int64_t> label_counts(const Dataset& data) {
     }
   }
   return counts;
+}
+
+// ---- DatasetReader: the same rows, a chunk at a time ----------------------------------------------
+
+struct DatasetReader::Impl {
+  DatasetSpec spec;
+  Dataset state;  // the skip log, and the id names, label names and task every chunk carries
+  std::unique_ptr<Loader> loader;
+  std::unique_ptr<CsvReader> csv;   // csv and sentiment140
+  CsvColumns columns;               // csv
+  std::vector<std::int64_t> ids;    // sentiment140: the id columns
+  CsvRecord record;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> lines{nullptr, &std::fclose};  // fasttext
+  std::int64_t line = 0;            // fasttext: the physical line last read
+  std::size_t handed_out = 0;       // rows returned by next() so far
+
+  // The next fastText line without its "\n" (and "\r\n"); false at the end of the file. A line
+  // over the limit stops the read there, so memory stays bounded however long it is.
+  bool read_line(std::string& out) {
+    out.clear();
+    int c = 0;
+    bool any = false;
+    while ((c = std::getc(lines.get())) != EOF) {
+      any = true;
+      if (c == '\n') break;
+      out += static_cast<char>(c);
+      if (out.size() > kMaxCsvFieldBytes + 1) fasttext_line_too_long(spec.path, line + 1);
+    }
+    if (std::ferror(lines.get())) LOOM_THROW(DataError, "cannot read '", spec.path, "': ", std::strerror(errno));
+    if (!any) return false;
+    ++line;
+    if (line == 1 && out.compare(0, 3, "\xEF\xBB\xBF") == 0) out.erase(0, 3);
+    if (!out.empty() && out.back() == '\r') out.pop_back();
+    return true;
+  }
+
+  // The next usable row into `ex`; false at the end of the file. Bad rows throw or are counted,
+  // exactly as load_dataset does.
+  bool next_example(Example& ex) {
+    for (;;) {
+      ex = Example{};
+      std::string raw;
+      if (spec.format == InputFormat::FastText) {
+        if (!read_line(raw)) return false;
+        if (blank(raw)) continue;
+        std::vector<std::string> names;
+        if (fasttext_example(*loader, raw, line, ex, names)) return true;
+        continue;
+      }
+      if (!csv->next(record)) return false;
+      const bool ok = spec.format == InputFormat::Csv
+                          ? csv_example(*loader, columns, record, ex, raw)
+                          : sentiment140_example(*loader, ids, state.id_names, record, ex, raw);
+      if (ok) return true;
+    }
+  }
+};
+
+DatasetReader::DatasetReader(const DatasetSpec& spec) : impl_(std::make_unique<Impl>()) {
+  LOOM_CHECK(!spec.labeled, "DatasetReader reads unlabeled rows (predict); load_dataset reads labeled ones");
+  Impl& m = *impl_;
+  m.spec = spec;
+  m.loader = std::make_unique<Loader>(m.spec, nullptr, m.state);
+  SkipLog* skipped = spec.on_bad_row == BadRowPolicy::Skip ? &m.state.skipped : nullptr;
+  switch (spec.format) {
+    case InputFormat::Csv:
+      m.csv = std::make_unique<CsvReader>(spec.path, CsvOptions{}, skipped);
+      m.columns = csv_columns(m.spec, nullptr, m.csv->header());
+      m.state.id_names = spec.id_cols;
+      if (!spec.label_cols.empty()) {  // as load_dataset: unlabeled multi-label data keeps its names
+        m.state.task = TaskKind::MultiLabel;
+        m.state.label_names = spec.label_cols;
+      }
+      break;
+    case InputFormat::Sentiment140:
+      m.ids = sentiment140_ids(m.spec, m.state.id_names);
+      m.csv = std::make_unique<CsvReader>(spec.path, sentiment140_csv_options(), skipped);
+      break;
+    case InputFormat::FastText: {
+      if (!spec.id_cols.empty())
+        LOOM_THROW(DataError, spec.path, ": fastText lines have no columns, so no id column '", spec.id_cols[0], "'");
+      check_readable_file(spec.path);
+      m.lines.reset(std::fopen(spec.path.c_str(), "rb"));
+      if (!m.lines) LOOM_THROW(DataError, "cannot open '", spec.path, "': ", std::strerror(errno));
+      break;
+    }
+  }
+}
+
+DatasetReader::~DatasetReader() = default;
+
+const std::vector<std::string>& DatasetReader::id_names() const { return impl_->state.id_names; }
+const SkipLog& DatasetReader::skipped() const { return impl_->state.skipped; }
+
+bool DatasetReader::next(std::size_t max_rows, Dataset& chunk) {
+  LOOM_CHECK(max_rows > 0, "DatasetReader::next: max_rows must be positive");
+  Impl& m = *impl_;
+  chunk.examples.clear();
+  chunk.id_names = m.state.id_names;
+  chunk.label_names = m.state.label_names;
+  chunk.task = m.state.task;
+  Example ex;
+  while (chunk.examples.size() < max_rows && m.next_example(ex)) chunk.examples.push_back(std::move(ex));
+  chunk.skipped = m.state.skipped;
+  m.handed_out += chunk.examples.size();
+  if (chunk.examples.empty()) m.loader->finish(m.handed_out);  // a file with no usable row: as load_dataset
+  return !chunk.examples.empty();
 }
 
 }  // namespace loom::data

@@ -17,7 +17,9 @@
 // empty when it has nothing but ASCII whitespace. A dataset with no usable row is a DataError.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,28 @@ Dataset load_dataset(const DatasetSpec& spec, const std::vector<std::string>* kn
 
 // The examples at `rows` (in that order), with the same labels, task and id names; skipped is kept.
 Dataset subset(const Dataset& data, const std::vector<std::int64_t>& rows);
+
+// Unlabeled rows (`loom predict`) a chunk at a time, for files of any size: the rows, lines, ids,
+// errors and skips of load_dataset(spec) on the same file, in the same order, but never more than
+// one chunk (plus the reader's window, data/csv.h) in memory. spec.labeled must be false (label
+// names collected from the data need the whole file). The constructor opens the file and checks
+// the columns; next() replaces chunk.examples with up to max_rows rows (and copies id names, label
+// names, task and the skip log so far) and returns false once the file is exhausted; a file with
+// no usable row throws load_dataset's DataError then.
+class DatasetReader {
+ public:
+  explicit DatasetReader(const DatasetSpec& spec);
+  ~DatasetReader();
+  DatasetReader(const DatasetReader&) = delete;
+  DatasetReader& operator=(const DatasetReader&) = delete;
+  const std::vector<std::string>& id_names() const;
+  const SkipLog& skipped() const;  // all rows skipped so far
+  bool next(std::size_t max_rows, Dataset& chunk);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Examples per label (multi-label: positives per label), for the "class counts" summary line.
 std::vector<std::int64_t> label_counts(const Dataset& data);
