@@ -31,6 +31,8 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/trace.cc
   ${PROJECT_SOURCE_DIR}/train/trace_kernels.cc
   ${PROJECT_SOURCE_DIR}/train/compare.cc
+  ${PROJECT_SOURCE_DIR}/train/ensemble.cc
+  ${PROJECT_SOURCE_DIR}/tools/ensemble.cc
 )
 set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_cli.cc
@@ -48,6 +50,8 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_user_error.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_nonfinite.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_checkpoint_commit.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_ensemble.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_multi_input.cc
 )
 
 # The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the
@@ -56,6 +60,7 @@ set_source_files_properties(
   ${PROJECT_SOURCE_DIR}/tools/cli.cc ${PROJECT_SOURCE_DIR}/tools/eval.cc ${PROJECT_SOURCE_DIR}/tools/predict.cc
   ${PROJECT_SOURCE_DIR}/tools/synth.cc ${PROJECT_SOURCE_DIR}/tools/train.cc
   ${PROJECT_SOURCE_DIR}/tools/trace.cc ${PROJECT_SOURCE_DIR}/tools/compare.cc
+  ${PROJECT_SOURCE_DIR}/tools/ensemble.cc
   PROPERTIES INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
 
 # config.json and `loom --version` record the source version: the git commit of the tree that was

@@ -40,6 +40,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   add_synth_options(*synth_cmd, synth_options);
   const CommandRunner trace = add_trace_command(app, out, err);
   const CommandRunner compare = add_compare_command(app, out, err);
+  const CommandRunner ensemble = add_ensemble_command(app, out, err);
   const CommandRunner bench = add_bench_command(app, out, err);
   app.add_subcommand("doctor", "Print the build matrix: CUDA, devices, cuDNN, cuBLAS, BLAS, threads");
   app.add_subcommand("selftest",
@@ -59,6 +60,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (app.got_subcommand("selftest")) return selftest_main(out);
   if (app.got_subcommand("trace")) return trace();
   if (app.got_subcommand("compare")) return compare();
+  if (app.got_subcommand("ensemble")) return ensemble();
   if (app.got_subcommand("bench")) return bench();
   if (app.got_subcommand("synth")) return run_synth(synth_options, out);
   if (app.got_subcommand("eval")) return run_eval(eval_options, out);

@@ -35,6 +35,7 @@ int run_train(const train::TrainOptions& parsed, const std::vector<std::string>&
 // ---- eval ----
 struct EvalOptions {
   std::string model_dir, input, output;  // --model DIR --input FILE [--output FILE.json]
+  std::vector<std::string> more_models;  // --model given again: an ensemble of all the runs (train/ensemble.h)
   // Empty: as the model was trained (its config.json).
   std::string format, encoding, text_col, label_col, label_cols, on_bad_row;
   std::string accounts, join, missing_account;  // metadata runs: the accounts file, key, policy
@@ -80,6 +81,8 @@ int run_synth(const SynthOptions& o, std::ostream& out);
 using CommandRunner = std::function<int()>;
 CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& err);
 CommandRunner add_compare_command(CLI::App& app, std::ostream& out, std::ostream& err);
+// tools/ensemble.cc: `loom ensemble --member A --member B --out DIR` writes an ensemble folder.
+CommandRunner add_ensemble_command(CLI::App& app, std::ostream& out, std::ostream& err);
 
 // RFC 4180 quoting for one CSV field (only when needed).
 std::string csv_field(const std::string& s);

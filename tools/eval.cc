@@ -1,6 +1,8 @@
 // tools/eval.cc: `loom eval --model DIR --input FILE [--output FILE.json]`: the report (sklearn's
 // classification_report layout) and the confusion matrix of a trained model on a labeled file.
 // Columns, format and threshold default to those the model was trained with (its config.json).
+// Ensembles (issue 17): `--model A --model B ...`, or one ensemble folder (ensemble.json), scores
+// the mean of the members' probabilities (train/ensemble.h) and also prints each member's numbers.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "train/checkpoint.h"
+#include "train/ensemble.h"
 #include "train/evaluate.h"
 #include "train/runtime.h"
 #include "train/text_data.h"
@@ -21,7 +24,16 @@ namespace loom::tools {
 
 void add_eval_options(CLI::App& app, EvalOptions& o) {
   app.option_defaults()->always_capture_default(true);
-  app.add_option("--model", o.model_dir, "Run folder written by loom train")->required();
+  // --model may be repeated: the runs are averaged as an ensemble (as is one ensemble folder).
+  app.add_option_function<std::vector<std::string>>(
+         "--model",
+         [&o](const std::vector<std::string>& dirs) {
+           o.model_dir = dirs.front();
+           o.more_models.assign(dirs.begin() + 1, dirs.end());
+         },
+         "Run folder written by loom train, or an ensemble folder; repeat to average several runs' probabilities")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->required();
   app.add_option("--input", o.input, "Labeled data with the columns the model was trained on")->required();
   app.add_option("--output", o.output, "Also write the report and confusion matrix as JSON here");
   const std::string G = "Input (default: as in training)";
@@ -44,17 +56,11 @@ void add_eval_options(CLI::App& app, EvalOptions& o) {
   app.add_option("--threads", o.threads, "CPU threads (0 = all cores)");
 }
 
-int run_eval(const EvalOptions& o, std::ostream& out) {
-  const auto start = std::chrono::steady_clock::now();
-  train::apply_threads(o.threads);
-  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
-  const Device device = train::resolve_device(o.device, out);
-  train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
-  const train::RunConfig& rc = run.config;
-  const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
-  out << "precision: " << ops::precision_name(precision) << (o.precision.empty() ? " (as trained)" : "") << "\n";
-  train::note_precision(precision, device, out);
-  train::TrainOptions t = rc.training;  // the training columns, then the overrides
+namespace {
+
+// The overrides of the eval flags over a run's training options (columns, format, policies).
+train::TrainOptions input_options(const EvalOptions& o, const train::TrainOptions& trained) {
+  train::TrainOptions t = trained;
   if (!o.format.empty()) t.format = o.format;
   if (!o.encoding.empty()) t.encoding = o.encoding;
   if (!o.text_col.empty()) t.text_col = o.text_col;
@@ -68,6 +74,83 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
   if (!o.accounts.empty()) t.accounts = o.accounts;
   if (!o.join.empty()) t.join_col = o.join;
   if (!o.missing_account.empty()) t.missing_account = o.missing_account;
+  return t;
+}
+
+// Several runs (or an ensemble folder): every member scores the file with its own pipeline, the
+// report is that of the mean probabilities; each member's accuracy and loss are printed too, so the
+// gain of the ensemble over its members is visible in one command.
+int run_eval_ensemble(const EvalOptions& o, std::ostream& out, std::chrono::steady_clock::time_point start) {
+  const Device device = train::resolve_device(o.device, out);
+  std::vector<std::string> dirs{o.model_dir};
+  dirs.insert(dirs.end(), o.more_models.begin(), o.more_models.end());
+  const train::Ensemble ens(dirs, device, train::resolve_impl(o.impl, false, device));
+  const train::RunConfig& rc = ens.primary();
+  out << "ensemble: " << ens.size() << " members, mean of their probabilities\n";
+  train::TrainOptions t = input_options(o, rc.training);  // the first member's columns read the file
+  t.group_col = "";
+  t.id_cols.clear();
+  data::DatasetSpec spec = train::dataset_spec(t, o.input);
+  spec.multi_label = rc.task == data::TaskKind::MultiLabel;
+  const data::Dataset d = data::load_dataset(spec, &rc.label_names);
+  if (d.skipped.count) out << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
+  const std::vector<train::Scores> members = ens.member_scores(d, o.batch_size, o.precision);
+  const double threshold = o.threshold >= 0 ? o.threshold : ens.threshold();
+  std::vector<data::EncodedExample> labels(d.examples.size());  // evaluate() reads only the labels
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    labels[i].label = d.examples[i].label;
+    labels[i].targets = d.examples[i].targets;
+  }
+  nlohmann::json member_json = nlohmann::json::array();
+  for (std::size_t m = 0; m < members.size(); ++m) {
+    train::Scores s = members[m];
+    s.loss = train::log_loss(s, d.examples, rc.task);
+    const train::Evaluation ev = train::evaluate(s, labels, rc.task, rc.label_names, threshold);
+    out << "  member " << m + 1 << " " << ens.member_dir(m) << " (" << models::arch_name(ens.config(m).model.arch)
+        << "): accuracy " << std::fixed << std::setprecision(4) << ev.metrics.accuracy << ", loss " << ev.metrics.loss
+        << std::defaultfloat << "\n";
+    member_json.push_back({{"model", ens.member_dir(m)},
+                           {"arch", models::arch_name(ens.config(m).model.arch)},
+                           {"weights", ens.run(m).weights_path},
+                           {"accuracy", ev.metrics.accuracy},
+                           {"loss", ev.metrics.loss}});
+  }
+  train::Scores mean = train::average_scores(members);
+  mean.loss = train::log_loss(mean, d.examples, rc.task);
+  const train::Evaluation ev = train::evaluate(mean, labels, rc.task, rc.label_names, threshold);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << "eval: " << d.examples.size() << " tweets of " << o.input << " with the ensemble of " << ens.size()
+      << " (" << data::to_string(rc.task) << ")\n";
+  out << "loss " << std::fixed << std::setprecision(4) << ev.metrics.loss << std::defaultfloat << "\n" << ev.text();
+  if (!o.output.empty()) {
+    nlohmann::json j = ev.json();
+    j["model"] = dirs;
+    j["combine"] = "mean-probability";
+    j["members"] = member_json;
+    j["input"] = o.input;
+    j["rows"] = d.examples.size();
+    j["threshold"] = threshold;
+    j["seconds"] = seconds;
+    io::write_file_atomic(o.output, j.dump(2) + "\n");
+    out << "wrote " << o.output << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int run_eval(const EvalOptions& o, std::ostream& out) {
+  const auto start = std::chrono::steady_clock::now();
+  train::apply_threads(o.threads);
+  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
+  if (!o.more_models.empty() || train::is_ensemble_dir(o.model_dir)) return run_eval_ensemble(o, out, start);
+  const Device device = train::resolve_device(o.device, out);
+  train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
+  const train::RunConfig& rc = run.config;
+  const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
+  out << "precision: " << ops::precision_name(precision) << (o.precision.empty() ? " (as trained)" : "") << "\n";
+  train::note_precision(precision, device, out);
+  train::TrainOptions t = input_options(o, rc.training);  // the training columns, then the overrides
   // A run with a user model reports users too: the group column must then be loaded.
   const std::unique_ptr<train::UserModel> user = train::load_user_model(o.model_dir, *run.model, device);
   t.group_col = user ? user->group_col : "";

@@ -3,12 +3,16 @@
 // --pos-weight), grouped for --help, and the run.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <iostream>
 
 #include "core/error.h"
 #include "train/bot_run.h"
 #include "train/checkpoint.h"
 #include "train/cross_validation.h"
+#include "train/ensemble.h"
+#include "train/runtime.h"
 #include "train/trainer.h"
 #include "tools/commands.h"
 
@@ -192,6 +196,31 @@ int run_train(const train::TrainOptions& parsed, const std::vector<std::string>&
     o.resume = parsed.resume;
   }
   LOOM_CHECK(!o.input.empty(), "loom train: --input FILE is required (see loom train --help)");
+  if (!o.ensemble_seeds.empty()) {
+    // A seed ensemble: the same recipe once per seed into DIR/seed-<s>, then DIR/ensemble.json.
+    // Each member is an ordinary run (its config.json holds its own seed and no --seeds), so eval,
+    // predict and --resume work on it alone; --resume DIR of the ensemble is not supported.
+    LOOM_CHECK(o.resume.empty(), "--seeds starts new runs; resume a member folder (DIR/seed-N) instead");
+    LOOM_CHECK(o.cv == 0, "--seeds and --cv cannot be combined");
+    const std::string dir = o.ckpt_dir.empty() ? train::default_run_dir(o.arch + "-seeds") : o.ckpt_dir;
+    for (std::size_t i = 0; i < o.ensemble_seeds.size(); ++i)  // before any training: a typo costs nothing
+      LOOM_CHECK(std::count(o.ensemble_seeds.begin(), o.ensemble_seeds.end(), o.ensemble_seeds[i]) == 1,
+                 "--seeds lists seed ", o.ensemble_seeds[i], " twice");
+    std::vector<std::string> members;
+    for (std::size_t i = 0; i < o.ensemble_seeds.size(); ++i) {
+      train::TrainOptions m = o;
+      m.seed = o.ensemble_seeds[i];
+      m.ensemble_seeds.clear();
+      m.ckpt_dir = (std::filesystem::path(dir) / ("seed-" + std::to_string(m.seed))).string();
+      out << "== seed " << m.seed << " (" << i + 1 << " of " << o.ensemble_seeds.size() << "): " << m.ckpt_dir << "\n";
+      train::train(m, out, bar);
+      members.push_back(m.ckpt_dir);
+    }
+    train::write_ensemble(dir, members, o.ensemble_seeds);
+    out << "ensemble: " << dir << "/" << train::kEnsembleFile << " lists " << members.size()
+        << " seed runs (loom eval --model " << dir << " averages their probabilities)\n";
+    return 0;
+  }
   if (o.cv != 0 && o.cv_fold < 0 && o.resume.empty()) {
     train::cross_validate(train::resolve_bot_options(o), out, bar);
     return 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <sstream>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/parallel.h"
@@ -129,6 +130,99 @@ std::string thousands(std::int64_t n) {
   return n < 0 ? "-" + out : out;
 }
 
+std::string dedup_key(const std::string& text) {
+  std::string key;
+  key.reserve(text.size());
+  bool space = false;  // a whitespace run is pending (written only before the next non-space byte)
+  for (char c : text) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+      space = !key.empty();
+      continue;
+    }
+    if (space) key += ' ';
+    space = false;
+    key += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return key;
+}
+
+data::Dataset merge_inputs(std::vector<data::Dataset> files, const std::vector<std::string>& paths,
+                           std::vector<InputCount>& counts) {
+  LOOM_CHECK(!files.empty() && files.size() == paths.size(), "merge_inputs: ", files.size(), " files, ",
+             paths.size(), " paths");
+  // Pass 1: the label of each text's first row, and whether another label ever shows up.
+  struct Seen {
+    int label;
+    std::vector<float> targets;  // multi-label
+    bool conflict = false;
+  };
+  std::unordered_map<std::string, Seen> seen;
+  for (const data::Dataset& d : files)
+    for (const data::Example& e : d.examples) {
+      auto [it, inserted] = seen.try_emplace(dedup_key(e.text), Seen{e.label, e.targets});
+      if (!inserted && (it->second.label != e.label || it->second.targets != e.targets)) it->second.conflict = true;
+    }
+  // Pass 2: keep the first row of each text that has a single label.
+  data::Dataset merged;
+  merged.label_names = files.front().label_names;
+  merged.task = files.front().task;
+  merged.id_names = files.front().id_names;
+  counts.clear();
+  std::unordered_map<std::string, bool> kept;  // texts already kept
+  for (std::size_t f = 0; f < files.size(); ++f) {
+    LOOM_CHECK(files[f].id_names == merged.id_names, "--input ", paths[f], ": id columns differ from ", paths[0]);
+    InputCount c;
+    c.path = paths[f];
+    for (data::Example& e : files[f].examples) {
+      ++c.rows;
+      std::string key = dedup_key(e.text);
+      if (seen.at(key).conflict) {
+        ++c.conflicts;
+      } else if (!kept.emplace(std::move(key), true).second) {
+        ++c.duplicates;
+      } else {
+        ++c.kept;
+        merged.examples.push_back(std::move(e));
+      }
+    }
+    merged.skipped.count += files[f].skipped.count;
+    counts.push_back(c);
+  }
+  return merged;
+}
+
+data::Dataset load_training_inputs(const TrainOptions& o, const data::DatasetSpec& first_spec, std::ostream& out) {
+  data::Dataset first = data::load_dataset(first_spec);
+  print_skipped(first, o.input, out);
+  if (o.more_inputs.empty()) return first;
+  // Metadata joins and group keys are per-file notions (an accounts file, a user column): with
+  // several files the rows of one user could be split across them, so the two are not combined.
+  LOOM_CHECK(!has_metadata(o) && o.accounts.empty() && o.group_col.empty(),
+             "several --input files cannot be combined with --meta-cols, --accounts or --group-col");
+  std::vector<data::Dataset> files;
+  std::vector<std::string> paths{o.input};
+  const std::vector<std::string> names = first.label_names;
+  files.push_back(std::move(first));
+  for (const std::string& path : o.more_inputs) {
+    data::DatasetSpec spec = first_spec;
+    spec.path = path;
+    files.push_back(data::load_dataset(spec, &names));
+    print_skipped(files.back(), path, out);
+    paths.push_back(path);
+  }
+  std::vector<InputCount> counts;
+  data::Dataset merged = merge_inputs(std::move(files), paths, counts);
+  for (std::size_t f = 0; f < counts.size(); ++f) {
+    const InputCount& c = counts[f];
+    out << "input " << f + 1 << " " << c.path << ": " << thousands(c.rows) << " rows, kept " << thousands(c.kept)
+        << ", duplicates " << thousands(c.duplicates) << " (text already seen), conflicts " << thousands(c.conflicts)
+        << " (text seen with two labels: all its rows dropped)\n";
+  }
+  out << "inputs merged: " << thousands(static_cast<std::int64_t>(merged.examples.size()))
+      << " rows (deduplicated by lowercased, whitespace-collapsed text)\n";
+  return merged;
+}
+
 namespace {
 
 template <typename T>
@@ -196,8 +290,7 @@ PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab,
   const bool grouped = !o.group_col.empty() || o.cv_fold >= 0;
   TrainOptions lo = o;
   lo.id_cols = load_id_cols(o);
-  data::Dataset all = data::load_dataset(dataset_spec(lo, o.input));
-  print_skipped(all, o.input, out);
+  data::Dataset all = load_training_inputs(o, dataset_spec(lo, o.input), out);
   // The join runs on the whole input before any split: the schema (which columns, which missing
   // indicators) is a property of the data, and accounts without tweets become rows to split too.
   std::vector<std::vector<float>> all_meta;
@@ -213,7 +306,10 @@ PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab,
   }
   p.label_names = all.label_names;
   p.task = all.task;
-  const std::string input_name = std::filesystem::path(o.input).filename().string();
+  const std::string input_name =
+      std::filesystem::path(o.input).filename().string() +
+      (o.more_inputs.empty() ? "" : " + " + std::to_string(o.more_inputs.size()) + " more input file" +
+                                        (o.more_inputs.size() == 1 ? "" : "s"));
 
   // A file wins over a split; the split is stratified and seeded, so the same seed gives the same
   // rows in every run (and in a resumed one).

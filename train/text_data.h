@@ -40,6 +40,30 @@ struct PreparedData {
   data::MetaSchema meta_schema;
 };
 
+// Several --input files (issue 17): each loaded with the same columns and format (the later files
+// with the first file's label names: an unknown label there is an error naming file and line),
+// then merged and deduplicated by normalized text (dedup_key). Policy, in file order:
+//   - the first row of a text is kept; a later row with the same text and the same label is a
+//     duplicate (dropped);
+//   - a text seen with two different labels (in one file or across files) is a conflict: EVERY row
+//     of it is dropped, since no single label is right for it.
+// A single --input is loaded exactly as before (no deduplication).
+struct InputCount {
+  std::string path;
+  std::int64_t rows = 0, kept = 0, duplicates = 0, conflicts = 0;  // rows = kept + duplicates + conflicts
+};
+// Lowercased (ASCII), whitespace runs collapsed to one space, trimmed: "Good  Day!\n" -> "good day!".
+// Independent of --tokenizer, so the same files dedup the same way whatever the tokenizer is.
+std::string dedup_key(const std::string& text);
+// Merges `files` (already loaded, in order) into one dataset with the policy above; `counts` gets a
+// row per file. Labels must use the same names (the loader enforces it for files 2..n).
+data::Dataset merge_inputs(std::vector<data::Dataset> files, const std::vector<std::string>& paths,
+                           std::vector<InputCount>& counts);
+// Loads --input and every more_inputs file, merges them (merge_inputs) and prints one line per
+// file: "input 2 FILE: 90,980 rows, kept 88,100, duplicates 2,500 (text already seen), conflicts 380
+// (text seen with two labels: all its rows dropped)". One file: loaded as is.
+data::Dataset load_training_inputs(const TrainOptions& o, const data::DatasetSpec& first_spec, std::ostream& out);
+
 // Loads --input and --val/--test (or splits --input with the seed, stratified), prints the
 // per-split class counts and skipped rows to `out`, tokenizes, builds the vocabulary from the
 // training split only (or uses `fixed_vocab`, when resuming), and encodes every split.
