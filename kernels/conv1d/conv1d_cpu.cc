@@ -43,7 +43,9 @@
 // Our own OpenMP loops split independent outputs, so no two threads write one element and sums
 // keep a fixed order: text-CNN forward: every width's GEMMs, then one SERIAL pass over batch rows
 // b (a running max per row). text-CNN backward: dx by batch row b (row b of dx is written only by
-// pooled row b); dweight by filter f, summing over b in increasing order; dbias serially.
+// pooled row b); dweight by filter f, summing over b in increasing order; dbias serially. Those
+// two float row loops run in an AVX-512F build where the CPU has one (dweight_row_avx512 /
+// dx_row_avx512 below: 16 lanes, no fused multiply-add, so the baseline build's bits).
 //
 // FLOPs and bytes (conv1d_*_cost / textcnn_*_cost compute exactly these; s = storage size):
 //   conv forward   2 T' B F K C   (taps that read padding included: the reference loops skip
@@ -237,37 +239,151 @@ void textcnn_forward(const TextCnnFwdArgs& a, const std::vector<int64_t>& len) {
       std::fill_n(arg, F, 0);
       for (int64_t tp = 1; tp < out_len; ++tp) {
         const C* zr = zw + (tp * B + b) * F;
-        for (int64_t f = 0; f < F; ++f)
-          if (beats(zr[f], best[f])) best[f] = zr[f], arg[f] = static_cast<std::int32_t>(tp);
+        const std::int32_t tp32 = static_cast<std::int32_t>(tp);
+        // Written as selects, not a branch, so that the compiler vectorizes it (the same values).
+        for (int64_t f = 0; f < F; ++f) {
+          const bool take = beats(zr[f], best[f]);
+          best[f] = take ? zr[f] : best[f];
+          arg[f] = take ? tp32 : arg[f];
+        }
       }
       for (int64_t f = 0; f < F; ++f) best[f] = best[f] < C(0) ? C(0) : best[f];  // ReLU; NaN passes
     }
   }
 }
 
+// What one row body of the sparse backward reads (the pointers are the float path's, C typed).
 template <typename C>
-void textcnn_backward(const TextCnnBwdArgs& a) {
-  const TextCnnFwdArgs& fa = a.fwd;
-  const int64_t T = fa.T, B = fa.B, Cin = fa.C, SF = total_filters(fa);
-  const C* x = static_cast<const C*>(fa.x);
-  const C* pooled = static_cast<const C*>(fa.pooled);
-  const C* dpooled = static_cast<const C*>(a.dpooled);
-  const std::int32_t* argmax = fa.argmax;
+struct TextCnnBwdView {
+  const TextCnnFwdArgs* fa;
+  const C* x;
+  const C* pooled;
+  const C* dpooled;
+  const std::int32_t* argmax;
+  int64_t SF;
+  GradMode param_mode, input_mode;
   // The gradient reaching the winning pre-activation of column j of row b; 0 where ReLU was off
   // or the row had no window (pooled is then exactly 0).
-  auto grad_at = [&](int64_t b, int64_t j) { return pooled[b * SF + j] > C(0) ? dpooled[b * SF + j] : C(0); };
-  auto active = [&](int64_t b, int64_t j) { return pooled[b * SF + j] > C(0) && argmax[b * SF + j] >= 0; };
+  C grad_at(int64_t b, int64_t j) const { return pooled[b * SF + j] > C(0) ? dpooled[b * SF + j] : C(0); }
+  bool active(int64_t b, int64_t j) const { return pooled[b * SF + j] > C(0) && argmax[b * SF + j] >= 0; }
+};
+
+// fp-contract=off on the bodies themselves: the attribute of the function they are inlined into
+// does not reach an always_inline body (objdump showed vfmadd in the AVX-512 build without it).
+#define LOOM_CONV_INLINE inline __attribute__((always_inline, optimize("fp-contract=off")))
+
+// dweight row f of width w (columns off + f): the K taps' C values, summed over b in increasing
+// order (each element's sum runs in that order whatever the vector width, so the bits do not
+// depend on the build).
+template <typename C>
+LOOM_CONV_INLINE void dweight_row(const TextCnnBwdView<C>& v, const Conv1dGeometry& g, int64_t off, int64_t f,
+                                  C* dweight) {
+  const int64_t T = g.T, B = g.B, Cin = g.C, K = g.K, KC = K * Cin;
+  C* row = dweight + f * KC;
+  if (v.param_mode == GradMode::Overwrite) std::fill_n(row, KC, C(0));
+  for (int64_t b = 0; b < B; ++b) {
+    if (!v.active(b, off + f)) continue;
+    const C gv = v.grad_at(b, off + f);
+    const int64_t t_star = v.argmax[b * v.SF + off + f];
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t t = t_star + k * g.dilation - g.pad_left;
+      if (t < 0 || t >= T) continue;
+      const C* xr = v.x + (t * B + b) * Cin;
+      C* dst = row + k * Cin;
+      for (int64_t c = 0; c < Cin; ++c) dst[c] += gv * xr[c];
+    }
+  }
+}
+
+// dx row b: every winning window of row b adds g weight[f, k, :] into the K rows it read, in
+// increasing column order.
+template <typename C>
+LOOM_CONV_INLINE void dx_row(const TextCnnBwdView<C>& v, const C* const* weights, int64_t b, C* dx) {
+  const TextCnnFwdArgs& fa = *v.fa;
+  const int64_t T = fa.T, B = fa.B, Cin = fa.C;
+  if (v.input_mode == GradMode::Overwrite)
+    for (int64_t t = 0; t < T; ++t) std::fill_n(dx + (t * B + b) * Cin, Cin, C(0));
+  int64_t col = 0;
+  for (int w = 0; w < fa.num_widths; ++w) {
+    const Conv1dGeometry g = width_geometry(fa, w);
+    for (int64_t f = 0; f < g.F; ++f, ++col) {
+      if (!v.active(b, col)) continue;
+      const C gv = v.grad_at(b, col);
+      const int64_t t_star = v.argmax[b * v.SF + col];
+      for (int64_t k = 0; k < g.K; ++k) {
+        const int64_t t = t_star + k * g.dilation - g.pad_left;
+        if (t < 0 || t >= T) continue;
+        C* dxr = dx + (t * B + b) * Cin;
+        const C* wr = weights[w] + (f * g.K + k) * Cin;
+        for (int64_t c = 0; c < Cin; ++c) dxr[c] += gv * wr[c];
+      }
+    }
+  }
+}
+
+// The float row bodies in two builds, like lstm_pointwise_cpu.cc: the baseline ISA (4 lanes) and
+// AVX-512F (16 lanes), picked once at run time. fp-contract=off keeps a * b + c two roundings in
+// the AVX-512 build (which could otherwise fuse them), so both builds give the baseline's bits;
+// a test holds them together. At the lstm-cnn shape (B 64, C 128, 3 x 100 filters) the two row
+// loops were ~10% of an epoch's samples in either precision (perf, bench/results/2026-12-07-cpu-bf16-epoch-3.md).
+void dweight_row_base(const TextCnnBwdView<float>& v, const Conv1dGeometry& g, int64_t off, int64_t f, float* dw) {
+  dweight_row<float>(v, g, off, f, dw);
+}
+void dx_row_base(const TextCnnBwdView<float>& v, const float* const* weights, int64_t b, float* dx) {
+  dx_row<float>(v, weights, b, dx);
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LOOM_CONV_AVX512 1
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void dweight_row_avx512(
+    const TextCnnBwdView<float>& v, const Conv1dGeometry& g, int64_t off, int64_t f, float* dw) {
+  dweight_row<float>(v, g, off, f, dw);
+}
+__attribute__((target("avx512f"), optimize("fp-contract=off"))) void dx_row_avx512(
+    const TextCnnBwdView<float>& v, const float* const* weights, int64_t b, float* dx) {
+  dx_row<float>(v, weights, b, dx);
+}
+#endif
+
+struct FloatRowFns {
+  void (*dweight)(const TextCnnBwdView<float>&, const Conv1dGeometry&, int64_t, int64_t, float*);
+  void (*dx)(const TextCnnBwdView<float>&, const float* const*, int64_t, float*);
+};
+
+FloatRowFns float_row_fns(bool allow_wide) {
+#ifdef LOOM_CONV_AVX512
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (allow_wide && avx512) return {dweight_row_avx512, dx_row_avx512};
+#endif
+  (void)allow_wide;
+  return {dweight_row_base, dx_row_base};
+}
+
+// wide: whether the float rows may take the AVX-512 build (always, except in the test that
+// compares the two builds).
+template <typename C>
+void textcnn_backward(const TextCnnBwdArgs& a, bool wide = true) {
+  const TextCnnFwdArgs& fa = a.fwd;
+  const int64_t B = fa.B, Cin = fa.C, SF = total_filters(fa);
+  const TextCnnBwdView<C> v{&fa,
+                            static_cast<const C*>(fa.x),
+                            static_cast<const C*>(fa.pooled),
+                            static_cast<const C*>(a.dpooled),
+                            fa.argmax,
+                            SF,
+                            a.param_mode,
+                            a.input_mode};
+  [[maybe_unused]] const FloatRowFns fns = float_row_fns(wide);
 
   int64_t off = 0;
   for (int w = 0; w < fa.num_widths; ++w) {
     const Conv1dGeometry g = width_geometry(fa, w);
     const TextCnnWidth& wd = fa.widths[w];
-    const int64_t F = g.F, K = g.K, KC = K * Cin;
+    const int64_t F = g.F, KC = g.K * Cin;
     if (wd.dbias != nullptr) {
       C* dbias = static_cast<C*>(wd.dbias);
       for (int64_t f = 0; f < F; ++f) {
         C acc = 0;
-        for (int64_t b = 0; b < B; ++b) acc += grad_at(b, off + f);
+        for (int64_t b = 0; b < B; ++b) acc += v.grad_at(b, off + f);
         store(dbias[f], acc, a.param_mode);
       }
     }
@@ -275,19 +391,8 @@ void textcnn_backward(const TextCnnBwdArgs& a) {
       C* dweight = static_cast<C*>(wd.dweight);
 #pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(B * F * KC))
       for (int64_t f = 0; f < F; ++f) {
-        C* row = dweight + f * KC;
-        if (a.param_mode == GradMode::Overwrite) std::fill_n(row, KC, C(0));
-        for (int64_t b = 0; b < B; ++b) {
-          if (!active(b, off + f)) continue;
-          const C gv = grad_at(b, off + f);
-          const int64_t t_star = argmax[b * SF + off + f];
-          for (int64_t k = 0; k < K; ++k) {
-            const int64_t t = t_star + k * g.dilation - g.pad_left;
-            if (t < 0 || t >= T) continue;
-            const C* xr = x + (t * B + b) * Cin;
-            for (int64_t c = 0; c < Cin; ++c) row[k * Cin + c] += gv * xr[c];
-          }
-        }
+        if constexpr (std::is_same_v<C, float>) fns.dweight(v, g, off, f, dweight);
+        else dweight_row<C>(v, g, off, f, dweight);
       }
     }
     off += F;
@@ -299,24 +404,8 @@ void textcnn_backward(const TextCnnBwdArgs& a) {
   for (int w = 0; w < fa.num_widths; ++w) weights[w] = static_cast<const C*>(fa.widths[w].weight);
 #pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(B * SF * Cin))
   for (int64_t b = 0; b < B; ++b) {
-    if (a.input_mode == GradMode::Overwrite)
-      for (int64_t t = 0; t < T; ++t) std::fill_n(dx + (t * B + b) * Cin, Cin, C(0));
-    int64_t col = 0;
-    for (int w = 0; w < fa.num_widths; ++w) {
-      const Conv1dGeometry g = width_geometry(fa, w);
-      for (int64_t f = 0; f < g.F; ++f, ++col) {
-        if (!active(b, col)) continue;
-        const C gv = grad_at(b, col);
-        const int64_t t_star = argmax[b * SF + col];
-        for (int64_t k = 0; k < g.K; ++k) {
-          const int64_t t = t_star + k * g.dilation - g.pad_left;
-          if (t < 0 || t >= T) continue;
-          C* dxr = dx + (t * B + b) * Cin;
-          const C* wr = weights[w] + (f * g.K + k) * Cin;
-          for (int64_t c = 0; c < Cin; ++c) dxr[c] += gv * wr[c];
-        }
-      }
-    }
+    if constexpr (std::is_same_v<C, float>) fns.dx(v, weights, b, dx);
+    else dx_row<C>(v, weights, b, dx);
   }
 }
 
@@ -400,6 +489,15 @@ void textcnn_fwd_cpu(const TextCnnFwdArgs& a) {
 void textcnn_bwd_cpu(const TextCnnBwdArgs& a) {
   check_textcnn(a.fwd, "textcnn_bwd_cpu");
   run_textcnn_bwd(a, [](const TextCnnBwdArgs& f, auto tag) { textcnn_backward<decltype(tag)>(f); });
+}
+
+void conv1d_cpu::textcnn_bwd_cpu_baseline(const TextCnnBwdArgs& a) {
+  check_textcnn(a.fwd, "textcnn_bwd_cpu");
+  run_textcnn_bwd(a, [](const TextCnnBwdArgs& f, auto tag) { textcnn_backward<decltype(tag)>(f, false); });
+}
+
+const char* conv1d_cpu::textcnn_bwd_isa() {
+  return float_row_fns(true).dx == dx_row_base ? "baseline" : "avx512f";
 }
 
 // ---- cost: the formulas of the opening comment -----------------------------------------------------

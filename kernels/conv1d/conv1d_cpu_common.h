@@ -82,6 +82,12 @@ inline void check_textcnn(const TextCnnFwdArgs& a, const std::string& op) {
     check_geometry(width_geometry(a, w), a.dtype, op + " (width " + std::to_string(w) + ")");
 }
 
+// The text-CNN backward's float rows from the baseline build whatever the CPU (textcnn_bwd_cpu
+// takes the AVX-512F build where the CPU has it), for the test that the two give the same bits;
+// and which build textcnn_bwd_cpu runs: "avx512f" or "baseline". Defined in conv1d_cpu.cc.
+void textcnn_bwd_cpu_baseline(const TextCnnBwdArgs& a);
+const char* textcnn_bwd_isa();
+
 // ---- F16 / BF16 storage: widen once, run the float path, round once --------------------------------
 
 template <typename Run>

@@ -33,6 +33,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "kernels/common/bf16_cpu.h"
 #include "kernels/common/cpu_types.h"
 #include "core/philox.h"
 #include "kernels/elementwise/elementwise.h"
@@ -165,6 +166,14 @@ void cast(const CastArgs& a) {
   using W = std::conditional_t<std::is_same_v<S, double> || std::is_same_v<D, double>, double, float>;
   const S* src = static_cast<const S*>(a.src);
   D* dst = static_cast<D*>(a.dst);
+  // F32 <-> BF16 overwrites (the autocast copies of weights and activations) take the 16-lane
+  // loops of kernels/common/bf16_cpu.h: the same bits as the loop below, 3-4x faster.
+  if constexpr (std::is_same_v<S, float> && std::is_same_v<D, BFloat16>) {
+    if (a.mode == GradMode::Overwrite) return cpu::round_to_bf16(src, a.n, reinterpret_cast<std::uint16_t*>(dst));
+  }
+  if constexpr (std::is_same_v<S, BFloat16> && std::is_same_v<D, float>) {
+    if (a.mode == GradMode::Overwrite) return cpu::widen_bf16(reinterpret_cast<const std::uint16_t*>(src), a.n, dst);
+  }
 #pragma omp parallel for num_threads(loom::num_threads()) if (a.n > loom::kParallelGrain)
   for (std::int64_t i = 0; i < a.n; ++i) {
     W v = static_cast<W>(to_float(src[i]));

@@ -8,13 +8,10 @@
 #include "kernels/lstm/lstm_pointwise_cpu.h"
 
 #include "core/parallel.h"
+#include "kernels/common/bf16_cpu.h"
 
 #include <cstdint>
 #include <cstring>
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
 
 // CMakeLists.txt compiles this file with -ffp-contract=off: no fused multiply-add anywhere, since
 // the AVX-512 build could contract a * b + c where the baseline build cannot, and the two must round
@@ -112,41 +109,14 @@ LOOM_INLINE void fwd_units(const PointwiseFwd& p, std::int64_t H, std::int64_t o
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LOOM_HAVE_AVX512_BUILD 1
-// bf16_round on 16 lanes with AVX-512F integer operations (exact, so the same bits): add the
-// rounding bias and the kept LSB, shift, NaN -> 0x7fff, then VPMOVDW narrows to 16 bits. GCC does
-// not find this itself (it vectorizes round_units 8 lanes wide).
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_set1_* (its bug 105593)
-__attribute__((target("avx512f"))) void round_units_avx512(const float* src, std::int64_t n, std::uint16_t* dst,
-                                                           std::uint16_t* dst2) {
-  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
-  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
-  std::int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    const __m512i u = _mm512_castps_si512(_mm512_loadu_ps(src + j));
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, bias), lsb), 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
-    r = _mm512_mask_mov_epi32(r, nan, bias);
-    const __m256i packed = _mm512_cvtepi32_epi16(r);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), packed);
-    if (dst2 != nullptr) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst2 + j), packed);
-  }
-  for (; j < n; ++j) {
-    dst[j] = bf16_round(src[j]);
-    if (dst2 != nullptr) dst2[j] = dst[j];
-  }
-}
-#pragma GCC diagnostic pop
 #endif
 
 // n F32 values rounded to bf16 into one or two destinations (the second may be null); kWide: the
 // AVX-512 build's 16-lane loop.
 template <bool kWide>
 LOOM_INLINE void round_units(const float* src, std::int64_t n, std::uint16_t* dst, std::uint16_t* dst2) {
-#ifdef LOOM_HAVE_AVX512_BUILD
-  if constexpr (kWide) return round_units_avx512(src, n, dst, dst2);
-#endif
+  // The 16-lane loop is kernels/common/bf16_cpu.cc's (the same bits as bf16_round).
+  if constexpr (kWide) return cpu::round_bf16_serial(src, n, dst, dst2);
   for (std::int64_t j = 0; j < n; ++j) dst[j] = bf16_round(src[j]);
   if (dst2 != nullptr)
     for (std::int64_t j = 0; j < n; ++j) dst2[j] = dst[j];
@@ -268,22 +238,7 @@ void pointwise_bwd(const PointwiseBwd& p, std::int64_t H) {
 void pointwise_fwd_baseline(const PointwiseFwd& p, std::int64_t H) { fwd_base(p, H); }
 void pointwise_bwd_baseline(const PointwiseBwd& p, std::int64_t H) { bwd_base(p, H); }
 
-void round_to_bf16(const float* src, std::int64_t n, std::uint16_t* dst) {
-  // Blocks of 4096 values (16 KB of F32): whole 16-lane vectors, shared out among the threads.
-  constexpr std::int64_t kBlock = 4096;
-  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for num_threads(loom::num_threads()) if (n > loom::kParallelGrain)
-  for (std::int64_t blk = 0; blk < blocks; ++blk) {
-    const std::int64_t j0 = blk * kBlock, m = n - j0 < kBlock ? n - j0 : kBlock;
-#ifdef LOOM_HAVE_AVX512_BUILD
-    if (use_avx512()) {
-      round_units_avx512(src + j0, m, dst + j0, nullptr);
-      continue;
-    }
-#endif
-    round_units<false>(src + j0, m, dst + j0, nullptr);
-  }
-}
+void round_to_bf16(const float* src, std::int64_t n, std::uint16_t* dst) { cpu::round_to_bf16(src, n, dst); }
 
 const char* pointwise_isa() { return use_avx512() ? "avx512f" : "baseline"; }
 

@@ -82,7 +82,9 @@ const char* pointwise_isa();
 
 // n F32 values rounded to bf16 bits (core/dtype.h's float_to_bf16_bits, NaN -> 0x7fff), 16 lanes
 // at a time on AVX-512F and threaded above loom::kParallelGrain: the native BF16 path's one
-// rounding of each output (lstm_widen_cpu.h), which the generic scalar loop did 4x slower.
+// rounding of each output (lstm_widen_cpu.h), which the generic scalar loop did 4x slower. Now
+// kernels/common/bf16_cpu.h's cpu::round_to_bf16, shared with conv1d and the casts; kept here
+// under its old name for the LSTM's callers and tests.
 void round_to_bf16(const float* src, std::int64_t n, std::uint16_t* dst);
 // The polynomial exp, scalar, for the accuracy test.
 float fast_exp(float x);
