@@ -36,6 +36,7 @@ set(LOOM_TRAIN_SOURCES
 )
 set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_cli.cc
+  ${PROJECT_SOURCE_DIR}/tests/tools/test_predict_stream.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_grad_scaler.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_learning_real.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_mixed_precision.cc

@@ -58,6 +58,7 @@ struct PredictOptions {
   bool per_tweet = false;                // a run with a user model: one row per tweet, not per user
   double threshold = -1;
   std::int64_t batch_size = 256;
+  std::int64_t chunk_rows = 8192;         // rows read, scored and written at a time (bounded memory)
   std::string device = "auto", impl = "auto";
   std::string precision;                  // fp32 | bf16 | fp16; empty: the training precision
   int threads = 0;

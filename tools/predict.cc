@@ -4,11 +4,22 @@
 // row, in input order: the id columns, prob_<label> for every label (binary: both classes, so the
 // columns read the same for every task), then the decision: `label` (binary, multi-class) or
 // `labels` (multi-label: the labels at or above the threshold, joined with ';').
+//
+// Per tweet, the file is streamed: data::DatasetReader hands out --chunk-rows rows at a time (8192),
+// each chunk is scored (Scorer: rows in, probabilities out) and its rows written before the next
+// is read, so memory stays bounded for a file of any length (docs/reliability-large-inputs.md). A
+// run with a user model reads the whole file: a user's tweets may be anywhere in it.
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "core/error.h"
@@ -20,6 +31,7 @@
 #include "train/user_level.h"
 #include "data/groups.h"
 #include "data/csv.h"
+#include "data/dataset.h"
 #include "tools/commands.h"
 
 namespace loom::tools {
@@ -84,6 +96,115 @@ int predict_users(const PredictOptions& o, const train::RunConfig& rc, const tra
   return 0;
 }
 
+// Scores rows with one loaded run: rows in, probabilities out. Everything model-specific of
+// `loom predict`'s per-tweet path goes through here, so another scorer (an ensemble averaging
+// several runs) can take its place without touching the reading and writing around it.
+struct Scorer {
+  const train::LoadedRun& run;
+  const train::TrainOptions& input;  // how the rows were read (metadata join, columns)
+  const train::RunConfig& config;
+  std::string path;                  // the input file, for log lines
+  ops::Precision precision;
+  std::int64_t batch_size;
+
+  train::Scores operator()(data::Dataset& rows, std::ostream& log) const {
+    const auto encoded = train::encode_for_inference(rows, input, path, config.tokenizer, config.vocab,
+                                                     config.metadata, log);
+    return train::predict_scores(*run.model, encoded, config.task, static_cast<std::int64_t>(config.label_names.size()),
+                                 config.max_len, nullptr, batch_size, precision);
+  }
+};
+
+// The output's header: the id columns, the text (--with-text), prob_<label> per label, the decision.
+std::string header_row(const PredictOptions& o, const train::RunConfig& rc, const std::vector<std::string>& id_names) {
+  std::string row;
+  for (const std::string& id : id_names) row += csv_field(id) + ",";
+  if (o.with_text) row += "text,";
+  for (const std::string& name : rc.label_names) row += csv_field("prob_" + name) + ",";
+  row += rc.task == data::TaskKind::MultiLabel ? "labels\n" : "label\n";
+  return row;
+}
+
+// One output row per row of `d`, scored in `s`, appended to `csv`.
+void append_rows(const PredictOptions& o, const train::RunConfig& rc, const data::Dataset& d, const train::Scores& s,
+                 std::string& csv) {
+  const auto k = static_cast<std::int64_t>(rc.label_names.size());
+  const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
+  const std::vector<int> decided = train::decide(s, rc.task, threshold);
+  char buf[32];
+  for (std::int64_t i = 0; i < s.n; ++i) {
+    const data::Example& ex = d.examples[static_cast<std::size_t>(i)];
+    for (const std::string& id : ex.ids) csv += csv_field(id) + ",";
+    if (o.with_text) csv += csv_field(ex.text) + ",";
+    for (std::int64_t j = 0; j < k; ++j) {
+      const double p = rc.task == data::TaskKind::Binary ? (j == 1 ? s.probs[i] : 1.0 - s.probs[i])
+                                                         : s.probs[i * s.k + j];
+      std::snprintf(buf, sizeof buf, "%.6f,", p);
+      csv += buf;
+    }
+    if (rc.task == data::TaskKind::MultiLabel) {
+      std::string labels;
+      for (std::int64_t j = 0; j < k; ++j)
+        if (decided[i * k + j]) labels += (labels.empty() ? "" : ";") + rc.label_names[j];
+      csv += csv_field(labels) + "\n";
+    } else {
+      csv += csv_field(rc.label_names[decided[i]]) + "\n";
+    }
+  }
+}
+
+// Where predictions go, a chunk at a time: `out` (stdout), or --output written as
+// io::write_file_atomic does (a temporary in the same folder, fsynced, renamed over the path at
+// commit()), so a failed or killed run never leaves a half-written predictions file behind.
+class PredictionSink {
+ public:
+  PredictionSink(const std::string& path, std::ostream& out) : path_(path), out_(out) {
+    if (path_.empty()) return;
+    temp_ = io::atomic_temp_path(path_);
+    fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) LOOM_THROW(Error, path_, ": cannot create the temporary file ", temp_, ": ", std::strerror(errno));
+  }
+  ~PredictionSink() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!temp_.empty() && !committed_) ::unlink(temp_.c_str());
+  }
+  PredictionSink(const PredictionSink&) = delete;
+  PredictionSink& operator=(const PredictionSink&) = delete;
+
+  void write(const std::string& bytes) {
+    if (fd_ < 0) {
+      out_ << bytes;
+      return;
+    }
+    for (std::size_t from = 0; from < bytes.size();) {
+      const ssize_t n = ::write(fd_, bytes.data() + from, bytes.size() - from);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) LOOM_THROW(Error, path_, ": writing ", bytes.size(), " bytes failed: ", std::strerror(errno));
+      from += static_cast<std::size_t>(n);
+    }
+  }
+
+  void commit() {
+    if (fd_ < 0) {
+      out_ << std::flush;
+      return;
+    }
+    if (::fsync(fd_) != 0) LOOM_THROW(Error, path_, ": fsync failed: ", std::strerror(errno));
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) LOOM_THROW(Error, path_, ": closing the temporary file failed: ", std::strerror(errno));
+    if (::rename(temp_.c_str(), path_.c_str()) != 0)
+      LOOM_THROW(Error, path_, ": cannot rename ", temp_, " over it: ", std::strerror(errno));
+    committed_ = true;
+  }
+
+ private:
+  std::string path_, temp_;
+  std::ostream& out_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
 }  // namespace
 
 // The reader's own inverse (data/csv.h), so a field starting with a byte-order mark is quoted too.
@@ -109,6 +230,7 @@ void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.add_option("--missing-account", o.missing_account, "A tweet whose account is absent: fail, skip or keep")
       ->check(CLI::IsMember({"fail", "skip", "keep"}))->group(G);
   app.add_option("--batch-size", o.batch_size, "Tweets per forward pass");
+  app.add_option("--chunk-rows", o.chunk_rows, "Rows read, scored and written at a time (memory stays bounded by it)");
   app.add_option("--device", o.device, "auto, cpu, cuda or cuda:N");
   app.add_option("--impl", o.impl, "auto, cpu, cuda or cudnn")->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}));
   app.add_option("--precision", o.precision, "fp32, bf16 or fp16 (default: the precision the model was trained in)")
@@ -119,6 +241,7 @@ void add_predict_options(CLI::App& app, PredictOptions& o) {
 int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
   train::apply_threads(o.threads);
   LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
+  LOOM_CHECK(o.chunk_rows >= 1, "--chunk-rows must be >= 1, got ", o.chunk_rows);
   const Device device = train::resolve_device(o.device, log);
   train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
   const train::RunConfig& rc = run.config;
@@ -151,46 +274,39 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
                train::user_model_name(user->kind()), " user model groups tweets by it (add the column, or pass "
                "--per-tweet for one row per tweet)");
   t.id_cols = train::load_id_cols(t);  // + the join key (metadata) and the group column (users)
-  data::Dataset d = data::load_dataset(train::dataset_spec(t, o.input, /*labeled=*/false));
-  if (d.skipped.count) log << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
-  const auto rows = train::encode_for_inference(d, t, o.input, rc.tokenizer, rc.vocab, rc.metadata, log);
-  const auto k = static_cast<std::int64_t>(rc.label_names.size());
-  if (user) return predict_users(o, rc, *user, d, rows, precision, out, log);
-  const train::Scores s = train::predict_scores(*run.model, rows, rc.task, k, rc.max_len, nullptr, o.batch_size, precision);
-  const double threshold = o.threshold >= 0 ? o.threshold : rc.threshold;
-  const std::vector<int> decided = train::decide(s, rc.task, threshold);
+  const data::DatasetSpec spec = train::dataset_spec(t, o.input, /*labeled=*/false);
+  if (user) {
+    // A user model scores each user from tweets anywhere in the file: the whole file is loaded.
+    data::Dataset d = data::load_dataset(spec);
+    if (d.skipped.count) log << "skipped " << d.skipped.count << " bad rows of " << o.input << "\n";
+    const auto rows = train::encode_for_inference(d, t, o.input, rc.tokenizer, rc.vocab, rc.metadata, log);
+    return predict_users(o, rc, *user, d, rows, precision, out, log);
+  }
 
-  std::ostringstream csv;
-  for (const std::string& id : d.id_names) csv << csv_field(id) << ",";
-  if (o.with_text) csv << "text,";
-  for (const std::string& name : rc.label_names) csv << csv_field("prob_" + name) << ",";
-  csv << (rc.task == data::TaskKind::MultiLabel ? "labels" : "label") << "\n";
-  char buf[32];
-  for (std::int64_t i = 0; i < s.n; ++i) {
-    const data::Example& ex = d.examples[static_cast<std::size_t>(i)];
-    for (const std::string& id : ex.ids) csv << csv_field(id) << ",";
-    if (o.with_text) csv << csv_field(ex.text) << ",";
-    for (std::int64_t j = 0; j < k; ++j) {
-      const double p = rc.task == data::TaskKind::Binary ? (j == 1 ? s.probs[i] : 1.0 - s.probs[i])
-                                                         : s.probs[i * s.k + j];
-      std::snprintf(buf, sizeof buf, "%.6f", p);
-      csv << buf << ",";
-    }
-    if (rc.task == data::TaskKind::MultiLabel) {
-      std::string labels;
-      for (std::int64_t j = 0; j < k; ++j)
-        if (decided[i * k + j]) labels += (labels.empty() ? "" : ";") + rc.label_names[j];
-      csv << csv_field(labels) << "\n";
-    } else {
-      csv << csv_field(rc.label_names[decided[i]]) << "\n";
-    }
+  // One tweet per row: read, score and write a chunk of rows at a time, so memory stays bounded
+  // whatever the file's length. A metadata run is the exception: its join reads the accounts file
+  // and reports on it once per call, so its rows make one chunk (the accounts file is loaded whole
+  // anyway).
+  const Scorer scorer{run, t, rc, o.input, precision, o.batch_size};
+  const std::size_t chunk_rows = rc.metadata.size() > 0 ? std::numeric_limits<std::size_t>::max()
+                                                        : static_cast<std::size_t>(o.chunk_rows);
+  data::DatasetReader reader(spec);
+  PredictionSink sink(o.output, out);
+  data::Dataset chunk;
+  std::int64_t n = 0;
+  std::string text;
+  while (reader.next(chunk_rows, chunk)) {
+    text.clear();
+    if (n == 0) text = header_row(o, rc, reader.id_names());
+    const train::Scores s = scorer(chunk, log);
+    append_rows(o, rc, chunk, s, text);
+    sink.write(text);
+    n += s.n;
   }
-  if (o.output.empty()) {
-    out << csv.str() << std::flush;
-  } else {
-    io::write_file_atomic(o.output, csv.str());
-    log << "predict: " << s.n << " tweets of " << o.input << " -> " << o.output << " (" << run.weights_path << ")\n";
-  }
+  if (reader.skipped().count) log << "skipped " << reader.skipped().count << " bad rows of " << o.input << "\n";
+  sink.commit();
+  if (!o.output.empty())
+    log << "predict: " << n << " tweets of " << o.input << " -> " << o.output << " (" << run.weights_path << ")\n";
   return 0;
 }
 
