@@ -268,9 +268,16 @@ struct TextCnnBwdView {
   bool active(int64_t b, int64_t j) const { return pooled[b * SF + j] > C(0) && argmax[b * SF + j] >= 0; }
 };
 
-// fp-contract=off on the bodies themselves: the attribute of the function they are inlined into
-// does not reach an always_inline body (objdump showed vfmadd in the AVX-512 build without it).
+// No fused multiply-add in either build. GCC: fp-contract=off on the bodies AND on the AVX-512
+// functions they are inlined into (objdump showed vfmadd with the attribute on either alone).
+// Clang has no optimize attribute: there each body opens with `#pragma clang fp contract(off)`.
+#ifdef __clang__
+#define LOOM_CONV_INLINE inline __attribute__((always_inline))
+#define LOOM_CONV_AVX512_FN __attribute__((target("avx512f")))
+#else
 #define LOOM_CONV_INLINE inline __attribute__((always_inline, optimize("fp-contract=off")))
+#define LOOM_CONV_AVX512_FN __attribute__((target("avx512f"), optimize("fp-contract=off")))
+#endif
 
 // dweight row f of width w (columns off + f): the K taps' C values, summed over b in increasing
 // order (each element's sum runs in that order whatever the vector width, so the bits do not
@@ -278,6 +285,9 @@ struct TextCnnBwdView {
 template <typename C>
 LOOM_CONV_INLINE void dweight_row(const TextCnnBwdView<C>& v, const Conv1dGeometry& g, int64_t off, int64_t f,
                                   C* dweight) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
   const int64_t T = g.T, B = g.B, Cin = g.C, K = g.K, KC = K * Cin;
   C* row = dweight + f * KC;
   if (v.param_mode == GradMode::Overwrite) std::fill_n(row, KC, C(0));
@@ -299,6 +309,9 @@ LOOM_CONV_INLINE void dweight_row(const TextCnnBwdView<C>& v, const Conv1dGeomet
 // increasing column order.
 template <typename C>
 LOOM_CONV_INLINE void dx_row(const TextCnnBwdView<C>& v, const C* const* weights, int64_t b, C* dx) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
   const TextCnnFwdArgs& fa = *v.fa;
   const int64_t T = fa.T, B = fa.B, Cin = fa.C;
   if (v.input_mode == GradMode::Overwrite)
@@ -334,11 +347,11 @@ void dx_row_base(const TextCnnBwdView<float>& v, const float* const* weights, in
 }
 #if defined(__x86_64__) && defined(__GNUC__)
 #define LOOM_CONV_AVX512 1
-__attribute__((target("avx512f"), optimize("fp-contract=off"))) void dweight_row_avx512(
+LOOM_CONV_AVX512_FN void dweight_row_avx512(
     const TextCnnBwdView<float>& v, const Conv1dGeometry& g, int64_t off, int64_t f, float* dw) {
   dweight_row<float>(v, g, off, f, dw);
 }
-__attribute__((target("avx512f"), optimize("fp-contract=off"))) void dx_row_avx512(
+LOOM_CONV_AVX512_FN void dx_row_avx512(
     const TextCnnBwdView<float>& v, const float* const* weights, int64_t b, float* dx) {
   dx_row<float>(v, weights, b, dx);
 }
