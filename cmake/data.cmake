@@ -7,6 +7,7 @@ set(LOOM_DATA_SOURCES
   ${PROJECT_SOURCE_DIR}/data/vocab.cc
   ${PROJECT_SOURCE_DIR}/data/embeddings.cc
   ${PROJECT_SOURCE_DIR}/data/batching.cc
+  ${PROJECT_SOURCE_DIR}/data/ngrams.cc
   ${PROJECT_SOURCE_DIR}/data/metadata.cc
   ${PROJECT_SOURCE_DIR}/data/groups.cc
 )
@@ -17,6 +18,7 @@ set(LOOM_DATA_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/data/test_vocab.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_embeddings.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_batching.cc
+  ${PROJECT_SOURCE_DIR}/tests/data/test_ngrams.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_metadata.cc
   ${PROJECT_SOURCE_DIR}/tests/data/test_groups.cc
 )

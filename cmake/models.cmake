@@ -9,6 +9,7 @@ set(LOOM_MODELS_SOURCES
   ${PROJECT_SOURCE_DIR}/models/text_classifier.cc
   ${PROJECT_SOURCE_DIR}/models/factory.cc
   ${PROJECT_SOURCE_DIR}/models/bow.cc
+  ${PROJECT_SOURCE_DIR}/models/fasttext.cc
   ${PROJECT_SOURCE_DIR}/models/cnn.cc
   ${PROJECT_SOURCE_DIR}/models/lstm.cc
   ${PROJECT_SOURCE_DIR}/models/bilstm.cc
@@ -26,6 +27,7 @@ set(LOOM_MODELS_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_autocast_torch.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_models_learning.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_hybrid.cc
+  ${PROJECT_SOURCE_DIR}/tests/models/test_fasttext.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_meta_encoding.cc
   ${PROJECT_SOURCE_DIR}/tests/models/test_user_models.cc
 )

@@ -15,9 +15,22 @@ namespace {
 // Counter word 3 of every draw: which use of the stream this is.
 constexpr std::uint32_t kDomainRows = 0, kDomainBatches = 1, kDomainSplit = 2;
 
-std::int64_t effective_length(const EncodedExample& e, std::int64_t max_len) {
+// How many of the row's words collate keeps (an empty row: its one <unk>).
+std::int64_t kept_words(const EncodedExample& e, std::int64_t max_len) {
   const auto n = std::max<std::int64_t>(1, static_cast<std::int64_t>(e.ids.size()));  // empty -> one <unk>
   return max_len > 0 ? std::min(n, max_len) : n;
+}
+
+// How many n-gram ids come with the first `words` words (fasttext rows; 0 for the others).
+std::int64_t kept_ngrams(const EncodedExample& e, std::int64_t words) {
+  if (e.ngram_ends.empty() || e.ids.empty()) return 0;
+  return e.ngram_ends[static_cast<std::size_t>(words - 1)];
+}
+
+// The row's length in the batch: its kept words, then their n-grams.
+std::int64_t effective_length(const EncodedExample& e, std::int64_t max_len) {
+  const std::int64_t words = kept_words(e, max_len);
+  return words + kept_ngrams(e, words);
 }
 
 // Fisher-Yates, draw i from counter (i, word2, domain): the result depends on nothing else.
@@ -125,7 +138,10 @@ Batch collate(const std::vector<EncodedExample>& data, const std::vector<std::in
       tokens[static_cast<std::size_t>(b)] = Vocab::kUnk;
       continue;
     }
-    for (std::int64_t t = 0; t < len; ++t) tokens[static_cast<std::size_t>(t * B + b)] = e.ids[static_cast<std::size_t>(t)];
+    const std::int64_t words = kept_words(e, max_len);
+    for (std::int64_t t = 0; t < words; ++t) tokens[static_cast<std::size_t>(t * B + b)] = e.ids[static_cast<std::size_t>(t)];
+    for (std::int64_t t = words; t < len; ++t)
+      tokens[static_cast<std::size_t>(t * B + b)] = e.ngrams[static_cast<std::size_t>(t - words)];
   }
   batch.tokens = Tensor::from_vector(tokens, {T, B});
   batch.lengths = Tensor::from_vector(lengths, {B});
@@ -180,7 +196,7 @@ Batch collate(const std::vector<EncodedExample>& data, const std::vector<std::in
 
 std::vector<EncodedExample> encode_examples(const Dataset& data,
                                             const std::vector<std::vector<std::string>>& docs,
-                                            const Vocab& vocab) {
+                                            const Vocab& vocab, const NgramOptions& ngrams) {
   LOOM_CHECK(docs.size() == data.examples.size(), "encode_examples: ", docs.size(), " token lists for ",
              data.examples.size(), " examples");
   std::vector<EncodedExample> out(docs.size());
@@ -189,7 +205,42 @@ std::vector<EncodedExample> encode_examples(const Dataset& data,
     out[i].label = data.examples[i].label;
     out[i].targets = data.examples[i].targets;
   }
+  if (ngrams.enabled()) add_ngrams(out, docs, ngrams, vocab.size());
   return out;
+}
+
+void add_ngrams(std::vector<EncodedExample>& rows, const std::vector<std::vector<std::string>>& docs,
+                const NgramOptions& ngrams, std::int64_t vocab_size) {
+  LOOM_CHECK(docs.size() == rows.size(), "add_ngrams: ", docs.size(), " token lists for ", rows.size(), " rows");
+  validate(ngrams, vocab_size);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    LOOM_CHECK(docs[i].size() == rows[i].ids.size(), "add_ngrams: row ", i, " has ", rows[i].ids.size(),
+               " ids but ", docs[i].size(), " tokens");
+    TweetNgrams g = tweet_ngrams(docs[i], ngrams, vocab_size);
+    rows[i].ngrams = std::move(g.ids);
+    rows[i].ngram_ends = std::move(g.ends);
+  }
+}
+
+Tensor word_dropout(const Tensor& tokens, const Tensor& lengths, double p, Generator& gen) {
+  LOOM_CHECK(p >= 0.0 && p < 1.0, "--word-dropout must be in [0, 1), got ", p);
+  if (p == 0.0) return tokens;
+  LOOM_CHECK(tokens.dtype() == DType::I32 && tokens.ndim() == 2 && lengths.dtype() == DType::I32 &&
+                 lengths.ndim() == 1 && lengths.dim(0) == tokens.dim(1),
+             "word_dropout: tokens must be i32 [T, B] and lengths i32 [B], got ", describe(tokens), " and ",
+             describe(lengths));
+  const std::int64_t T = tokens.dim(0), B = tokens.dim(1);
+  std::vector<std::int32_t> ids = tokens.to_vector_i32();
+  const std::vector<std::int32_t> len = lengths.to_vector_i32();
+  const std::uint64_t offset = gen.reserve(static_cast<std::uint64_t>(T * B));
+  const auto threshold = static_cast<float>(p);
+  for (std::int64_t t = 0; t < T; ++t)
+    for (std::int64_t b = 0; b < B; ++b) {
+      if (t >= len[static_cast<std::size_t>(b)]) continue;  // padding stays padding
+      const auto i = static_cast<std::size_t>(t * B + b);
+      if (philox_uniform(gen.seed(), offset + i) < threshold) ids[i] = Vocab::kUnk;
+    }
+  return Tensor::from_vector(ids, {T, B});
 }
 
 SplitIndices stratified_split(const Dataset& data, double val_fraction, double test_fraction, std::uint64_t seed) {

@@ -18,20 +18,29 @@
 #include <vector>
 
 #include "ops/tensor.h"
+#include "core/random.h"
 #include "data/dataset.h"
+#include "data/ngrams.h"
 #include "data/vocab.h"
 
 namespace loom::data {
 
 struct EncodedExample {
   std::vector<std::int32_t> ids;
+  // --arch fasttext: the hashed n-gram ids of the tweet and, per word, how many belong to words
+  // 0..i (data/ngrams.h); empty for every other model. collate() appends the n-grams of the words
+  // it keeps after those words.
+  std::vector<std::int32_t> ngrams;
+  std::vector<std::int32_t> ngram_ends;
   int label = -1;
   std::vector<float> targets;
   std::vector<float> meta;  // raw account features (data/metadata.h); empty when the run has none
 };
 
 struct Batch {
-  Tensor tokens;    // [T, B] I32 CPU, T = longest row in this batch (after max_len), right-padded with 0
+  // [T, B] I32 CPU, T = longest row in this batch (after max_len), right-padded with 0. A fasttext
+  // row is its kept words followed by their n-gram ids (ids >= V).
+  Tensor tokens;
   Tensor lengths;   // [B] I32 CPU, >= 1 (an empty row is given one <unk> token)
   Tensor targets;   // Binary: [B, 1] F32; MultiClass: [B] I32; MultiLabel: [B, K] F32; undefined if unlabeled
   Tensor meta;      // [B, F] F32 CPU, the rows' raw account features; undefined when rows carry none
@@ -62,10 +71,23 @@ std::vector<std::vector<std::int64_t>> epoch_batches(const std::vector<EncodedEx
 Batch collate(const std::vector<EncodedExample>& data, const std::vector<std::int64_t>& rows,
               std::int64_t max_len, TaskKind task, std::int64_t num_labels);
 
-// One EncodedExample per example: docs[i] are example i's tokens, encoded with `vocab`.
+// One EncodedExample per example: docs[i] are example i's tokens, encoded with `vocab`; with
+// `ngrams` enabled (--arch fasttext), each row also carries its hashed n-grams (data/ngrams.h),
+// ids in [vocab.size(), vocab.size() + buckets).
 std::vector<EncodedExample> encode_examples(const Dataset& data,
                                             const std::vector<std::vector<std::string>>& docs,
-                                            const Vocab& vocab);
+                                            const Vocab& vocab, const NgramOptions& ngrams = {});
+// The same n-grams added to rows already encoded (docs[i]: row i's tokens; rows[i].ids their ids).
+void add_ngrams(std::vector<EncodedExample>& rows, const std::vector<std::vector<std::string>>& docs,
+                const NgramOptions& ngrams, std::int64_t vocab_size);
+
+// --word-dropout p (training only): every token of the batch that is not padding (t < len_b)
+// becomes <unk> with probability p, independently. The draws are philox_uniform(gen.seed(), off +
+// t * B + b) with off = gen.reserve(T * B): one reservation per batch, so the masks are a pure
+// function of the generator's state (the trainer saves it: a resumed run draws the same masks).
+// p = 0 reserves nothing and returns the tokens as they are. fasttext rows drop n-gram ids the
+// same way (each n-gram is one more token of the bag). p in [0, 1).
+Tensor word_dropout(const Tensor& tokens, const Tensor& lengths, double p, Generator& gen);
 
 struct SplitIndices {
   std::vector<std::int64_t> train, val, test;

@@ -6,6 +6,7 @@
 #include "models/bow.h"
 #include "models/cnn.h"
 #include "models/cnn_lstm.h"
+#include "models/fasttext.h"
 #include "models/hybrid.h"
 #include "models/lstm.h"
 #include "models/lstm_cnn.h"
@@ -36,6 +37,7 @@ std::unique_ptr<TextClassifier> make_text_model(const ModelConfig& config, std::
     case Arch::Bilstm: return std::make_unique<BilstmClassifier>(config, seed, device, dtype);
     case Arch::CnnLstm: return std::make_unique<CnnLstmClassifier>(config, seed, device, dtype);
     case Arch::LstmCnn: return std::make_unique<LstmCnnClassifier>(config, seed, device, dtype);
+    case Arch::FastText: return std::make_unique<FastTextClassifier>(config, seed, device, dtype);
     case Arch::Hybrid:
     case Arch::MetaMlp: break;
   }

@@ -16,7 +16,8 @@ namespace loom::models {
 std::unique_ptr<Classifier> make_model(const ModelConfig& config, std::uint64_t seed, Device device,
                                        DType dtype = DType::F32);
 
-// The same for the six text-only architectures (bow, cnn, lstm, bilstm, cnn-lstm, lstm-cnn), typed
+// The same for the seven text-only architectures (bow, cnn, lstm, bilstm, cnn-lstm, lstm-cnn,
+// fasttext), typed
 // as what they are; Error for an architecture that reads account metadata (hybrid, meta-mlp).
 std::unique_ptr<TextClassifier> make_text_model(const ModelConfig& config, std::uint64_t seed, Device device,
                                                 DType dtype = DType::F32);

@@ -19,7 +19,8 @@ struct ArchName {
 constexpr ArchName kArchNames[] = {{Arch::Bow, "bow"},         {Arch::Cnn, "cnn"},
                                    {Arch::Lstm, "lstm"},       {Arch::Bilstm, "bilstm"},
                                    {Arch::CnnLstm, "cnn-lstm"}, {Arch::LstmCnn, "lstm-cnn"},
-                                   {Arch::Hybrid, "hybrid"},   {Arch::MetaMlp, "meta-mlp"}};
+                                   {Arch::Hybrid, "hybrid"},   {Arch::MetaMlp, "meta-mlp"},
+                                   {Arch::FastText, "fasttext"}};
 
 std::string join(const std::vector<std::string>& parts, const char* sep = ", ") {
   std::string out;
@@ -34,7 +35,8 @@ bool reads_meta(Arch a) { return a == Arch::Hybrid || a == Arch::MetaMlp; }
 // The feature size of a text architecture (the six), from the text-side fields.
 std::int64_t text_feature_size(const ModelConfig& c, Arch a) {
   switch (a) {
-    case Arch::Bow: return c.embed_dim;
+    case Arch::Bow:
+    case Arch::FastText: return c.embed_dim;
     case Arch::Cnn:
     case Arch::LstmCnn: return c.filters * static_cast<std::int64_t>(c.widths.size());
     case Arch::Lstm:
@@ -56,6 +58,12 @@ std::string text_summary(const ModelConfig& c, Arch a) {
                            std::to_string(c.hidden);
   switch (a) {
     case Arch::Bow: os << ", mean over tokens"; break;
+    case Arch::FastText:
+      os << ", mean over words";
+      if (c.word_ngrams > 1) os << " + word 2.." << c.word_ngrams << "-grams";
+      if (c.char_max > 0) os << " + char " << c.char_min << ".." << c.char_max << "-grams";
+      if (c.ngram_buckets > 0) os << " in " << c.ngram_buckets << " buckets";
+      break;
     case Arch::Cnn: os << ", convs " << join(w, ",") << " x " << c.filters; break;
     case Arch::Lstm:
     case Arch::Bilstm: os << lstm; break;
@@ -104,9 +112,21 @@ void ModelConfig::validate() const {
   LOOM_CHECK(embed_dim >= 1, "model config: embed_dim must be >= 1, got ", embed_dim);
   LOOM_CHECK(num_outputs >= 1, "model config: num_outputs must be >= 1, got ", num_outputs);
   LOOM_CHECK(dropout >= 0.0f && dropout < 1.0f, "model config: dropout must be in [0, 1), got ", dropout);
+  // A hybrid's encoder reads the plain token batch; fasttext's n-grams are not built for it.
   if (arch == Arch::Hybrid)
-    LOOM_CHECK(is_text_arch(text_arch), "model config: text_arch must be one of bow, cnn, lstm, bilstm, cnn-lstm, "
-               "lstm-cnn, got ", arch_name(text_arch));
+    LOOM_CHECK(is_text_arch(text_arch) && text_arch != Arch::FastText, "model config: text_arch must be one of bow, "
+               "cnn, lstm, bilstm, cnn-lstm, lstm-cnn, got ", arch_name(text_arch));
+  if (arch == Arch::FastText) {
+    LOOM_CHECK(word_ngrams >= 1 && word_ngrams <= 5, "model config: word_ngrams must be in [1, 5], got ", word_ngrams);
+    LOOM_CHECK((char_min == 0 && char_max == 0) || (char_min >= 1 && char_min <= char_max && char_max <= 10),
+               "model config: char n-grams must be 0,0 or min,max with 1 <= min <= max <= 10, got ", char_min, ",",
+               char_max);
+    const bool hashed = word_ngrams > 1 || char_max > 0;
+    LOOM_CHECK(hashed ? ngram_buckets >= 1 : ngram_buckets == 0, "model config: ngram_buckets must be ",
+               hashed ? ">= 1 when n-grams are hashed" : "0 without n-grams", ", got ", ngram_buckets);
+    LOOM_CHECK(vocab_size + ngram_buckets <= 2147483647LL, "model config: vocab_size + ngram_buckets = ",
+               vocab_size + ngram_buckets, " exceeds 2^31 - 1 token ids");
+  }
   // The text side's fields are checked for the architecture that reads them (hybrid: its encoder).
   const Arch text = arch == Arch::Hybrid ? text_arch : arch;
   if (uses_lstm(text)) {
@@ -136,6 +156,10 @@ std::int64_t ModelConfig::feature_size() const {
   return text_feature_size(*this, arch);
 }
 
+std::int64_t ModelConfig::embedding_rows() const {
+  return vocab_size + (arch == Arch::FastText ? ngram_buckets : 0);
+}
+
 std::string ModelConfig::summary() const {
   std::ostringstream os;
   os << arch_name(arch) << (preset.empty() ? "" : " (preset " + preset + ")") << ": ";
@@ -159,6 +183,11 @@ nlohmann::json ModelConfig::to_json() const {
                       {"hidden", hidden},        {"layers", layers},         {"dropout", dropout},
                       {"num_outputs", num_outputs}, {"widths", widths},      {"filters", filters},
                       {"preset", preset},        {"init", init_name(init)}};
+  if (arch == Arch::FastText) {  // only fasttext, so every other config.json is unchanged
+    j["word_ngrams"] = word_ngrams;
+    j["ngram_buckets"] = ngram_buckets;
+    j["char_ngrams"] = std::vector<std::int64_t>{char_min, char_max};
+  }
   // Only the models that read metadata write these, so a text model's config.json is exactly what
   // it was before they existed.
   if (reads_meta(arch)) {
@@ -183,8 +212,9 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   // meta_encoding and meta_bins are optional there (absent: standardize, as before they existed).
   static const std::set<std::string> meta_fields{"text_arch",   "meta_features", "meta_hidden",
                                                  "fuse_hidden", "meta_encoding", "meta_bins"};
+  static const std::set<std::string> ngram_fields{"word_ngrams", "ngram_buckets", "char_ngrams"};  // fasttext only
   for (auto it = j.begin(); it != j.end(); ++it)
-    if (!known.count(it.key()) && !meta_fields.count(it.key()))
+    if (!known.count(it.key()) && !meta_fields.count(it.key()) && !ngram_fields.count(it.key()))
       LOOM_THROW(CheckpointError, "model config: unknown field '", it.key(), "'");
   auto field = [&](const char* name) -> const nlohmann::json& {
     if (!j.contains(name)) LOOM_THROW(CheckpointError, "model config: missing field '", name, "'");
@@ -229,6 +259,19 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
       if (j.contains(name))
         LOOM_THROW(CheckpointError, "model config: field '", name, "' belongs to hybrid and meta-mlp, not to ",
                    arch_name(c.arch));
+  }
+  if (c.arch == Arch::FastText) {
+    c.word_ngrams = integer("word_ngrams");
+    c.ngram_buckets = integer("ngram_buckets");
+    const nlohmann::json& chars = field("char_ngrams");
+    if (!chars.is_array() || chars.size() != 2 || !chars[0].is_number_integer() || !chars[1].is_number_integer())
+      LOOM_THROW(CheckpointError, "model config: field 'char_ngrams' must be [min, max] integers, found ", chars.dump());
+    c.char_min = chars[0].get<std::int64_t>();
+    c.char_max = chars[1].get<std::int64_t>();
+  } else {
+    for (const std::string& name : ngram_fields)
+      if (j.contains(name))
+        LOOM_THROW(CheckpointError, "model config: field '", name, "' belongs to fasttext, not to ", arch_name(c.arch));
   }
   c.preset = string("preset", "");
   c.vocab_size = integer("vocab_size");

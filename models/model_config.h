@@ -15,10 +15,10 @@
 
 namespace loom::models {
 
-enum class Arch { Bow, Cnn, Lstm, Bilstm, CnnLstm, LstmCnn, Hybrid, MetaMlp };
-// "bow"|"cnn"|"lstm"|"bilstm"|"cnn-lstm"|"lstm-cnn"|"hybrid"|"meta-mlp"; Error otherwise
+enum class Arch { Bow, Cnn, Lstm, Bilstm, CnnLstm, LstmCnn, Hybrid, MetaMlp, FastText };
+// "bow"|"cnn"|"lstm"|"bilstm"|"cnn-lstm"|"lstm-cnn"|"hybrid"|"meta-mlp"|"fasttext"; Error otherwise
 Arch parse_arch(const std::string& name);
-// The six that read text only (TextClassifier); hybrid and meta-mlp read account metadata.
+// The seven that read text only (TextClassifier); hybrid and meta-mlp read account metadata.
 bool is_text_arch(Arch arch);
 const char* arch_name(Arch arch);
 
@@ -53,6 +53,14 @@ struct ModelConfig {
   // split; models/meta_mlp.h). to_json writes both only for "ple", so older configs are unchanged.
   std::string meta_encoding = "standardize";
   std::int64_t meta_bins = 8;      // --meta-bins: PLE bins per feature (at most; equal edges merge)
+  // fasttext (models/fasttext.h, data/ngrams.h): hashed word n-grams up to word_ngrams and
+  // character n-grams of char_min..char_max code points share ngram_buckets embedding rows after
+  // the vocabulary's. to_json writes the four only for fasttext (from_json requires them there and
+  // refuses them elsewhere). ngram_buckets is 0 when nothing is hashed (word_ngrams 1, no chars).
+  std::int64_t word_ngrams = 1;
+  std::int64_t ngram_buckets = 0;
+  std::int64_t char_min = 0;
+  std::int64_t char_max = 0;
   std::string preset;            // the preset this came from ("" if none), for the record
   Init init = Init::Torch;
 
@@ -66,6 +74,8 @@ struct ModelConfig {
   // The length of the feature vector the head reads (D in head.weight [K, D]): hybrid fuse_hidden,
   // meta-mlp meta_hidden.
   std::int64_t feature_size() const;
+  // Rows of the embedding table: vocab_size, plus ngram_buckets for fasttext.
+  std::int64_t embedding_rows() const;
   // One line for logs: "lstm-cnn: embed 128, lstm 1x128, convs 3,4,5 x 100, dropout 0.5, 1 output,
   // init torch"; "hybrid: text lstm (embed 128, lstm 1x128) + meta 21 -> 64, fuse 64, dropout 0.5,
   // 1 output, init torch"; "meta-mlp: meta 21 -> 64, dropout 0.5, 1 output, init torch".

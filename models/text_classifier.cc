@@ -13,7 +13,7 @@ namespace {
 layers::EmbeddingConfig embedding_config(const ModelConfig& c, DType dtype) {
   c.validate();  // before any layer is built, so a bad config names its field
   layers::EmbeddingConfig e;
-  e.num_embeddings = c.vocab_size;
+  e.num_embeddings = c.embedding_rows();  // fasttext: + its n-gram buckets
   e.embedding_dim = c.embed_dim;
   e.init = c.init == Init::Keras ? layers::EmbeddingInit::Uniform : layers::EmbeddingInit::Normal;
   e.dtype = dtype;

@@ -1,12 +1,63 @@
 // train/run_setup.cc: see run_setup.h.
 #include "train/run_setup.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "data/embeddings.h"
 #include "models/factory.h"
 #include "train/bot_run.h"
 
 namespace loom::train {
+
+namespace {
+bool is_fasttext(const TrainOptions& o) { return o.preset.empty() && o.arch == "fasttext"; }
+}  // namespace
+
+data::NgramOptions ngram_options(const TrainOptions& o) {
+  data::NgramOptions n;
+  if (!is_fasttext(o)) return n;
+  n.word_ngrams = o.word_ngrams;
+  if (o.char_ngrams.size() == 2) {
+    n.char_min = o.char_ngrams[0];
+    n.char_max = o.char_ngrams[1];
+  }
+  n.buckets = n.word_ngrams > 1 || n.char_max > 0 ? o.ngram_buckets : 0;
+  return n;
+}
+
+void check_ngram_flags(const TrainOptions& o) {
+  const TrainOptions defaults;
+  if (!is_fasttext(o)) {
+    const std::string arch = o.preset.empty() ? "--arch " + o.arch : "--preset " + o.preset;
+    LOOM_CHECK(o.word_ngrams == defaults.word_ngrams, "--word-ngrams is for --arch fasttext, not ", arch);
+    LOOM_CHECK(o.ngram_buckets == defaults.ngram_buckets, "--buckets is for --arch fasttext, not ", arch);
+    LOOM_CHECK(o.char_ngrams.empty(), "--char-ngrams is for --arch fasttext, not ", arch);
+    return;
+  }
+  LOOM_CHECK(o.char_ngrams.empty() || o.char_ngrams.size() == 2, "--char-ngrams takes two numbers min,max, got ",
+             o.char_ngrams.size());
+  data::validate(ngram_options(o), 0);
+}
+
+void add_fasttext_ngrams(const TrainOptions& o, PreparedData& p, std::ostream& out) {
+  const data::NgramOptions n = ngram_options(o);
+  if (!n.enabled()) return;
+  const data::TokenizerConfig tok = tokenizer_config(o);
+  auto add = [&](const data::Dataset& d, std::vector<data::EncodedExample>& rows) {
+    const bool done = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.ngram_ends.empty(); });
+    if (!done && !rows.empty()) data::add_ngrams(rows, tokenize_all(d, tok), n, p.vocab.size());
+  };
+  add(p.train, p.train_rows);
+  add(p.val, p.val_rows);
+  add(p.test, p.test_rows);
+  std::int64_t ids = 0;
+  for (const auto& r : p.train_rows) ids += static_cast<std::int64_t>(r.ngrams.size());
+  out << "fasttext: " << (p.train_rows.empty() ? 0.0 : static_cast<double>(ids) / p.train_rows.size())
+      << " n-gram ids per training tweet (word n-grams up to " << n.word_ngrams << ", char n-grams "
+      << (n.char_max > 0 ? std::to_string(n.char_min) + ".." + std::to_string(n.char_max) : std::string("none"))
+      << ", " << n.buckets << " buckets)\n";
+}
 
 models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size, std::int64_t outputs, Impl impl,
                                  std::int64_t meta_features) {
@@ -27,6 +78,13 @@ models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size,
       c.meta_hidden = o.meta_hidden;
       c.fuse_hidden = o.fuse_hidden;
       apply_meta_encoding(o, c);  // standardize | ple (--meta-encoding, --meta-bins)
+    }
+    if (c.arch == models::Arch::FastText) {
+      const data::NgramOptions n = ngram_options(o);
+      c.word_ngrams = n.word_ngrams;
+      c.ngram_buckets = n.buckets;
+      c.char_min = n.char_min;
+      c.char_max = n.char_max;
     }
   }
   c.vocab_size = vocab_size;

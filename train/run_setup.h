@@ -16,6 +16,7 @@
 #include "train/early_stopping.h"
 #include "train/options.h"
 #include "train/schedule.h"
+#include "train/text_data.h"
 
 namespace loom::train {
 
@@ -23,6 +24,17 @@ namespace loom::train {
 // MetaSchema size, used by hybrid and meta-mlp.
 models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size, std::int64_t outputs, Impl impl,
                                  std::int64_t meta_features);
+// --arch fasttext's n-grams (--word-ngrams, --buckets, --char-ngrams); nothing hashed for any other
+// arch (enabled() false). The buckets are 0 when neither word nor character n-grams are asked for.
+// The same function serves training (model_config, add_fasttext_ngrams) and eval / predict (from
+// the run's saved options), so both sides hash alike.
+data::NgramOptions ngram_options(const TrainOptions& o);
+// Refuses the fasttext-only flags with another arch (one line naming the flag); checks their range.
+void check_ngram_flags(const TrainOptions& o);
+// Gives every row of the three splits its n-gram ids (re-tokenizing the split's texts, which
+// PreparedData keeps) when the options ask for n-grams and prepare_data has not already made them.
+// Prints one line: n-gram ids per training tweet.
+void add_fasttext_ngrams(const TrainOptions& o, PreparedData& p, std::ostream& out);
 // A freshly initialised model; pretrained embeddings are copied in for a new run only (a resumed
 // run loads its own weights later).
 std::unique_ptr<models::Classifier> build_model(const TrainOptions& o, const models::ModelConfig& mc,

@@ -70,6 +70,8 @@ MonitorSpec check_options(const TrainOptions& o) {
              o.nonfinite, "'");
   LOOM_CHECK(o.threshold > 0 && o.threshold < 1, "--threshold must be in (0, 1), got ", o.threshold);
   LOOM_CHECK(o.lr > 0, "--lr must be positive, got ", o.lr);
+  LOOM_CHECK(o.word_dropout >= 0 && o.word_dropout < 1, "--word-dropout must be in [0, 1), got ", o.word_dropout);
+  check_ngram_flags(o);  // --word-ngrams, --buckets, --char-ngrams: fasttext only, in range
   check_bot_options(o);
   return parse_monitor(o.monitor);
 }
@@ -289,7 +291,10 @@ void train_step(const Loop& l, const data::Batch& batch, double lr, Tensor& clip
       // forward first reads them and dropped at the end of the region, so they are fresh after every
       // optimizer step. fp32 opens an F32 region: nothing is cast, the F32 path is the same.
       const ops::AutocastScope amp(l.precision);
-      logits = l.model.forward({batch.tokens, batch.lengths, batch.meta}, layers::Phase::Train, l.gen);
+      // --word-dropout: drawn from the run's generator before the model's dropout masks, so a
+      // resumed run (which restores the generator) draws the same ones.
+      const Tensor tokens = data::word_dropout(batch.tokens, batch.lengths, l.o.word_dropout, l.gen);
+      logits = l.model.forward({tokens, batch.lengths, batch.meta}, layers::Phase::Train, l.gen);
       loss = l.objective(logits, batch.targets);
     }
     seed = l.scaler ? ops::scale(loss, loss_scale) : loss;  // the backward starts from loss * S
@@ -565,7 +570,8 @@ TrainResult train(const TrainOptions& options, std::ostream& out, std::ostream* 
   const ops::Precision precision = check_precision(o.precision);
   note_precision(precision, device, out);
   const Impl impl = resolve_impl(o.impl, o.deterministic, device);
-  const PreparedData p = load_data(o, folder, monitor, out);
+  PreparedData p = load_data(o, folder, monitor, out);
+  add_fasttext_ngrams(o, p, out);  // --arch fasttext: the hashed n-grams of every split
   const std::int64_t num_labels = static_cast<std::int64_t>(p.label_names.size());
   const std::int64_t outputs = p.task == data::TaskKind::Binary ? 1 : num_labels;
 
