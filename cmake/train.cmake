@@ -33,6 +33,8 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/compare.cc
   ${PROJECT_SOURCE_DIR}/train/ensemble.cc
   ${PROJECT_SOURCE_DIR}/tools/ensemble.cc
+  ${PROJECT_SOURCE_DIR}/train/word2vec.cc
+  ${PROJECT_SOURCE_DIR}/tools/embed.cc
 )
 set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_cli.cc
@@ -53,6 +55,7 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_checkpoint_commit.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_ensemble.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_multi_input.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_word2vec.cc
 )
 
 # The subcommands parse flags with CLI11 inside loom_tools (so the tests run the same parser as the
@@ -62,6 +65,7 @@ set_source_files_properties(
   ${PROJECT_SOURCE_DIR}/tools/synth.cc ${PROJECT_SOURCE_DIR}/tools/train.cc
   ${PROJECT_SOURCE_DIR}/tools/trace.cc ${PROJECT_SOURCE_DIR}/tools/compare.cc
   ${PROJECT_SOURCE_DIR}/tools/ensemble.cc
+  ${PROJECT_SOURCE_DIR}/tools/embed.cc
   PROPERTIES INCLUDE_DIRECTORIES "${CLI11_INCLUDE_DIR}")
 
 # config.json and `loom --version` record the source version: the git commit of the tree that was

@@ -42,6 +42,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   const CommandRunner compare = add_compare_command(app, out, err);
   const CommandRunner ensemble = add_ensemble_command(app, out, err);
   const CommandRunner bench = add_bench_command(app, out, err);
+  const CommandRunner embed = add_embed_command(app, out, err);
   app.add_subcommand("doctor", "Print the build matrix: CUDA, devices, cuDNN, cuBLAS, BLAS, threads");
   app.add_subcommand("selftest",
                      "Train a small MLP through the autograd tape on every available device and check the loss falls");
@@ -62,6 +63,7 @@ int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (app.got_subcommand("compare")) return compare();
   if (app.got_subcommand("ensemble")) return ensemble();
   if (app.got_subcommand("bench")) return bench();
+  if (app.got_subcommand("embed")) return embed();
   if (app.got_subcommand("synth")) return run_synth(synth_options, out);
   if (app.got_subcommand("eval")) return run_eval(eval_options, out);
   if (app.got_subcommand("predict")) return run_predict(predict_options, out, err);

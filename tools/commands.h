@@ -82,6 +82,8 @@ int run_synth(const SynthOptions& o, std::ostream& out);
 using CommandRunner = std::function<int()>;
 CommandRunner add_trace_command(CLI::App& app, std::ostream& out, std::ostream& err);
 CommandRunner add_compare_command(CLI::App& app, std::ostream& out, std::ostream& err);
+// `loom embed` (tools/embed.cc): word2vec vectors from unlabeled tweets (train/word2vec.h).
+CommandRunner add_embed_command(CLI::App& app, std::ostream& out, std::ostream& err);
 // tools/ensemble.cc: `loom ensemble --member A --member B --out DIR` writes an ensemble folder.
 CommandRunner add_ensemble_command(CLI::App& app, std::ostream& out, std::ostream& err);
 
