@@ -6,6 +6,7 @@
 #   tools/fuzz.sh [SECONDS]          each harness SECONDS (default 60)
 #   tools/fuzz.sh --ci               the short pass CI runs (LOOM_FUZZ_CI_SECONDS per harness, default 10)
 #   tools/fuzz.sh SECONDS csv vocab  only the harnesses named
+#   tools/fuzz.sh --runs N [names]   each harness until it has run N inputs (e.g. 1000000), no time limit
 #
 # Environment: LOOM_FUZZ_BUILD (default build-fuzz) is the build folder; the corpus grows in
 # $LOOM_FUZZ_BUILD/corpus/<harness> (the committed seeds in fuzz/corpus/ are read, never written),
@@ -19,7 +20,11 @@ build=${LOOM_FUZZ_BUILD:-$root/build-fuzz}
 all=(csv dataset safetensors embeddings config trainer_state vocab metadata tokenizer)
 
 seconds=60
-if [[ $# -gt 0 && $1 == --ci ]]; then
+runs=""
+if [[ $# -gt 1 && $1 == --runs && $2 =~ ^[0-9]+$ ]]; then
+  runs=$2
+  shift 2
+elif [[ $# -gt 0 && $1 == --ci ]]; then
   seconds=${LOOM_FUZZ_CI_SECONDS:-10}
   shift
 elif [[ $# -gt 0 && $1 =~ ^[0-9]+$ ]]; then
@@ -59,7 +64,14 @@ targets=(); for h in "${harnesses[@]}"; do targets+=(--target "fuzz_$h"); done
 cmake --build "$build" -j "$(nproc)" "${targets[@]}" >"$build/build.log" 2>&1 ||
   { tail -30 "$build/build.log" >&2; echo "fuzz.sh: build failed ($build/build.log)" >&2; exit 1; }
 built=$(date +%s)
-echo "fuzz.sh: built in $((built - start)) s; ${seconds} s per harness"
+# One stopping rule per run: a fixed time (the default) or a fixed number of inputs (--runs).
+if [[ -n $runs ]]; then
+  stop=(-runs="$runs")
+  echo "fuzz.sh: built in $((built - start)) s; ${runs} inputs per harness"
+else
+  stop=(-max_total_time="$seconds")
+  echo "fuzz.sh: built in $((built - start)) s; ${seconds} s per harness"
+fi
 
 # ---- run -----------------------------------------------------------------------------------------
 dict_of() {
@@ -71,16 +83,17 @@ dict_of() {
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_stack_use_after_return=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
-printf '%-14s %12s %9s %7s %7s %8s  %s\n' harness executions exec/s cov ft rss_mb finding
+printf '%-14s %12s %9s %7s %7s %8s %7s  %s\n' harness executions exec/s cov ft rss_mb secs finding
 for h in "${harnesses[@]}"; do
   corpus=$build/corpus/$h findings=$build/findings/$h/$(date +%Y%m%d-%H%M%S) log=$build/logs/$h.log
   mkdir -p "$corpus" "$findings" "$(dirname "$log")"
   seeds=("$root/fuzz/corpus/$h")
   [[ -d $root/fuzz/regressions/$h ]] && seeds+=("$root/fuzz/regressions/$h")
-  rc=0
+  rc=0 t0=$(date +%s)
   "$build/fuzz_$h" "$corpus" "${seeds[@]}" -dict="$root/fuzz/dict/$(dict_of "$h").dict" \
-    -max_total_time="$seconds" -timeout=1 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
+    "${stop[@]}" -timeout=1 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
     -artifact_prefix="$findings/" >"$log" 2>&1 || rc=$?
+  secs=$(( $(date +%s) - t0 ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
@@ -93,7 +106,7 @@ for h in "${harnesses[@]}"; do
     [[ -z $finding ]] && finding="exit $rc, see $log"
     grep -m3 -E 'ERROR|INVARIANT|runtime error|Timeout|out-of-memory' "$log" | sed 's/^/    /' >&2 || true
   fi
-  printf '%-14s %12s %9s %7s %7s %8s  %s\n' "$h" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "${rss:-?}" "$finding"
+  printf '%-14s %12s %9s %7s %7s %8s %7s  %s\n' "$h" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "${rss:-?}" "$secs" "$finding"
   rmdir "$findings" 2>/dev/null || true  # keep only the folders that hold a finding
 done
 echo "fuzz.sh: $(( $(date +%s) - start )) s in all (build $((built - start)) s); logs in $build/logs"
