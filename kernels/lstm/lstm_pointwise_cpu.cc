@@ -54,7 +54,10 @@ LOOM_INLINE float exp_poly(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  return p * bits_to_float((ni + 127) << 23);
+  // The shift runs unsigned: a NaN input passes the clamps above and gives an n whose signed shift
+  // would overflow (undefined behaviour, found by UBSan); unsigned it wraps, and every finite x
+  // gets the same bits as before.
+  return p * bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(ni + 127) << 23));
 }
 
 // float -> bf16 bits, round to nearest even; the same bits as core/dtype.h's float_to_bf16_bits,
