@@ -62,7 +62,8 @@ struct TrainOptions {
   std::int64_t meta_bins = 8;                 // ple: quantile bins per feature
   // fasttext (models/fasttext.h): hashed word n-grams and character n-grams next to the words
   std::int64_t word_ngrams = 1;            // 2: word bigrams as well, hashed into ngram_buckets rows
-  std::int64_t ngram_buckets = 2000000;    // rows shared by all hashed n-grams
+  std::int64_t ngram_buckets = 200000;     // rows shared by all hashed n-grams (the dense AdamW step
+                                           // over buckets x embed-dim rows bounds a fasttext epoch)
   std::vector<std::int64_t> char_ngrams;   // {min, max} character n-gram lengths; empty: none
 
   // ---- user level (train/user_level.h; needs --group-col) ----

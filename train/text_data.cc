@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "data/groups.h"
+#include "train/run_setup.h"
 
 namespace loom::train {
 namespace {
@@ -115,7 +116,8 @@ std::vector<data::EncodedExample> encode_for_inference(data::Dataset& d, const T
                                                        const data::MetaSchema& schema, std::ostream& log) {
   std::vector<std::vector<float>> meta;
   if (schema.size() > 0) log << path << ": " << attach_metadata(d, o, path, schema, meta).summary() << "\n";
-  std::vector<data::EncodedExample> rows = data::encode_examples(d, tokenize_all(d, tok), vocab);
+  // ngram_options(o): a fasttext run hashes the same n-grams it was trained on (none for other archs).
+  std::vector<data::EncodedExample> rows = data::encode_examples(d, tokenize_all(d, tok), vocab, ngram_options(o));
   if (schema.size() > 0)
     for (std::size_t i = 0; i < rows.size(); ++i) rows[i].meta = std::move(meta[i]);
   return rows;
@@ -384,9 +386,10 @@ PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab,
   const data::TokenizerConfig tok = tokenizer_config(o);
   const auto train_docs = tokenize_all(p.train, tok);
   p.vocab = fixed_vocab ? *fixed_vocab : data::Vocab::build(train_docs, o.max_vocab, o.min_freq);
-  p.train_rows = data::encode_examples(p.train, train_docs, p.vocab);
-  p.val_rows = data::encode_examples(p.val, tokenize_all(p.val, tok), p.vocab);
-  p.test_rows = data::encode_examples(p.test, tokenize_all(p.test, tok), p.vocab);
+  const data::NgramOptions ngrams = ngram_options(o);  // fasttext's hashed n-grams; none for other archs
+  p.train_rows = data::encode_examples(p.train, train_docs, p.vocab, ngrams);
+  p.val_rows = data::encode_examples(p.val, tokenize_all(p.val, tok), p.vocab, ngrams);
+  p.test_rows = data::encode_examples(p.test, tokenize_all(p.test, tok), p.vocab, ngrams);
   if (meta) {
     auto put = [](std::vector<data::EncodedExample>& rows, std::vector<std::vector<float>>& m) {
       LOOM_CHECK(rows.size() == m.size(), "metadata: ", m.size(), " feature rows for ", rows.size(), " examples");
