@@ -82,7 +82,14 @@ struct Dataset {
 // label_names[1]), more => MultiClass, a single label value is a DataError (nothing to learn).
 // Unlabeled data without known_labels: label_names empty, task Binary (or MultiLabel with
 // label_cols), all labels -1.
+// A file of 64 MiB or more that would need more than the available memory (kLoadBytesPerFileByte
+// times its size) is a DataError before anything is read (check_memory_for_load).
 Dataset load_dataset(const DatasetSpec& spec, const std::vector<std::string>* known_labels = nullptr);
+
+// What load_dataset holds per byte of the file, at least (docs/reliability-large-inputs.md).
+inline constexpr std::int64_t kLoadBytesPerFileByte = 12;
+// Throws the DataError above when `path` (64 MiB or more) cannot fit; load_dataset calls it first.
+void check_memory_for_load(const std::string& path);
 
 // The examples at `rows` (in that order), with the same labels, task and id names; skipped is kept.
 Dataset subset(const Dataset& data, const std::vector<std::int64_t>& rows);

@@ -6,6 +6,9 @@
 // 64 KiB window (and hold a field longer than it), so records straddle refills.
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -248,4 +251,29 @@ TEST_CASE("data: DatasetReader gives load_dataset's rows a chunk at a time, in e
   DatasetSpec labeled = csv;
   labeled.labeled = true;
   CHECK_THROWS_AS(DatasetReader{labeled}, Error);
+}
+
+TEST_CASE("data: a file that cannot fit in memory fails before it is read, naming file, sizes and what to do") {
+  static const test::TempDir dir("test_csv_stream_mem");
+  const std::string small = dir.write("small.csv", "text,label\na,x\nb,y\n");
+  const std::string big = dir.file("big.csv");
+  { std::ofstream(big, std::ios::binary) << "text,label\n"; }
+  std::filesystem::resize_file(big, std::uintmax_t{64} << 20);  // 64 MiB (the smallest checked), sparse
+  DatasetSpec spec;
+  spec.path = big;
+  ::setenv("LOOM_TEST_MEM_AVAILABLE", "300000000", 1);  // 0.3 GB available, 0.81 GB needed
+  CHECK_DATA_ERROR([&] { load_dataset(spec); }, "big.csv: 0.07 GB is too large to load", "about 12x its size (0.81 GB)",
+                   "0.30 GB of memory is available", "sample or split the file");
+  spec.path = small;  // under 64 MiB: never checked
+  CHECK(load_dataset(spec).examples.size() == 2);
+  ::setenv("LOOM_TEST_MEM_AVAILABLE", "900000000", 1);  // enough: the check passes and reading starts
+  spec.path = big;
+  bool passed_the_check = false;
+  try {
+    load_dataset(spec);
+  } catch (const DataError& e) {
+    passed_the_check = std::string(e.what()).find("too large") == std::string::npos;
+  }
+  CHECK(passed_the_check);
+  ::unsetenv("LOOM_TEST_MEM_AVAILABLE");
 }
