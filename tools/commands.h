@@ -51,6 +51,7 @@ int run_eval(const EvalOptions& o, std::ostream& out);
 // ---- predict ----
 struct PredictOptions {
   std::string model_dir, input, output;  // --model DIR --input FILE [--output FILE.csv]; stdout without
+  std::vector<std::string> more_models;  // --model given again: an ensemble (train/ensemble.h)
   std::string format, encoding, text_col, on_bad_row;
   std::string accounts, join, missing_account;  // metadata runs: the accounts file, key, policy
   std::vector<std::string> id_cols;      // default: the training run's, else "id" when the input has it

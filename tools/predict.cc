@@ -9,6 +9,9 @@
 // each chunk is scored (Scorer: rows in, probabilities out) and its rows written before the next
 // is read, so memory stays bounded for a file of any length (docs/reliability-large-inputs.md). A
 // run with a user model reads the whole file: a user's tweets may be anywhere in it.
+//
+// Several --model folders (or one ensemble folder, train/ensemble.h) predict with the mean of the
+// members' probabilities; each member encodes the text with its own tokenizer and vocabulary.
 #include <CLI/CLI.hpp>
 
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -25,6 +29,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "train/checkpoint.h"
+#include "train/ensemble.h"
 #include "train/evaluate.h"
 #include "train/runtime.h"
 #include "train/text_data.h"
@@ -212,7 +217,15 @@ std::string csv_field(const std::string& s) { return data::quote_csv_field(s); }
 
 void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.option_defaults()->always_capture_default(true);
-  app.add_option("--model", o.model_dir, "Run folder written by loom train")->required();
+  app.add_option_function<std::vector<std::string>>(
+         "--model",
+         [&o](const std::vector<std::string>& dirs) {
+           o.model_dir = dirs.front();
+           o.more_models.assign(dirs.begin() + 1, dirs.end());
+         },
+         "Run folder written by loom train, or an ensemble folder; repeat to average several runs' probabilities")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->required();
   app.add_option("--input", o.input, "Tweets to classify (CSV with a text column; labels not needed)")->required();
   app.add_option("--output", o.output, "Predictions CSV (default: stdout)");
   app.add_option("--id-col", o.id_cols, "Column(s) copied to the output (default: the training --id-col, else 'id' if present)")
@@ -238,16 +251,11 @@ void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.add_option("--threads", o.threads, "CPU threads (0 = all cores)");
 }
 
-int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
-  train::apply_threads(o.threads);
-  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
-  LOOM_CHECK(o.chunk_rows >= 1, "--chunk-rows must be >= 1, got ", o.chunk_rows);
-  const Device device = train::resolve_device(o.device, log);
-  train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
-  const train::RunConfig& rc = run.config;
-  const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
-  train::note_precision(precision, device, log);
-  train::TrainOptions t = rc.training;
+namespace {
+
+// The columns and format the input is read with: the run's own, with this command's overrides.
+train::TrainOptions input_options(const PredictOptions& o, const train::TrainOptions& trained) {
+  train::TrainOptions t = trained;
   if (!o.format.empty()) t.format = o.format;
   if (!o.encoding.empty()) t.encoding = o.encoding;
   if (!o.text_col.empty()) t.text_col = o.text_col;
@@ -265,6 +273,72 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
   if (!o.accounts.empty()) t.accounts = o.accounts;
   if (!o.join.empty()) t.join_col = o.join;
   if (!o.missing_account.empty()) t.missing_account = o.missing_account;
+  return t;
+}
+
+// One tweet per row: read, score and write a chunk of rows at a time, so memory stays bounded
+// whatever the file's length. `score` is the only model-specific step (one run, or an ensemble).
+using ScoreChunk = std::function<train::Scores(data::Dataset&, std::ostream&)>;
+int stream_predictions(const PredictOptions& o, const train::RunConfig& rc, const data::DatasetSpec& spec,
+                       const ScoreChunk& score, std::size_t chunk_rows, const std::string& model_name,
+                       std::ostream& out, std::ostream& log) {
+  data::DatasetReader reader(spec);
+  PredictionSink sink(o.output, out);
+  data::Dataset chunk;
+  std::int64_t n = 0;
+  std::string text;
+  while (reader.next(chunk_rows, chunk)) {
+    text.clear();
+    if (n == 0) text = header_row(o, rc, reader.id_names());
+    const train::Scores s = score(chunk, log);
+    append_rows(o, rc, chunk, s, text);
+    sink.write(text);
+    n += s.n;
+  }
+  if (reader.skipped().count) log << "skipped " << reader.skipped().count << " bad rows of " << o.input << "\n";
+  sink.commit();
+  if (!o.output.empty()) log << "predict: " << n << " tweets of " << o.input << " -> " << o.output << " (" << model_name << ")\n";
+  return 0;
+}
+
+// Several runs (--model A --model B, or an ensemble folder): the mean of their probabilities. The
+// first member's columns read the file; each member encodes the text with its own pipeline.
+int predict_ensemble(const PredictOptions& o, const std::vector<std::string>& dirs, Device device, Impl impl,
+                     std::ostream& out, std::ostream& log) {
+  const train::Ensemble ens(dirs, device, impl);
+  train::RunConfig rc = ens.primary();
+  rc.threshold = ens.threshold();  // the ensemble folder's decision threshold (append_rows reads rc's)
+  if (!o.precision.empty()) train::note_precision(train::check_precision(o.precision), device, log);
+  train::TrainOptions t = input_options(o, rc.training);
+  t.group_col = "";
+  t.id_cols = train::load_id_cols(t);
+  const data::DatasetSpec spec = train::dataset_spec(t, o.input, /*labeled=*/false);
+  log << "ensemble: " << ens.size() << " members, mean of their probabilities\n";
+  const ScoreChunk score = [&](data::Dataset& rows, std::ostream&) {
+    return ens.probabilities(rows, o.batch_size, o.precision);
+  };
+  return stream_predictions(o, rc, spec, score, static_cast<std::size_t>(o.chunk_rows),
+                            std::to_string(ens.size()) + "-member ensemble", out, log);
+}
+
+}  // namespace
+
+int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
+  train::apply_threads(o.threads);
+  LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
+  LOOM_CHECK(o.chunk_rows >= 1, "--chunk-rows must be >= 1, got ", o.chunk_rows);
+  const Device device = train::resolve_device(o.device, log);
+  const Impl impl = train::resolve_impl(o.impl, false, device);
+  if (!o.more_models.empty() || train::is_ensemble_dir(o.model_dir)) {
+    std::vector<std::string> dirs{o.model_dir};
+    dirs.insert(dirs.end(), o.more_models.begin(), o.more_models.end());
+    return predict_ensemble(o, dirs, device, impl, out, log);
+  }
+  train::LoadedRun run = train::load_run(o.model_dir, device, impl);
+  const train::RunConfig& rc = run.config;
+  const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
+  train::note_precision(precision, device, log);
+  train::TrainOptions t = input_options(o, rc.training);
   // A run with a user model writes one row per user (unless --per-tweet): the group column is loaded.
   std::unique_ptr<train::UserModel> user = train::load_user_model(o.model_dir, *run.model, device);
   if (o.per_tweet) user.reset();
@@ -282,32 +356,12 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
     const auto rows = train::encode_for_inference(d, t, o.input, rc.tokenizer, rc.vocab, rc.metadata, log);
     return predict_users(o, rc, *user, d, rows, precision, out, log);
   }
-
-  // One tweet per row: read, score and write a chunk of rows at a time, so memory stays bounded
-  // whatever the file's length. A metadata run is the exception: its join reads the accounts file
-  // and reports on it once per call, so its rows make one chunk (the accounts file is loaded whole
-  // anyway).
+  // A metadata run is read as one chunk: its join reads the accounts file and reports on it once
+  // per call (the accounts file is loaded whole anyway).
   const Scorer scorer{run, t, rc, o.input, precision, o.batch_size};
   const std::size_t chunk_rows = rc.metadata.size() > 0 ? std::numeric_limits<std::size_t>::max()
                                                         : static_cast<std::size_t>(o.chunk_rows);
-  data::DatasetReader reader(spec);
-  PredictionSink sink(o.output, out);
-  data::Dataset chunk;
-  std::int64_t n = 0;
-  std::string text;
-  while (reader.next(chunk_rows, chunk)) {
-    text.clear();
-    if (n == 0) text = header_row(o, rc, reader.id_names());
-    const train::Scores s = scorer(chunk, log);
-    append_rows(o, rc, chunk, s, text);
-    sink.write(text);
-    n += s.n;
-  }
-  if (reader.skipped().count) log << "skipped " << reader.skipped().count << " bad rows of " << o.input << "\n";
-  sink.commit();
-  if (!o.output.empty())
-    log << "predict: " << n << " tweets of " << o.input << " -> " << o.output << " (" << run.weights_path << ")\n";
-  return 0;
+  return stream_predictions(o, rc, spec, scorer, chunk_rows, run.weights_path, out, log);
 }
 
 }  // namespace loom::tools

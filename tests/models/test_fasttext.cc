@@ -142,6 +142,13 @@ TEST_CASE("fasttext: a tiny run learns, and eval-side n-grams match the trainer'
   CHECK(rc.model.embedding_rows() == rc.model.vocab_size + 4096);
   const data::NgramOptions n = train::ngram_options(rc.training);
   CHECK((n.buckets == 4096 && n.word_ngrams == 2 && n.char_min == 3 && n.char_max == 4));
+  // loom eval encodes the file with the run's n-grams: the trainer's own test loss and accuracy.
+  // (Scored on its words only, as eval did before the n-grams reached it, the loss differs.)
+  test::Cli ev({"eval", "--model", dir.file("ft"), "--input", dir.file("test.csv"), "--output", dir.file("ev.json")});
+  REQUIRE(ev.status == 0);
+  const nlohmann::json j = nlohmann::json::parse(read_bytes(dir.file("ev.json")));
+  CHECK(j["loss"].get<double>() == doctest::Approx(r.test->metrics.loss).epsilon(1e-9));
+  CHECK(j["accuracy"].get<double>() == doctest::Approx(r.test->metrics.accuracy));
 }
 
 TEST_CASE("word dropout: resume equals never stopping bitwise, and the dropout changes the weights") {

@@ -1,14 +1,17 @@
 // tests/train/test_ensemble.cc: ensembles (issue 17): eval of several runs averages their
 // probabilities (checked against the hand-computed mean of the two runs' own scores), members with
 // different pipelines (arch, max-len), incompatible members refused, ensemble.json round trip
-// (loom ensemble), and loom train --seeds writing a seed ensemble folder.
+// (loom ensemble), loom predict with several --model flags or the folder, and loom train --seeds
+// writing a seed ensemble folder.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "data/csv.h"
 #include "tests/support/temp_dir.h"
 #include "tests/train/train_util.h"
 #include "train/checkpoint.h"
@@ -109,6 +112,27 @@ TEST_CASE("ensemble: eval averages the members' probabilities; ensemble.json rou
   Cli ev2({"eval", "--model", dir.file("ens"), "--input", dir.file("test.csv"), "--output", dir.file("ens2.json")});
   REQUIRE(ev2.status == 0);
   CHECK(read_json(dir.file("ens2.json"))["accuracy"].get<double>() == doctest::Approx(accuracy(mean, d)));
+
+  // loom predict: two --model flags, and the ensemble folder, streamed in chunks of 7 rows; each
+  // row's probability is the hand-computed mean (written with 6 decimals).
+  const std::vector<std::string> label_names = train::read_run_config(dir.file("a")).label_names;
+  for (const std::vector<std::string>& models :
+       {std::vector<std::string>{"--model", dir.file("a"), "--model", dir.file("b")},
+        std::vector<std::string>{"--model", dir.file("ens")}}) {
+    std::vector<std::string> args{"predict"};
+    args.insert(args.end(), models.begin(), models.end());
+    for (const char* a : {"--input", "", "--output", "", "--chunk-rows", "7"}) args.emplace_back(a);
+    args[args.size() - 5] = dir.file("test.csv");
+    args[args.size() - 3] = dir.file("pred.csv");
+    Cli pr(args);
+    REQUIRE(pr.status == 0);
+    const data::CsvTable out = data::read_csv(dir.file("pred.csv"));
+    const auto col = std::find(out.header.begin(), out.header.end(), "prob_" + label_names[1]) - out.header.begin();
+    REQUIRE(col < static_cast<std::ptrdiff_t>(out.header.size()));
+    REQUIRE(out.records.size() == mean.size());
+    for (std::size_t i = 0; i < mean.size(); ++i)
+      CHECK(std::abs(std::stod(out.records[i].fields[static_cast<std::size_t>(col)]) - mean[i]) <= 6e-7);
+  }
 
   // Incompatible: a copy of b that predicts other label names is refused, naming both folders.
   fs::copy(dir.file("b"), dir.file("c"), fs::copy_options::recursive);
