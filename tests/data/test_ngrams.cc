@@ -50,7 +50,7 @@ TEST_CASE("ngrams: word n-grams and char n-grams hash into the buckets after the
   CHECK(data::tweet_ngrams({"a", "b"}, data::NgramOptions{}, 20).ids.empty());
 }
 
-TEST_CASE("ngrams: every id lands in [V, V + buckets) and OOV words still bring their pieces") {
+TEST_CASE("ngrams: every id lands in the bucket rows V to V + buckets - 1 and OOV words still bring their pieces") {
   data::NgramOptions o;
   o.word_ngrams = 2;
   o.buckets = 13;

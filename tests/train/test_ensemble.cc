@@ -55,7 +55,7 @@ double accuracy(const std::vector<double>& p, const data::Dataset& d) {
 
 }  // namespace
 
-TEST_CASE("ensemble: eval averages the members' probabilities; ensemble.json round trip; bad members refused") {
+TEST_CASE("ensemble: eval and predict average the members' probabilities - ensemble.json round trip - bad members refused") {
   TempDir dir("ensemble");
   test::write_corpus(dir, 400, 3);
   // Two different pipelines: a cnn with max-len 40 and an lstm-cnn with max-len 12.
