@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "data/batching.h"
+#include "train/run_setup.h"
 #include "train/runtime.h"
 #include "train/text_data.h"
 
@@ -160,8 +161,10 @@ std::vector<Scores> Ensemble::member_scores(const data::Dataset& d, std::int64_t
   const auto k = static_cast<std::int64_t>(primary().label_names.size());
   for (const LoadedRun& m : members_) {
     const RunConfig& rc = m.config;
-    // The member's own pipeline: its tokenizer and vocabulary, its max_len in predict_scores.
-    const std::vector<data::EncodedExample> rows = data::encode_examples(d, tokenize_all(d, rc.tokenizer), rc.vocab);
+    // The member's own pipeline: its tokenizer, vocabulary and (fasttext) hashed n-grams, its
+    // max_len in predict_scores.
+    const std::vector<data::EncodedExample> rows =
+        data::encode_examples(d, tokenize_all(d, rc.tokenizer), rc.vocab, ngram_options(rc.training));
     const ops::Precision p = check_precision(precision.empty() ? rc.training.precision : precision);
     out.push_back(predict_scores(*m.model, rows, rc.task, k, rc.max_len, nullptr, batch_size, p));
   }

@@ -149,6 +149,14 @@ TEST_CASE("fasttext: a tiny run learns, and eval-side n-grams match the trainer'
   const nlohmann::json j = nlohmann::json::parse(read_bytes(dir.file("ev.json")));
   CHECK(j["loss"].get<double>() == doctest::Approx(r.test->metrics.loss).epsilon(1e-9));
   CHECK(j["accuracy"].get<double>() == doctest::Approx(r.test->metrics.accuracy));
+  // As an ensemble member too (the run twice: the mean of two equal probabilities is the run's).
+  test::Cli ens({"eval", "--model", dir.file("ft"), "--model", dir.file("ft"), "--input", dir.file("test.csv"),
+                 "--output", dir.file("ens.json")});
+  REQUIRE(ens.status == 0);
+  const nlohmann::json je = nlohmann::json::parse(read_bytes(dir.file("ens.json")));
+  // (Its loss is the log loss of the averaged probabilities, computed apart from the trainer's.)
+  CHECK(je["loss"].get<double>() == doctest::Approx(r.test->metrics.loss).epsilon(1e-5));
+  CHECK(je["accuracy"].get<double>() == doctest::Approx(r.test->metrics.accuracy));
 }
 
 TEST_CASE("word dropout: resume equals never stopping bitwise, and the dropout changes the weights") {
