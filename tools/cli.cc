@@ -10,10 +10,30 @@
 #include "tools/doctor.h"
 #include "tools/selftest.h"
 #include "tools/user_error.h"
+#include "train/ensemble.h"
 #include "train/progress.h"
 #include "train/source_version.h"
 
 namespace loom::tools {
+
+void add_model_option(CLI::App& app, std::string& model_dir, std::vector<std::string>& more_models) {
+  app.add_option_function<std::vector<std::string>>(
+         "--model",
+         [&model_dir, &more_models](const std::vector<std::string>& dirs) {
+           model_dir = dirs.front();
+           more_models.assign(dirs.begin() + 1, dirs.end());
+         },
+         "Run folder written by loom train, or an ensemble folder; repeat to average several runs' probabilities")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->required();
+}
+
+std::vector<std::string> ensemble_members(const std::string& model_dir, const std::vector<std::string>& more_models) {
+  if (more_models.empty() && !train::is_ensemble_dir(model_dir)) return {};
+  std::vector<std::string> dirs{model_dir};
+  dirs.insert(dirs.end(), more_models.begin(), more_models.end());
+  return dirs;
+}
 
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CLI::App app{"loom: recurrent and convolutional text models on CPU and CUDA.\n"

@@ -24,6 +24,14 @@ namespace loom::tools {
 // usage errors and --help are answered by CLI11 on out/err. loom::Error propagates.
 int run_cli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
+// ---- the --model flag of eval and predict ----
+// Declares `--model DIR` on `app`: the first one goes to `model_dir`, any repeat to `more_models`
+// (the runs are then averaged as an ensemble, as is one ensemble folder: train/ensemble.h).
+void add_model_option(CLI::App& app, std::string& model_dir, std::vector<std::string>& more_models);
+// The member runs when the flags name an ensemble (several --model, or one ensemble folder), else
+// empty: the caller then loads one run.
+std::vector<std::string> ensemble_members(const std::string& model_dir, const std::vector<std::string>& more_models);
+
 // ---- train ----
 // Declares every `loom train` flag on `app`, bound to `o` (flags not given leave `o` as it is,
 // which is how --resume lets the saved options stand unless a flag overrides them).

@@ -25,15 +25,7 @@ namespace loom::tools {
 void add_eval_options(CLI::App& app, EvalOptions& o) {
   app.option_defaults()->always_capture_default(true);
   // --model may be repeated: the runs are averaged as an ensemble (as is one ensemble folder).
-  app.add_option_function<std::vector<std::string>>(
-         "--model",
-         [&o](const std::vector<std::string>& dirs) {
-           o.model_dir = dirs.front();
-           o.more_models.assign(dirs.begin() + 1, dirs.end());
-         },
-         "Run folder written by loom train, or an ensemble folder; repeat to average several runs' probabilities")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->required();
+  add_model_option(app, o.model_dir, o.more_models);
   app.add_option("--input", o.input, "Labeled data with the columns the model was trained on")->required();
   app.add_option("--output", o.output, "Also write the report and confusion matrix as JSON here");
   const std::string G = "Input (default: as in training)";
@@ -80,10 +72,9 @@ train::TrainOptions input_options(const EvalOptions& o, const train::TrainOption
 // Several runs (or an ensemble folder): every member scores the file with its own pipeline, the
 // report is that of the mean probabilities; each member's accuracy and loss are printed too, so the
 // gain of the ensemble over its members is visible in one command.
-int run_eval_ensemble(const EvalOptions& o, std::ostream& out, std::chrono::steady_clock::time_point start) {
+int run_eval_ensemble(const EvalOptions& o, const std::vector<std::string>& dirs, std::ostream& out,
+                      std::chrono::steady_clock::time_point start) {
   const Device device = train::resolve_device(o.device, out);
-  std::vector<std::string> dirs{o.model_dir};
-  dirs.insert(dirs.end(), o.more_models.begin(), o.more_models.end());
   const train::Ensemble ens(dirs, device, train::resolve_impl(o.impl, false, device));
   const train::RunConfig& rc = ens.primary();
   out << "ensemble: " << ens.size() << " members, mean of their probabilities\n";
@@ -143,7 +134,8 @@ int run_eval(const EvalOptions& o, std::ostream& out) {
   const auto start = std::chrono::steady_clock::now();
   train::apply_threads(o.threads);
   LOOM_CHECK(o.batch_size >= 1, "--batch-size must be >= 1, got ", o.batch_size);
-  if (!o.more_models.empty() || train::is_ensemble_dir(o.model_dir)) return run_eval_ensemble(o, out, start);
+  const std::vector<std::string> members = ensemble_members(o.model_dir, o.more_models);
+  if (!members.empty()) return run_eval_ensemble(o, members, out, start);
   const Device device = train::resolve_device(o.device, out);
   train::LoadedRun run = train::load_run(o.model_dir, device, train::resolve_impl(o.impl, false, device));
   const train::RunConfig& rc = run.config;

@@ -217,15 +217,7 @@ std::string csv_field(const std::string& s) { return data::quote_csv_field(s); }
 
 void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.option_defaults()->always_capture_default(true);
-  app.add_option_function<std::vector<std::string>>(
-         "--model",
-         [&o](const std::vector<std::string>& dirs) {
-           o.model_dir = dirs.front();
-           o.more_models.assign(dirs.begin() + 1, dirs.end());
-         },
-         "Run folder written by loom train, or an ensemble folder; repeat to average several runs' probabilities")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->required();
+  add_model_option(app, o.model_dir, o.more_models);
   app.add_option("--input", o.input, "Tweets to classify (CSV with a text column; labels not needed)")->required();
   app.add_option("--output", o.output, "Predictions CSV (default: stdout)");
   app.add_option("--id-col", o.id_cols, "Column(s) copied to the output (default: the training --id-col, else 'id' if present)")
@@ -329,11 +321,8 @@ int run_predict(const PredictOptions& o, std::ostream& out, std::ostream& log) {
   LOOM_CHECK(o.chunk_rows >= 1, "--chunk-rows must be >= 1, got ", o.chunk_rows);
   const Device device = train::resolve_device(o.device, log);
   const Impl impl = train::resolve_impl(o.impl, false, device);
-  if (!o.more_models.empty() || train::is_ensemble_dir(o.model_dir)) {
-    std::vector<std::string> dirs{o.model_dir};
-    dirs.insert(dirs.end(), o.more_models.begin(), o.more_models.end());
-    return predict_ensemble(o, dirs, device, impl, out, log);
-  }
+  const std::vector<std::string> members = ensemble_members(o.model_dir, o.more_models);
+  if (!members.empty()) return predict_ensemble(o, members, device, impl, out, log);
   train::LoadedRun run = train::load_run(o.model_dir, device, impl);
   const train::RunConfig& rc = run.config;
   const ops::Precision precision = train::check_precision(o.precision.empty() ? rc.training.precision : o.precision);
