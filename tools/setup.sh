@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_DIR=${BUILD_DIR:-build}
-PACKAGES=(cmake ninja-build g++ doctest-dev libcli11-dev libopenblas-dev libdnnl-dev nlohmann-json3-dev)
+PACKAGES=(cmake ninja-build g++ ccache doctest-dev libcli11-dev libopenblas-dev libdnnl-dev nlohmann-json3-dev)
 # tools/test.sh adds the live peers of the parity tests (Debian's PyTorch for the system python3).
 read -r -a EXTRA <<< "${LOOM_EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")
@@ -40,7 +40,16 @@ if ! command -v nvcc >/dev/null 2>&1 && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
 fi
 
-cmake -S . -B "$BUILD_DIR" -G Ninja "${TORCH_ARGS[@]}" "$@"
+# ccache: the build shapes (default, SIM, CPU-only, sanitizers) compile most C++ files to the same
+# preprocessed text with the same flags (only loom_core's files see the CUDA switches), and ccache's
+# preprocessor mode reuses such an object across build folders: CI's second and third shapes then
+# compile little more than loom_core. LOOM_CCACHE=0 turns it off.
+LAUNCHER_ARGS=()
+if [ "${LOOM_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
+  LAUNCHER_ARGS=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+
+cmake -S . -B "$BUILD_DIR" -G Ninja "${TORCH_ARGS[@]}" "${LAUNCHER_ARGS[@]}" "$@"
 # Show which GPU architectures nvcc compiles the .cu files for (a compile-only machine cannot
 # detect a GPU, so they are explicit: CMAKE_CUDA_ARCHITECTURES, default 80;90).
 if grep -q "CUDA_COMPILER__loom_core" "$BUILD_DIR/build.ninja" 2>/dev/null; then
