@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "models/factory.h"
 #include "ops/elementwise.h"
+#include "ops/matmul.h"
 #include "ops/shape_ops.h"
 
 namespace loom::models {
@@ -20,6 +21,7 @@ const ModelConfig& validated(const ModelConfig& c) {
 ModelConfig text_encoder_config(const ModelConfig& config) {
   ModelConfig c = config;
   c.arch = config.text_arch;
+  c.text_dropout = 0.0f;  // the hybrid's own step, not the encoder's
   return c;
 }
 
@@ -42,6 +44,13 @@ Tensor HybridClassifier::features(const ModelInputs& in, layers::Phase phase, Ge
                    in.tokens.defined() && in.tokens.ndim() == 2 ? in.tokens.dim(1) : 0, " examples");
   Tensor text = encoder_->encode(in.tokens, in.lengths, phase, gen);  // [B, D_text]
   Tensor meta = tower_.forward(in.meta, "hybrid");                   // [B, meta_hidden]
+  if (phase == layers::Phase::Train && config_.text_dropout > 0.0f) {
+    // Modality dropout: a [B, 1] inverted-dropout mask (0 or 1/(1-p)) spread over the D_text
+    // columns by an outer product with ones, so whole text vectors vanish, never single features.
+    const Tensor keep = ops::dropout(Tensor::full({text.dim(0), 1}, 1.0, text.dtype(), text.device()),
+                                     config_.text_dropout, gen);
+    text = ops::mul(text, ops::matmul(keep, Tensor::full({1, text.dim(1)}, 1.0, text.dtype(), text.device())));
+  }
   if (drop) {
     text = ops::dropout(text, config_.dropout, gen);
     meta = ops::dropout(meta, config_.dropout, gen);

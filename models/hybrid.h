@@ -5,13 +5,15 @@
 // with the text encoding before the last dense layers (a Keras-style concatenate of two branches):
 //
 //   tokens [T, B], lengths [B] --text encoder (architecture A, its encode())--> t [B, D_text]
-//                                                      --Dropout (training)--> t'
+//                               --text dropout, then Dropout (training)--> t'
 //   meta [B, F] --standardize (meta_scaler)--> meta.0 Linear(F, meta_hidden) --> ReLU
 //                                                      --Dropout (training)--> m'
 //   concat_last([t', m']) [B, D_text + meta_hidden] --fuse Linear(., fuse_hidden)--> ReLU
 //                                                   = features [B, fuse_hidden]
 //                                                      --Dropout (training)--> head Linear = logits [B, K]
 //
+// With --text-arch fasttext the token batch carries each tweet's hashed n-gram ids after its words
+// (data::collate), and the encoder's embedding has ngram_buckets rows more (ModelConfig::hashes_ngrams).
 // The text encoder is make_text_model(config with arch = text_arch), the same weights the text
 // model of that seed would draw; its own head is built but never used and is not a parameter of
 // the hybrid. Its parameters keep their names, so the state dict reads (tests/peers/
@@ -21,7 +23,11 @@
 //   fuse.weight [fuse_hidden, D_text + meta_hidden], fuse.bias
 //   head.weight [K, fuse_hidden], head.bias [K]
 //   meta_scaler.mean [F], meta_scaler.std [F]         buffers (not trained; in state_dict())
-// Every dropout uses p = config.dropout (also between stacked LSTM layers of the encoder); the
+// --text-dropout P (config.text_dropout, modality dropout): in training, before that dropout, an
+// example's whole text vector t is zeroed with probability P (kept ones scaled by 1/(1-P), as
+// inverted dropout does), so the fused layers must also score from the metadata alone and cannot
+// lean on a weak text branch; evaluation always sees the text.
+// Every other dropout uses p = config.dropout (also between stacked LSTM layers of the encoder); the
 // text dropout applies to every text architecture, bow included (here bow is one branch, not the
 // plain linear baseline it is alone). Embedding hooks (--freeze-embeddings, pretrained vectors)
 // reach the encoder's table.

@@ -112,11 +112,14 @@ void ModelConfig::validate() const {
   LOOM_CHECK(embed_dim >= 1, "model config: embed_dim must be >= 1, got ", embed_dim);
   LOOM_CHECK(num_outputs >= 1, "model config: num_outputs must be >= 1, got ", num_outputs);
   LOOM_CHECK(dropout >= 0.0f && dropout < 1.0f, "model config: dropout must be in [0, 1), got ", dropout);
-  // A hybrid's encoder reads the plain token batch; fasttext's n-grams are not built for it.
+  LOOM_CHECK(text_dropout >= 0.0f && text_dropout < 1.0f, "model config: text_dropout must be in [0, 1), got ",
+             text_dropout);
+  LOOM_CHECK(text_dropout == 0.0f || arch == Arch::Hybrid, "model config: text_dropout is for hybrid, not ",
+             arch_name(arch));
   if (arch == Arch::Hybrid)
-    LOOM_CHECK(is_text_arch(text_arch) && text_arch != Arch::FastText, "model config: text_arch must be one of bow, "
-               "cnn, lstm, bilstm, cnn-lstm, lstm-cnn, got ", arch_name(text_arch));
-  if (arch == Arch::FastText) {
+    LOOM_CHECK(is_text_arch(text_arch), "model config: text_arch must be one of bow, cnn, lstm, bilstm, cnn-lstm, "
+               "lstm-cnn, fasttext, got ", arch_name(text_arch));
+  if (hashes_ngrams()) {
     LOOM_CHECK(word_ngrams >= 1 && word_ngrams <= 5, "model config: word_ngrams must be in [1, 5], got ", word_ngrams);
     LOOM_CHECK((char_min == 0 && char_max == 0) || (char_min >= 1 && char_min <= char_max && char_max <= 10),
                "model config: char n-grams must be 0,0 or min,max with 1 <= min <= max <= 10, got ", char_min, ",",
@@ -157,7 +160,7 @@ std::int64_t ModelConfig::feature_size() const {
 }
 
 std::int64_t ModelConfig::embedding_rows() const {
-  return vocab_size + (arch == Arch::FastText ? ngram_buckets : 0);
+  return vocab_size + (hashes_ngrams() ? ngram_buckets : 0);
 }
 
 std::string ModelConfig::summary() const {
@@ -183,7 +186,7 @@ nlohmann::json ModelConfig::to_json() const {
                       {"hidden", hidden},        {"layers", layers},         {"dropout", dropout},
                       {"num_outputs", num_outputs}, {"widths", widths},      {"filters", filters},
                       {"preset", preset},        {"init", init_name(init)}};
-  if (arch == Arch::FastText) {  // only fasttext, so every other config.json is unchanged
+  if (hashes_ngrams()) {  // only fasttext (alone or as a hybrid's text), so every other config.json is unchanged
     j["word_ngrams"] = word_ngrams;
     j["ngram_buckets"] = ngram_buckets;
     j["char_ngrams"] = std::vector<std::int64_t>{char_min, char_max};
@@ -200,6 +203,7 @@ nlohmann::json ModelConfig::to_json() const {
       j["meta_encoding"] = meta_encoding;
       j["meta_bins"] = meta_bins;
     }
+    if (text_dropout > 0.0f) j["text_dropout"] = text_dropout;
   }
   return j;
 }
@@ -211,7 +215,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
   // Written (and required) only for hybrid and meta-mlp; a text model's config may not hold them.
   // meta_encoding and meta_bins are optional there (absent: standardize, as before they existed).
   static const std::set<std::string> meta_fields{"text_arch",   "meta_features", "meta_hidden",
-                                                 "fuse_hidden", "meta_encoding", "meta_bins"};
+                                                 "fuse_hidden", "meta_encoding", "meta_bins", "text_dropout"};
   static const std::set<std::string> ngram_fields{"word_ngrams", "ngram_buckets", "char_ngrams"};  // fasttext only
   for (auto it = j.begin(); it != j.end(); ++it)
     if (!known.count(it.key()) && !meta_fields.count(it.key()) && !ngram_fields.count(it.key()))
@@ -254,13 +258,19 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j) {
     c.fuse_hidden = integer("fuse_hidden");
     c.meta_encoding = string("meta_encoding", "standardize");
     if (j.contains("meta_bins")) c.meta_bins = integer("meta_bins");
+    if (j.contains("text_dropout")) {
+      const nlohmann::json& v = field("text_dropout");
+      if (!v.is_number())
+        LOOM_THROW(CheckpointError, "model config: field 'text_dropout' must be a number, found ", v.dump());
+      c.text_dropout = v.get<float>();
+    }
   } else {
     for (const std::string& name : meta_fields)
       if (j.contains(name))
         LOOM_THROW(CheckpointError, "model config: field '", name, "' belongs to hybrid and meta-mlp, not to ",
                    arch_name(c.arch));
   }
-  if (c.arch == Arch::FastText) {
+  if (c.hashes_ngrams()) {
     c.word_ngrams = integer("word_ngrams");
     c.ngram_buckets = integer("ngram_buckets");
     const nlohmann::json& chars = field("char_ngrams");

@@ -53,10 +53,14 @@ struct ModelConfig {
   // split; models/meta_mlp.h). to_json writes both only for "ple", so older configs are unchanged.
   std::string meta_encoding = "standardize";
   std::int64_t meta_bins = 8;      // --meta-bins: PLE bins per feature (at most; equal edges merge)
+  // --text-dropout (hybrid): modality dropout, the probability that training zeroes an example's
+  // whole text vector (models/hybrid.h). to_json writes it only when > 0.
+  float text_dropout = 0.0f;
   // fasttext (models/fasttext.h, data/ngrams.h): hashed word n-grams up to word_ngrams and
   // character n-grams of char_min..char_max code points share ngram_buckets embedding rows after
-  // the vocabulary's. to_json writes the four only for fasttext (from_json requires them there and
-  // refuses them elsewhere). ngram_buckets is 0 when nothing is hashed (word_ngrams 1, no chars).
+  // the vocabulary's. to_json writes the four only for fasttext and for a hybrid whose text_arch is
+  // fasttext (from_json requires them there and refuses them elsewhere). ngram_buckets is 0 when
+  // nothing is hashed (word_ngrams 1, no chars).
   std::int64_t word_ngrams = 1;
   std::int64_t ngram_buckets = 0;
   std::int64_t char_min = 0;
@@ -76,6 +80,8 @@ struct ModelConfig {
   std::int64_t feature_size() const;
   // Rows of the embedding table: vocab_size, plus ngram_buckets for fasttext.
   std::int64_t embedding_rows() const;
+  // fasttext, alone or as the hybrid's text branch: reads hashed n-gram ids after the words.
+  bool hashes_ngrams() const { return arch == Arch::FastText || (arch == Arch::Hybrid && text_arch == Arch::FastText); }
   // One line for logs: "lstm-cnn: embed 128, lstm 1x128, convs 3,4,5 x 100, dropout 0.5, 1 output,
   // init torch"; "hybrid: text lstm (embed 128, lstm 1x128) + meta 21 -> 64, fuse 64, dropout 0.5,
   // 1 output, init torch"; "meta-mlp: meta 21 -> 64, dropout 0.5, 1 output, init torch".

@@ -105,13 +105,16 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
       ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn", "fasttext", "hybrid", "meta-mlp"}))
       ->group(M);
   app.add_option("--text-arch", o.text_arch, "hybrid: the text encoder")
-      ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn"}))->group(M);
+      ->check(CLI::IsMember({"bow", "cnn", "lstm", "bilstm", "cnn-lstm", "lstm-cnn", "fasttext"}))->group(M);
   app.add_option("--meta-hidden", o.meta_hidden, "hybrid, meta-mlp: width of the metadata dense layer")->group(M);
   app.add_option("--meta-encoding", o.meta_encoding,
                  "hybrid, meta-mlp: standardize the account features, or ple (also piecewise-linear bins)")
       ->check(CLI::IsMember({"standardize", "ple"}))->group(M);
   app.add_option("--meta-bins", o.meta_bins, "--meta-encoding ple: quantile bins per feature")->group(M);
   app.add_option("--fuse-hidden", o.fuse_hidden, "hybrid: width of the dense layer after the concatenation")->group(M);
+  app.add_option("--text-dropout", o.text_dropout,
+                 "hybrid: in training, zero an example's whole text vector with this probability (modality dropout)")
+      ->check(CLI::Range(0.0, 0.9))->group(M);
   app.add_option("--preset", o.preset, "A familiar baseline (bilstm-imdb, cnn-kim): sets arch and sizes")->group(M);
   app.add_option("--embed-dim", o.embed_dim, "Embedding width")->group(M);
   app.add_option("--hidden", o.hidden, "LSTM hidden size per direction")->group(M);
@@ -119,11 +122,14 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--dropout", o.dropout, "Dropout before the output layer (and between LSTM layers)")->group(M);
   app.add_option("--filters", o.filters, "Convolution filters per width (cnn, cnn-lstm, lstm-cnn)")->group(M);
   app.add_option("--widths", o.widths, "Convolution widths, comma-separated")->delimiter(',')->group(M);
-  app.add_option("--word-ngrams", o.word_ngrams, "fasttext: longest word n-gram (1 = words only, 2 = also bigrams)")
+  app.add_option("--word-ngrams", o.word_ngrams,
+                 "fasttext (and --text-arch fasttext): longest word n-gram (1 = words only, 2 = also bigrams)")
       ->check(CLI::Range(1, 5))->group(M);
-  app.add_option("--buckets", o.ngram_buckets, "fasttext: hash buckets shared by the n-grams")
+  app.add_option("--buckets", o.ngram_buckets,
+                 "fasttext (and --text-arch fasttext): hash buckets shared by the n-grams")
       ->check(CLI::PositiveNumber)->group(M);
-  app.add_option("--char-ngrams", o.char_ngrams, "fasttext: character n-gram lengths min,max (e.g. 3,5)")
+  app.add_option("--char-ngrams", o.char_ngrams,
+                 "fasttext (and --text-arch fasttext): character n-gram lengths min,max (e.g. 3,5)")
       ->delimiter(',')->expected(2)->group(M);
 
   app.add_option("--batch-size", o.batch_size, "Tweets per step")->group(L);
@@ -162,7 +168,9 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
       ->group(R);
   app.add_option("--impl", o.impl, "LSTM / conv kernels: auto, cpu, cuda (loom's) or cudnn")
       ->check(CLI::IsMember({"auto", "cpu", "cuda", "cudnn"}))->group(R);
-  app.add_option("--seeds", o.ensemble_seeds, "A seed ensemble: one run per seed (comma-separated) and an ensemble folder")
+  app.add_option("--seeds", o.ensemble_seeds,
+                 "A seed ensemble: one run per seed (comma-separated) and an ensemble folder; with --cv, one run "
+                 "per seed in each fold, scored by their mean probability (the folds come from --seed)")
       ->delimiter(',')->group(R);
   app.add_option("--seed", o.seed, "Seeds init, dropout, shuffling and the split")->group(R);
   app.add_flag("--deterministic", o.deterministic, "Same bits run to run on a GPU too (no float atomics, no cuDNN LSTM)")
@@ -196,12 +204,15 @@ int run_train(const train::TrainOptions& parsed, const std::vector<std::string>&
     o.resume = parsed.resume;
   }
   LOOM_CHECK(!o.input.empty(), "loom train: --input FILE is required (see loom train --help)");
+  if (o.cv != 0 && o.cv_fold < 0 && o.resume.empty()) {  // with --seeds: a seed ensemble per fold
+    train::cross_validate(train::resolve_bot_options(o), out, bar);
+    return 0;
+  }
   if (!o.ensemble_seeds.empty()) {
     // A seed ensemble: the same recipe once per seed into DIR/seed-<s>, then DIR/ensemble.json.
     // Each member is an ordinary run (its config.json holds its own seed and no --seeds), so eval,
     // predict and --resume work on it alone; --resume DIR of the ensemble is not supported.
     LOOM_CHECK(o.resume.empty(), "--seeds starts new runs; resume a member folder (DIR/seed-N) instead");
-    LOOM_CHECK(o.cv == 0, "--seeds and --cv cannot be combined");
     const std::string dir = o.ckpt_dir.empty() ? train::default_run_dir(o.arch + "-seeds") : o.ckpt_dir;
     for (std::size_t i = 0; i < o.ensemble_seeds.size(); ++i)  // before any training: a typo costs nothing
       LOOM_CHECK(std::count(o.ensemble_seeds.begin(), o.ensemble_seeds.end(), o.ensemble_seeds[i]) == 1,
@@ -219,10 +230,6 @@ int run_train(const train::TrainOptions& parsed, const std::vector<std::string>&
     train::write_ensemble(dir, members, o.ensemble_seeds);
     out << "ensemble: " << dir << "/" << train::kEnsembleFile << " lists " << members.size()
         << " seed runs (loom eval --model " << dir << " averages their probabilities)\n";
-    return 0;
-  }
-  if (o.cv != 0 && o.cv_fold < 0 && o.resume.empty()) {
-    train::cross_validate(train::resolve_bot_options(o), out, bar);
     return 0;
   }
   train::train(o, out, bar);

@@ -53,13 +53,15 @@ void check_bot_options(const TrainOptions& o) {
                "when the columns are in an accounts file");
     const models::Arch text = models::parse_arch(o.text_arch);
     LOOM_CHECK(models::is_text_arch(text), "--text-arch must be a text architecture (bow, cnn, lstm, bilstm, "
-               "cnn-lstm, lstm-cnn), got '", o.text_arch, "'");
+               "cnn-lstm, lstm-cnn, fasttext), got '", o.text_arch, "'");
   }
   LOOM_CHECK(o.meta_encoding == "standardize" || o.meta_encoding == "ple",
              "--meta-encoding must be standardize or ple, got '", o.meta_encoding, "'");
   LOOM_CHECK(o.meta_encoding == "standardize" || meta_arch,
              "--meta-encoding ple applies to --arch hybrid and meta-mlp (their account features)");
   LOOM_CHECK(o.meta_bins >= 1 && o.meta_bins <= 1024, "--meta-bins must be in [1, 1024], got ", o.meta_bins);
+  LOOM_CHECK(o.text_dropout == 0 || arch == models::Arch::Hybrid, "--text-dropout applies to --arch hybrid (its text "
+             "branch), not ", o.arch);
   if (arch == models::Arch::MetaMlp) {
     LOOM_CHECK(o.embeddings.empty(), "--embeddings: --arch meta-mlp has no text branch (no embedding table); "
                "use --arch hybrid to combine pretrained embeddings with metadata");

@@ -12,6 +12,7 @@
 #include "io/atomic_file.h"
 #include "train/bot_run.h"
 #include "train/checkpoint.h"
+#include "train/ensemble.h"
 #include "train/runtime.h"
 
 namespace loom::train {
@@ -45,41 +46,100 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
+// Fold f's run(s) in fold_dir. Without --seeds one ordinary run; with --seeds one run per seed in
+// fold_dir/seed-S, all on the CV seed's folds and validation split (split_seed), and the fold is
+// scored by the mean of the members' test probabilities (written to fold_dir/report_test.*).
+CvFold run_fold(const TrainOptions& o, int f, const std::string& fold_dir, std::vector<std::string>& test_keys,
+                std::ostream& out, std::ostream* bar) {
+  TrainOptions fo = o;
+  fo.cv_fold = f - 1;
+  fo.ckpt_dir = fold_dir;
+  CvFold cf;
+  cf.fold = f;
+  if (o.ensemble_seeds.empty()) {
+    const TrainResult tr = train(fo, out, bar);
+    LOOM_CHECK(tr.test.has_value(), "cross-validation: fold ", f, " has no test split");
+    cf.run_dir = tr.run_dir;
+    cf.values = values_of(tr.test->metrics);
+    if (!o.user_model.empty()) {
+      const std::vector<double> u = tr.user && tr.user->test ? values_of(tr.user->test->metrics)
+                                                             : std::vector<double>(kMetrics.size(), std::nan(""));
+      cf.values.insert(cf.values.end(), u.begin(), u.end());
+    }
+    test_keys = read_split_keys(tr.run_dir, "test");
+    return cf;
+  }
+  fo.ensemble_seeds.clear();
+  fo.split_seed_set = true;
+  fo.split_seed = o.seed;
+  std::vector<Scores> scores;
+  TrainResult first;
+  for (std::size_t i = 0; i < o.ensemble_seeds.size(); ++i) {
+    TrainOptions m = fo;
+    m.seed = o.ensemble_seeds[i];
+    m.ckpt_dir = fold_dir + "/seed-" + std::to_string(m.seed);
+    out << "\n-- fold " << f << ", seed " << m.seed << " (" << i + 1 << " of " << o.ensemble_seeds.size()
+        << ") -> " << m.ckpt_dir << "\n" << std::flush;
+    TrainResult tr = train(m, out, bar);
+    LOOM_CHECK(tr.test.has_value(), "cross-validation: fold ", f, " has no test split");
+    const std::vector<std::string> keys = read_split_keys(tr.run_dir, "test");
+    if (i == 0) {
+      test_keys = keys;
+    } else {
+      // The mean of probabilities is only meaningful row by row over the same rows.
+      LOOM_CHECK(keys == test_keys && tr.test_scores.n == first.test_scores.n,
+                 "cross-validation: fold ", f, ": seed ", m.seed, " was tested on other users than seed ",
+                 o.ensemble_seeds[0], " (", tr.run_dir, "/splits.csv)");
+    }
+    cf.member_auc.push_back(tr.test->metrics.get("auc"));
+    scores.push_back(tr.test_scores);
+    if (i == 0) first = std::move(tr);
+  }
+  const Evaluation ev =
+      evaluate(average_scores(scores), first.test_truth, first.test->task, first.label_names, o.threshold);
+  nlohmann::json j = ev.json();
+  j["combine"] = "mean-probability";
+  j["seeds"] = o.ensemble_seeds;
+  j["member_auc"] = cf.member_auc;
+  io::write_file_atomic(fold_dir + "/report_test.txt", ev.text());
+  write_json_file(fold_dir + "/report_test.json", j);
+  out << "\nfold " << f << ": the mean probability of " << scores.size() << " seeds: ROC-AUC " << fmt(ev.metrics.auc)
+      << " (members:";
+  for (double a : cf.member_auc) out << " " << fmt(a);
+  out << ")\n" << ev.text() << std::flush;
+  cf.run_dir = fold_dir;
+  cf.values = values_of(ev.metrics);
+  return cf;
+}
+
 }  // namespace
 
 CvResult cross_validate(const TrainOptions& o, std::ostream& out, std::ostream* bar) {
   LOOM_CHECK(o.cv >= 2, "--cv K needs K >= 2 folds, got ", o.cv);
   LOOM_CHECK(o.cv_fold < 0, "cross_validate: cv_fold is set by the driver, not by the caller");
   LOOM_CHECK(o.resume.empty(), "--cv with --resume: resume one fold's folder (RUN/fold-F) instead");
+  const bool user = !o.user_model.empty();
+  LOOM_CHECK(o.ensemble_seeds.empty() || !user,
+             "--cv with --seeds averages each fold's tweet probabilities; a --user-model is not supported there");
+  for (std::size_t i = 0; i < o.ensemble_seeds.size(); ++i)  // before any training: a typo costs nothing
+    LOOM_CHECK(std::count(o.ensemble_seeds.begin(), o.ensemble_seeds.end(), o.ensemble_seeds[i]) == 1,
+               "--seeds lists seed ", o.ensemble_seeds[i], " twice");
   CvResult r;
   r.run_dir = o.ckpt_dir.empty() ? default_run_dir(o.arch + "-cv") : o.ckpt_dir;
   if (std::filesystem::exists(r.run_dir + "/cv_summary.json"))
     LOOM_THROW(Error, r.run_dir, " already holds a cross-validation; choose another --ckpt-dir");
   r.metrics = kMetrics;
-  const bool user = !o.user_model.empty();
   if (user)
     for (const std::string& m : kMetrics) r.metrics.push_back("user_" + m);
 
   std::ostringstream folds_csv;
   folds_csv << "key,fold\n";
   for (int f = 1; f <= o.cv; ++f) {
-    TrainOptions fo = o;
-    fo.cv_fold = f - 1;
-    fo.ckpt_dir = r.run_dir + "/fold-" + std::to_string(f);
-    out << "\n==== fold " << f << " of " << o.cv << " -> " << fo.ckpt_dir << " ====\n" << std::flush;
-    const TrainResult tr = train(fo, out, bar);
-    LOOM_CHECK(tr.test.has_value(), "cross-validation: fold ", f, " has no test split");
-    CvFold cf;
-    cf.fold = f;
-    cf.run_dir = tr.run_dir;
-    cf.values = values_of(tr.test->metrics);
-    if (user) {
-      const std::vector<double> u = tr.user && tr.user->test ? values_of(tr.user->test->metrics)
-                                                             : std::vector<double>(kMetrics.size(), std::nan(""));
-      cf.values.insert(cf.values.end(), u.begin(), u.end());
-    }
-    r.folds.push_back(cf);
-    for (const std::string& key : read_split_keys(tr.run_dir, "test")) folds_csv << quote(key) << "," << f << "\n";
+    const std::string fold_dir = r.run_dir + "/fold-" + std::to_string(f);
+    out << "\n==== fold " << f << " of " << o.cv << " -> " << fold_dir << " ====\n" << std::flush;
+    std::vector<std::string> test_keys;
+    r.folds.push_back(run_fold(o, f, fold_dir, test_keys, out, bar));
+    for (const std::string& key : test_keys) folds_csv << quote(key) << "," << f << "\n";
   }
 
   // Mean and sample std (ddof 1) per metric, over the folds where it is defined.
@@ -132,10 +192,12 @@ CvResult cross_validate(const TrainOptions& o, std::ostream& out, std::ostream* 
   nlohmann::json j;
   j["k"] = o.cv;
   j["seed"] = o.seed;
+  if (!o.ensemble_seeds.empty()) j["seeds"] = o.ensemble_seeds;  // each fold: the mean of these seeds' runs
   j["std_kind"] = "sample standard deviation over the folds (ddof 1)";
   j["metrics"] = r.metrics;
   for (const CvFold& f : r.folds) {
     nlohmann::json fj{{"fold", f.fold}, {"run_dir", f.run_dir}};
+    if (!f.member_auc.empty()) fj["member_auc"] = f.member_auc;
     for (std::size_t m = 0; m < r.metrics.size(); ++m) fj[r.metrics[m]] = num(f.values[m]);
     j["folds"].push_back(fj);
   }

@@ -10,6 +10,11 @@
 //   cv_summary.csv   one row per fold plus "mean" and "std" rows: accuracy, precision, recall, f1,
 //                    auc, pr_auc of the test split (and user_* with --user-model)
 //   cv_summary.json  the same, with the options
+// With --seeds a,b,c (a seed ensemble in every fold) fold f holds one run per seed in
+// RUN/fold-f/seed-S; all of them use the folds and the validation split of --seed (the options'
+// split_seed), so they differ only in their weights, batch order and dropout, and the fold's
+// metrics are those of the mean of their test probabilities (RUN/fold-f/report_test.*, with each
+// member's own ROC-AUC). Not with --user-model.
 // std is the SAMPLE standard deviation over the K folds (ddof 1, as pandas' .std()), so it
 // estimates the spread of a fold's score rather than describing these K numbers only.
 #pragma once
@@ -27,6 +32,7 @@ struct CvFold {
   int fold = 0;  // 1..K
   std::string run_dir;
   std::vector<double> values;  // in the order of CvResult::metrics
+  std::vector<double> member_auc;  // --seeds: each member's own test ROC-AUC, in --seeds order
 };
 
 struct CvResult {

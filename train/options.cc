@@ -31,6 +31,8 @@ void visit_fields(Options& o, Visitor&& v) {
   v("group_col", o.group_col);
   v("cv", o.cv);
   v("cv_fold", o.cv_fold);  // saved: a fold's run must resume on the same split
+  v("split_seed_set", o.split_seed_set);  // saved: so must a --cv --seeds member
+  v("split_seed", o.split_seed);
   v("tokenizer", o.tokenizer);
   v("normalize", o.normalize);
   v("max_vocab", o.max_vocab);
@@ -53,6 +55,7 @@ void visit_fields(Options& o, Visitor&& v) {
   v("fuse_hidden", o.fuse_hidden);
   v("meta_encoding", o.meta_encoding);
   v("meta_bins", o.meta_bins);
+  v("text_dropout", o.text_dropout);
   v("word_ngrams", o.word_ngrams);
   v("ngram_buckets", o.ngram_buckets);
   v("char_ngrams", o.char_ngrams);

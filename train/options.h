@@ -60,6 +60,7 @@ struct TrainOptions {
   std::int64_t meta_hidden = 64, fuse_hidden = 64;
   std::string meta_encoding = "standardize";  // | "ple": piecewise-linear bins (models/meta_mlp.h)
   std::int64_t meta_bins = 8;                 // ple: quantile bins per feature
+  double text_dropout = 0.0;                  // hybrid: modality dropout of the whole text vector
   // fasttext (models/fasttext.h): hashed word n-grams and character n-grams next to the words
   std::int64_t word_ngrams = 1;            // 2: word bigrams as well, hashed into ngram_buckets rows
   std::int64_t ngram_buckets = 200000;     // rows shared by all hashed n-grams (the dense AdamW step
@@ -118,6 +119,11 @@ struct TrainOptions {
                                              // gradient element of the LAST parameter is set to NaN
   // ---- not flags: set by the --cv driver (train/cross_validation.h) ----
   int cv_fold = -1;                        // >= 0: test = this fold of the grouped K folds (K = cv)
+  // --cv with --seeds: the seed of the folds and of each fold's validation split (the CV's --seed),
+  // so that every member of a fold trains and is tested on the same rows; `seed` then only draws
+  // the member's weights, batch order and dropout. Unset (false): the splits use `seed`.
+  bool split_seed_set = false;
+  std::uint64_t split_seed = 0;
 };
 
 nlohmann::json to_json(const TrainOptions& o);

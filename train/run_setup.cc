@@ -11,7 +11,10 @@
 namespace loom::train {
 
 namespace {
-bool is_fasttext(const TrainOptions& o) { return o.preset.empty() && o.arch == "fasttext"; }
+// fastText's hashed n-grams feed --arch fasttext and a hybrid whose text branch is fasttext.
+bool is_fasttext(const TrainOptions& o) {
+  return o.preset.empty() && (o.arch == "fasttext" || (o.arch == "hybrid" && o.text_arch == "fasttext"));
+}
 }  // namespace
 
 data::NgramOptions ngram_options(const TrainOptions& o) {
@@ -77,9 +80,10 @@ models::ModelConfig model_config(const TrainOptions& o, std::int64_t vocab_size,
       c.meta_features = meta_features;  // the data's MetaSchema size
       c.meta_hidden = o.meta_hidden;
       c.fuse_hidden = o.fuse_hidden;
+      if (c.arch == models::Arch::Hybrid) c.text_dropout = static_cast<float>(o.text_dropout);
       apply_meta_encoding(o, c);  // standardize | ple (--meta-encoding, --meta-bins)
     }
-    if (c.arch == models::Arch::FastText) {
+    if (c.arch == models::Arch::FastText || (c.arch == models::Arch::Hybrid && c.text_arch == models::Arch::FastText)) {
       const data::NgramOptions n = ngram_options(o);
       c.word_ngrams = n.word_ngrams;
       c.ngram_buckets = n.buckets;

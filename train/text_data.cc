@@ -250,13 +250,17 @@ std::int64_t distinct(const std::vector<std::string>& keys) {
   return static_cast<std::int64_t>(std::unique(k.begin(), k.end()) - k.begin());
 }
 
+// The seed of the splits: the run's seed, unless the --cv --seeds driver fixed it for all members.
+std::uint64_t split_seed(const TrainOptions& o) { return o.split_seed_set ? o.split_seed : o.seed; }
+
 // The grouped split of `all` (rows of whole groups): a fold as test when cv_fold >= 0.
 data::SplitIndices grouped_split(const TrainOptions& o, const data::Dataset& all, const std::vector<std::string>& keys,
                                  double val_fraction, double test_fraction) {
   const data::Groups groups = data::make_groups(all, keys);
-  if (o.cv_fold < 0) return data::grouped_stratified_split(all, groups, val_fraction, test_fraction, o.seed);
+  const std::uint64_t seed = split_seed(o);
+  if (o.cv_fold < 0) return data::grouped_stratified_split(all, groups, val_fraction, test_fraction, seed);
   LOOM_CHECK(o.cv >= 2 && o.cv_fold < o.cv, "cross-validation: fold ", o.cv_fold, " of --cv ", o.cv);
-  const auto folds = data::grouped_stratified_folds(all, groups, o.cv, o.seed);
+  const auto folds = data::grouped_stratified_folds(all, groups, o.cv, seed);
   data::SplitIndices s;
   s.test = folds[static_cast<std::size_t>(o.cv_fold)];
   std::vector<std::int64_t> rest;
@@ -267,7 +271,7 @@ data::SplitIndices grouped_split(const TrainOptions& o, const data::Dataset& all
   const data::Dataset rest_d = data::subset(all, rest);
   const std::vector<std::string> rest_keys = pick(keys, rest);
   const data::SplitIndices inner =
-      data::grouped_stratified_split(rest_d, data::make_groups(rest_d, rest_keys), val_fraction, 0.0, o.seed);
+      data::grouped_stratified_split(rest_d, data::make_groups(rest_d, rest_keys), val_fraction, 0.0, seed);
   for (std::int64_t r : inner.train) s.train.push_back(rest[static_cast<std::size_t>(r)]);
   for (std::int64_t r : inner.val) s.val.push_back(rest[static_cast<std::size_t>(r)]);
   return s;
@@ -324,7 +328,7 @@ PreparedData prepare_data(const TrainOptions& o, const data::Vocab* fixed_vocab,
   p.train_keys = all_keys;
   if (val_fraction > 0 || test_fraction > 0 || o.cv_fold >= 0) {
     const data::SplitIndices split = grouped ? grouped_split(o, all, all_keys, val_fraction, test_fraction)
-                                             : data::stratified_split(all, val_fraction, test_fraction, o.seed);
+                                             : data::stratified_split(all, val_fraction, test_fraction, split_seed(o));
     p.train = data::subset(all, split.train);
     p.val = data::subset(all, split.val);
     p.test = data::subset(all, split.test);

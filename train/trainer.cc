@@ -535,6 +535,15 @@ void test_report(const Loop& l, int epoch, std::int64_t step, MetricsLog& log, T
   write_json_file(l.dir + "/report_test.json", ev.json());
   log.write(eval_row(epoch, step, "test", ev.metrics));
   result.test = std::move(ev);
+  result.test_scores = scores;
+  result.test_truth.clear();
+  for (const data::EncodedExample& r : p.test_rows) {
+    data::EncodedExample t;
+    t.label = r.label;
+    t.targets = r.targets;
+    result.test_truth.push_back(std::move(t));
+  }
+  result.label_names = p.label_names;
   result.test_rows = static_cast<std::int64_t>(p.test_rows.size());
 }
 

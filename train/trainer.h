@@ -34,6 +34,12 @@ struct TrainResult {
   std::vector<double> epoch_seconds;
   std::vector<double> step_loss;         // this call's steps: each batch's mean loss, in order
   std::optional<Evaluation> test;        // when there was a test split
+  // With `test`: the test split's probabilities, its labels (rows holding only label and targets)
+  // and the label names, so that a caller can evaluate the mean of several runs' probabilities
+  // (--cv with --seeds, train/cross_validation.cc).
+  Scores test_scores;
+  std::vector<data::EncodedExample> test_truth;
+  std::vector<std::string> label_names;
   std::int64_t test_rows = 0;
   std::int64_t num_parameters = 0;
   std::string precision = "fp32";   // the autocast precision the run trained in

@@ -85,11 +85,23 @@ TEST_CASE("fasttext: config JSON round trip; the n-gram fields belong to fasttex
   nlohmann::json no_buckets = j;
   no_buckets["ngram_buckets"] = 0;
   CHECK_THROWS_WITH_AS(models::ModelConfig::from_json(no_buckets), doctest::Contains("ngram_buckets"), CheckpointError);
-  // A hybrid cannot use it as its encoder (its batches carry no n-grams).
-  models::ModelConfig h = test::tiny_config(models::Arch::Hybrid);
+  // A hybrid may use it as its text branch: it then writes, requires and checks the same fields,
+  // and its embedding has the bucket rows too; a hybrid with another text branch refuses them.
+  models::ModelConfig h = c;
+  h.arch = models::Arch::Hybrid;
   h.text_arch = models::Arch::FastText;
   h.meta_features = 3;
-  CHECK_THROWS_WITH_AS(h.validate(), doctest::Contains("text_arch"), Error);
+  CHECK_NOTHROW(h.validate());
+  CHECK(h.embedding_rows() == 16);
+  const nlohmann::json hj = h.to_json();
+  CHECK(hj.at("word_ngrams") == 2);
+  CHECK(models::ModelConfig::from_json(hj).to_json() == hj);
+  models::ModelConfig hb = h;
+  hb.word_ngrams = 7;
+  CHECK_THROWS_WITH_AS(hb.validate(), doctest::Contains("word_ngrams"), Error);
+  nlohmann::json hl = hj;
+  hl["text_arch"] = "lstm";
+  CHECK_THROWS_WITH_AS(models::ModelConfig::from_json(hl), doctest::Contains("belongs to fasttext"), CheckpointError);
 }
 
 TEST_CASE("fasttext: the n-gram flags are refused with another arch and reach the model config") {

@@ -318,6 +318,80 @@ TEST_CASE("hybrid: embedding hooks reach the encoder's table") {
   CHECK(h->trainable_parameters().size() == n);
 }
 
+namespace {
+
+// A copy of `m`'s weights into a model of config `c` with the embedding table times `factor`: for a
+// bow text branch (the mean of embeddings) its text vector is the original's times `factor`.
+std::unique_ptr<models::Classifier> with_scaled_text(const models::Classifier& m, const models::ModelConfig& c,
+                                                     double factor) {
+  auto out = models::make_model(c, 99, Device::cpu());
+  std::vector<layers::NamedTensor> sd = m.state_dict();
+  for (auto& [name, t] : sd)
+    if (name == "embedding.weight") {
+      std::vector<float> v = t.to_vector();
+      for (float& x : v) x = static_cast<float>(x * factor);
+      t = Tensor::from_vector(v, t.shape());
+    }
+  out->load_state_dict(sd);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("hybrid: --text-dropout drops whole text vectors (scaling the kept ones), in training only") {
+  models::ModelConfig c = hybrid_config(models::Arch::Bow);
+  c.dropout = 0.0f;  // the text dropout is then the only random step
+  c.fuse_hidden = 16;  // wide enough that the ReLU rarely zeroes a whole row either way
+  models::ModelConfig td = c;
+  td.text_dropout = 0.5f;
+  const std::int64_t B = 64;
+  std::vector<std::int32_t> lengths;
+  for (std::int64_t b = 0; b < B; ++b) lengths.push_back(static_cast<std::int32_t>(1 + b % 5));
+  const test::TokenBatch batch = test::make_batch(lengths, 5, c.vocab_size, 3);
+  const MetaBatch mb = make_meta(B, kMetaFeatures, 3);
+  const models::ModelInputs in{batch.tokens, batch.lengths, mb.meta};
+  const auto plain = models::make_model(c, 7, Device::cpu());
+  const auto dropping = models::make_model(td, 7, Device::cpu());  // the same weights: same seed
+  plain->set_meta_scaler(mb.mean, mb.std);
+  dropping->set_meta_scaler(mb.mean, mb.std);
+  // Evaluation always sees the text.
+  CHECK(eval_logits(*plain, in).to_vector() == eval_logits(*dropping, in).to_vector());
+
+  // Training: each row is the features with the text vector zeroed, or with it times 1/(1-p) = 2.
+  NoGradGuard no_grad;
+  Generator gen(5), eval_gen(1);
+  const std::vector<float> train = dropping->features(in, layers::Phase::Train, gen).to_vector();
+  const std::vector<float> zero =
+      with_scaled_text(*plain, c, 0.0)->features(in, layers::Phase::Eval, eval_gen).to_vector();
+  const std::vector<float> twice =
+      with_scaled_text(*plain, c, 2.0)->features(in, layers::Phase::Eval, eval_gen).to_vector();
+  const std::size_t H = static_cast<std::size_t>(c.fuse_hidden);
+  auto row_is = [&](const std::vector<float>& ref, std::size_t b) {
+    for (std::size_t h = 0; h < H; ++h)
+      if (std::abs(train[b * H + h] - ref[b * H + h]) > 1e-5f) return false;
+    return true;
+  };
+  int dropped = 0, kept = 0;
+  for (std::size_t b = 0; b < static_cast<std::size_t>(B); ++b) {
+    INFO("row ", b);
+    const bool z = row_is(zero, b), t = row_is(twice, b);
+    CHECK((z || t));
+    dropped += z && !t, kept += t && !z;  // a row the ReLU zeroes either way counts as neither
+  }
+  // Binomial(64, 0.5): mean 32, sd 4.
+  CHECK(dropped >= 16);
+  CHECK(kept >= 16);
+
+  // Saved only when set, refused for other models.
+  CHECK_FALSE(c.to_json().contains("text_dropout"));
+  CHECK(models::ModelConfig::from_json(td.to_json()).text_dropout == 0.5f);
+  models::ModelConfig m = meta_mlp_config();
+  m.text_dropout = 0.2f;
+  CHECK_THROWS_WITH_AS(m.validate(), doctest::Contains("text_dropout"), Error);
+  td.text_dropout = 1.0f;
+  CHECK_THROWS_WITH_AS(td.validate(), doctest::Contains("text_dropout"), Error);
+}
+
 TEST_CASE("hybrid and meta-mlp: save and load round trip with the scaler buffers; refusals name the tensor") {
   const test::TempDir dir("hybrid");
   const test::TokenBatch batch = test::make_batch({5, 1, 3, 2}, 5, 11, 2, /*pad_id=*/9);

@@ -243,6 +243,9 @@ TEST_CASE("bots: join errors and bad flag combinations surface from loom train")
   CHECK_THROWS_WITH_AS(Cli(args({"--arch", "meta-mlp", "--meta-cols", "followers_count", "--accounts",
                                  dir.file("accounts.csv"), "--freeze-embeddings"})),
                        doctest::Contains("meta-mlp"), Error);
+  CHECK_THROWS_WITH_AS(Cli(args({"--arch", "meta-mlp", "--meta-cols", "followers_count", "--accounts",
+                                 dir.file("accounts.csv"), "--text-dropout", "0.5"})),
+                       doctest::Contains("--text-dropout applies to --arch hybrid"), Error);
 }
 
 TEST_CASE("bots: grouped cross-validation never splits a user and reports mean +- std") {
@@ -317,6 +320,126 @@ TEST_CASE("bots: --cv with a user model scores each fold's held-out users and ke
       if (r.fields[1] == "test") CHECK_MESSAGE(tested.insert(r.fields[0]).second, r.fields[0]);
   }
   CHECK(tested.size() == 90);
+}
+
+// ROC-AUC by counting pairs (a tie counts one half), to check loom's from outside.
+double pair_auc(const std::vector<double>& p, const std::vector<int>& y) {
+  double pairs = 0, wins = 0;
+  for (std::size_t i = 0; i < p.size(); ++i)
+    for (std::size_t j = 0; j < p.size(); ++j)
+      if (y[i] == 1 && y[j] == 0) pairs += 1, wins += p[i] > p[j] ? 1.0 : p[i] == p[j] ? 0.5 : 0.0;
+  return wins / pairs;
+}
+
+TEST_CASE("bots: --cv with --seeds trains every seed on the folds of --seed and scores their mean probability") {
+  TempDir dir;
+  write_bot_set(dir);
+  // One epoch at a low rate: members that are far from perfect, so the mean differs from each.
+  auto args = [&](const std::string& run) {
+    std::vector<std::string> a = bot_args(dir, "meta-mlp", run);
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i] == "--epochs") a[i + 1] = "1";
+      if (a[i] == "--lr") a[i + 1] = "0.0003";
+    }
+    a.insert(a.end(), {"--cv", "3"});
+    return a;
+  };
+  std::vector<std::string> a = args("cvs");
+  a.insert(a.end(), {"--seeds", "5,6"});
+  Cli tr(a);
+  REQUIRE_MESSAGE(tr.status == 0, tr.err.str());
+  Cli plain(args("cv"));  // --seed 3, no --seeds
+  REQUIRE(plain.status == 0);
+  CHECK(read_bytes(dir.file("cvs/folds.csv")) == read_bytes(dir.file("cv/folds.csv")));
+
+  const nlohmann::json summary = train::read_json_file(dir.file("cvs/cv_summary.json"));
+  CHECK(summary.at("seeds") == nlohmann::json({5, 6}));
+  for (int f = 1; f <= 3; ++f) {
+    INFO("fold ", f);
+    const std::string run = dir.file("cvs/fold-" + std::to_string(f));
+    // Both members split the users alike (test and validation alike) and differ in their seed.
+    CHECK(read_bytes(run + "/seed-5/splits.csv") == read_bytes(run + "/seed-6/splits.csv"));
+    CHECK(train::read_run_config(run + "/seed-5").training.seed == 5);
+    CHECK(train::read_run_config(run + "/seed-6").training.seed == 6);
+    std::set<std::string> test_users;
+    for (const auto& r : csv(run + "/seed-5/splits.csv").records)
+      if (r.fields[1] == "test") test_users.insert(r.fields[0]);
+    // The fold's metrics are those of the mean of the members' probabilities, recomputed here from
+    // loom predict on every tweet (unlabeled.csv is tweets.csv without its label, row for row).
+    std::vector<double> mean(360, 0.0);
+    for (const char* seed : {"5", "6"}) {
+      const std::string out = dir.file(std::string("pred-") + std::to_string(f) + "-" + seed + ".csv");
+      Cli pr({"predict", "--model", run + "/seed-" + seed, "--input", dir.file("unlabeled.csv"), "--output", out});
+      REQUIRE(pr.status == 0);
+      const data::CsvTable p = csv(out);
+      REQUIRE(p.records.size() == 360);
+      for (std::size_t i = 0; i < 360; ++i) mean[i] += std::stod(p.records[i].fields[col(p, "prob_1")]) / 2;
+    }
+    const data::CsvTable tweets = csv(dir.file("tweets.csv"));
+    std::vector<double> p;
+    std::vector<int> y;
+    int correct = 0;
+    for (std::size_t i = 0; i < 360; ++i) {
+      if (!test_users.count(tweets.records[i].fields[0])) continue;
+      p.push_back(mean[i]);
+      y.push_back(std::stoi(tweets.records[i].fields[1]));
+      correct += (mean[i] > 0.5 ? 1 : 0) == y.back();
+    }
+    REQUIRE(p.size() == 120);  // 30 test users of 4 tweets
+    const nlohmann::json fold = summary.at("folds").at(static_cast<std::size_t>(f - 1));
+    CHECK(fold.at("auc").get<double>() == doctest::Approx(pair_auc(p, y)).epsilon(1e-6));
+    CHECK(fold.at("accuracy").get<double>() == doctest::Approx(correct / 120.0).epsilon(1e-9));
+    // Each member's own ROC-AUC is its run's report.
+    const std::vector<double> members = fold.at("member_auc").get<std::vector<double>>();
+    REQUIRE(members.size() == 2);
+    CHECK(members[0] == doctest::Approx(json_number(run + "/seed-5/report_test.json", "roc_auc")));
+    CHECK(members[1] == doctest::Approx(json_number(run + "/seed-6/report_test.json", "roc_auc")));
+  }
+
+  // Refused before any training: a repeated seed, a user model.
+  std::vector<std::string> twice = args("twice");
+  twice.insert(twice.end(), {"--seeds", "5,5"});
+  CHECK_THROWS_WITH_AS(Cli{twice}, doctest::Contains("twice"), Error);
+  std::vector<std::string> user = args("user");
+  user.insert(user.end(), {"--seeds", "5,6", "--user-model", "mean-prob"});
+  CHECK_THROWS_WITH_AS(Cli{user}, doctest::Contains("--user-model"), Error);
+}
+
+TEST_CASE("bots: a hybrid with --text-arch fasttext hashes its n-grams in training and again in eval") {
+  TempDir dir;
+  write_bot_set(dir);
+  std::vector<std::string> a = bot_args(dir, "hybrid", "ft");
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] == "--text-arch") a[i + 1] = "fasttext";
+  a.insert(a.end(), {"--word-ngrams", "2", "--char-ngrams", "2,3", "--buckets", "1000"});
+  Cli tr(a);
+  REQUIRE_MESSAGE(tr.status == 0, tr.err.str());
+  CHECK(tr.out.str().find("n-gram ids per training tweet") != std::string::npos);
+  const train::RunConfig rc = train::read_run_config(dir.file("ft"));
+  CHECK(rc.model.text_arch == models::Arch::FastText);
+  CHECK(rc.model.word_ngrams == 2);
+  CHECK(rc.model.char_min == 2);
+  CHECK(rc.model.ngram_buckets == 1000);
+  // The encoder's table has a row per word and per bucket.
+  const io::SafetensorsFile w = io::read_safetensors(dir.file("ft/best.safetensors"));
+  CHECK(static_cast<std::int64_t>(tensor_values(w, "embedding.weight").size()) ==
+        (rc.model.vocab_size + 1000) * rc.model.embed_dim);
+  // eval rebuilds the same n-grams: on the test users' tweets it gives the run's test loss (without
+  // the n-grams the encoder would average other ids and the loss would move).
+  std::set<std::string> test_users;
+  for (const auto& r : csv(dir.file("ft/splits.csv")).records)
+    if (r.fields[1] == "test") test_users.insert(r.fields[0]);
+  {
+    std::ofstream t(dir.file("test-users.csv"));
+    t << "user_id,label,text\n";
+    for (const auto& r : csv(dir.file("tweets.csv")).records)
+      if (test_users.count(r.fields[0])) t << r.fields[0] << "," << r.fields[1] << "," << r.fields[2] << "\n";
+  }
+  Cli ev({"eval", "--model", dir.file("ft"), "--input", dir.file("test-users.csv"), "--accounts",
+          dir.file("accounts.csv"), "--output", dir.file("ft-eval.json")});
+  REQUIRE_MESSAGE(ev.status == 0, ev.err.str());
+  CHECK(json_number(dir.file("ft-eval.json"), "loss") ==
+        doctest::Approx(json_number(dir.file("ft/report_test.json"), "loss")).epsilon(1e-6));
 }
 
 TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses a run's split") {
@@ -431,7 +554,13 @@ TEST_CASE("bots: options round trip through config.json, old files load") {
   o.user_model = "knn";
   o.knn_k = 3;
   o.user_widths = {2, 5};
+  o.split_seed_set = true;  // a --cv --seeds member
+  o.split_seed = 7;
+  o.text_dropout = 0.25;
   const train::TrainOptions back = train::train_options_from_json(train::to_json(o));
+  CHECK(back.split_seed_set);
+  CHECK(back.split_seed == 7);
+  CHECK(back.text_dropout == 0.25);
   CHECK(back.accounts == "a.csv");
   CHECK(back.meta_cols == o.meta_cols);
   CHECK(back.group_col == "user_id");
@@ -448,6 +577,9 @@ TEST_CASE("bots: options round trip through config.json, old files load") {
   CHECK(d.cv == 0);
   CHECK(d.cv_fold == -1);
   CHECK(d.join_col == "user_id");
+  nlohmann::json before = train::to_json(train::TrainOptions{});  // and from before --cv --seeds
+  for (const char* k : {"split_seed_set", "split_seed", "text_dropout"}) before.erase(k);
+  CHECK_FALSE(train::train_options_from_json(before).split_seed_set);
 
   // The scaler: population std, constant features get 1.
   std::vector<data::EncodedExample> rows(4);
