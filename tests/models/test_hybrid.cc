@@ -338,7 +338,7 @@ std::unique_ptr<models::Classifier> with_scaled_text(const models::Classifier& m
 
 }  // namespace
 
-TEST_CASE("hybrid: --text-dropout drops whole text vectors (scaling the kept ones), in training only") {
+TEST_CASE("hybrid: --text-dropout drops whole text vectors and scales the kept ones in training only") {
   models::ModelConfig c = hybrid_config(models::Arch::Bow);
   c.dropout = 0.0f;  // the text dropout is then the only random step
   c.fuse_hidden = 16;  // wide enough that the ReLU rarely zeroes a whole row either way
