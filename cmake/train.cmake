@@ -32,6 +32,7 @@ set(LOOM_TRAIN_SOURCES
   ${PROJECT_SOURCE_DIR}/train/trace_kernels.cc
   ${PROJECT_SOURCE_DIR}/train/compare.cc
   ${PROJECT_SOURCE_DIR}/train/ensemble.cc
+  ${PROJECT_SOURCE_DIR}/train/recipe.cc
   ${PROJECT_SOURCE_DIR}/tools/ensemble.cc
   ${PROJECT_SOURCE_DIR}/train/word2vec.cc
   ${PROJECT_SOURCE_DIR}/tools/embed.cc
@@ -54,6 +55,7 @@ set(LOOM_TRAIN_TEST_SOURCES
   ${PROJECT_SOURCE_DIR}/tests/train/test_nonfinite.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_checkpoint_commit.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_ensemble.cc
+  ${PROJECT_SOURCE_DIR}/tests/train/test_recipe.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_multi_input.cc
   ${PROJECT_SOURCE_DIR}/tests/train/test_word2vec.cc
 )

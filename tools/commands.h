@@ -36,7 +36,12 @@ std::vector<std::string> ensemble_members(const std::string& model_dir, const st
 // Declares every `loom train` flag on `app`, bound to `o` (flags not given leave `o` as it is,
 // which is how --resume lets the saved options stand unless a flag overrides them).
 void add_train_options(CLI::App& app, train::TrainOptions& o);
+// The options of `loom train ARGS` (ARGS without "train"), parsed exactly as the command line is.
+train::TrainOptions parse_train_flags(const std::vector<std::string>& args);
+// The flags given in ARGS, as CLI11 names them ("--epochs"), whatever their spelling (--x=v).
+std::vector<std::string> given_train_flags(const std::vector<std::string>& args);
 // `args`: the train subcommand's own arguments, re-parsed over the saved options with --resume.
+// --preset RECIPE (train/recipe.h) trains the recipe's members and writes their ensemble folder.
 int run_train(const train::TrainOptions& parsed, const std::vector<std::string>& args, std::ostream& out,
               std::ostream* bar);
 

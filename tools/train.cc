@@ -8,10 +8,12 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "models/model_config.h"
 #include "train/bot_run.h"
 #include "train/checkpoint.h"
 #include "train/cross_validation.h"
 #include "train/ensemble.h"
+#include "train/recipe.h"
 #include "train/runtime.h"
 #include "train/trainer.h"
 #include "tools/commands.h"
@@ -115,7 +117,10 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
   app.add_option("--text-dropout", o.text_dropout,
                  "hybrid: in training, zero an example's whole text vector with this probability (modality dropout)")
       ->check(CLI::Range(0.0, 0.9))->group(M);
-  app.add_option("--preset", o.preset, "A familiar baseline (bilstm-imdb, cnn-kim): sets arch and sizes")->group(M);
+  app.add_option("--preset", o.preset,
+                 "A familiar baseline (bilstm-imdb, cnn-kim): sets arch and sizes; or a recipe of several runs and "
+                 "their ensemble (tweets-ensemble: needs --embeddings; train/README.md)")
+      ->group(M);
   app.add_option("--embed-dim", o.embed_dim, "Embedding width")->group(M);
   app.add_option("--hidden", o.hidden, "LSTM hidden size per direction")->group(M);
   app.add_option("--layers", o.layers, "Stacked LSTM layers")->group(M);
@@ -186,13 +191,66 @@ void add_train_options(CLI::App& app, train::TrainOptions& o) {
       "  loom train --input training.1600000.processed.noemoticon.csv --format sentiment140 --encoding latin1\n"
       "  loom train --input tweets.csv --arch bilstm --precision bf16\n"
       "  loom train --resume runs/lstm-cnn-20250101-120000 --epochs 10\n"
+      "  loom train --preset tweets-ensemble --input a.csv --input b.csv --embeddings tweets.vec --ckpt-dir runs/ens\n"
       "  loom train --input tweets.csv --accounts users.csv --join user_id --meta-cols all-numeric --arch hybrid --cv 5\n"
       "  loom train --input tweets.csv --group-col user_id --arch lstm --user-model mean-prob --user-tweets 100\n"
       "The run folder gets config.json, best/last.safetensors, metrics.csv/jsonl and curves.png.");
 }
 
+train::TrainOptions parse_train_flags(const std::vector<std::string>& args) {
+  train::TrainOptions o;
+  CLI::App app;
+  add_train_options(app, o);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them in reverse
+  app.parse(reversed);
+  return o;
+}
+
+std::vector<std::string> given_train_flags(const std::vector<std::string>& args) {
+  train::TrainOptions o;
+  CLI::App app;
+  add_train_options(app, o);
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  app.parse(reversed);
+  std::vector<std::string> names;
+  for (const CLI::Option* opt : app.get_options())
+    if (opt->count() > 0) names.push_back(opt->get_name());
+  return names;
+}
+
+namespace {
+
+// --preset RECIPE: each member an ordinary run in DIR/<member>, then DIR/ensemble.json (as --seeds).
+int run_recipe(const train::TrainOptions& o, const std::vector<std::string>& args, std::ostream& out,
+               std::ostream* bar) {
+  const std::string dir = o.ckpt_dir.empty() ? train::default_run_dir(o.preset) : o.ckpt_dir;
+  // Expanded (and refused) before any training: a wrong flag costs nothing.
+  const std::vector<train::RecipeMember> members = train::expand_recipe(o.preset, o, given_train_flags(args), dir);
+  std::vector<std::string> dirs;
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    out << "== " << o.preset << " member " << members[i].name << " (" << i + 1 << " of " << members.size()
+        << "): " << members[i].options.ckpt_dir << "\n";
+    train::train(members[i].options, out, bar);
+    dirs.push_back(members[i].options.ckpt_dir);
+  }
+  train::write_ensemble(dir, dirs);
+  out << "ensemble: " << dir << "/" << train::kEnsembleFile << " lists " << dirs.size() << " runs of --preset "
+      << o.preset << " (loom eval --model " << dir << " averages their probabilities)\n";
+  return 0;
+}
+
+}  // namespace
+
 int run_train(const train::TrainOptions& parsed, const std::vector<std::string>& args, std::ostream& out,
               std::ostream* bar) {
+  if (train::is_recipe(parsed.preset)) return run_recipe(parsed, args, out, bar);
+  if (!parsed.preset.empty() && !models::is_preset(parsed.preset)) {
+    std::vector<std::string> names = models::preset_names();
+    for (const std::string& r : train::recipe_names()) names.push_back(r);
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    LOOM_THROW(Error, "unknown --preset '", parsed.preset, "' (choose one of ", list, ")");
+  }
   train::TrainOptions o = parsed;
   if (!parsed.resume.empty()) {
     // The saved flags, then every flag given on this command line over them.
