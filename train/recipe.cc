@@ -107,7 +107,10 @@ std::vector<RecipeMember> expand_recipe(const std::string& name, const TrainOpti
   LOOM_CHECK(!user.embeddings.empty(), "--preset ", name,
              " needs --embeddings FILE: 128-wide word vectors from `loom embed --dim 128` (docs/embed.md)");
   const TrainOptions base = user_part(user);
-  std::vector<RecipeMember> members = {with_vectors(base, "lstm-cnn"), with_vectors(base, "cnn"), fasttext(base)};
+  // The winner of issue 17's second recipe round (R1: highest s140 dev accuracy of the three
+  // candidates, bench/results/2026-12-07-other-domains-2.md).
+  std::vector<RecipeMember> members = {with_vectors(base, "lstm-cnn"), with_vectors(base, "cnn"), fasttext(base),
+                                       with_vectors(base, "bilstm")};
   for (RecipeMember& m : members) m.options.ckpt_dir = (std::filesystem::path(dir) / m.name).string();
   return members;
 }

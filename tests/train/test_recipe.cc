@@ -34,6 +34,8 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& documented(
       {"fasttext", {"--arch", "fasttext", "--word-ngrams", "2", "--char-ngrams", "3,5", "--buckets", "200000",
                     "--embed-dim", "64", "--dropout", "0", "--lr", "0.005", "--epochs", "2", "--max-len", "50",
                     "--max-vocab", "20000", "--monitor", "val_accuracy"}},
+      {"bilstm", {"--arch", "bilstm", "--epochs", "4", "--max-len", "50", "--max-vocab", "20000", "--monitor",
+                  "val_accuracy"}},
   };
   return members;
 }
@@ -127,5 +129,5 @@ TEST_CASE("recipe: loom train --preset tweets-ensemble writes an ensemble folder
   }
   Cli ev({"eval", "--model", dir.file("ens"), "--input", dir.file("test.csv")});
   REQUIRE(ev.status == 0);
-  CHECK(ev.out.str().find("ensemble: 3 members") != std::string::npos);
+  CHECK(ev.out.str().find("ensemble: 4 members") != std::string::npos);
 }
