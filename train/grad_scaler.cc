@@ -2,6 +2,7 @@
 #include "train/grad_scaler.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -65,7 +66,11 @@ nlohmann::json GradScaler::state() const {
 void GradScaler::load_state(const nlohmann::json& j) {
   try {
     const double s = j.at("scale").get<double>();
-    LOOM_CHECK(std::isfinite(s) && s > 0, "scale must be positive and finite, got ", s);
+    // The scale is an F32 value: a finite double beyond FLT_MAX would become inf, one below the
+    // smallest float 0 (a fuzzed trainer_state.json held 3.27e52, which loaded as an inf scale).
+    LOOM_CHECK(std::isfinite(s) && s > 0 && s <= std::numeric_limits<float>::max() &&
+                   static_cast<float>(s) > 0,
+               "scale must be a positive, finite F32 value, got ", s);
     const std::int64_t tracker = j.at("growth_tracker").get<std::int64_t>();
     const std::int64_t skipped = j.at("skipped_steps").get<std::int64_t>();
     LOOM_CHECK(tracker >= 0 && skipped >= 0, "negative counters");
