@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "train/json_integer.h"
 #include "models/factory.h"
 
 namespace loom::train {
@@ -271,27 +272,14 @@ std::string settle_interrupted_save(const std::string& dir, int committed_epoch)
   return log.str();
 }
 
-namespace {
-
-// A count saved by write_trainer_state: a non-negative integer that fits T. nlohmann's get<T>()
-// would read 1.5 as 1 and 2^32 + 1 as 1 without a word (found by fuzzing).
-template <class T>
-T counter(const nlohmann::json& v, const char* name) {
-  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<std::uint64_t>() > std::uint64_t(std::numeric_limits<T>::max())
-                                                        : v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > std::numeric_limits<T>::max()))
-    LOOM_THROW(CheckpointError, "\"", name, "\" must be an integer in [0, ", std::numeric_limits<T>::max(), "], found ", v.dump());
-  return v.get<T>();
-}
-
-}  // namespace
 
 TrainerState read_trainer_state(const std::string& dir) {
   const std::string path = dir + "/trainer_state.json";
   const nlohmann::json j = read_json_file(path);
   TrainerState s;
   try {
-    s.epoch = counter<int>(j.at("epoch"), "epoch");
-    s.step = counter<std::int64_t>(j.at("step"), "step");
+    s.epoch = json_integer<int>(j.at("epoch"), "epoch");
+    s.step = json_integer<std::int64_t>(j.at("step"), "step");
     s.schedule = j.at("schedule");
     s.early_stopping = j.at("early_stopping");
     s.gen_seed = std::stoull(j.at("generator").at("seed").get<std::string>());

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "train/json_integer.h"
 
 namespace loom::train {
 
@@ -59,8 +60,8 @@ void EarlyStopping::load_state(const nlohmann::json& state) {
       LOOM_THROW(CheckpointError, "the run being resumed monitored ", name, ", this one monitors ", monitor_.name);
     has_best_ = state.at("has_best").get<bool>();
     best_ = state.at("best").get<double>();
-    best_epoch_ = state.at("best_epoch").get<int>();
-    wait_ = state.at("wait").get<int>();
+    best_epoch_ = json_integer<int>(state.at("best_epoch"), "best_epoch", -1);  // -1: no best yet
+    wait_ = json_integer<int>(state.at("wait"), "wait");
   } catch (const nlohmann::json::exception& e) {
     LOOM_THROW(CheckpointError, "early-stopping state in trainer_state.json: ", e.what());
   }

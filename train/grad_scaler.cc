@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "train/json_integer.h"
 
 namespace loom::train {
 
@@ -71,8 +72,8 @@ void GradScaler::load_state(const nlohmann::json& j) {
     LOOM_CHECK(std::isfinite(s) && s > 0 && s <= std::numeric_limits<float>::max() &&
                    static_cast<float>(s) > 0,
                "scale must be a positive, finite F32 value, got ", s);
-    const std::int64_t tracker = j.at("growth_tracker").get<std::int64_t>();
-    const std::int64_t skipped = j.at("skipped_steps").get<std::int64_t>();
+    const std::int64_t tracker = json_integer<std::int64_t>(j.at("growth_tracker"), "growth_tracker");
+    const std::int64_t skipped = json_integer<std::int64_t>(j.at("skipped_steps"), "skipped_steps");
     LOOM_CHECK(tracker >= 0 && skipped >= 0, "negative counters");
     scale_ = static_cast<float>(s);
     growth_tracker_ = tracker;

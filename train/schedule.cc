@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "train/json_integer.h"
 
 namespace loom::train {
 
@@ -74,11 +75,11 @@ void LrSchedule::load_state(const nlohmann::json& state) {
     if (kind != to_string(config_.kind))
       LOOM_THROW(CheckpointError, "schedule state is for '", kind, "' but this run uses '",
                  to_string(config_.kind), "'");
-    step_ = state.at("step").get<std::int64_t>();
+    step_ = json_integer<std::int64_t>(state.at("step"), "step");
     scale_ = state.at("scale").get<double>();
     best_ = state.at("best").get<double>();
     has_best_ = state.at("has_best").get<bool>();
-    bad_epochs_ = state.at("bad_epochs").get<int>();
+    bad_epochs_ = json_integer<int>(state.at("bad_epochs"), "bad_epochs");
   } catch (const nlohmann::json::exception& e) {
     LOOM_THROW(CheckpointError, "schedule state in trainer_state.json: ", e.what());
   }
