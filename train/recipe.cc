@@ -7,16 +7,11 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "data/csv.h"
 
 namespace loom::train {
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const std::string& x : v) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
 
 // Defaults, then exactly the fields of recipe_user_flags() from the user's options.
 TrainOptions user_part(const TrainOptions& u) {
@@ -98,12 +93,12 @@ const std::vector<std::string>& recipe_user_flags() {
 
 std::vector<RecipeMember> expand_recipe(const std::string& name, const TrainOptions& user,
                                         const std::vector<std::string>& given, const std::string& dir) {
-  LOOM_CHECK(is_recipe(name), "unknown recipe preset '", name, "' (choose one of ", join(recipe_names()), ")");
+  LOOM_CHECK(is_recipe(name), "unknown recipe preset '", name, "' (choose one of ", data::join_names(recipe_names()), ")");
   const std::vector<std::string>& allowed = recipe_user_flags();
   for (const std::string& flag : given)
     LOOM_CHECK(std::find(allowed.begin(), allowed.end(), flag) != allowed.end(), "--preset ", name, " fixes ",
                flag, " (the recipe is measured as a whole: train/README.md, \"Other domains\"); give only ",
-               join(allowed));
+               data::join_names(allowed));
   LOOM_CHECK(!user.embeddings.empty(), "--preset ", name,
              " needs --embeddings FILE: 128-wide word vectors from `loom embed --dim 128` (docs/embed.md)");
   const TrainOptions base = user_part(user);
