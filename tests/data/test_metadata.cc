@@ -73,7 +73,7 @@ void check_close(float got, double want) {
 
 }  // namespace
 
-TEST_CASE("metadata: accounts without tweets are appended; all-numeric, engineered features and indicators") {
+TEST_CASE("metadata: accounts without tweets are appended, all-numeric, engineered features and indicators") {
   const std::string accounts = dir().write("accounts.csv", kAccounts);
   const std::string tweets = dir().write("tweets.csv", kTweets);
   Dataset d = load(tweets);

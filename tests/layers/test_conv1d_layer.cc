@@ -31,7 +31,7 @@ const loom::test::Tolerance kPeerTol{1e-5, 1e-6};  // F32 parity: 1e-5 relative,
 
 }  // namespace
 
-TEST_CASE("conv1d layer: state_dict exports PyTorch's [F, C, K] and the round trip is exact") {
+TEST_CASE("conv1d layer: state_dict exports PyTorch's (F, C, K) and the round trip is exact") {
   layers::Conv1dConfig cfg;
   cfg.in_channels = 3;
   cfg.out_channels = 4;

@@ -64,7 +64,7 @@ TEST_CASE("fasttext: gradient check in F64 (words and n-gram rows, dropout on)")
   test::classifier_gradcheck(*m, {tokens, lengths, Tensor()}, "fasttext");
 }
 
-TEST_CASE("fasttext: config JSON round trip; the n-gram fields belong to fasttext only") {
+TEST_CASE("fasttext: config JSON round trip, the n-gram fields belong to fasttext only") {
   const models::ModelConfig c = fasttext_config();
   const nlohmann::json j = c.to_json();
   CHECK(j.at("word_ngrams") == 2);

@@ -108,7 +108,7 @@ void fit_ple(models::Classifier& m, const models::ModelConfig& c, const MetaBatc
 
 // ---- config --------------------------------------------------------------------------------------
 
-TEST_CASE("hybrid config: names; feature size; summary and validation") {
+TEST_CASE("hybrid config: names, feature size, summary and validation") {
   CHECK(models::parse_arch("hybrid") == models::Arch::Hybrid);
   CHECK(models::parse_arch("meta-mlp") == models::Arch::MetaMlp);
   CHECK(std::string(models::arch_name(models::Arch::MetaMlp)) == "meta-mlp");
@@ -158,7 +158,7 @@ TEST_CASE("hybrid config: names; feature size; summary and validation") {
   }
 }
 
-TEST_CASE("hybrid config: JSON round trip; text models' config.json unchanged") {
+TEST_CASE("hybrid config: JSON round trip, text models' config.json unchanged") {
   // A text model's JSON as written before hybrid existed: it loads and is written back the same.
   const std::string old =
       R"({"arch":"lstm","dropout":0.5,"embed_dim":8,"filters":100,"hidden":6,"init":"torch","layers":1,)"
@@ -215,7 +215,7 @@ TEST_CASE("hybrid config: JSON round trip; text models' config.json unchanged") 
 
 // ---- construction, names, loading ----------------------------------------------------------------
 
-TEST_CASE("hybrid: state_dict names and shapes; the encoder is the text model of the same seed") {
+TEST_CASE("hybrid: state_dict names and shapes, the encoder is the text model of the same seed") {
   for (models::Arch text : test::all_archs()) {
     INFO(models::arch_name(text));
     const models::ModelConfig c = hybrid_config(text, 2);
@@ -254,7 +254,7 @@ TEST_CASE("hybrid: state_dict names and shapes; the encoder is the text model of
   CHECK(cnn->state_dict()[1].second.shape() == Shape({3, 4, 2}));
 }
 
-TEST_CASE("meta-mlp: state_dict names and shapes; buffers start as the identity") {
+TEST_CASE("meta-mlp: state_dict names and shapes, buffers start as the identity") {
   const auto m = models::make_model(meta_mlp_config(3), 7, Device::cpu());
   const std::vector<std::pair<std::string, Shape>> want{
       {"meta.0.weight", {4, kMetaFeatures}}, {"meta.0.bias", {4}},          {"head.weight", {3, 4}},
@@ -275,7 +275,7 @@ TEST_CASE("meta-mlp: state_dict names and shapes; buffers start as the identity"
   CHECK(eval_logits(*m, {Tensor(), Tensor(), mb.meta}).shape() == Shape({4, 3}));
 }
 
-TEST_CASE("hybrid and meta-mlp: make_text_model refuses them; bad inputs are named") {
+TEST_CASE("hybrid and meta-mlp: make_text_model refuses them, bad inputs are named") {
   CHECK_THROWS_WITH_AS(models::make_text_model(hybrid_config(models::Arch::Lstm), 1, Device::cpu()),
                        doctest::Contains("not a text-only architecture"), Error);
   CHECK_THROWS_WITH_AS(models::make_text_model(meta_mlp_config(), 1, Device::cpu()),
@@ -392,7 +392,7 @@ TEST_CASE("hybrid: --text-dropout drops whole text vectors and scales the kept o
   CHECK_THROWS_WITH_AS(td.validate(), doctest::Contains("text_dropout"), Error);
 }
 
-TEST_CASE("hybrid and meta-mlp: save and load round trip with the scaler buffers; refusals name the tensor") {
+TEST_CASE("hybrid and meta-mlp: save and load round trip with the scaler buffers, refusals name the tensor") {
   const test::TempDir dir("hybrid");
   const test::TokenBatch batch = test::make_batch({5, 1, 3, 2}, 5, 11, 2, /*pad_id=*/9);
   const MetaBatch mb = make_meta(4, kMetaFeatures, 2);

@@ -80,7 +80,7 @@ TEST_CASE("meta encoding: the encoded values, by hand, including values outside 
   CHECK(tower.named_parameters()[0].second.shape() == Shape{3, 8});
 }
 
-TEST_CASE("meta encoding: config JSON round trip; older configs unchanged; bad values named") {
+TEST_CASE("meta encoding: config JSON round trip, older configs unchanged, bad values named") {
   models::ModelConfig c = ple_mlp_config(5, 16);
   const nlohmann::json j = c.to_json();
   CHECK(j.at("meta_encoding") == "ple");
@@ -117,7 +117,7 @@ TEST_CASE("meta encoding: config JSON round trip; older configs unchanged; bad v
   CHECK_THROWS_WITH_AS(models::ModelConfig::from_json(tj), doctest::Contains("meta_encoding"), CheckpointError);
 }
 
-TEST_CASE("meta encoding: buffers in the state_dict travel with the weights; the setter refuses bad bins") {
+TEST_CASE("meta encoding: buffers in the state_dict travel with the weights, the setter refuses bad bins") {
   const models::ModelConfig c = ple_mlp_config(2, 4);
   const auto a = models::make_model(c, 3, Device::cpu());
   const auto names = [](const std::vector<layers::NamedTensor>& ts) {
@@ -165,7 +165,7 @@ TEST_CASE("meta encoding: buffers in the state_dict travel with the weights; the
   CHECK_THROWS_WITH_AS(plain_mlp.set_meta_encoding(bins.lo, bins.inv_width), doctest::Contains("standardize"), Error);
 }
 
-TEST_CASE("meta encoding: the flags' checks; the config from them; the trainer's fit sets the bins") {
+TEST_CASE("meta encoding: the flags' checks, the config from them, the trainer's fit sets the bins") {
   train::TrainOptions o;
   o.arch = "lstm";
   o.meta_encoding = "ple";

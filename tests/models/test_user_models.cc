@@ -314,7 +314,7 @@ TEST_CASE("knn: neighbours and scores equal a brute-force reference on random da
   }
 }
 
-TEST_CASE("knn: ties go to the lower training index; zero vectors have similarity 0; k above N") {
+TEST_CASE("knn: ties go to the lower training index, zero vectors have similarity 0, k above N") {
   const std::int64_t D = 3;
   // 0: e1 (label 0), 1: 2*e1 (same direction, label 1), 2: e2 (label 1), 3: zero (label 1),
   // 4: e1 again (label 1), 5: -e1 (label 0).

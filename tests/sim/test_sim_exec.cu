@@ -347,7 +347,7 @@ std::vector<unsigned> arrivals(std::uint64_t seed) {
   return order;
 }
 
-TEST_CASE("sim: LOOM_SIM_SEED changes the resume and block order; one seed repeats its order") {
+TEST_CASE("sim: LOOM_SIM_SEED changes the resume and block order, one seed repeats its order") {
   SeedGuard guard;
   const std::vector<unsigned> in_order = arrivals(0);
   for (unsigned b = 0; b < 4; ++b)
@@ -395,7 +395,7 @@ __global__ void speed_kernel(float* out) {
   if (threadIdx.x % 32 == 0) out[blockIdx.x * 2 + threadIdx.x / 32] = v;
 }
 
-TEST_CASE("sim: launch and fiber-switch speed (printed; see sim/README.md)") {
+TEST_CASE("sim: launch and fiber-switch speed (printed, see sim/README.md)") {
   std::vector<float> out(4, 0);
   const int launches = 3000;
   const auto before = loom::sim::scheduler_stats();

@@ -442,7 +442,7 @@ TEST_CASE("bots: a hybrid with --text-arch fasttext hashes its n-grams in traini
         doctest::Approx(json_number(dir.file("ft/report_test.json"), "loss")).epsilon(1e-6));
 }
 
-TEST_CASE("bots: a user model through train, eval and predict; --encoder reuses a run's split") {
+TEST_CASE("bots: a user model through train, eval and predict, --encoder reuses a run's split") {
   TempDir dir;
   write_bot_set(dir);
   const std::vector<std::string> common{"--input", dir.file("tweets.csv"), "--group-col", "user_id", "--user-tweets",

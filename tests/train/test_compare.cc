@@ -81,7 +81,7 @@ TEST_SUITE("compare") {
     CHECK(loom::train::balanced_draws(d, 1, 200, 100, 12)[0].train != draws[0].train);
   }
 
-  TEST_CASE("a short class gives what it has; the test part stays balanced first") {
+  TEST_CASE("a short class gives what it has and the test part stays balanced first") {
     TempDir dir("cmp");
     // 30 negatives and 200 positives.
     std::ofstream f(dir.file("skew.csv"));
@@ -97,7 +97,7 @@ TEST_SUITE("compare") {
     CHECK(dr.train_per_class == std::vector<std::int64_t>{10, 90});
   }
 
-  TEST_CASE("a tiny compare run writes the table and JSON and run folders; a rerun resumes") {
+  TEST_CASE("a tiny compare run writes the table and JSON and run folders and a rerun resumes") {
     TempDir dir("cmp");
     loom::test::write_corpus(dir, 600);
     std::vector<std::string> args{"compare", "--input", dir.file("train.csv"), "--archs", "bow,cnn",

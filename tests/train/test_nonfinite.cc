@@ -27,7 +27,7 @@ namespace {
 using test::read_bytes;
 using test::TempDir;
 
-TEST_CASE("train: a NaN gradient stops the run naming epoch, step and parameter; resume then finishes bitwise") {
+TEST_CASE("train: a NaN gradient stops the run naming epoch, step and parameter, resume then finishes bitwise") {
   TempDir dir;
   test::write_corpus(dir);
   std::ostringstream log;

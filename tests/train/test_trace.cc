@@ -226,7 +226,7 @@ TEST_CASE("trace: flags, rows, architectures without an LSTM") {
   CHECK(cnn.out.str().find("decision: ") != std::string::npos);
 }
 
-TEST_CASE("trace: --jsonl lines parse and hold the full vectors; --png without gnuplot prints ASCII") {
+TEST_CASE("trace: --jsonl lines parse and hold the full vectors, --png without gnuplot prints ASCII") {
   Runs& rs = runs();
   const std::string path = rs.dir.file("trace.jsonl");
   Cli c({"trace", "--model", rs.dir.file("bilstm"), "--text", kTweet, "--jsonl", path, "--top", "3"});

@@ -185,7 +185,7 @@ TEST_CASE("trace --kernels: cpu and reference side by side run the same sequence
   CHECK(out.str().find("per op") != std::string::npos);
 }
 
-TEST_CASE("loom trace --kernels: the command with --jsonl and a skipped impl; bad --impl") {
+TEST_CASE("loom trace --kernels: the command with --jsonl and a skipped impl, bad --impl") {
   TempDir dir;
   const std::string path = dir.file("k.jsonl");
   Cli c({"trace", "--kernels", "--arch", "lstm", "--embed-dim", "12", "--hidden", "8", "--vocab-size", "40",

@@ -280,7 +280,7 @@ TEST_CASE("user level: options it cannot honour are clear errors") {
   CHECK(message(user_options("cnn")).find("user-level models are binary") != std::string::npos);
 }
 
-TEST_CASE("user level: user_model.json carries the set choice; a broken one names the problem") {
+TEST_CASE("user level: user_model.json carries the set choice, a broken one names the problem") {
   const train::PreparedData p = make_data(6, 6, 4);
   const auto m = tweet_model(p);
   const test::TempDir dir("user_level");

@@ -122,7 +122,7 @@ TEST_CASE("word2vec: the vocabulary is by count, ties by first occurrence, witho
   CHECK(train::build_word2vec_vocab(docs, 1, 3).words == std::vector<std::string>{"a", "c", "b"});
 }
 
-TEST_CASE("word2vec: a planted partner is the nearest neighbour; one thread repeats bitwise") {
+TEST_CASE("word2vec: a planted partner is the nearest neighbour, one thread repeats bitwise") {
   const auto docs = planted_corpus(3000, 11);
   const train::Word2VecOptions o = small_options();
   train::Word2VecStats st;
