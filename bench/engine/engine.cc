@@ -46,7 +46,9 @@ torch_peer::Settings Context::peer_settings(const DtypeCase& c, bool backward, b
 
 double named_rel_err(const Named& got, const Named& want, std::string* where) {
   Named matched;
-  for (const auto& [name, values] : got) {
+  for (const auto& output : got) {
+    // (Not a structured binding: C++17 lambdas cannot capture one, and clang refuses it.)
+    const std::string& name = output.first;
     const auto it = std::find_if(want.begin(), want.end(), [&](const auto& w) { return w.first == name; });
     LOOM_CHECK(it != want.end(), "bench: the reference has no output named ", name);
     matched.push_back(*it);

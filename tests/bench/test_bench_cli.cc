@@ -91,7 +91,10 @@ TEST_CASE("loom bench: bad values give one-line errors naming the flag") {
       {{"step", "--arch", "transformer"}, "--arch"},
       {{"lstm", "--pass", "sideways"}, "--pass"},
   };
-  for (const auto& [args, flag] : cases) {
+  for (const auto& item : cases) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& args = item.first;
+    const auto& flag = item.second;
     const Run r = bench(args);
     CHECK_MESSAGE(r.status != 0, flag);
     const std::string first = r.err.substr(0, r.err.find('\n'));

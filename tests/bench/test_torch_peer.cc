@@ -66,7 +66,10 @@ const std::vector<float>& output(const tp::Result& r, const std::string& name) {
 // Compares every reference output with the peer's output of the same name; returns the worst error.
 double check_outputs(const tp::Result& r, const std::map<std::string, std::vector<float>>& want, double tol) {
   double worst = 0;
-  for (const auto& [name, values] : want) {
+  for (const auto& item : want) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = item.first;
+    const auto& values = item.second;
     const double err = normwise(output(r, name), values);
     INFO(name << ": normwise error " << err << " (tolerance " << tol << ")");
     CHECK(err <= tol);

@@ -209,7 +209,10 @@ TEST_CASE("synthetic: tweets carry emoji, hashtags, mentions, URLs, elongations 
                            text.find("teh ") != std::string::npos || text.find("luv") != std::string::npos;
     seen["contrast"] += text.find(" but ") != std::string::npos;
   }
-  for (const auto& [what, count] : seen) {
+  for (const auto& item : seen) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& what = item.first;
+    const auto& count = item.second;
     INFO(what, ": ", count, " of 3000");
     CHECK(count >= 10);
   }

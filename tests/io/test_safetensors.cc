@@ -316,7 +316,10 @@ TEST_CASE("safetensors: PyTorch reads loom's file and loom reads PyTorch's") {
   const auto& seen = answer.out["read"];
   CHECK(answer.out["metadata"] == nlohmann::json({{"format", "pt"}, {"loom_config", "{}"}}));
   REQUIRE(seen.size() == tensors.size());
-  for (const auto& [name, t] : tensors) {
+  for (const auto& item : tensors) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = item.first;
+    const auto& t = item.second;
     INFO("tensor ", name);
     REQUIRE(seen.contains(name));
     CHECK(seen[name]["shape"].get<Shape>() == t.shape());
@@ -333,7 +336,10 @@ TEST_CASE("safetensors: PyTorch reads loom's file and loom reads PyTorch's") {
   CHECK(back.metadata == std::map<std::string, std::string>{{"format", "pt"}, {"writer", "torch"}});
   const auto& written = answer.out["written"];
   REQUIRE(back.tensors.size() == written.size());
-  for (const auto& [name, t] : back.tensors) {
+  for (const auto& item : back.tensors) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = item.first;
+    const auto& t = item.second;
     INFO("tensor ", name);
     REQUIRE(written.contains(name));
     CHECK(written[name]["shape"].get<Shape>() == t.shape());

@@ -152,7 +152,10 @@ TEST_CASE("lstm layer: init presets") {
   SUBCASE("torch: every parameter within 1/sqrt(H)") {
     const layers::Lstm lstm(cfg, 1);
     const float bound = 1.0f / std::sqrt(5.0f);
-    for (const auto& [name, t] : lstm.named_parameters()) {
+    for (const auto& item : lstm.named_parameters()) {
+      // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+      const auto& name = item.first;
+      const auto& t = item.second;
       float lo = 1, hi = -1;
       for (float v : t.to_vector()) lo = std::min(lo, v), hi = std::max(hi, v);
       INFO(name);

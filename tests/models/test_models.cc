@@ -59,7 +59,10 @@ TEST_CASE("models: logits are B x K for every arch and task with T = 1 and short
       // T = 1; rows shorter than every kernel (widths 2, 3); a mixed batch with padding.
       const std::vector<std::pair<std::int64_t, std::vector<std::int32_t>>> cases{
           {1, {1, 1, 1}}, {2, {2, 1}}, {9, {9, 1, 4, 2, 3}}};
-      for (const auto& [T, lengths] : cases) {
+      for (const auto& item : cases) {
+        // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+        const auto& T = item.first;
+        const auto& lengths = item.second;
         INFO(arch_str(arch), ", K = ", K, ", T = ", T);
         const test::TokenBatch b = make_batch(lengths, T, 11, 3);
         Generator gen(1);

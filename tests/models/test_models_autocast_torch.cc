@@ -57,7 +57,10 @@ Run forward_backward(const models::TextClassifier& model, const test::TokenBatch
     r.loss = ops::bce_with_logits(r.logits, targets);
   }
   tape.backward(r.loss);
-  for (const auto& [name, p] : model.named_parameters()) {
+  for (const auto& item : model.named_parameters()) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = item.first;
+    const auto& p = item.second;
     REQUIRE_MESSAGE(p.grad().defined(), name, " got no gradient");
     r.grads.emplace_back(name, p.ndim() == 3 ? layers::conv_weight_to_torch(p.grad()) : p.grad());
   }
@@ -135,7 +138,10 @@ TEST_CASE("models: a BF16 autocast step matches torch.autocast(cpu, bfloat16): l
     test::check_close(bf16.loss.to_vector(), std::vector<double>{r.at("loss").get<double>()}, DType::BF16,
                       what + ": loss");
     std::size_t compared = 0;
-    for (const auto& [name, g] : bf16.grads) {
+    for (const auto& item : bf16.grads) {
+      // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+      const auto& name = item.first;
+      const auto& g = item.second;
       REQUIRE_MESSAGE(r.at("grads").contains(name), name);
       CHECK_MESSAGE(g.dtype() == DType::F32, name, ": the master's gradient must be F32");
       test::check_close(g.to_vector(), r.at("grads").at(name).get<std::vector<double>>(), DType::BF16,

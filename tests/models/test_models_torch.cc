@@ -114,7 +114,10 @@ TEST_CASE("models: logits and every parameter gradient match the equivalent PyTo
     test::check_close(logits.to_vector(), r.at("logits").get<std::vector<double>>(), tol, what + ": logits");
     test::check_close(loss.to_vector(), std::vector<double>{r.at("loss").get<double>()}, tol, what + ": loss");
     std::size_t compared = 0;
-    for (const auto& [name, p] : c.model->named_parameters()) {
+    for (const auto& item : c.model->named_parameters()) {
+      // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+      const auto& name = item.first;
+      const auto& p = item.second;
       REQUIRE_MESSAGE(r.at("grads").contains(name), name);
       REQUIRE_MESSAGE(p.grad().defined(), name, " got no gradient");
       const Tensor g = p.ndim() == 3 ? layers::conv_weight_to_torch(p.grad()) : p.grad();

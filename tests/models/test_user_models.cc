@@ -98,7 +98,10 @@ TEST_CASE("user cnn: logits, loss and every gradient match a per-user PyTorch lo
     test::check_close(loss.to_vector(), std::vector<double>{r.at("loss").get<double>()}, tol, what + ": loss");
     test::check_close(x.grad().to_vector(), r.at("dx").get<std::vector<double>>(), tol, what + ": d x");
     std::size_t compared = 0;
-    for (const auto& [name, p] : c.cnn->named_parameters()) {
+    for (const auto& item : c.cnn->named_parameters()) {
+      // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+      const auto& name = item.first;
+      const auto& p = item.second;
       REQUIRE_MESSAGE(r.at("grads").contains(name), name);
       REQUIRE_MESSAGE(p.grad().defined(), name, " got no gradient");
       const Tensor g = p.ndim() == 3 ? layers::conv_weight_to_torch(p.grad()) : p.grad();
@@ -144,7 +147,10 @@ TEST_CASE("user cnn: F64 gradients of every parameter and tweet vector match cen
   }
   const double h = 1e-6, rtol = 1e-6, atol = 1e-8;
   int checked = 0;
-  for (const auto& [name, p] : cnn.named_parameters()) {
+  for (const auto& item : cnn.named_parameters()) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = item.first;
+    const auto& p = item.second;
     REQUIRE(p.grad().defined());
     const std::vector<double> analytic = p.grad().to_vector_f64();
     double* data = p.data<double>();

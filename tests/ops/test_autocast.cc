@@ -172,7 +172,10 @@ StepOut step(const Masters& m, const Precision* precision) {
   out.loss = loss.to_vector();
   out.y = y.to_vector();
   out.y_dtype = y.dtype();
-  for (const auto& [name, t] : m.named()) {
+  for (const auto& item : m.named()) {
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = item.first;
+    const auto& t = item.second;
     REQUIRE_MESSAGE(t.grad().defined(), name, " got no gradient");
     out.grads.push_back(t.grad().to_vector());
     out.grad_dtypes.push_back(t.grad().dtype());
@@ -299,7 +302,10 @@ TEST_CASE("autocast: every row's op runs in a BF16 region with the dtype its row
     REQUIRE_MESSAGE(run.count(row.op) == 1, "no runner for the policy row ", row.op, ": a row without an op?");
   }
   // And the other way: every front-end the runners call has a row (a missing one throws here).
-  for (const auto& [op, runner] : run) CHECK_MESSAGE(rows.count(op) == 1, "front-end ", op, " has no policy row");
+  for (const auto& item : run) {
+    const auto& op = item.first;  // (not a structured binding: clang 14 cannot capture one in CHECK_MESSAGE)
+    CHECK_MESSAGE(rows.count(op) == 1, "front-end ", op, " has no policy row");
+  }
 
   const DType BF = DType::BF16, F = DType::F32;
   AutocastScope amp(Precision::BF16);

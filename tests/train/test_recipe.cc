@@ -56,7 +56,9 @@ TEST_CASE("recipe: tweets-ensemble expands into the documented member command li
   const std::vector<train::RecipeMember> members = expand(user);
   REQUIRE(members.size() == documented().size());
   for (std::size_t i = 0; i < members.size(); ++i) {
-    const auto& [name, flags] = documented()[i];
+    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
+    const auto& name = documented()[i].first;
+    const auto& flags = documented()[i].second;
     CAPTURE(name);
     CHECK(members[i].name == name);
     std::vector<std::string> args = {"--input", "a.csv", "--input", "b.csv", "--seed", "43", "--threads", "2",
