@@ -1,5 +1,6 @@
 // train/recipe.cc: see recipe.h. The members of tweets-ensemble are the ones measured in
-// bench/results/2026-12-07-other-domains-2.md; train/README.md lists them as command lines, and
+// bench/results/2026-12-07-other-domains-2.md, each trained at two seeds as measured in
+// bench/results/2026-12-07-other-domains-3.md; train/README.md lists them as command lines, and
 // tests/train/test_recipe.cc checks that these options equal those command lines parsed.
 #include "train/recipe.h"
 
@@ -101,12 +102,21 @@ std::vector<RecipeMember> expand_recipe(const std::string& name, const TrainOpti
                data::join_names(allowed));
   LOOM_CHECK(!user.embeddings.empty(), "--preset ", name,
              " needs --embeddings FILE: 128-wide word vectors from `loom embed --dim 128` (docs/embed.md)");
-  const TrainOptions base = user_part(user);
-  // The winner of issue 17's second recipe round (R1: highest s140 dev accuracy of the three
-  // candidates, bench/results/2026-12-07-other-domains-2.md).
-  std::vector<RecipeMember> members = {with_vectors(base, "lstm-cnn"), with_vectors(base, "cnn"), fasttext(base),
-                                       with_vectors(base, "bilstm")};
-  for (RecipeMember& m : members) m.options.ckpt_dir = (std::filesystem::path(dir) / m.name).string();
+  // The four members of issue 17's second round (R1, bench/results/2026-12-07-other-domains-2.md),
+  // each at two seeds: the third round's winner (R3, highest s140 dev accuracy, -3.md). The seeds
+  // are --seed and --seed + 2, as measured ({42, 44} and {43, 45}); all members of the first seed
+  // come first, in the measured order, since the mean's float sum depends on the order.
+  std::vector<RecipeMember> members;
+  for (const std::uint64_t seed : {user.seed, user.seed + kRecipeSecondSeedOffset}) {
+    TrainOptions base = user_part(user);
+    base.seed = seed;
+    for (RecipeMember m : {with_vectors(base, "lstm-cnn"), with_vectors(base, "cnn"), fasttext(base),
+                           with_vectors(base, "bilstm")}) {
+      m.name += "-seed-" + std::to_string(seed);
+      m.options.ckpt_dir = (std::filesystem::path(dir) / m.name).string();
+      members.push_back(m);
+    }
+  }
   return members;
 }
 

@@ -10,12 +10,14 @@
 // How a recipe combines with the user's flags: the recipe fixes every model and training flag of
 // its members. The user gives the data (--input, repeated; columns, format, --val/--test), the
 // word vectors (--embeddings, required: they come from `loom embed`, docs/embed.md), the seed
-// (--seed: every member trains with it), where it runs (--device --impl --threads --deterministic)
-// and the folder (--ckpt-dir). Any other flag is refused, naming it: an --epochs or --lr given with
-// the preset would silently make it a different, unmeasured recipe. --seeds and --resume are
-// refused too (run the preset once per seed; resume a member folder on its own).
+// (--seed S: every member trains at S and at S + 2, so the ensemble holds each member twice), where
+// it runs (--device --impl --threads --deterministic) and the folder (--ckpt-dir). Any other flag is
+// refused, naming it: an --epochs or --lr given with the preset would silently make it a different,
+// unmeasured recipe. --seeds and --resume are refused too (the recipe fixes its seeds; resume a
+// member folder on its own).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -23,8 +25,11 @@
 
 namespace loom::train {
 
+// The recipe's second seed is --seed plus this (the measured ensembles: seeds {42, 44}, {43, 45}).
+inline constexpr std::uint64_t kRecipeSecondSeedOffset = 2;
+
 struct RecipeMember {
-  std::string name;      // its folder under the ensemble folder
+  std::string name;      // its folder under the ensemble folder: <arch>-seed-<seed>
   TrainOptions options;  // the member's whole run (ckpt_dir included)
 };
 

@@ -1,6 +1,6 @@
 // tests/train/test_recipe.cc: recipe presets (train/recipe.h, issue 17): --preset tweets-ensemble
-// expands into exactly the documented member command lines (train/README.md), with the user's data,
-// seed and run flags; a tiny end-to-end run writes an ensemble folder that loom eval scores; flags
+// expands into exactly the documented member command lines (train/README.md), each at --seed and
+// --seed + 2, with the user's data and run flags; a tiny end-to-end run writes an ensemble folder that loom eval scores; flags
 // that would change the recipe, and a missing --embeddings, are refused before anything trains.
 #include <doctest/doctest.h>
 
@@ -54,16 +54,19 @@ TEST_CASE("recipe: tweets-ensemble expands into the documented member command li
                                          "b.csv",    "--embeddings",     "v.vec",        "--seed", "43",
                                          "--threads", "2",              "--text-col=tweet"};
   const std::vector<train::RecipeMember> members = expand(user);
-  REQUIRE(members.size() == documented().size());
+  // Every documented member at seed 43, then every one at 43 + 2.
+  const std::size_t n = documented().size();
+  REQUIRE(members.size() == 2 * n);
   for (std::size_t i = 0; i < members.size(); ++i) {
-    // Named, not a structured binding: clang 14 cannot capture one in doctest's lambdas.
-    const auto& name = documented()[i].first;
-    const auto& flags = documented()[i].second;
+    const auto& arch = documented()[i % n].first;
+    const auto& flags = documented()[i % n].second;
+    const std::string seed = i < n ? "43" : "45";
+    const std::string name = arch + "-seed-" + seed;
     CAPTURE(name);
     CHECK(members[i].name == name);
-    std::vector<std::string> args = {"--input", "a.csv", "--input", "b.csv", "--seed", "43", "--threads", "2",
+    std::vector<std::string> args = {"--input", "a.csv", "--input", "b.csv", "--seed", seed, "--threads", "2",
                                      "--text-col", "tweet", "--ckpt-dir", (fs::path("ens") / name).string()};
-    if (uses_vectors(name)) args.insert(args.end(), {"--embeddings", "v.vec"});
+    if (uses_vectors(arch)) args.insert(args.end(), {"--embeddings", "v.vec"});
     args.insert(args.end(), flags.begin(), flags.end());
     // The whole options struct, as saved in config.json: nothing else of the user's leaks in.
     CHECK(train::to_json(members[i].options) == train::to_json(tools::parse_train_flags(args)));
@@ -121,15 +124,18 @@ TEST_CASE("recipe: loom train --preset tweets-ensemble writes an ensemble folder
   std::ifstream in(dir.file("ens/ensemble.json"));
   const nlohmann::json e = nlohmann::json::parse(in);
   nlohmann::json names = nlohmann::json::array();
-  for (const auto& m : documented()) names.push_back(m.first);
+  for (const int seed : {7, 9})
+    for (const auto& m : documented()) names.push_back(m.first + "-seed-" + std::to_string(seed));
   CHECK(e["members"] == names);
-  for (const auto& m : documented()) {
-    const train::RunConfig rc = train::read_run_config(dir.file("ens/" + m.first));
-    CHECK(rc.training.seed == 7);
-    CHECK(rc.training.arch == m.first);
-    CHECK(rc.training.embeddings == (uses_vectors(m.first) ? dir.file("v.vec") : ""));
+  for (const int seed : {7, 9}) {
+    for (const auto& m : documented()) {
+      const train::RunConfig rc = train::read_run_config(dir.file("ens/" + m.first + "-seed-" + std::to_string(seed)));
+      CHECK(rc.training.seed == static_cast<std::uint64_t>(seed));
+      CHECK(rc.training.arch == m.first);
+      CHECK(rc.training.embeddings == (uses_vectors(m.first) ? dir.file("v.vec") : ""));
+    }
   }
   Cli ev({"eval", "--model", dir.file("ens"), "--input", dir.file("test.csv")});
   REQUIRE(ev.status == 0);
-  CHECK(ev.out.str().find("ensemble: 4 members") != std::string::npos);
+  CHECK(ev.out.str().find("ensemble: 8 members") != std::string::npos);
 }
