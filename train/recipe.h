@@ -10,7 +10,8 @@
 // How a recipe combines with the user's flags: the recipe fixes every model and training flag of
 // its members. The user gives the data (--input, repeated; columns, format, --val/--test), the
 // word vectors (--embeddings, required: they come from `loom embed`, docs/embed.md), the seed
-// (--seed S: every member trains at S and at S + 2, so the ensemble holds each member twice), where
+// (--seed S: every member trains at S, S + 2 and S + 4, so the ensemble holds each member three
+// times), where
 // it runs (--device --impl --threads --deterministic) and the folder (--ckpt-dir). Any other flag is
 // refused, naming it: an --epochs or --lr given with the preset would silently make it a different,
 // unmeasured recipe. --seeds and --resume are refused too (the recipe fixes its seeds; resume a
@@ -25,8 +26,9 @@
 
 namespace loom::train {
 
-// The recipe's second seed is --seed plus this (the measured ensembles: seeds {42, 44}, {43, 45}).
-inline constexpr std::uint64_t kRecipeSecondSeedOffset = 2;
+// Each member trains at --seed plus each of these (the measured ensembles: seeds {42, 44, 46} and
+// {43, 45, 47}, bench/results/2026-12-07-other-domains-3.md).
+inline constexpr std::uint64_t kRecipeSeedOffsets[] = {0, 2, 4};
 
 struct RecipeMember {
   std::string name;      // its folder under the ensemble folder: <arch>-seed-<seed>

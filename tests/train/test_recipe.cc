@@ -1,7 +1,8 @@
 // tests/train/test_recipe.cc: recipe presets (train/recipe.h, issue 17): --preset tweets-ensemble
-// expands into exactly the documented member command lines (train/README.md), each at --seed and
-// --seed + 2, with the user's data and run flags; a tiny end-to-end run writes an ensemble folder that loom eval scores; flags
-// that would change the recipe, and a missing --embeddings, are refused before anything trains.
+// expands into exactly the documented member command lines (train/README.md), each at --seed,
+// --seed + 2 and --seed + 4, with the user's data and run flags; a tiny end-to-end run writes an
+// ensemble folder that loom eval scores; flags that would change the recipe, and a missing
+// --embeddings, are refused before anything trains.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -54,13 +55,13 @@ TEST_CASE("recipe: tweets-ensemble expands into the documented member command li
                                          "b.csv",    "--embeddings",     "v.vec",        "--seed", "43",
                                          "--threads", "2",              "--text-col=tweet"};
   const std::vector<train::RecipeMember> members = expand(user);
-  // Every documented member at seed 43, then every one at 43 + 2.
+  // Every documented member at seed 43, then every one at 43 + 2, then at 43 + 4.
   const std::size_t n = documented().size();
-  REQUIRE(members.size() == 2 * n);
+  REQUIRE(members.size() == 3 * n);
   for (std::size_t i = 0; i < members.size(); ++i) {
     const auto& arch = documented()[i % n].first;
     const auto& flags = documented()[i % n].second;
-    const std::string seed = i < n ? "43" : "45";
+    const std::string seed = std::to_string(43 + 2 * (i / n));
     const std::string name = arch + "-seed-" + seed;
     CAPTURE(name);
     CHECK(members[i].name == name);
@@ -124,10 +125,10 @@ TEST_CASE("recipe: loom train --preset tweets-ensemble writes an ensemble folder
   std::ifstream in(dir.file("ens/ensemble.json"));
   const nlohmann::json e = nlohmann::json::parse(in);
   nlohmann::json names = nlohmann::json::array();
-  for (const int seed : {7, 9})
+  for (const int seed : {7, 9, 11})
     for (const auto& m : documented()) names.push_back(m.first + "-seed-" + std::to_string(seed));
   CHECK(e["members"] == names);
-  for (const int seed : {7, 9}) {
+  for (const int seed : {7, 9, 11}) {
     for (const auto& m : documented()) {
       const train::RunConfig rc = train::read_run_config(dir.file("ens/" + m.first + "-seed-" + std::to_string(seed)));
       CHECK(rc.training.seed == static_cast<std::uint64_t>(seed));
@@ -137,5 +138,5 @@ TEST_CASE("recipe: loom train --preset tweets-ensemble writes an ensemble folder
   }
   Cli ev({"eval", "--model", dir.file("ens"), "--input", dir.file("test.csv")});
   REQUIRE(ev.status == 0);
-  CHECK(ev.out.str().find("ensemble: 8 members") != std::string::npos);
+  CHECK(ev.out.str().find("ensemble: 12 members") != std::string::npos);
 }
