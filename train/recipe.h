@@ -11,11 +11,10 @@
 // its members. The user gives the data (--input, repeated; columns, format, --val/--test), the
 // word vectors (--embeddings, required: they come from `loom embed`, docs/embed.md), the seed
 // (--seed S: every member trains at S, S + 2 and S + 4, so the ensemble holds each member three
-// times), where
-// it runs (--device --impl --threads --deterministic) and the folder (--ckpt-dir). Any other flag is
-// refused, naming it: an --epochs or --lr given with the preset would silently make it a different,
-// unmeasured recipe. --seeds and --resume are refused too (the recipe fixes its seeds; resume a
-// member folder on its own).
+// times), where it runs (--device --impl --threads --deterministic) and the folder (--ckpt-dir).
+// Any other flag is refused, naming it: an --epochs or --lr given with the preset would silently
+// make it a different, unmeasured recipe. --seeds and --resume are refused too (the recipe fixes
+// its seeds; resume a member folder on its own).
 #pragma once
 
 #include <cstdint>
