@@ -41,9 +41,10 @@
 # and after.
 #
 # Settings, printed by both programs:
-#   loom: OMP_WAIT_POLICY=passive in its environment before it starts (libgomp reads it at load;
-#         the `loom` binary re-executes itself to get it). LOOM_NUM_THREADS=$THREADS; OpenBLAS's thread count is set by loom (one
-#         pool, never nested), which cpu_gemm_provider() prints.
+#   loom: its own OpenMP wait policy (core/parallel.h: libgomp's default with oneDNN, the default
+#         CPU GEMM; OMP_WAIT_POLICY=passive, by re-executing itself, with OpenBLAS), except the conv
+#         points, which set passive as they were first measured. LOOM_NUM_THREADS=$THREADS; OpenBLAS's
+#         thread count is set by loom (one pool, never nested), which cpu_gemm_provider() prints.
 #   torch: torch.set_num_threads($THREADS), in several settings per point, because on 2 cores its
 #         OpenMP threads spin while OpenBLAS's own pthreads want the same cores (2.7-3.3x):
 #           default: the inherited environment (what a user gets);

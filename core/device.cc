@@ -65,6 +65,7 @@ std::string build_info_text(const BuildInfo& info) {
   }
   os << "  CPU GEMM           : " << info.blas << "\n";
   os << "  CPU threads        : " << info.threads << "\n";
+  os << "  OpenMP wait        : " << info.openmp_wait << "\n";
   return os.str();
 }
 

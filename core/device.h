@@ -54,6 +54,7 @@ struct BuildInfo {
   std::string no_device_reason;
   std::string blas;               // CPU GEMM provider and its settings
   int threads = 1;
+  std::string openmp_wait;        // openmp_wait_policy_text()
 };
 std::string build_info_text(const BuildInfo&);  // multi-line, human-readable
 

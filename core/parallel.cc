@@ -36,8 +36,16 @@ void set_num_threads(int n) {
 
 }  // namespace loom
 
-void loom::ensure_passive_openmp_wait(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY")) return;
+std::string loom::openmp_wait_policy_text() {
+  std::string text;
+  for (const char* name : {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"})
+    if (const char* v = std::getenv(name)) text += (text.empty() ? "" : " ") + std::string(name) + "=" + v;
+  return text.empty() ? "libgomp's default (spin, then sleep)" : text;
+}
+
+void loom::ensure_openmp_wait_policy(char** argv, bool gemm_has_own_threads) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;  // the user's choice
+  if (!gemm_has_own_threads) return;  // one OpenMP pool for loops and GEMMs: libgomp's default
   setenv("OMP_WAIT_POLICY", "passive", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then run on with the default policy
 }

@@ -13,7 +13,10 @@ BuildInfo build_info() {
   info.cudnn_version = detail::cudnn_runtime_version();
   info.blas = kernels::cpu_gemm_provider();
   info.threads = num_threads();
+  info.openmp_wait = openmp_wait_policy_text();
   return info;
 }
+
+bool cpu_gemm_has_own_threads() noexcept { return kernels::cpu_gemm_has_own_threads(); }
 
 }  // namespace loom

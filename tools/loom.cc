@@ -9,11 +9,12 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "ops/build_info.h"
 #include "tools/commands.h"
 #include "tools/user_error.h"
 
 int main(int argc, char** argv) {
-  loom::ensure_passive_openmp_wait(argv);
+  loom::ensure_openmp_wait_policy(argv, loom::cpu_gemm_has_own_threads());
   const std::vector<std::string> args(argv + 1, argv + argc);
   const bool debug = loom::tools::debug_errors_requested();
   try {

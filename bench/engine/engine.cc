@@ -171,8 +171,8 @@ std::string header_text(const Context& ctx) {
   h << "# BLAS " << kernels::cpu_gemm_provider() << "; OPENBLAS_NUM_THREADS=" << env_or_unset("OPENBLAS_NUM_THREADS")
     << " OMP_NUM_THREADS=" << env_or_unset("OMP_NUM_THREADS") << " OMP_WAIT_POLICY=" << env_or_unset("OMP_WAIT_POLICY")
     << " LOOM_NUM_THREADS=" << env_or_unset("LOOM_NUM_THREADS") << "\n";
-  if (!gpu && env_or_unset("OMP_WAIT_POLICY") != "passive")
-    h << "# WARNING: OMP_WAIT_POLICY is not passive: spinning OpenMP threads slow the GEMMs after them\n";
+  if (!gpu && kernels::cpu_gemm_has_own_threads() && env_or_unset("OMP_WAIT_POLICY") != "passive")
+    h << "# WARNING: OMP_WAIT_POLICY is not passive: spinning OpenMP threads slow OpenBLAS's GEMMs after them\n";
   h << "# libtorch: " << torch_peer::version() << "\n";  // its version, or why there is no peer
   if (!gpu) {
     h << "# roofline: " << ctx.cpu_peak.source << " on " << num_threads() << " threads\n";

@@ -52,6 +52,13 @@ void gemm_cublas(const GemmArgs&, const CudaContext&);
 // onednn, openblas, portable" (providers and the choice: kernels/gemm/gemm_provider.h).
 std::string cpu_gemm_provider();
 
+// Whether the CPU GEMM that this process will use runs on threads of its own (OpenBLAS's pthreads)
+// rather than on the OpenMP pool loom's loops use (oneDNN, the portable loops). Decides the OpenMP
+// wait policy at start-up (core/parallel.h), so it reads LOOM_CPU_GEMM as active_cpu_gemm() will,
+// but never throws: an invalid LOOM_CPU_GEMM answers true (the cautious policy), and the error
+// itself comes from the first GEMM.
+bool cpu_gemm_has_own_threads() noexcept;
+
 // Whether CPU BF16 GEMMs run natively (true) or emulated through F32. Throws loom::Error when
 // LOOM_CPU_BF16 is invalid or asks for native bf16 this build or CPU cannot run.
 bool cpu_bf16_native();

@@ -85,6 +85,14 @@ void dgemm_rowmajor(Transpose trans_a, Transpose trans_b, std::int64_t M, std::i
 
 }  // namespace detail
 
+bool cpu_gemm_has_own_threads() noexcept {
+  try {
+    return detail::active_cpu_gemm() == detail::CpuGemm::OpenBlas;
+  } catch (...) {  // an invalid LOOM_CPU_GEMM: the first GEMM reports it
+    return true;
+  }
+}
+
 bool cpu_bf16_native() {
   const CpuBf16Route& c = cpu_bf16_route();
   if (!c.error.empty()) LOOM_THROW(Error, c.error);
