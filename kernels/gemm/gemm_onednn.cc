@@ -212,8 +212,13 @@ void onednn_bf16_gemm(const GemmArgs& a) {
     m.weights.set_data_handle(const_cast<void*>(a.B));
     m.dst.set_data_handle(a.C);
     m.pad.set_data_handle(aligned);
-    m.prim.execute(stream, {{DNNL_ARG_SRC, m.src}, {DNNL_ARG_WEIGHTS, m.weights}, {DNNL_ARG_DST, m.dst},
-                            {DNNL_ARG_SCRATCHPAD, m.pad}});
+    // The C call with the arguments in an array: the C++ execute() takes a std::unordered_map,
+    // whose nodes cost four allocations per call, and the LSTM makes a call per step and thread.
+    const dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, m.src.get()},
+                                    {DNNL_ARG_WEIGHTS, m.weights.get()},
+                                    {DNNL_ARG_DST, m.dst.get()},
+                                    {DNNL_ARG_SCRATCHPAD, m.pad.get()}};
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(m.prim.get(), stream.get(), 4, args), "dnnl_primitive_execute");
     stream.wait();
   } catch (const dnnl::error& err) {
     LOOM_THROW(Error, std::string("oneDNN bf16 matmul failed: ") + err.what() + " (" + shape_text(a) + ")");

@@ -136,6 +136,7 @@ constexpr int64_t kUnitWork = 32;
 // Columns of dZ summed together for the bias gradient: 64 floats is four cache lines per row, so a
 // thread streams whole lines and keeps its partial sums in registers.
 constexpr int64_t kBiasColumns = 64;
+static_assert(kBiasColumns == 64, "lstm_cpu::column_sums keeps a 64-column block in registers");
 
 // Scratch comes from the calling thread's grow-only arena (lstm_scratch_cpu.h), so a call reuses
 // the pages the previous call faulted in: at H 512 the [T*B, G] buffers are 26 MB each, and fresh
@@ -484,8 +485,12 @@ void backward_direction(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdScratc
       for (int64_t j0 = gates.begin; j0 < gates.end; j0 += kBiasColumns) {
         const int64_t width = std::min(kBiasColumns, gates.end - j0);
         C sum[kBiasColumns] = {};
-        for (int64_t row = 0; row < N; ++row)
-          for (int64_t q = 0; q < width; ++q) sum[q] += dZ[row * G + j0 + q];
+        if constexpr (std::is_same_v<C, float>) {
+          lstm_cpu::column_sums(dZ + j0, N, G, width, sum);
+        } else {
+          for (int64_t row = 0; row < N; ++row)
+            for (int64_t q = 0; q < width; ++q) sum[q] += dZ[row * G + j0 + q];
+        }
         for (int64_t q = 0; q < width; ++q) store(db[j0 + q], sum[q], a.param_mode);
       }
     }

@@ -13,6 +13,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 // CMakeLists.txt compiles this file with -ffp-contract=off: no fused multiply-add anywhere, since
 // the AVX-512 build could contract a * b + c where the baseline build cannot, and the two must round
 // the same (the header says why). And with -fno-trapping-math, without which GCC will not turn the
@@ -222,7 +226,36 @@ bool use_avx512() {
 bool use_avx512() { return false; }
 #endif
 
+void column_sums_base(const float* z, std::int64_t rows, std::int64_t ld, std::int64_t width, float* out) {
+  for (std::int64_t q = 0; q < width; ++q) out[q] = 0.0f;
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t q = 0; q < width; ++q) out[q] += z[r * ld + q];
+}
+
+#ifdef LOOM_HAVE_AVX512_BUILD
+__attribute__((target("avx512f"))) void column_sums_64_avx512(const float* z, std::int64_t rows, std::int64_t ld,
+                                                               float* out) {
+  __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = z + r * ld;
+    s0 = _mm512_add_ps(s0, _mm512_loadu_ps(row));
+    s1 = _mm512_add_ps(s1, _mm512_loadu_ps(row + 16));
+    s2 = _mm512_add_ps(s2, _mm512_loadu_ps(row + 32));
+    s3 = _mm512_add_ps(s3, _mm512_loadu_ps(row + 48));
+  }
+  _mm512_storeu_ps(out, s0), _mm512_storeu_ps(out + 16, s1), _mm512_storeu_ps(out + 32, s2);
+  _mm512_storeu_ps(out + 48, s3);
+}
+#endif
+
 }  // namespace
+
+void column_sums(const float* z, std::int64_t rows, std::int64_t ld, std::int64_t width, float* out) {
+#ifdef LOOM_HAVE_AVX512_BUILD
+  if (width == 64 && use_avx512()) return column_sums_64_avx512(z, rows, ld, out);
+#endif
+  column_sums_base(z, rows, ld, width, out);
+}
 
 void pointwise_fwd(const PointwiseFwd& p, std::int64_t H) {
 #ifdef LOOM_HAVE_AVX512_BUILD

@@ -112,7 +112,7 @@ void backward_widened(const LstmSeqBwdArgs& a, RunF32&& run_f32) {
 // (lstm_pointwise_cpu.h's round_to_bf16); dx alone is T*B*C values per call.
 inline void round_into_bf16(const cpu::Wide& w, void* dst) {
   if (dst == nullptr) return;
-  round_to_bf16(w.v.data(), static_cast<std::int64_t>(w.v.size()), static_cast<std::uint16_t*>(dst));
+  round_to_bf16(w.data.get(), w.n, static_cast<std::uint16_t*>(dst));
 }
 
 // Native BF16, forward: bias and c0 widened, c_n produced in F32 and rounded once.
@@ -124,7 +124,7 @@ void forward_bf16_native(const LstmSeqFwdArgs& a, RunMixed&& run_mixed) {
   for (int d = 0; d < a.D; ++d) {
     bias[d] = cpu::widen(a.dirs[d].bias, a.dtype, G);
     c0[d] = cpu::widen(a.dirs[d].c0, a.dtype, BH);
-    c_n[d] = cpu::output(a.dirs[d].c_n, a.dtype, BH, GradMode::Overwrite);
+    c_n[d] = cpu::overwritten_output(a.dirs[d].c_n, a.dtype, BH, GradMode::Overwrite);
     f.dirs[d].bias = bias[d].ptr(), f.dirs[d].c0 = c0[d].ptr(), f.dirs[d].c_n = c_n[d].ptr();
   }
   run_mixed(static_cast<const LstmSeqFwdArgs&>(f));
@@ -136,14 +136,14 @@ void forward_bf16_native(const LstmSeqFwdArgs& a, RunMixed&& run_mixed) {
 // rounded once.
 template <class RunMixed>
 void backward_bf16_native(const LstmSeqBwdArgs& a, RunMixed&& run_mixed) {
-  using cpu::output;
+  using cpu::overwritten_output;
   using cpu::widen;
   const LstmSeqFwdArgs& fa = a.fwd;
   const DType t = fa.dtype;
   const std::int64_t G = 4 * fa.H, BH = fa.B * fa.H;
   LstmSeqBwdArgs f = a;
   cpu::Wide c0[2], dy = widen(a.dy, t, fa.T * fa.B * fa.D * fa.H);
-  cpu::Wide dx = output(a.dx, t, fa.T * fa.B * fa.C, a.input_mode);
+  cpu::Wide dx = overwritten_output(a.dx, t, fa.T * fa.B * fa.C, a.input_mode);
   f.dy = dy.ptr(), f.dx = dx.ptr();
   struct {
     cpu::Wide dw_ih, dw_hh, dbias, dh0, dc0, dh_n, dc_n;
@@ -153,11 +153,11 @@ void backward_bf16_native(const LstmSeqBwdArgs& a, RunMixed&& run_mixed) {
     LstmDirectionGrad& out = f.grads[d];
     c0[d] = widen(fa.dirs[d].c0, t, BH);
     f.fwd.dirs[d].c0 = c0[d].ptr();
-    g[d].dw_ih = output(in.dw_ih, t, G * fa.C, a.param_mode);
-    g[d].dw_hh = output(in.dw_hh, t, G * fa.H, a.param_mode);
-    g[d].dbias = output(in.dbias, t, G, a.param_mode);
-    g[d].dh0 = output(in.dh0, t, BH, a.input_mode);
-    g[d].dc0 = output(in.dc0, t, BH, a.input_mode);
+    g[d].dw_ih = overwritten_output(in.dw_ih, t, G * fa.C, a.param_mode);
+    g[d].dw_hh = overwritten_output(in.dw_hh, t, G * fa.H, a.param_mode);
+    g[d].dbias = overwritten_output(in.dbias, t, G, a.param_mode);
+    g[d].dh0 = overwritten_output(in.dh0, t, BH, a.input_mode);
+    g[d].dc0 = overwritten_output(in.dc0, t, BH, a.input_mode);
     g[d].dh_n = widen(in.dh_n, t, BH);
     g[d].dc_n = widen(in.dc_n, t, BH);
     out.dw_ih = g[d].dw_ih.ptr(), out.dw_hh = g[d].dw_hh.ptr(), out.dbias = g[d].dbias.ptr();

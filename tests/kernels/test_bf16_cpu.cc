@@ -4,6 +4,7 @@
 // overwrites) still give the scalar bits. Sizes cover every vector tail and the threaded blocks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -76,19 +77,18 @@ TEST_CASE("bf16_cpu: widen_cpu.h's widen / round_into on BF16 keep the scalar bi
   const std::int64_t n = 70001;
   const std::vector<float> src = awkward_floats(n, 99);
   std::vector<std::uint16_t> bits(src.size());
-  kernels::cpu::Wide w;
-  w.present = true;
-  w.v = src;
+  kernels::cpu::Wide w = kernels::cpu::allocate(n);
+  std::copy(src.begin(), src.end(), w.data.get());
   kernels::cpu::round_into(w, bits.data(), DType::BF16);
   std::int64_t wrong = 0;
   for (std::size_t k = 0; k < src.size(); ++k) wrong += bits[k] != float_to_bf16_bits(src[k]);
   CHECK(wrong == 0);
   const kernels::cpu::Wide back = kernels::cpu::widen(bits.data(), DType::BF16, n);
-  REQUIRE(back.v.size() == src.size());
+  REQUIRE(back.n == n);
   wrong = 0;
   for (std::size_t k = 0; k < src.size(); ++k) {
     const float e = bf16_bits_to_float(bits[k]);
-    wrong += std::memcmp(&back.v[k], &e, sizeof e) != 0;
+    wrong += std::memcmp(&back.data[k], &e, sizeof e) != 0;
   }
   CHECK(wrong == 0);
 }
