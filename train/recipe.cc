@@ -1,5 +1,5 @@
 // train/recipe.cc: see recipe.h. The members of tweets-ensemble are the ones measured in
-// bench/results/2026-12-07-other-domains-2.md, each trained at three seeds as measured in
+// bench/results/2026-12-07-other-domains-2.md, each trained at four seeds as measured in
 // bench/results/2026-12-07-other-domains-3.md; train/README.md lists them as command lines, and
 // tests/train/test_recipe.cc checks that these options equal those command lines parsed.
 #include "train/recipe.h"
@@ -103,8 +103,8 @@ std::vector<RecipeMember> expand_recipe(const std::string& name, const TrainOpti
   LOOM_CHECK(!user.embeddings.empty(), "--preset ", name,
              " needs --embeddings FILE: 128-wide word vectors from `loom embed --dim 128` (docs/embed.md)");
   // The four members of issue 17's second round (R1, bench/results/2026-12-07-other-domains-2.md),
-  // each at three seeds: the fourth round's winner (R4, highest s140 dev accuracy, -3.md). The
-  // seeds are --seed, --seed + 2 and --seed + 4, as measured ({42, 44, 46} and {43, 45, 47}); all
+  // each at four seeds: the fifth round's winner (R5, highest s140 dev accuracy, -3.md). The seeds
+  // are --seed, + 2, + 4 and + 6, as measured ({42, 44, 46, 48} and {43, 45, 47, 49}); all
   // members of one seed come before the next seed's, in the measured order, since the mean's float
   // sum depends on the order.
   std::vector<RecipeMember> members;
