@@ -87,7 +87,7 @@ const char* pointwise_isa();
 // under its old name for the LSTM's callers and tests.
 void round_to_bf16(const float* src, std::int64_t n, std::uint16_t* dst);
 // The bias gradient's column sums: out[q] = sum over r < rows of z[r * ld + q], q < width <= 64,
-// each column summed from 0 in row order (so the same bits as the plain double loop). On AVX-512F
+// each column summed from 0 in row order (so the same bits as the plain nested loop). On AVX-512F
 // a full 64-column block keeps its sums in four registers; the plain loop kept them on the stack
 // (a load, add and store per 4 columns per row: 70% of the backward's own samples in bf16).
 void column_sums(const float* z, std::int64_t rows, std::int64_t ld, std::int64_t width, float* out);

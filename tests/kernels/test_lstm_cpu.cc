@@ -347,6 +347,27 @@ TEST_CASE("lstm_seq cpu: the pointwise passes' bf16 outputs are core/dtype.h's r
   }
 }
 
+TEST_CASE("lstm_seq cpu: the bias gradient's column sums equal the plain loop, bit for bit") {
+  // column_sums keeps a full 64-column block in AVX-512 registers where the CPU has them; each
+  // column must still be summed from 0 in row order, so the plain nested loop's bits. Values of
+  // mixed sign and magnitude, so a different order would change low bits.
+  const std::int64_t rows = 301, ld = 80;
+  std::vector<float> z(static_cast<std::size_t>(rows * ld));
+  for (std::size_t k = 0; k < z.size(); ++k)
+    z[k] = std::ldexp(static_cast<float>((k * 2654435761u) % 2001) - 1000.0f, static_cast<int>(k % 23) - 11);
+  for (const std::int64_t width : {std::int64_t{64}, std::int64_t{17}, std::int64_t{1}}) {
+    for (const std::int64_t first : {std::int64_t{0}, std::int64_t{16}}) {
+      CAPTURE(width);
+      CAPTURE(first);
+      std::vector<float> got(64, std::numeric_limits<float>::quiet_NaN()), want(64, 0.0f);
+      kernels::lstm_cpu::column_sums(z.data() + first, rows, ld, width, got.data());
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t q = 0; q < width; ++q) want[q] += z[r * ld + first + q];
+      CHECK(std::memcmp(got.data(), want.data(), static_cast<std::size_t>(width) * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("lstm_seq cpu: round_to_bf16 gives float_to_bf16_bits for every value, tails and threads included") {
   // The bulk rounding of the native BF16 outputs (lstm_widen_cpu.h): 16-lane AVX-512 where the CPU
   // has it. Special values: NaN (-> 0x7fff), infinities, the largest float (rounds to inf), ties
