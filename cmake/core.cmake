@@ -34,6 +34,7 @@ set(LOOM_CORE_SOURCES
   # kernels/: raw-pointer compute (CPU backends here; CUDA and cuDNN below)
   kernels/common/bf16_cpu.cc
   kernels/conv1d/conv1d_cpu.cc
+  kernels/conv1d/textcnn_bwd_avx512.cc
   kernels/conv1d/conv1d_reference.cc
   kernels/conv1d/conv1d_variants.cc
   kernels/elementwise/elementwise_cpu.cc

@@ -5,8 +5,8 @@
 #include "core/dtype.h"
 #include "core/parallel.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#include "kernels/common/bf16_lanes_avx512.h"
+#ifdef LOOM_BF16_LANES
 #define LOOM_BF16_AVX512 1
 #endif
 
@@ -22,22 +22,13 @@ bool have_avx512() {
   return yes;
 }
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_set1_* (its bug 105593)
-// float_to_bf16_bits on 16 lanes: add 0x7fff plus the kept LSB (ties to even), shift right 16,
-// NaN (|u| > 0x7f800000) -> 0x7fff, then VPMOVDW narrows the 32-bit lanes to 16 bits.
+// The 16-lane conversions of bf16_lanes_avx512.h over a buffer; the tail runs core/dtype.h's
+// scalar functions, which give the same bits.
 __attribute__((target("avx512f"))) void round_avx512(const float* src, int64_t n, std::uint16_t* dst,
                                                      std::uint16_t* dst2) {
-  const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
-  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) {
-    const __m512i u = _mm512_castps_si512(_mm512_loadu_ps(src + j));
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), one);
-    __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, bias), lsb), 16);
-    const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, abs_mask), inf);
-    r = _mm512_mask_mov_epi32(r, nan, bias);
-    const __m256i packed = _mm512_cvtepi32_epi16(r);
+    const __m256i packed = round16_to_bf16(_mm512_loadu_ps(src + j));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), packed);
     if (dst2 != nullptr) _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst2 + j), packed);
   }
@@ -47,17 +38,12 @@ __attribute__((target("avx512f"))) void round_avx512(const float* src, int64_t n
   }
 }
 
-// bf16_bits_to_float on 16 lanes: zero-extend to 32 bits (VPMOVZXWD), shift left 16.
 __attribute__((target("avx512f"))) void widen_avx512(const std::uint16_t* src, int64_t n, float* dst) {
   int64_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j));
-    const __m512i u = _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16);
-    _mm512_storeu_ps(dst + j, _mm512_castsi512_ps(u));
-  }
+  for (; j + 16 <= n; j += 16)
+    _mm512_storeu_ps(dst + j, widen16_from_bf16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + j))));
   for (; j < n; ++j) dst[j] = bf16_bits_to_float(src[j]);
 }
-#pragma GCC diagnostic pop
 #else
 bool have_avx512() { return false; }
 #endif

@@ -33,19 +33,21 @@
 // A NaN wins the max (the first NaN seen is the argmax), so it propagates as in torch.max and
 // reaches the loss, where the F16 loss scaler sees it instead of having it silently dropped.
 //
-// Parallel map. GEMMs run OUTSIDE parallel regions, where OpenBLAS threads each call itself
-// (architecture 11b: our threads or BLAS threads, never both). The GEMM form is BLAS-only: its
-// bias broadcast and zero fill are serial loops and dbias is a GEMM, because on 2 cores an
-// OpenMP region right next to BLAS-threaded calls was measured to stall for milliseconds when
-// OpenMP threads spin (a 1.2 MB fill in a parallel region between sgemms: 4.2 ms median in one
-// run, 0.08 ms in the next; serially a steady 0.06 ms; core/parallel.h). With
-// OMP_WAIT_POLICY=passive the stall goes away and the serial loops cost about the same.
-// Our own OpenMP loops split independent outputs, so no two threads write one element and sums
-// keep a fixed order: text-CNN forward: every width's GEMMs, then one SERIAL pass over batch rows
-// b (a running max per row). text-CNN backward: dx by batch row b (row b of dx is written only by
+// Parallel map. GEMMs run OUTSIDE parallel regions, where the GEMM library threads each call
+// itself (architecture 11b: our threads or BLAS threads, never both). With OpenBLAS, which has
+// threads of its own, the loops between its GEMMs (the bias broadcast, the max pass) are serial,
+// because on 2 cores an OpenMP region right next to OpenBLAS-threaded calls was measured to stall
+// for milliseconds when OpenMP threads spin (a 1.2 MB fill in a parallel region between sgemms:
+// 4.2 ms median in one run, 0.08 ms in the next; serially a steady 0.06 ms; core/parallel.h).
+// oneDNN (the default) runs on loom's own OpenMP threads, so there those loops are OpenMP loops
+// too (loops_beside_gemm_parallel). The zero fill of the GEMM form's dx stays serial, and dbias
+// is a GEMM. Our own OpenMP loops split independent outputs, so no two threads write one element
+// and sums keep a fixed order: text-CNN forward: every width's GEMMs, then one pass over batch
+// rows b (a running max per row). text-CNN backward: dx by batch row b (row b of dx is written only by
 // pooled row b); dweight by filter f, summing over b in increasing order; dbias serially. Those
-// two float row loops run in an AVX-512F build where the CPU has one (dweight_row_avx512 /
-// dx_row_avx512 below: 16 lanes, no fused multiply-add, so the baseline build's bits).
+// two float row loops run as textcnn_bwd_avx512.cc's AVX-512 rows where the CPU has AVX-512F/BW/VL
+// (each output row summed in registers and stored once: the same terms in the same order, no
+// fused multiply-add, so the bits of the plain rows below, which run elsewhere).
 //
 // FLOPs and bytes (conv1d_*_cost / textcnn_*_cost compute exactly these; s = storage size):
 //   conv forward   2 T' B F K C   (taps that read padding included: the reference loops skip
@@ -74,15 +76,18 @@
 // Each product of two bf16 values is exact in F32, so the result is the F32 path's on the
 // bf16-valued inputs up to the order of F32 additions, plus that one rounding. The fused text-CNN
 // forward does the same (F32 conv scratch, F32 running max, pooled rounded once); its sparse
-// backward has no GEMM and, like F16 everywhere, widens every input to F32 once at entry, runs the
-// float path and rounds each output once (an accumulating output is widened first, so the sum
-// happens in F32 and rounds once: conv1d_cpu_common.h).
+// backward has no GEMM: with the AVX-512 rows, x and dx stay bf16 (widened in registers, each dx
+// element rounded once from its F32 sum) and the small rest is widened once; without them, like
+// F16 everywhere, every input is widened to F32 once at entry, the float path runs and each output
+// is rounded once (an accumulating output is widened first, so the sum happens in F32 and rounds
+// once: conv1d_cpu_common.h).
 //
 // Twins: kernels/conv1d/conv1d_reference.cc (the oracle), conv1d_cuda*.cu (rows cuda-v1, cuda-v2,
 // cuda-v3) and conv1d_cudnn.cc (cuDNN, 1-D as 2-D). Tests: tests/kernels/test_conv1d_cpu.cc (every
 // row == reference, F64 finite differences, fused == composed, F16/BF16, cost, T < K). Bench:
 // bench/engine/conv1d.cc (`loom bench conv1d`). Tutorial: kernels/conv1d/README.md. Pooling: kernels/pool/pool_cpu.cc.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -139,6 +144,11 @@ TapRange tap_range(const Conv1dGeometry& g, int64_t k) {
 
 bool parallel_worth(int64_t work) { return work > loom::kParallelGrain; }
 
+// Whether a loop between GEMMs may be an OpenMP loop: yes when the CPU GEMM runs on loom's own
+// OpenMP threads (oneDNN, the default), no when it has threads of its own (OpenBLAS: "BLAS-only"
+// in the opening comment).
+bool loops_beside_gemm_parallel(int64_t work) { return parallel_worth(work) && !cpu_gemm_has_own_threads(); }
+
 // ---- the GEMM form --------------------------------------------------------------------------------
 
 // S: the storage type of x, weight, bias; C: y's type, the accumulator (S itself, or float for BF16).
@@ -148,7 +158,8 @@ template <typename S, typename C>
 void conv_gemm_fwd(const Conv1dGeometry& g, const S* x, const S* weight, const S* bias, C* y,
                    const S* taps = nullptr) {
   const int64_t rows = g.out_T() * g.B, F = g.F;
-  for (int64_t r = 0; r < rows; ++r)  // serial on purpose: see "BLAS-only" in the opening comment
+#pragma omp parallel for num_threads(loom::num_threads()) if (loops_beside_gemm_parallel(rows * F))
+  for (int64_t r = 0; r < rows; ++r)
     for (int64_t f = 0; f < F; ++f) y[r * F + f] = bias != nullptr ? static_cast<C>(to_float(bias[f])) : C(0);
   for (int64_t k = 0; k < g.K; ++k) {
     const TapRange tr = tap_range(g, k);
@@ -214,19 +225,21 @@ void textcnn_forward(const TextCnnFwdArgs& a, const std::vector<int64_t>& len) {
   // Every width's pre-ReLU conv first (BLAS-threaded), into one scratch: z_w [T'_w, B, F_w] at z_at[w].
   int64_t z_at[kMaxTextCnnWidths + 1] = {0};
   for (int w = 0; w < a.num_widths; ++w) z_at[w + 1] = z_at[w] + width_geometry(a, w).out_T() * B * a.widths[w].F;
-  std::vector<C> z(static_cast<std::size_t>(z_at[a.num_widths]));
+  // Not zeroed: conv_gemm_fwd writes every element (the bias broadcast) before adding into it.
+  const std::unique_ptr<C[]> z(new C[static_cast<std::size_t>(std::max<int64_t>(z_at[a.num_widths], 1))]);
   for (int w = 0; w < a.num_widths; ++w)
     conv_gemm_fwd<S, C>(width_geometry(a, w), x, static_cast<const S*>(a.widths[w].weight),
-                        static_cast<const S*>(a.widths[w].bias), z.data() + z_at[w]);
-  // Then row b's masked max over time for every width, serially: ~0.5 ms at B = 64, T = 50,
-  // 3 x 100 filters; as an OpenMP loop right after the GEMMs it was 5 ms slower with spinning
-  // OpenMP threads and within noise with OMP_WAIT_POLICY=passive (opening comment).
+                        static_cast<const S*>(a.widths[w].bias), z.get() + z_at[w]);
+  // Then row b's masked max over time for every width, rows split among the threads (each writes
+  // only its own rows). With OpenBLAS it stays serial: as an OpenMP loop right after OpenBLAS's
+  // GEMMs it was 5 ms slower with spinning OpenMP threads (opening comment).
+#pragma omp parallel for num_threads(loom::num_threads()) if (loops_beside_gemm_parallel(z_at[a.num_widths]))
   for (int64_t b = 0; b < B; ++b) {
     int64_t off = 0;
     for (int w = 0; w < a.num_widths; ++w) {
       const Conv1dGeometry g = width_geometry(a, w);
       const int64_t F = g.F, out_len = conv1d_output_length(g, len[static_cast<std::size_t>(b)]);
-      const C* zw = z.data() + z_at[w];
+      const C* zw = z.get() + z_at[w];
       C* best = pooled + b * SF + off;  // the running max lives in the output row itself
       std::int32_t* arg = a.argmax + b * SF + off;
       off += F;
@@ -268,15 +281,13 @@ struct TextCnnBwdView {
   bool active(int64_t b, int64_t j) const { return pooled[b * SF + j] > C(0) && argmax[b * SF + j] >= 0; }
 };
 
-// No fused multiply-add in either build. GCC: fp-contract=off on the bodies AND on the AVX-512
-// functions they are inlined into (objdump showed vfmadd with the attribute on either alone).
+// No fused multiply-add: a * b + c is two roundings, in this baseline build and in the AVX-512
+// rows of textcnn_bwd_avx512.cc that must give its bits. GCC: fp-contract=off on the bodies.
 // Clang has no optimize attribute: there each body opens with `#pragma clang fp contract(off)`.
 #ifdef __clang__
 #define LOOM_CONV_INLINE inline __attribute__((always_inline))
-#define LOOM_CONV_AVX512_FN __attribute__((target("avx512f")))
 #else
 #define LOOM_CONV_INLINE inline __attribute__((always_inline, optimize("fp-contract=off")))
-#define LOOM_CONV_AVX512_FN __attribute__((target("avx512f"), optimize("fp-contract=off")))
 #endif
 
 // dweight row f of width w (columns off + f): the K taps' C values, summed over b in increasing
@@ -334,47 +345,11 @@ LOOM_CONV_INLINE void dx_row(const TextCnnBwdView<C>& v, const C* const* weights
   }
 }
 
-// The float row bodies in two builds, like lstm_pointwise_cpu.cc: the baseline ISA (4 lanes) and
-// AVX-512F (16 lanes), picked once at run time. fp-contract=off keeps a * b + c two roundings in
-// the AVX-512 build (which could otherwise fuse them), so both builds give the baseline's bits;
-// a test holds them together. At the lstm-cnn shape (B 64, C 128, 3 x 100 filters) the two row
-// loops were ~10% of an epoch's samples in either precision (perf, bench/results/2026-12-07-cpu-bf16-epoch-3.md).
-void dweight_row_base(const TextCnnBwdView<float>& v, const Conv1dGeometry& g, int64_t off, int64_t f, float* dw) {
-  dweight_row<float>(v, g, off, f, dw);
-}
-void dx_row_base(const TextCnnBwdView<float>& v, const float* const* weights, int64_t b, float* dx) {
-  dx_row<float>(v, weights, b, dx);
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LOOM_CONV_AVX512 1
-LOOM_CONV_AVX512_FN void dweight_row_avx512(
-    const TextCnnBwdView<float>& v, const Conv1dGeometry& g, int64_t off, int64_t f, float* dw) {
-  dweight_row<float>(v, g, off, f, dw);
-}
-LOOM_CONV_AVX512_FN void dx_row_avx512(
-    const TextCnnBwdView<float>& v, const float* const* weights, int64_t b, float* dx) {
-  dx_row<float>(v, weights, b, dx);
-}
-#endif
-
-struct FloatRowFns {
-  void (*dweight)(const TextCnnBwdView<float>&, const Conv1dGeometry&, int64_t, int64_t, float*);
-  void (*dx)(const TextCnnBwdView<float>&, const float* const*, int64_t, float*);
-};
-
-FloatRowFns float_row_fns(bool allow_wide) {
-#ifdef LOOM_CONV_AVX512
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (allow_wide && avx512) return {dweight_row_avx512, dx_row_avx512};
-#endif
-  (void)allow_wide;
-  return {dweight_row_base, dx_row_base};
-}
-
-// wide: whether the float rows may take the AVX-512 build (always, except in the test that
-// compares the two builds).
+// wide: whether F32 may take the AVX-512 rows of textcnn_bwd_avx512.cc (always, except in the
+// test that holds them against these baseline rows). x_dx: the storage of x, the weights and dx,
+// which the BF16 path hands over unwidened to those rows (the rest then arrives as F32).
 template <typename C>
-void textcnn_backward(const TextCnnBwdArgs& a, bool wide = true) {
+void textcnn_backward(const TextCnnBwdArgs& a, bool wide = true, DType x_dx = dtype_of<C>()) {
   const TextCnnFwdArgs& fa = a.fwd;
   const int64_t B = fa.B, Cin = fa.C, SF = total_filters(fa);
   const TextCnnBwdView<C> v{&fa,
@@ -385,7 +360,8 @@ void textcnn_backward(const TextCnnBwdArgs& a, bool wide = true) {
                             SF,
                             a.param_mode,
                             a.input_mode};
-  [[maybe_unused]] const FloatRowFns fns = float_row_fns(wide);
+  const bool rows512 = std::is_same_v<C, float> && wide && textcnn_rows_avx512_available();
+  LOOM_CHECK(rows512 || x_dx == dtype_of<C>(), "textcnn_backward: unwidened x and dx need the AVX-512 rows");
 
   int64_t off = 0;
   for (int w = 0; w < fa.num_widths; ++w) {
@@ -400,25 +376,45 @@ void textcnn_backward(const TextCnnBwdArgs& a, bool wide = true) {
         store(dbias[f], acc, a.param_mode);
       }
     }
-    if (wd.dweight != nullptr) {
+    if (wd.dweight != nullptr && !rows512) {
       C* dweight = static_cast<C*>(wd.dweight);
 #pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(B * F * KC))
-      for (int64_t f = 0; f < F; ++f) {
-        if constexpr (std::is_same_v<C, float>) fns.dweight(v, g, off, f, dweight);
-        else dweight_row<C>(v, g, off, f, dweight);
-      }
+      for (int64_t f = 0; f < F; ++f) dweight_row<C>(v, g, off, f, dweight);
     }
     off += F;
   }
+  if (rows512) return textcnn_bwd_rows_avx512(a, x_dx);  // dweight and dx
 
   if (a.dx == nullptr) return;
   C* dx = static_cast<C*>(a.dx);
   const C* weights[kMaxTextCnnWidths];
   for (int w = 0; w < fa.num_widths; ++w) weights[w] = static_cast<const C*>(fa.widths[w].weight);
 #pragma omp parallel for num_threads(loom::num_threads()) if (parallel_worth(B * SF * Cin))
-  for (int64_t b = 0; b < B; ++b) {
-    if constexpr (std::is_same_v<C, float>) fns.dx(v, weights, b, dx);
-    else dx_row<C>(v, weights, b, dx);
+  for (int64_t b = 0; b < B; ++b) dx_row<C>(v, weights, b, dx);
+}
+
+// BF16 on a CPU with the AVX-512 rows: x, the weights and dx stay bf16 (the rows widen and round
+// them in their registers); pooled, dpooled, dweight and dbias are widened once and the outputs
+// rounded once, as in run_textcnn_bwd.
+void textcnn_bwd_bf16(const TextCnnBwdArgs& a) {
+  using cpu::Wide;
+  const TextCnnFwdArgs& fa = a.fwd;
+  const int64_t nb = fa.B * total_filters(fa);
+  TextCnnBwdArgs f = a;
+  f.fwd.dtype = DType::F32;
+  Wide pooled = cpu::widen(fa.pooled, DType::BF16, nb), dpooled = cpu::widen(a.dpooled, DType::BF16, nb);
+  Wide dw[kMaxTextCnnWidths], db[kMaxTextCnnWidths];
+  for (int w = 0; w < fa.num_widths; ++w) {
+    const TextCnnWidth& wd = fa.widths[w];
+    dw[w] = cpu::output(wd.dweight, DType::BF16, wd.F * wd.K * fa.C, a.param_mode);
+    db[w] = cpu::output(wd.dbias, DType::BF16, wd.F, a.param_mode);
+    f.fwd.widths[w].dweight = dw[w].ptr(), f.fwd.widths[w].dbias = db[w].ptr();
+  }
+  f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr();
+  textcnn_backward<float>(f, true, DType::BF16);
+  for (int w = 0; w < fa.num_widths; ++w) {
+    cpu::round_into(dw[w], fa.widths[w].dweight, DType::BF16);
+    cpu::round_into(db[w], fa.widths[w].dbias, DType::BF16);
   }
 }
 
@@ -497,10 +493,12 @@ void textcnn_fwd_cpu(const TextCnnFwdArgs& a) {
   });
 }
 
-// The backward of the fused block has no GEMM (it is sparse: K rows per winning window), so BF16
-// keeps the widen-once path of conv1d_cpu_common.h there.
+// The backward of the fused block has no GEMM (it is sparse: K rows per winning window). BF16
+// runs it on its bf16 x and dx where the AVX-512 rows exist, else through the widen-once path of
+// conv1d_cpu_common.h.
 void textcnn_bwd_cpu(const TextCnnBwdArgs& a) {
   check_textcnn(a.fwd, "textcnn_bwd_cpu");
+  if (a.fwd.dtype == DType::BF16 && textcnn_rows_avx512_available()) return textcnn_bwd_bf16(a);
   run_textcnn_bwd(a, [](const TextCnnBwdArgs& f, auto tag) { textcnn_backward<decltype(tag)>(f); });
 }
 
@@ -510,7 +508,7 @@ void conv1d_cpu::textcnn_bwd_cpu_baseline(const TextCnnBwdArgs& a) {
 }
 
 const char* conv1d_cpu::textcnn_bwd_isa() {
-  return float_row_fns(true).dx == dx_row_base ? "baseline" : "avx512f";
+  return textcnn_rows_avx512_available() ? "avx512bw" : "baseline";
 }
 
 // ---- cost: the formulas of the opening comment -----------------------------------------------------

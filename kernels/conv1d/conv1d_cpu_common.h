@@ -82,11 +82,17 @@ inline void check_textcnn(const TextCnnFwdArgs& a, const std::string& op) {
     check_geometry(width_geometry(a, w), a.dtype, op + " (width " + std::to_string(w) + ")");
 }
 
-// The text-CNN backward's float rows from the baseline build whatever the CPU (textcnn_bwd_cpu
-// takes the AVX-512F build where the CPU has it), for the test that the two give the same bits;
-// and which build textcnn_bwd_cpu runs: "avx512f" or "baseline". Defined in conv1d_cpu.cc.
+// The text-CNN backward's plain float rows whatever the CPU (textcnn_bwd_cpu takes the AVX-512
+// rows where the CPU has them), for the test that the two give the same bits; and which rows
+// textcnn_bwd_cpu runs: "avx512bw" or "baseline". Defined in conv1d_cpu.cc.
 void textcnn_bwd_cpu_baseline(const TextCnnBwdArgs& a);
 const char* textcnn_bwd_isa();
+
+// The AVX-512 rows (textcnn_bwd_avx512.cc): dweight and dx of the text-CNN backward, each output
+// row summed in registers, the plain rows' bits. pooled, dpooled and the dweights are F32; x, the
+// weights and dx are `storage`, F32 or BF16 (read and written in place). dbias is the caller's.
+bool textcnn_rows_avx512_available();
+void textcnn_bwd_rows_avx512(const TextCnnBwdArgs& a, DType storage);
 
 // ---- F16 / BF16 storage: widen once, run the float path, round once --------------------------------
 

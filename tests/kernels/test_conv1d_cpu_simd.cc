@@ -1,8 +1,9 @@
-// tests/kernels/test_conv1d_cpu_simd.cc: the text-CNN block's sparse backward on the CPU runs its
-// float row loops in an AVX-512F build where the CPU has one (kernels/conv1d/conv1d_cpu.cc); that
-// build must give the baseline build's bits exactly, for F32 and for BF16 storage (which widens to
-// the same float rows), with Overwrite and Accumulate, lengths that leave rows without a window,
-// padding and dilation, and C values that leave every vector tail.
+// tests/kernels/test_conv1d_cpu_simd.cc: the text-CNN block's sparse backward on the CPU runs the
+// AVX-512 rows of kernels/conv1d/textcnn_bwd_avx512.cc where the CPU has AVX-512F/BW/VL (each output
+// row summed in registers; BF16 x and dx read and written in place); they must give the plain
+// rows' bits exactly (BF16 through the widen-once path), for F32 and BF16 storage, with Overwrite
+// and Accumulate, lengths that leave rows without a window, padding and dilation, and C values that
+// leave every vector tail and take one, two and three passes of 128 columns.
 #include <doctest/doctest.h>
 
 #include <cstdint>
@@ -76,7 +77,7 @@ std::vector<unsigned char> run_block(int64_t C, GradMode mode, void (*bwd)(const
 
 TEST_CASE("conv1d cpu: the text-CNN backward's AVX-512 rows give the baseline rows' bits (F32, BF16)") {
   INFO("textcnn_bwd_cpu runs the " << kernels::conv1d_cpu::textcnn_bwd_isa() << " build");
-  for (int64_t C : {1, 15, 16, 17, 40, 128}) {
+  for (int64_t C : {1, 15, 16, 17, 40, 127, 128, 129, 200, 256, 300}) {
     for (GradMode mode : {GradMode::Overwrite, GradMode::Accumulate}) {
       INFO("C = " << C << ", accumulate = " << (mode == GradMode::Accumulate));
       const auto f32_fast = run_block<float>(C, mode, kernels::textcnn_bwd_cpu);
