@@ -114,6 +114,8 @@ void adamw_loop(const AdamWArgs& a, const AdamWStepConstants& k) {
 }
 
 #if LOOM_OPTIM_X86
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_setzero_ps (its bug 105593)
 // Elements [begin, end): 16 at a time, then the tail one by one. Each intrinsic is one correctly
 // rounded IEEE operation, in adamw_element's order (the products and sums grouped as written there).
 template <bool kZeroGrad>
@@ -124,21 +126,34 @@ __attribute__((target("avx512f"), optimize("fp-contract=off"))) void adamw_range
   const __m512 one_minus_beta1 = _mm512_set1_ps(k.one_minus_beta1), one_minus_beta2 = _mm512_set1_ps(k.one_minus_beta2);
   const __m512 bc2_sqrt = _mm512_set1_ps(k.bias_correction2_sqrt), eps = _mm512_set1_ps(a.eps);
   const __m512 step_size = _mm512_set1_ps(k.step_size);
+  // Local copies: stores through float* could alias the args struct, so the compiler reloaded
+  // every pointer from it on every iteration.
+  float* const param = a.param;
+  const float* const grad = a.grad;
+  float* const m_arr = a.m;
+  float* const v_arr = a.v;
+  float* const to_zero = a.grad_to_zero;
   std::int64_t i = begin;
   for (; i + 16 <= end; i += 16) {
-    const __m512 w = _mm512_mul_ps(_mm512_loadu_ps(a.param + i), decay);
-    const __m512 g = _mm512_mul_ps(_mm512_loadu_ps(a.grad + i), scale);
-    if constexpr (kZeroGrad) _mm512_storeu_ps(a.grad_to_zero + i, _mm512_setzero_ps());
-    const __m512 m = _mm512_add_ps(_mm512_mul_ps(beta1, _mm512_loadu_ps(a.m + i)), _mm512_mul_ps(one_minus_beta1, g));
-    const __m512 v = _mm512_add_ps(_mm512_mul_ps(beta2, _mm512_loadu_ps(a.v + i)),
+    const __m512 w = _mm512_mul_ps(_mm512_loadu_ps(param + i), decay);
+    const __m512 g_raw = _mm512_loadu_ps(grad + i);
+    const __m512 g = _mm512_mul_ps(g_raw, scale);
+    // The fused zero_grad writes only where some bit is set: an embedding's gradient is +0 in
+    // most rows, and leaving those cache lines clean spares writing them back to memory.
+    if constexpr (kZeroGrad)
+      if (_mm512_test_epi32_mask(_mm512_castps_si512(g_raw), _mm512_castps_si512(g_raw)) != 0)
+        _mm512_storeu_ps(to_zero + i, _mm512_setzero_ps());
+    const __m512 m = _mm512_add_ps(_mm512_mul_ps(beta1, _mm512_loadu_ps(m_arr + i)), _mm512_mul_ps(one_minus_beta1, g));
+    const __m512 v = _mm512_add_ps(_mm512_mul_ps(beta2, _mm512_loadu_ps(v_arr + i)),
                                    _mm512_mul_ps(_mm512_mul_ps(one_minus_beta2, g), g));  // (k2 g) g, as written
-    _mm512_storeu_ps(a.m + i, m);
-    _mm512_storeu_ps(a.v + i, v);
+    _mm512_storeu_ps(m_arr + i, m);
+    _mm512_storeu_ps(v_arr + i, v);
     const __m512 denom = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(v), bc2_sqrt), eps);
-    _mm512_storeu_ps(a.param + i, _mm512_sub_ps(w, _mm512_div_ps(_mm512_mul_ps(step_size, m), denom)));
+    _mm512_storeu_ps(param + i, _mm512_sub_ps(w, _mm512_div_ps(_mm512_mul_ps(step_size, m), denom)));
   }
   for (; i < end; ++i) adamw_element<kZeroGrad>(a, k, i);
 }
+#pragma GCC diagnostic pop
 
 bool adamw_use_avx512() {
   static const bool yes = __builtin_cpu_supports("avx512f");
