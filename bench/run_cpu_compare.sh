@@ -243,8 +243,9 @@ compare_models() {
   printf '%s' "$table"
 }
 
-# precision: per architecture and seed, loom fp32 then loom bf16 back to back (the same load),
-# then PyTorch's autocast(bfloat16) run of the same module once. Epoch time: the median over the
+# precision: per architecture and seed, loom fp32 and loom bf16 back to back (the same load; the
+# order alternates between seeds, ABBA, against drift), then PyTorch's autocast(bfloat16) run of the
+# same module once. Epoch time: the median over the
 # run's epochs (training steps plus the validation pass); dev accuracy: the best epoch's, on dev.csv;
 # both averaged over the seeds. The issue's targets: bf16 time <= 0.75x fp32, |dev acc difference|
 # <= 0.005, and loom bf16 faster than PyTorch autocast bf16.
@@ -267,8 +268,13 @@ compare_precision() {
   for arch in $archs; do
     declare -A med=() accsum=()
     for prec in fp32 bf16; do med[$prec]=""; accsum[$prec]=0; done
+    local order="fp32 bf16" nth=0
     for seed in $seeds; do
-      for prec in fp32 bf16; do
+      # ABBA: the order flips from one seed to the next, so a host that drifts slower (or faster)
+      # over the run does not always hand the same precision the slower half.
+      if [ $((nth % 2)) -eq 0 ]; then order="fp32 bf16"; else order="bf16 fp32"; fi
+      nth=$((nth + 1))
+      for prec in $order; do
         log="$out/loom-$arch-$prec-$seed.log"
         rm -rf "$out/run-$arch-$prec-$seed"
         "$build/loom" --threads "$threads" train --input "$data/train.csv" --val-split 0.05 --test "$data/dev.csv" \
@@ -280,6 +286,9 @@ compare_precision() {
         med[$prec]+="$(echo "$times" | median) "
         accsum[$prec]=$(awk -v a="${accsum[$prec]}" -v b="${acc:-nan}" 'BEGIN {print a + b}')
       done
+      # This seed's pair: bf16 / fp32 of the two epoch medians (the spread between seeds shows the noise).
+      echo "# $arch seed $seed: bf16 / fp32 $(awk -v a="$(echo "${med[bf16]}" | awk '{print $NF}')" \
+        -v b="$(echo "${med[fp32]}" | awk '{print $NF}')" 'BEGIN {printf "%.3f", a / b}')"
     done
     first_seed=${seeds%% *}
     OMP_WAIT_POLICY=passive OPENBLAS_NUM_THREADS=1 "$python" bench/torch_train_classifiers.py \
