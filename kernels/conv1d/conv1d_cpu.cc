@@ -406,8 +406,10 @@ void textcnn_bwd_bf16(const TextCnnBwdArgs& a) {
   Wide dw[kMaxTextCnnWidths], db[kMaxTextCnnWidths];
   for (int w = 0; w < fa.num_widths; ++w) {
     const TextCnnWidth& wd = fa.widths[w];
-    dw[w] = cpu::output(wd.dweight, DType::BF16, wd.F * wd.K * fa.C, a.param_mode);
-    db[w] = cpu::output(wd.dbias, DType::BF16, wd.F, a.param_mode);
+    // Not zeroed under Overwrite: the AVX-512 rows write every dweight element and the dbias
+    // loop every dbias element.
+    dw[w] = cpu::overwritten_output(wd.dweight, DType::BF16, wd.F * wd.K * fa.C, a.param_mode);
+    db[w] = cpu::overwritten_output(wd.dbias, DType::BF16, wd.F, a.param_mode);
     f.fwd.widths[w].dweight = dw[w].ptr(), f.fwd.widths[w].dbias = db[w].ptr();
   }
   f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr();
