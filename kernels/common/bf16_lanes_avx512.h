@@ -16,8 +16,10 @@
 
 namespace loom::kernels::cpu {
 
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_set1_* (its bug 105593)
+#endif
 
 // Add 0x7fff plus the kept LSB (ties to even), shift right 16, NaN (|u| > 0x7f800000) -> 0x7fff,
 // then VPMOVDW narrows the 32-bit lanes to 16 bits.
@@ -37,7 +39,9 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 widen16_from_bf1
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 }  // namespace loom::kernels::cpu
 

@@ -83,6 +83,9 @@ struct Term {
 template <typename Src, typename Dst>
 LOOM_ROWS_INLINE void sum_pass(const Term* terms, int64_t n_terms, int64_t c0, const PassMasks& pm,
                                bool accumulate, Dst* out) {
+#ifdef __clang__
+#pragma clang fp contract(off)
+#endif
   out += c0;
   __m512 acc[kVectors];
   for (int j = 0; j < kVectors; ++j) acc[j] = accumulate ? load16(out + 16 * j, pm.m[j]) : _mm512_setzero_ps();

@@ -114,8 +114,10 @@ void adamw_loop(const AdamWArgs& a, const AdamWStepConstants& k) {
 }
 
 #if LOOM_OPTIM_X86
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_setzero_ps (its bug 105593)
+#endif
 // Elements [begin, end): 16 at a time, then the tail one by one. Each intrinsic is one correctly
 // rounded IEEE operation, in adamw_element's order (the products and sums grouped as written there).
 template <bool kZeroGrad>
@@ -153,7 +155,9 @@ __attribute__((target("avx512f"), optimize("fp-contract=off"))) void adamw_range
   }
   for (; i < end; ++i) adamw_element<kZeroGrad>(a, k, i);
 }
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 bool adamw_use_avx512() {
   static const bool yes = __builtin_cpu_supports("avx512f");
