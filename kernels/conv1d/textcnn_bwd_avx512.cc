@@ -72,7 +72,7 @@ LOOM_ROWS_INLINE void store16(BFloat16* p, __mmask16 m, __m512 v) {
   _mm256_mask_storeu_epi16(p, m, cpu::round16_to_bf16(v));
 }
 
-// One term of a sum: g times a row of weight (F32) or of x (S).
+// One term of a sum: g times a row of the weights or of x (both of storage S).
 struct Term {
   const void* row;
   float g;

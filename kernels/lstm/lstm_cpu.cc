@@ -61,8 +61,9 @@
 // per-step GEMM, and the backward sums dx over both directions once both are done. Measured with
 // `loom trace --kernels --arch bilstm --seq-len 30` (B 64, H 128, 3 interleaved rounds, one run):
 // bf16 step 8.0-8.3 ms against 9.0-9.1 by rows, fp32 10.9-11.5 against 11.3-11.6 (the smaller
-// per-step GEMMs cost bf16 most). GEMM results may depend on M, so the bits of a bidirectional
-// layer depend on the thread count (they did already: 1 thread has M = B, 2 threads M = B / 2). Inside the regions every GEMM
+// per-step GEMMs cost bf16 most). A GEMM's bits may depend on its row count M, so results depend
+// on the thread count within rounding, not to the bit (they did before too: 1 thread has M = B,
+// 2 threads M = B / 2). Inside the regions every GEMM
 // runs single-threaded BLAS on its calling thread (gemm_openblas checks omp_in_parallel). This is
 // the thread rule (one pool; BLAS single-threaded inside parallel regions or BLAS-threaded outside
 // them, never both) made structural: an OpenMP pointwise region per step followed by a
