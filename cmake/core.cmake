@@ -33,11 +33,13 @@ set(LOOM_CORE_SOURCES
   ops/shape_ops.cc
   # kernels/: raw-pointer compute (CPU backends here; CUDA and cuDNN below)
   kernels/common/bf16_cpu.cc
+  kernels/common/philox_cpu.cc
   kernels/conv1d/conv1d_cpu.cc
   kernels/conv1d/textcnn_bwd_avx512.cc
   kernels/conv1d/conv1d_reference.cc
   kernels/conv1d/conv1d_variants.cc
   kernels/elementwise/elementwise_cpu.cc
+  kernels/elementwise/dropout_avx512.cc
   kernels/embedding/embedding_cpu.cc
   kernels/gemm/gemm_cpu.cc
   kernels/loss/loss_cpu.cc

@@ -14,6 +14,7 @@
 #include "core/random.h"
 #include "ops/tensor.h"
 #include "core/philox.h"
+#include "kernels/common/philox_cpu.h"
 #include "tests/support/devices.h"
 
 using namespace loom;
@@ -60,6 +61,27 @@ TEST_CASE("random: stream word n is word n%4 of block n/4 keyed by the seed") {
   }
   // The high half of the seed matters (it is the second key word).
   CHECK(philox_word(1, 0) != philox_word(1 + (1ULL << 32), 0));
+}
+
+// The batch generator dropout uses (eight blocks per AVX-512 pass, the rest scalar) must give
+// philox_block's words exactly, whatever the count (full passes, a tail, both) and wherever the run
+// of blocks starts, including one that carries into the counter's high word.
+TEST_CASE("random: philox_blocks_cpu gives philox_block's words for any start and count") {
+  const std::uint64_t seed = 0xfedcba9876543210ULL;
+  for (std::uint64_t first : {0ULL, 5ULL, 0xfffffffcULL, (1ULL << 40) + 3, ~0ULL - 9}) {
+    for (std::int64_t count : {0, 1, 7, 8, 9, 16, 23, 128}) {
+      std::vector<std::uint32_t> words(static_cast<std::size_t>(4 * count) + 1, 0xdeadbeefu);
+      kernels::philox_blocks_cpu(seed, first, count, words.data());
+      INFO("first = ", first, ", count = ", count);
+      int wrong = 0;
+      for (std::int64_t j = 0; j < count; ++j) {
+        const Philox4 b = philox_block(first + static_cast<std::uint64_t>(j), seed);
+        for (int w = 0; w < 4; ++w) wrong += words[static_cast<std::size_t>(4 * j + w)] != b.v[w];
+      }
+      CHECK(wrong == 0);
+      CHECK(words.back() == 0xdeadbeefu);  // nothing written past 4 count words
+    }
+  }
 }
 
 TEST_CASE("random: philox_uniform is below 1 and at least 0 with 24 exact bits") {
