@@ -393,33 +393,6 @@ void textcnn_backward(const TextCnnBwdArgs& a, bool wide = true, DType x_dx = dt
   for (int64_t b = 0; b < B; ++b) dx_row<C>(v, weights, b, dx);
 }
 
-// BF16 on a CPU with the AVX-512 rows: x, the weights and dx stay bf16 (the rows widen and round
-// them in their registers); pooled, dpooled, dweight and dbias are widened once and the outputs
-// rounded once, as in run_textcnn_bwd.
-void textcnn_bwd_bf16(const TextCnnBwdArgs& a) {
-  using cpu::Wide;
-  const TextCnnFwdArgs& fa = a.fwd;
-  const int64_t nb = fa.B * total_filters(fa);
-  TextCnnBwdArgs f = a;
-  f.fwd.dtype = DType::F32;
-  Wide pooled = cpu::widen(fa.pooled, DType::BF16, nb), dpooled = cpu::widen(a.dpooled, DType::BF16, nb);
-  Wide dw[kMaxTextCnnWidths], db[kMaxTextCnnWidths];
-  for (int w = 0; w < fa.num_widths; ++w) {
-    const TextCnnWidth& wd = fa.widths[w];
-    // Not zeroed under Overwrite: the AVX-512 rows write every dweight element and the dbias
-    // loop every dbias element.
-    dw[w] = cpu::overwritten_output(wd.dweight, DType::BF16, wd.F * wd.K * fa.C, a.param_mode);
-    db[w] = cpu::overwritten_output(wd.dbias, DType::BF16, wd.F, a.param_mode);
-    f.fwd.widths[w].dweight = dw[w].ptr(), f.fwd.widths[w].dbias = db[w].ptr();
-  }
-  f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr();
-  textcnn_backward<float>(f, true, DType::BF16);
-  for (int w = 0; w < fa.num_widths; ++w) {
-    cpu::round_into(dw[w], fa.widths[w].dweight, DType::BF16);
-    cpu::round_into(db[w], fa.widths[w].dbias, DType::BF16);
-  }
-}
-
 // ---- BF16: bf16 GEMM operands, F32 accumulators, one rounding per output ------------------------
 
 // weight [F, K, C] as K dense [F, C] matrices, [K, F, C]. With row stride C instead of K*C, oneDNN
@@ -500,7 +473,10 @@ void textcnn_fwd_cpu(const TextCnnFwdArgs& a) {
 // conv1d_cpu_common.h.
 void textcnn_bwd_cpu(const TextCnnBwdArgs& a) {
   check_textcnn(a.fwd, "textcnn_bwd_cpu");
-  if (a.fwd.dtype == DType::BF16 && textcnn_rows_avx512_available()) return textcnn_bwd_bf16(a);
+  if (a.fwd.dtype == DType::BF16 && textcnn_rows_avx512_available()) {
+    return run_textcnn_bwd(
+        a, [](const TextCnnBwdArgs& f, auto) { textcnn_backward<float>(f, true, DType::BF16); }, true);
+  }
   run_textcnn_bwd(a, [](const TextCnnBwdArgs& f, auto tag) { textcnn_backward<decltype(tag)>(f); });
 }
 

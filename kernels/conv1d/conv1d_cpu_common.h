@@ -160,8 +160,13 @@ void run_textcnn_fwd(const TextCnnFwdArgs& a, Run run) {
   cpu::round_into(pooled, a.pooled, a.dtype);
 }
 
+// F16 / BF16: runs the float path on widened copies and rounds every output once. x_dx_as_stored
+// (BF16 on a CPU with the AVX-512 rows, which widen and round in their registers): x, the weights
+// and dx stay as stored and run gets them as they are; only pooled, dpooled, dweight and dbias
+// (small) are widened. dweight and dbias are not zeroed under Overwrite: every path writes each
+// of their elements (dweight_row and the AVX-512 rows zero or load a row before adding into it).
 template <typename Run>
-void run_textcnn_bwd(const TextCnnBwdArgs& a, Run run) {
+void run_textcnn_bwd(const TextCnnBwdArgs& a, Run run, bool x_dx_as_stored = false) {
   using cpu::Wide;
   const TextCnnFwdArgs& fa = a.fwd;
   if (fa.dtype == DType::F32) return run(a, float{});
@@ -169,19 +174,25 @@ void run_textcnn_bwd(const TextCnnBwdArgs& a, Run run) {
   const int64_t nb = fa.B * total_filters(fa);
   TextCnnBwdArgs f = a;
   WideTextCnn wide;
-  widen_textcnn(fa, f.fwd, wide);
+  Wide dx;
+  if (x_dx_as_stored) {
+    f.fwd.dtype = DType::F32;  // of pooled, dpooled, dweight and dbias
+  } else {
+    widen_textcnn(fa, f.fwd, wide);
+    dx = cpu::output(a.dx, fa.dtype, fa.T * fa.B * fa.C, a.input_mode);
+    f.dx = dx.ptr();
+  }
   Wide pooled = cpu::widen(fa.pooled, fa.dtype, nb), dpooled = cpu::widen(a.dpooled, fa.dtype, nb);
-  Wide dx = cpu::output(a.dx, fa.dtype, fa.T * fa.B * fa.C, a.input_mode);
   Wide dw[kMaxTextCnnWidths], db[kMaxTextCnnWidths];
   for (int w = 0; w < fa.num_widths; ++w) {
     const TextCnnWidth& wd = fa.widths[w];
-    dw[w] = cpu::output(wd.dweight, fa.dtype, wd.F * wd.K * fa.C, a.param_mode);
-    db[w] = cpu::output(wd.dbias, fa.dtype, wd.F, a.param_mode);
+    dw[w] = cpu::overwritten_output(wd.dweight, fa.dtype, wd.F * wd.K * fa.C, a.param_mode);
+    db[w] = cpu::overwritten_output(wd.dbias, fa.dtype, wd.F, a.param_mode);
     f.fwd.widths[w].dweight = dw[w].ptr(), f.fwd.widths[w].dbias = db[w].ptr();
   }
-  f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr(), f.dx = dx.ptr();
+  f.fwd.pooled = pooled.ptr(), f.dpooled = dpooled.ptr();
   run(f, float{});
-  cpu::round_into(dx, a.dx, fa.dtype);
+  if (!x_dx_as_stored) cpu::round_into(dx, a.dx, fa.dtype);
   for (int w = 0; w < fa.num_widths; ++w) {
     cpu::round_into(dw[w], fa.widths[w].dweight, fa.dtype);
     cpu::round_into(db[w], fa.widths[w].dbias, fa.dtype);

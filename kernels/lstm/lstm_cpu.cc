@@ -395,6 +395,17 @@ struct BwdScratch {
   S* zeros_s;               // [B, H]
 };
 
+// dx rows [r.begin, r.end) (+)= those rows of direction d's dZ (dzs: what the GEMMs read) times
+// its W_ih. x feeds both directions: the second adds onto the first's dx whatever input_mode says.
+template <typename C, typename S>
+void dx_rows_gemm(const LstmSeqBwdArgs& a, int d, const S* dzs, Range r) {
+  const LstmSeqFwdArgs& fa = a.fwd;
+  const int64_t G = 4 * fa.H, Cin = fa.C;
+  const float beta = d > 0 || a.input_mode == GradMode::Accumulate ? 1.0f : 0.0f;
+  gemm(Transpose::No, Transpose::No, r.end - r.begin, Cin, G, dzs + r.begin * G, G,
+       static_cast<const S*>(fa.dirs[d].w_ih), Cin, beta, static_cast<C*>(a.dx) + r.begin * Cin, Cin);
+}
+
 // Direction d's backward as thread k of nt sees it, inside a parallel region (nt = 1: the whole
 // direction on the calling thread). with_dx = false leaves dx to the caller (by_direction: both
 // directions' dx after both are done, so their sums keep the order of the row split).
@@ -409,7 +420,6 @@ void backward_direction_part(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdS
   const int64_t T = fa.T, B = fa.B, Cin = fa.C, H = fa.H, G = 4 * H, DH = fa.D * H, N = T * B;
   const C* zeros = w.zeros;  // stands in for every nullable input: nullptr means zeros
   const S* x = static_cast<const S*>(fa.x);
-  const S* w_ih = static_cast<const S*>(dir.w_ih);
   const S* w_hh = static_cast<const S*>(dir.w_hh);
   const S* h0 = dir.h0 != nullptr ? static_cast<const S*>(dir.h0) : w.zeros_s;
   const C* c0 = dir.c0 != nullptr ? static_cast<const C*>(dir.c0) : zeros;
@@ -430,8 +440,6 @@ void backward_direction_part(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdS
   // also copied into dz_step, whose not-yet-running rows stay zero for the GEMM.
   const bool gather = dir.reverse && !p.uniform;
   const float param_beta = a.param_mode == GradMode::Accumulate ? 1.0f : 0.0f;
-  // x feeds both directions: the second adds onto the first's dx whatever input_mode says.
-  const float dx_beta = d > 0 || a.input_mode == GradMode::Accumulate ? 1.0f : 0.0f;
 
   {
     const Range rows = row_split(p, k, nt);
@@ -512,11 +520,7 @@ void backward_direction_part(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdS
     if (gr.dw_hh != nullptr)
       gemm(Transpose::Yes, Transpose::No, m, H, N, dZs + gates.begin, G, Hprev, H, param_beta,
            static_cast<C*>(gr.dw_hh) + gates.begin * H, H);
-    if (a.dx != nullptr && with_dx) {
-      const Range r = even_split(N, k, nt);
-      gemm(Transpose::No, Transpose::No, r.end - r.begin, Cin, G, dZs + r.begin * G, G, w_ih, Cin, dx_beta,
-           static_cast<C*>(a.dx) + r.begin * Cin, Cin);
-    }
+    if (a.dx != nullptr && with_dx) dx_rows_gemm<C, S>(a, d, dZs, even_split(N, k, nt));
     if (gr.dbias != nullptr) {
       C* db = static_cast<C*>(gr.dbias);
       for (int64_t j0 = gates.begin; j0 < gates.end; j0 += kBiasColumns) {
@@ -568,15 +572,8 @@ void backward(const LstmSeqBwdArgs& a, const Plan& p) {
 #pragma omp barrier
         // dx = dZ_0 W_ih_0 (+ old dx) + dZ_1 W_ih_1: both directions' GEMMs on this thread's rows,
         // in that order, exactly the calls of the row split.
-        if (a.dx != nullptr) {
-          const int64_t N = fa.T * fa.B, G = 4 * fa.H, Cin = fa.C;
-          const Range r = even_split(N, k, nt);
-          for (int d = 0; d < 2; ++d) {
-            const float beta = d > 0 || a.input_mode == GradMode::Accumulate ? 1.0f : 0.0f;
-            gemm(Transpose::No, Transpose::No, r.end - r.begin, Cin, G, dzs[d] + r.begin * G, G,
-                 static_cast<const S*>(fa.dirs[d].w_ih), Cin, beta, static_cast<C*>(a.dx) + r.begin * Cin, Cin);
-          }
-        }
+        if (a.dx != nullptr)
+          for (int d = 0; d < 2; ++d) dx_rows_gemm<C, S>(a, d, dzs[d], even_split(fa.T * fa.B, k, nt));
       } else {  // the runtime gave one thread: both directions on it, one after the other
         BwdScratch<C, S> w = bwd_scratch<C, S>(fa);
         for (int d = 0; d < fa.D; ++d) backward_direction_part<C, S>(a, d, p, w, 0, 1, true);
