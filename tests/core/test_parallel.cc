@@ -12,30 +12,12 @@
 
 #include "core/parallel.h"
 #include "kernels/gemm/gemm.h"
+#include "tests/support/env_var.h"
 
 using namespace loom;
+using loom::test::EnvVar;
 
 namespace {
-
-// Sets (or unsets, with nullopt) one environment variable for the life of the object.
-class EnvVar {
- public:
-  EnvVar(const char* name, std::optional<std::string> value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value) setenv(name, value->c_str(), 1);
-    else unsetenv(name);
-  }
-  ~EnvVar() {
-    if (old_) setenv(name_, old_->c_str(), 1);
-    else unsetenv(name_);
-  }
-  EnvVar(const EnvVar&) = delete;
-  EnvVar& operator=(const EnvVar&) = delete;
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
 
 char kProgram[] = "loom";
 char* kArgv[] = {kProgram, nullptr};

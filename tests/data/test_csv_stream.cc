@@ -15,11 +15,13 @@
 #include "core/error.h"
 #include "data/csv.h"
 #include "data/dataset.h"
+#include "tests/support/env_var.h"
 #include "tests/support/errors.h"
 #include "tests/support/temp_dir.h"
 
 using namespace loom;
 using namespace loom::data;
+using loom::test::EnvVar;
 
 namespace {
 
@@ -261,12 +263,12 @@ TEST_CASE("data: a file that cannot fit in memory fails before it is read, namin
   std::filesystem::resize_file(big, std::uintmax_t{64} << 20);  // 64 MiB (the smallest checked), sparse
   DatasetSpec spec;
   spec.path = big;
-  ::setenv("LOOM_TEST_MEM_AVAILABLE", "300000000", 1);  // 0.3 GB available, 0.81 GB needed
+  EnvVar mem("LOOM_TEST_MEM_AVAILABLE", "300000000");  // 0.3 GB available, 0.81 GB needed
   CHECK_DATA_ERROR([&] { load_dataset(spec); }, "big.csv: 0.07 GB is too large to load", "about 12x its size (0.81 GB)",
                    "0.30 GB of memory is available", "sample or split the file");
   spec.path = small;  // under 64 MiB: never checked
   CHECK(load_dataset(spec).examples.size() == 2);
-  ::setenv("LOOM_TEST_MEM_AVAILABLE", "900000000", 1);  // enough: the check passes and reading starts
+  mem.set("900000000");  // enough: the check passes and reading starts
   spec.path = big;
   bool passed_the_check = false;
   try {
@@ -275,5 +277,4 @@ TEST_CASE("data: a file that cannot fit in memory fails before it is read, namin
     passed_the_check = std::string(e.what()).find("too large") == std::string::npos;
   }
   CHECK(passed_the_check);
-  ::unsetenv("LOOM_TEST_MEM_AVAILABLE");
 }
