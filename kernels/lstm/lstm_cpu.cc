@@ -525,13 +525,8 @@ void backward_direction_part(const LstmSeqBwdArgs& a, int d, const Plan& p, BwdS
       C* db = static_cast<C*>(gr.dbias);
       for (int64_t j0 = gates.begin; j0 < gates.end; j0 += kBiasColumns) {
         const int64_t width = std::min(kBiasColumns, gates.end - j0);
-        C sum[kBiasColumns] = {};
-        if constexpr (std::is_same_v<C, float>) {
-          lstm_cpu::column_sums(dZ + j0, N, G, width, sum);
-        } else {
-          for (int64_t row = 0; row < N; ++row)
-            for (int64_t q = 0; q < width; ++q) sum[q] += dZ[row * G + j0 + q];
-        }
+        C sum[kBiasColumns];
+        lstm_cpu::column_sums(dZ + j0, N, G, width, sum);
         for (int64_t q = 0; q < width; ++q) store(db[j0 + q], sum[q], a.param_mode);
       }
     }

@@ -226,8 +226,9 @@ bool use_avx512() {
 bool use_avx512() { return false; }
 #endif
 
-void column_sums_base(const float* z, std::int64_t rows, std::int64_t ld, std::int64_t width, float* out) {
-  for (std::int64_t q = 0; q < width; ++q) out[q] = 0.0f;
+template <typename T>
+void column_sums_base(const T* z, std::int64_t rows, std::int64_t ld, std::int64_t width, T* out) {
+  for (std::int64_t q = 0; q < width; ++q) out[q] = T(0);
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t q = 0; q < width; ++q) out[q] += z[r * ld + q];
 }
@@ -254,6 +255,10 @@ void column_sums(const float* z, std::int64_t rows, std::int64_t ld, std::int64_
 #ifdef LOOM_HAVE_AVX512_BUILD
   if (width == 64 && use_avx512()) return column_sums_64_avx512(z, rows, ld, out);
 #endif
+  column_sums_base(z, rows, ld, width, out);
+}
+
+void column_sums(const double* z, std::int64_t rows, std::int64_t ld, std::int64_t width, double* out) {
   column_sums_base(z, rows, ld, width, out);
 }
 

@@ -91,6 +91,8 @@ void round_to_bf16(const float* src, std::int64_t n, std::uint16_t* dst);
 // a full 64-column block keeps its sums in four registers; the plain loop kept them on the stack
 // (a load, add and store per 4 columns per row: 70% of the backward's own samples in bf16).
 void column_sums(const float* z, std::int64_t rows, std::int64_t ld, std::int64_t width, float* out);
+// The same sums in F64 (the plain loop only).
+void column_sums(const double* z, std::int64_t rows, std::int64_t ld, std::int64_t width, double* out);
 
 // The polynomial exp, scalar, for the accuracy test.
 float fast_exp(float x);
