@@ -46,10 +46,8 @@ using cpu::with_float_type;
 
 namespace {
 
-// Asks for the cache lines of `bytes` bytes at p ahead of their use (a hint: no effect on results).
-// The rows these kernels read and write are scattered over a table of V rows (10 MB for the
-// trainer's 20,000 x 128 F32 embedding) that the optimizer's pass over all parameters has just
-// pushed out of the caches: without the hint each row costs a full memory latency per line.
+// Asks for the cache lines of `bytes` bytes at p ahead of their use (a hint: no effect on results;
+// why the backward needs it: the opening comment).
 inline void prefetch_row(const void* p, std::size_t bytes, bool for_write) {
   const char* c = static_cast<const char*>(p);
   for (std::size_t off = 0; off < bytes; off += 64) {
@@ -83,11 +81,11 @@ void embedding_bwd(const EmbeddingBwdArgs& a) {
   }
   // Accumulate only visits the rows some id touches (the rest keep their gradient): list them,
   // in increasing v, so each thread can prefetch the rows it will sum next.
+  const bool sparse = a.mode == GradMode::Accumulate;
   std::vector<std::int64_t> touched;
-  if (a.mode == GradMode::Accumulate)
+  if (sparse)
     for (std::int64_t v = 0; v < a.V; ++v)
       if (start[v + 1] > start[v]) touched.push_back(v);
-  const bool sparse = a.mode == GradMode::Accumulate;
   const std::int64_t rows = sparse ? static_cast<std::int64_t>(touched.size()) : a.V;
 
 #pragma omp parallel num_threads(loom::num_threads()) if (a.n * a.E + rows * a.E > loom::kParallelGrain)
@@ -109,7 +107,7 @@ void embedding_bwd(const EmbeddingBwdArgs& a) {
         for (std::int64_t e = 0; e < a.E; ++e) row[e] = from_double<T>(C(0));
         continue;
       }
-      for (std::int64_t e = 0; e < a.E; ++e) acc[e] = a.mode == GradMode::Accumulate ? C(to_float(row[e])) : C(0);
+      for (std::int64_t e = 0; e < a.E; ++e) acc[e] = sparse ? C(to_float(row[e])) : C(0);
       for (std::int64_t h = hits_begin; h < hits_end; ++h) {
         const T* d = dout + order[h] * a.E;
         for (std::int64_t e = 0; e < a.E; ++e) acc[e] += to_float(d[e]);
